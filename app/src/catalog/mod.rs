@@ -1,0 +1,301 @@
+//! The catalog: categories, products and their variants as shoppers see them. Shared types come
+//! first (they cross the wire to the wasm storefront and the REST API), then the server
+//! functions the pages call, then the server-only service in `service`.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::money::Money;
+
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+/// At or below this many units a variant shows as "only N left".
+pub const LOW_STOCK_THRESHOLD: i64 = 5;
+pub const DEFAULT_PAGE_SIZE: u64 = 24;
+pub const MAX_PAGE_SIZE: u64 = 100;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SellerRef {
+    pub seller_id: i64,
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StockState {
+    InStock,
+    Low,
+    Out,
+}
+
+impl StockState {
+    pub fn from_available(available: i64) -> Self {
+        if available <= 0 {
+            StockState::Out
+        } else if available <= LOW_STOCK_THRESHOLD {
+            StockState::Low
+        } else {
+            StockState::InStock
+        }
+    }
+
+    pub fn label(self, available: i64) -> String {
+        match self {
+            StockState::InStock => "In stock".to_owned(),
+            StockState::Low => format!("Only {available} left"),
+            StockState::Out => "Out of stock".to_owned(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductSummary {
+    pub product_id: i64,
+    pub title: String,
+    pub brand: String,
+    /// The lowest variant price.
+    pub price: Money,
+    /// Average stars (1-5) to one decimal; null before the first review.
+    pub rating: Option<f64>,
+    pub review_count: i64,
+    pub image_url: String,
+    pub in_stock: bool,
+    pub seller: SellerRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductList {
+    pub products: Vec<ProductSummary>,
+    pub total: u64,
+    pub page: u64,
+    pub total_pages: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct VariantView {
+    pub sku: String,
+    /// Attribute name to value, e.g. `{"colour": "navy", "size": "M"}`.
+    pub attributes: BTreeMap<String, String>,
+    pub price: Money,
+    /// Units that can be bought now (on hand minus reserved, over all warehouses).
+    pub available: i64,
+    pub stock: StockState,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CategoryRef {
+    pub category_id: i64,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductDetail {
+    pub product_id: i64,
+    pub title: String,
+    pub description: String,
+    pub brand: String,
+    pub tags: Vec<String>,
+    pub price: Money,
+    pub rating: Option<f64>,
+    pub review_count: i64,
+    pub in_stock: bool,
+    pub images: Vec<String>,
+    pub seller: SellerRef,
+    /// From the top-level category down to the product's own.
+    pub categories: Vec<CategoryRef>,
+    pub variants: Vec<VariantView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryNode {
+    pub category: CategoryRef,
+    pub children: Vec<CategoryRef>,
+}
+
+/// What a category page shows around its product list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryView {
+    pub category: CategoryRef,
+    pub parent: Option<CategoryRef>,
+    pub children: Vec<CategoryRef>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    #[default]
+    Featured,
+    PriceAsc,
+    PriceDesc,
+    Rating,
+    Newest,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 5] = [Sort::Featured, Sort::PriceAsc, Sort::PriceDesc, Sort::Rating, Sort::Newest];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Featured => "featured",
+            Sort::PriceAsc => "price_asc",
+            Sort::PriceDesc => "price_desc",
+            Sort::Rating => "rating",
+            Sort::Newest => "newest",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Sort::Featured => "Featured",
+            Sort::PriceAsc => "Price: low to high",
+            Sort::PriceDesc => "Price: high to low",
+            Sort::Rating => "Best rated",
+            Sort::Newest => "Newest",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, AppError> {
+        Sort::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+            let allowed = Sort::ALL.map(|v| v.as_str()).join(", ");
+            AppError::bad("sort", format!("sort must be one of: {allowed} (got \"{s}\")"))
+        })
+    }
+}
+
+/// A request for one page of products, already checked: `page >= 1`, `1 <= limit <= 100`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListQuery {
+    pub category: Option<String>,
+    pub q: Option<String>,
+    pub sort: Sort,
+    pub page: u64,
+    pub limit: u64,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self { category: None, q: None, sort: Sort::Featured, page: 1, limit: DEFAULT_PAGE_SIZE }
+    }
+}
+
+impl ListQuery {
+    /// Parses raw query parameters; an empty value counts as absent. The error names the
+    /// parameter and says what is allowed.
+    pub fn parse<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, AppError> {
+        let mut q = ListQuery::default();
+        for (key, value) in params {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            match key {
+                "category" => q.category = Some(value.to_owned()),
+                "q" => q.q = Some(value.chars().take(200).collect()),
+                "sort" => q.sort = Sort::parse(value)?,
+                "page" => q.page = parse_bounded("page", value, 1, 100_000)?,
+                "limit" => q.limit = parse_bounded("limit", value, 1, MAX_PAGE_SIZE)?,
+                _ => {}
+            }
+        }
+        Ok(q)
+    }
+}
+
+fn parse_bounded(name: &str, value: &str, min: u64, max: u64) -> Result<u64, AppError> {
+    let msg = || format!("{name} must be a whole number from {min} to {max} (got \"{value}\")");
+    let n: i128 = value.parse().map_err(|_| AppError::bad(name, msg()))?;
+    if n < min as i128 || n > max as i128 {
+        return Err(AppError::bad(name, msg()));
+    }
+    Ok(n as u64)
+}
+
+pub fn rating_of(sum: i64, count: i64) -> Option<f64> {
+    (count > 0).then(|| ((sum as f64 / count as f64) * 10.0).round() / 10.0)
+}
+
+pub fn product_path(id: i64) -> String {
+    format!("/p/{id}")
+}
+
+pub fn category_path(slug: &str) -> String {
+    format!("/c/{slug}")
+}
+
+// ---- server functions (thin: take the state, call the service, map the error) ----
+
+#[server(prefix = "/api/fn", endpoint = "home")]
+pub async fn get_home() -> Result<(Vec<CategoryNode>, Vec<ProductSummary>), AppError> {
+    let state = crate::state::app_state()?;
+    let tree = service::category_tree(&state.db).await?;
+    let featured = service::list_products(&state.db, &ListQuery { limit: 12, ..Default::default() }).await?;
+    Ok((tree, featured.products))
+}
+
+#[server(prefix = "/api/fn", endpoint = "category_page")]
+pub async fn get_category_page(slug: String, query: ListQuery) -> Result<(CategoryView, ProductList), AppError> {
+    let state = crate::state::app_state()?;
+    let view = service::category_view(&state.db, &slug).await?;
+    let list = service::list_products(&state.db, &ListQuery { category: Some(slug), ..query }).await?;
+    Ok((view, list))
+}
+
+#[server(prefix = "/api/fn", endpoint = "search_page")]
+pub async fn get_search_page(query: ListQuery) -> Result<ProductList, AppError> {
+    let state = crate::state::app_state()?;
+    Ok(service::list_products(&state.db, &query).await?)
+}
+
+#[server(prefix = "/api/fn", endpoint = "product")]
+pub async fn get_product(id: i64) -> Result<ProductDetail, AppError> {
+    let state = crate::state::app_state()?;
+    Ok(service::product_detail(&state.db, id).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_query_rejects_bad_parameters_by_name() {
+        for (k, v) in [("page", "0"), ("page", "-1"), ("page", "x"), ("limit", "100000"), ("limit", "0")] {
+            match ListQuery::parse([(k, v)]) {
+                Err(AppError::BadRequest { field, message }) => {
+                    assert_eq!(field, k);
+                    assert!(message.contains(k), "{message}");
+                }
+                other => panic!("{k}={v} gave {other:?}"),
+            }
+        }
+        assert!(matches!(ListQuery::parse([("sort", "bogus")]), Err(AppError::BadRequest { field, .. }) if field == "sort"));
+    }
+
+    #[test]
+    fn list_query_defaults_and_parses() {
+        let q = ListQuery::parse([("page", "3"), ("limit", "10"), ("sort", "price_desc"), ("category", "shoes"), ("x", "y")]).unwrap();
+        assert_eq!(q, ListQuery { category: Some("shoes".into()), q: None, sort: Sort::PriceDesc, page: 3, limit: 10 });
+        assert_eq!(ListQuery::parse([("page", "")]).unwrap(), ListQuery::default());
+    }
+
+    #[test]
+    fn stock_state_thresholds() {
+        assert_eq!(StockState::from_available(0), StockState::Out);
+        assert_eq!(StockState::from_available(-3), StockState::Out);
+        assert_eq!(StockState::from_available(LOW_STOCK_THRESHOLD), StockState::Low);
+        assert_eq!(StockState::from_available(LOW_STOCK_THRESHOLD + 1), StockState::InStock);
+    }
+}

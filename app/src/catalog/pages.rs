@@ -1,0 +1,313 @@
+//! Storefront pages of the catalog: home, category, product and simple search.
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::*;
+use crate::ui::{ErrorPanel, Loading, Pagination, ProductGrid, Stars};
+
+fn query_pairs(map: &leptos_router::params::ParamsMap) -> Vec<(String, String)> {
+    ["q", "sort", "page", "limit"]
+        .iter()
+        .filter_map(|k| map.get(k).map(|v| ((*k).to_owned(), v)))
+        .collect()
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let home = Resource::new(|| (), |_| get_home());
+    view! {
+        <Title text="" />
+        <Meta name="description" content="Sellout: a fast shop for everyday buys and fair flash sales." />
+        <section class="hero">
+            <h1>"Everything you need, and a fair shot at the drops"</h1>
+            <p>"Browse the catalog, or wait in line fairly when a flash sale starts."</p>
+        </section>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match home.await {
+                    Ok((tree, featured)) => view! {
+                        <section aria-labelledby="cat-heading">
+                            <h2 id="cat-heading">"Shop by category"</h2>
+                            <ul class="category-tiles">
+                                {tree.into_iter().map(|node| view! {
+                                    <li class="tile">
+                                        <A href=category_path(&node.category.slug) attr:class="tile-title">{node.category.name.clone()}</A>
+                                        <ul class="tile-children">
+                                            {node.children.into_iter().map(|c| view! {
+                                                <li><A href=category_path(&c.slug)>{c.name}</A></li>
+                                            }).collect_view()}
+                                        </ul>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        </section>
+                        <section aria-labelledby="featured-heading">
+                            <h2 id="featured-heading">"Featured"</h2>
+                            <ProductGrid products=featured />
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn CategoryPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let request = move || {
+        let slug = params.read().get("slug").unwrap_or_default();
+        let pairs = query_pairs(&query.read());
+        (slug, ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+    };
+    let page = Resource::new(request, |(slug, parsed)| async move {
+        get_category_page(slug, parsed?).await
+    });
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok((view, list)) => {
+                        let slug = view.category.slug.clone();
+                        let sort = request().1.map(|q| q.sort).unwrap_or_default();
+                        let base = format!("{}?sort={}", category_path(&slug), sort.as_str());
+                        view! {
+                            <Title text=view.category.name.clone() />
+                            <nav class="breadcrumbs" aria-label="Breadcrumb">
+                                <A href="/">"Home"</A>
+                                {view.parent.clone().map(|p| view! { " / " <A href=category_path(&p.slug)>{p.name}</A> })}
+                                " / " <span aria-current="page">{view.category.name.clone()}</span>
+                            </nav>
+                            <div class="list-head">
+                                <h1>{view.category.name.clone()}</h1>
+                                <p class="muted" data-testid="result-count">{format!("{} products", list.total)}</p>
+                            </div>
+                            {(!view.children.is_empty()).then(|| view! {
+                                <ul class="chips" aria-label="Subcategories">
+                                    {view.children.clone().into_iter().map(|c| view! {
+                                        <li><A href=category_path(&c.slug) attr:class="chip">{c.name}</A></li>
+                                    }).collect_view()}
+                                </ul>
+                            })}
+                            <SortForm current=sort />
+                            {if list.products.is_empty() {
+                                view! { <p class="empty-state">"No products here yet."</p> }.into_any()
+                            } else {
+                                view! { <ProductGrid products=list.products.clone() /> }.into_any()
+                            }}
+                            <Pagination page=list.page total_pages=list.total_pages base=base />
+                        }.into_any()
+                    }
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A plain GET form: works before the wasm loads; the router takes over after.
+#[component]
+fn SortForm(current: Sort) -> impl IntoView {
+    view! {
+        <form class="sort-form" method="get">
+            <label for="sort">"Sort by "</label>
+            <select id="sort" name="sort">
+                {Sort::ALL.into_iter().map(|s| view! {
+                    <option value=s.as_str() selected=s == current>{s.label()}</option>
+                }).collect_view()}
+            </select>
+            <button type="submit">"Apply"</button>
+        </form>
+    }
+}
+
+#[component]
+pub fn SearchPage() -> impl IntoView {
+    let query = use_query_map();
+    let request = move || {
+        let pairs = query_pairs(&query.read());
+        ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    };
+    let results = Resource::new(request, |parsed| async move { get_search_page(parsed?).await });
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                let q = request().ok().and_then(|r| r.q).unwrap_or_default();
+                match results.await {
+                    Ok(list) => {
+                        let base = format!("/search?q={}", encode(&q));
+                        view! {
+                            <Title text=format!("Search: {q}") />
+                            <h1>{if q.is_empty() { "All products".to_owned() } else { format!("Results for “{q}”") }}</h1>
+                            <p class="muted" data-testid="result-count">{format!("{} products", list.total)}</p>
+                            {if list.products.is_empty() {
+                                view! {
+                                    <section class="empty-state">
+                                        <p>"Nothing matches that. Try fewer or different words."</p>
+                                        <p><A href="/">"Browse the categories"</A></p>
+                                    </section>
+                                }.into_any()
+                            } else {
+                                view! { <ProductGrid products=list.products.clone() /> }.into_any()
+                            }}
+                            <Pagination page=list.page total_pages=list.total_pages base=base />
+                        }.into_any()
+                    }
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn variant_label(v: &VariantView) -> String {
+    if v.attributes.is_empty() {
+        v.sku.clone()
+    } else {
+        v.attributes.values().cloned().collect::<Vec<_>>().join(" / ")
+    }
+}
+
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
+    let product = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_product(id).await,
+            None => Err(AppError::not_found("There is no such product.")),
+        }
+    });
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match product.await {
+                    Ok(p) => view! { <ProductView product=p /> }.into_any(),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The product with its variants. The chosen variant is `?sku=` in the URL: a link without
+/// JavaScript, a client-side switch (no reload) once hydrated, and shareable either way.
+#[component]
+fn ProductView(product: ProductDetail) -> impl IntoView {
+    let query = use_query_map();
+    let variants = StoredValue::new(product.variants.clone());
+    let selected = Memo::new(move |_| {
+        let wanted = query.read().get("sku");
+        variants.with_value(|vs| {
+            wanted
+                .and_then(|sku| vs.iter().find(|v| v.sku == sku).cloned())
+                .or_else(|| vs.iter().find(|v| v.available > 0).cloned())
+                .or_else(|| vs.first().cloned())
+        })
+    });
+    let images = product.images.clone();
+    let (main_image, set_main_image) = signal(images.first().cloned().unwrap_or_default());
+    let title = product.title.clone();
+    let summary: String = product.description.chars().take(150).collect();
+    let last_category = product.categories.last().cloned();
+    view! {
+        <Title text=title.clone() />
+        <Meta name="description" content=summary />
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            <A href="/">"Home"</A>
+            {product.categories.clone().into_iter().map(|c| view! { " / " <A href=category_path(&c.slug)>{c.name}</A> }).collect_view()}
+        </nav>
+        <article class="product" data-testid="product">
+            <div class="gallery">
+                <img class="gallery-main" src=move || main_image.get() alt=title.clone() width="640" height="640" />
+                {(images.len() > 1).then(|| view! {
+                    <ul class="thumbs" aria-label="More pictures">
+                        {images.iter().enumerate().map(|(i, src)| {
+                            let src = src.clone();
+                            let pick = src.clone();
+                            view! {
+                                <li>
+                                    <button type="button" class="thumb" aria-label=format!("Show picture {}", i + 1)
+                                        on:click=move |_| set_main_image.set(pick.clone())>
+                                        <img src=src alt="" width="80" height="80" />
+                                    </button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                })}
+            </div>
+            <div class="buy-box">
+                <p class="card-brand">{product.brand.clone()}</p>
+                <h1>{product.title.clone()}</h1>
+                <Stars rating=product.rating count=product.review_count />
+                <p class="price big" data-testid="price">
+                    {move || selected.get().map(|v| v.price.display()).unwrap_or_default()}
+                </p>
+                <p data-testid="stock" class=move || {
+                    match selected.get().map(|v| v.stock) {
+                        Some(StockState::InStock) => "stock stock-in",
+                        Some(StockState::Low) => "stock stock-low",
+                        _ => "stock stock-out",
+                    }
+                }>
+                    {move || selected.get().map(|v| v.stock.label(v.available)).unwrap_or_else(|| "Out of stock".into())}
+                </p>
+                <fieldset class="variants">
+                    <legend>"Options"</legend>
+                    <ul>
+                        {product.variants.clone().into_iter().map(|v| {
+                            let sku = v.sku.clone();
+                            let sku_for_class = sku.clone();
+                            let out = v.available <= 0;
+                            let label = variant_label(&v);
+                            let aria = format!("{label}, {}{}", v.price.display(), if out { ", out of stock" } else { "" });
+                            view! {
+                                <li>
+                                    <A href=format!("?sku={}", encode(&sku))
+                                        attr:class=move || {
+                                            let on = selected.get().is_some_and(|s| s.sku == sku_for_class);
+                                            format!("variant{}{}", if on { " selected" } else { "" }, if out { " unavailable" } else { "" })
+                                        }
+                                        attr:data-sku=sku.clone()
+                                        attr:aria-label=aria>
+                                        {label}
+                                    </A>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </fieldset>
+                <p class="muted small">"SKU " <span data-testid="sku">{move || selected.get().map(|v| v.sku).unwrap_or_default()}</span></p>
+                <p class="muted">"Sold by " {product.seller.name.clone()}</p>
+                {last_category.map(|c| view! { <p><A href=category_path(&c.slug)>{format!("More in {}", c.name)}</A></p> })}
+            </div>
+            <section class="description">
+                <h2>"About this product"</h2>
+                {product.description.split("\n\n").map(|para| view! { <p>{para.to_owned()}</p> }).collect_view()}
+                {(!product.tags.is_empty()).then(|| view! {
+                    <ul class="chips" aria-label="Tags">
+                        {product.tags.clone().into_iter().map(|t| view! { <li class="chip">{t}</li> }).collect_view()}
+                    </ul>
+                })}
+            </section>
+        </article>
+    }
+}

@@ -1,0 +1,264 @@
+//! Catalog queries on SeaORM. Everything here works the same on SQLite and PostgreSQL: sorting
+//! by price or rating uses correlated subqueries both understand.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder,
+};
+
+use super::*;
+use crate::db::{category, inventory, product, seller, variant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl From<CatalogError> for AppError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound(what) => AppError::NotFound(what),
+            CatalogError::Db(e) => {
+                tracing::error!(error = %e, "catalog query failed");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+pub const ACTIVE: &str = "active";
+
+const MIN_PRICE: &str = "(SELECT MIN(v.price_amount) FROM variants v WHERE v.product_id = products.id)";
+const RATING: &str =
+    "(CASE WHEN rating_count = 0 THEN 0.0 ELSE (rating_sum * 1.0) / rating_count END)";
+
+pub fn image_url(product_id: i64, n: i32) -> String {
+    format!("/img/products/{product_id}/{n}.svg")
+}
+
+fn category_ref(c: &category::Model) -> CategoryRef {
+    CategoryRef { category_id: c.id, slug: c.slug.clone(), name: c.name.clone() }
+}
+
+pub async fn category_tree(db: &DatabaseConnection) -> Result<Vec<CategoryNode>, CatalogError> {
+    let all = category::Entity::find()
+        .order_by_asc(category::Column::Position)
+        .order_by_asc(category::Column::Name)
+        .all(db)
+        .await?;
+    Ok(all
+        .iter()
+        .filter(|c| c.parent_id.is_none())
+        .map(|top| CategoryNode {
+            category: category_ref(top),
+            children: all.iter().filter(|c| c.parent_id == Some(top.id)).map(category_ref).collect(),
+        })
+        .collect())
+}
+
+pub async fn category_view(db: &DatabaseConnection, slug: &str) -> Result<CategoryView, CatalogError> {
+    let all = category::Entity::find().order_by_asc(category::Column::Position).all(db).await?;
+    let cat = all
+        .iter()
+        .find(|c| c.slug == slug)
+        .ok_or_else(|| CatalogError::NotFound(format!("There is no category \"{slug}\".")))?;
+    Ok(CategoryView {
+        category: category_ref(cat),
+        parent: cat.parent_id.and_then(|p| all.iter().find(|c| c.id == p)).map(category_ref),
+        children: all.iter().filter(|c| c.parent_id == Some(cat.id)).map(category_ref).collect(),
+    })
+}
+
+/// The ids of a category and all categories below it.
+async fn category_and_descendants(db: &DatabaseConnection, slug: &str) -> Result<Vec<i64>, CatalogError> {
+    let all = category::Entity::find().all(db).await?;
+    let root = all
+        .iter()
+        .find(|c| c.slug == slug)
+        .ok_or_else(|| CatalogError::NotFound(format!("There is no category \"{slug}\".")))?;
+    let mut ids = vec![root.id];
+    let mut i = 0;
+    while i < ids.len() {
+        let parent = ids[i];
+        ids.extend(all.iter().filter(|c| c.parent_id == Some(parent)).map(|c| c.id));
+        i += 1;
+    }
+    Ok(ids)
+}
+
+fn like_pattern(word: &str) -> String {
+    let escaped: String = word
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+/// A word found, case-insensitively, in the title, brand or tags.
+fn word_matches(word: &str) -> Condition {
+    use sea_orm::sea_query::{ExprTrait, LikeExpr};
+    let pattern = like_pattern(word);
+    let mut any = Condition::any();
+    for col in [product::Column::Title, product::Column::Brand, product::Column::Tags] {
+        any = any.add(Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern.clone()).escape('\\')));
+    }
+    any
+}
+
+/// One page of active products. An unknown category is `NotFound`; a page past the end is an
+/// empty page (with the true totals) rather than an error.
+#[tracing::instrument(skip(db))]
+pub async fn list_products(db: &DatabaseConnection, q: &ListQuery) -> Result<ProductList, CatalogError> {
+    let mut sel = product::Entity::find().filter(product::Column::Status.eq(ACTIVE));
+    if let Some(slug) = &q.category {
+        sel = sel.filter(product::Column::CategoryId.is_in(category_and_descendants(db, slug).await?));
+    }
+    if let Some(text) = &q.q {
+        for word in text.split_whitespace().take(8) {
+            sel = sel.filter(word_matches(word));
+        }
+    }
+    sel = match q.sort {
+        // Featured: most stars given in total, a blend of how liked and how bought.
+        Sort::Featured => sel
+            .order_by(product::Column::RatingSum, Order::Desc)
+            .order_by(product::Column::Id, Order::Asc),
+        Sort::PriceAsc => sel.order_by(Expr::cust(MIN_PRICE), Order::Asc).order_by(product::Column::Id, Order::Asc),
+        Sort::PriceDesc => sel.order_by(Expr::cust(MIN_PRICE), Order::Desc).order_by(product::Column::Id, Order::Asc),
+        Sort::Rating => sel
+            .order_by(Expr::cust(RATING), Order::Desc)
+            .order_by(product::Column::RatingCount, Order::Desc)
+            .order_by(product::Column::Id, Order::Asc),
+        Sort::Newest => sel
+            .order_by(product::Column::CreatedAt, Order::Desc)
+            .order_by(product::Column::Id, Order::Desc),
+    };
+    let paginator = sel.paginate(db, q.limit);
+    let counts = paginator.num_items_and_pages().await?;
+    let products = paginator.fetch_page(q.page - 1).await?;
+    Ok(ProductList {
+        products: summaries(db, products).await?,
+        total: counts.number_of_items,
+        page: q.page,
+        total_pages: counts.number_of_pages,
+    })
+}
+
+/// Available units per variant: on hand minus reserved, summed over warehouses.
+pub async fn available_by_variant(
+    db: &DatabaseConnection,
+    variant_ids: Vec<i64>,
+) -> Result<HashMap<i64, i64>, DbErr> {
+    let rows = inventory::Entity::find().filter(inventory::Column::VariantId.is_in(variant_ids)).all(db).await?;
+    let mut map = HashMap::new();
+    for r in rows {
+        *map.entry(r.variant_id).or_insert(0) += r.quantity - r.reserved;
+    }
+    Ok(map)
+}
+
+async fn summaries(db: &DatabaseConnection, products: Vec<product::Model>) -> Result<Vec<ProductSummary>, DbErr> {
+    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
+    let variants = variant::Entity::find().filter(variant::Column::ProductId.is_in(ids)).all(db).await?;
+    let available = available_by_variant(db, variants.iter().map(|v| v.id).collect()).await?;
+    let seller_ids: Vec<i64> = products.iter().map(|p| p.seller_id).collect();
+    let sellers: HashMap<i64, String> = seller::Entity::find()
+        .filter(seller::Column::Id.is_in(seller_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    Ok(products
+        .into_iter()
+        .filter_map(|p| {
+            let own: Vec<&variant::Model> = variants.iter().filter(|v| v.product_id == p.id).collect();
+            // A product without variants cannot be bought or priced: leave it out.
+            let cheapest = own.iter().min_by_key(|v| v.price_amount)?;
+            let in_stock = own.iter().any(|v| available.get(&v.id).copied().unwrap_or(0) > 0);
+            Some(ProductSummary {
+                product_id: p.id,
+                title: p.title,
+                brand: p.brand,
+                price: Money::new(cheapest.price_amount, &cheapest.currency),
+                rating: rating_of(p.rating_sum, p.rating_count),
+                review_count: p.rating_count,
+                image_url: image_url(p.id, 0),
+                in_stock,
+                seller: SellerRef {
+                    seller_id: p.seller_id,
+                    name: sellers.get(&p.seller_id).cloned().unwrap_or_default(),
+                },
+            })
+        })
+        .collect())
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn product_detail(db: &DatabaseConnection, id: i64) -> Result<ProductDetail, CatalogError> {
+    let not_found = || CatalogError::NotFound(format!("There is no product with id {id}."));
+    let p = product::Entity::find_by_id(id)
+        .filter(product::Column::Status.eq(ACTIVE))
+        .one(db)
+        .await?
+        .ok_or_else(not_found)?;
+    let variants = variant::Entity::find()
+        .filter(variant::Column::ProductId.eq(p.id))
+        .order_by_asc(variant::Column::Position)
+        .order_by_asc(variant::Column::Id)
+        .all(db)
+        .await?;
+    let cheapest = variants.iter().min_by_key(|v| v.price_amount).ok_or_else(not_found)?;
+    let available = available_by_variant(db, variants.iter().map(|v| v.id).collect()).await?;
+    let seller = seller::Entity::find_by_id(p.seller_id).one(db).await?;
+    let all_categories = category::Entity::find().all(db).await?;
+    let mut categories = Vec::new();
+    let mut next = Some(p.category_id);
+    while let Some(cid) = next {
+        match all_categories.iter().find(|c| c.id == cid) {
+            Some(c) if categories.len() < 8 => {
+                categories.insert(0, category_ref(c));
+                next = c.parent_id;
+            }
+            _ => break,
+        }
+    }
+    let views: Vec<VariantView> = variants
+        .iter()
+        .map(|v| {
+            let avail = available.get(&v.id).copied().unwrap_or(0).max(0);
+            VariantView {
+                sku: v.sku.clone(),
+                attributes: serde_json::from_str::<BTreeMap<String, String>>(&v.attributes).unwrap_or_default(),
+                price: Money::new(v.price_amount, &v.currency),
+                available: avail,
+                stock: StockState::from_available(avail),
+            }
+        })
+        .collect();
+    Ok(ProductDetail {
+        product_id: p.id,
+        price: Money::new(cheapest.price_amount, &cheapest.currency),
+        in_stock: views.iter().any(|v| v.available > 0),
+        title: p.title,
+        description: p.description,
+        brand: p.brand,
+        tags: p.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
+        rating: rating_of(p.rating_sum, p.rating_count),
+        review_count: p.rating_count,
+        images: (0..p.image_count.max(1)).map(|n| image_url(p.id, n)).collect(),
+        seller: SellerRef { seller_id: p.seller_id, name: seller.map(|s| s.name).unwrap_or_default() },
+        categories,
+        variants: views,
+    })
+}

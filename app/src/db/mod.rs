@@ -1,0 +1,35 @@
+//! SeaORM entities for the tables the application reads and writes (server only). The schema
+//! itself lives in the `migrations` crate; these mirror it column for column.
+
+pub mod cart_line;
+pub mod category;
+pub mod inventory;
+pub mod product;
+pub mod review;
+pub mod seller;
+pub mod user;
+pub mod variant;
+pub mod warehouse;
+
+pub use sea_orm::DatabaseConnection;
+
+/// Opens the database and runs pending migrations is *not* done here: the server decides when
+/// to migrate. SQLite gets foreign keys switched on and a busy timeout so concurrent writers
+/// wait instead of failing.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let mut opt = sea_orm::ConnectOptions::new(url.to_owned());
+    opt.sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        // One writer at a time in SQLite: a small pool avoids lock churn.
+        opt.max_connections(8).min_connections(1);
+    } else {
+        opt.max_connections(32).min_connections(1);
+    }
+    let db = sea_orm::Database::connect(opt).await?;
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
+            .await?;
+    }
+    Ok(db)
+}

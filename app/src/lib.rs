@@ -1,0 +1,69 @@
+//! Sellout's Leptos application: shared types, pages and server functions. Built twice: with
+//! `ssr` into the server binary and with `hydrate` into the wasm storefront.
+
+#![recursion_limit = "256"]
+
+pub mod cart;
+pub mod catalog;
+pub mod error;
+pub mod events;
+pub mod flash;
+pub mod money;
+pub mod store;
+pub mod ui;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::catalog::pages::{CategoryPage, HomePage, ProductPage, SearchPage};
+use crate::ui::{Footer, Header, NotFound};
+
+/// The HTML document around the app (server only renders it).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.ico" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/sellout.css" />
+        <Title formatter=|text: String| if text.is_empty() { "Sellout".to_owned() } else { format!("{text} · Sellout") } />
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <Header />
+            <main id="main" class="container">
+                // Async: the whole page is rendered before headers go out, so an unknown
+                // product gets a real 404 and every page is complete without JavaScript.
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/c/:slug") view=CategoryPage ssr=SsrMode::Async />
+                    <Route path=path!("/p/:id") view=ProductPage ssr=SsrMode::Async />
+                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+            <Footer />
+        </Router>
+    }
+}

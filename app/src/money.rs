@@ -1,0 +1,86 @@
+//! Money is an integer amount of minor units (cents) plus an ISO 4217 currency code. It is
+//! never a float: prices are added and multiplied as integers and only formatted for display.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Money {
+    /// Minor units of `currency` (e.g. cents); 1299 EUR is €12.99.
+    pub amount: i64,
+    /// ISO 4217 code, upper case.
+    pub currency: String,
+}
+
+impl Money {
+    pub fn new(amount: i64, currency: &str) -> Self {
+        Self { amount, currency: currency.to_ascii_uppercase() }
+    }
+
+    /// Digits after the decimal point for the currencies we know; two for the rest.
+    fn exponent(&self) -> u32 {
+        match self.currency.as_str() {
+            "JPY" | "KRW" | "VND" | "CLP" | "ISK" => 0,
+            "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
+            _ => 2,
+        }
+    }
+
+    fn symbol(&self) -> Option<&'static str> {
+        match self.currency.as_str() {
+            "EUR" => Some("€"),
+            "USD" => Some("$"),
+            "GBP" => Some("£"),
+            "JPY" => Some("¥"),
+            _ => None,
+        }
+    }
+
+    /// A human price such as `€1,299.00` or `12.50 CHF`.
+    pub fn display(&self) -> String {
+        let exp = self.exponent();
+        let unit = 10_i64.pow(exp);
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let abs = self.amount.unsigned_abs();
+        let whole = abs / unit as u64;
+        let frac = abs % unit as u64;
+        let digits = whole.to_string();
+        let mut grouped = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        let number = if exp == 0 {
+            grouped
+        } else {
+            format!("{grouped}.{frac:0width$}", width = exp as usize)
+        };
+        match self.symbol() {
+            Some(s) => format!("{sign}{s}{number}"),
+            None => format!("{sign}{number} {}", self.currency),
+        }
+    }
+}
+
+impl std::fmt::Display for Money {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_minor_units_without_floats() {
+        assert_eq!(Money::new(1299, "eur").display(), "€12.99");
+        assert_eq!(Money::new(5, "USD").display(), "$0.05");
+        assert_eq!(Money::new(123456789, "GBP").display(), "£1,234,567.89");
+        assert_eq!(Money::new(1500, "JPY").display(), "¥1,500");
+        assert_eq!(Money::new(1250, "CHF").display(), "12.50 CHF");
+        assert_eq!(Money::new(-250, "EUR").display(), "-€2.50");
+    }
+}

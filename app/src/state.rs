@@ -1,0 +1,36 @@
+//! The server's shared state, built once by the `server` crate and handed to server functions
+//! through Leptos' context (and to axum handlers through `State`).
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use sea_orm::DatabaseConnection;
+
+use crate::cart::CartStore;
+use crate::error::AppError;
+use crate::events::EventBus;
+use crate::flash::StockGate;
+
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+    pub stores: Stores,
+}
+
+/// The ports of DESIGN §3, each backed by Redis or by the embedded adapter.
+#[derive(Clone)]
+pub struct Stores {
+    pub carts: Arc<dyn CartStore>,
+    pub stock_gate: Arc<dyn StockGate>,
+    pub events: Arc<dyn EventBus>,
+    pub redis: Option<fred::clients::Pool>,
+}
+
+/// The state inside a server function; missing context is a wiring bug, reported as internal.
+pub fn app_state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}

@@ -1,0 +1,172 @@
+//! UI shared by every domain: the page frame, error and empty states, product cards.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::catalog::{ProductSummary, product_path};
+use crate::error::AppError;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    view! {
+        <header class="site-header">
+            <div class="container header-row">
+                <A href="/" attr:class="logo">
+                    <span aria-hidden="true">"◆"</span>
+                    " Sellout"
+                </A>
+                <form class="search-box" method="get" action="/search" role="search">
+                    <label for="header-search" class="visually-hidden">"Search products"</label>
+                    <input id="header-search" type="search" name="q" placeholder="Search products, brands…" autocomplete="off" />
+                    <button type="submit">"Search"</button>
+                </form>
+                <nav class="header-links" aria-label="Account">
+                    <a href="/cart" class="cart-link">"Cart"</a>
+                    <a href="/signin">"Sign in"</a>
+                </nav>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+pub fn Footer() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <div class="container">
+                <p>"Sellout — sells out, never oversells. Demo shop: prices are not real."</p>
+            </div>
+        </footer>
+    }
+}
+
+/// Sets the HTTP status of the page being rendered (a no-op in the browser).
+pub fn set_status(code: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(resp), Ok(status)) =
+        (use_context::<leptos_axum::ResponseOptions>(), axum::http::StatusCode::from_u16(code))
+    {
+        resp.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = code;
+}
+
+#[component]
+pub fn NotFound(#[prop(optional, into)] message: Option<String>) -> impl IntoView {
+    set_status(404);
+    view! {
+        <Title text="Page not found" />
+        <section class="empty-state" data-testid="not-found">
+            <h1>"We couldn't find that page"</h1>
+            <p>{message.unwrap_or_else(|| "The link may be old, or the item may no longer be sold.".to_owned())}</p>
+            <p><A href="/">"Back to the shop"</A></p>
+        </section>
+    }
+}
+
+/// Shows an error in place of the content it stopped.
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    set_status(error.status());
+    match error {
+        AppError::NotFound(msg) => view! { <NotFound message=msg /> }.into_any(),
+        AppError::BadRequest { message, .. } => view! {
+            <section class="empty-state" role="alert">
+                <h1>"That request didn't work"</h1>
+                <p>{message}</p>
+            </section>
+        }
+        .into_any(),
+        other => view! {
+            <section class="empty-state" role="alert">
+                <h1>"Something went wrong"</h1>
+                <p>{other.to_string()}</p>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading" aria-live="polite">"Loading…"</p> }
+}
+
+#[component]
+pub fn Stars(rating: Option<f64>, count: i64) -> impl IntoView {
+    match rating {
+        Some(r) => {
+            let full = r.round() as usize;
+            let stars: String = "★".repeat(full) + &"☆".repeat(5usize.saturating_sub(full));
+            view! {
+                <span class="stars" aria-label=format!("Rated {r:.1} out of 5 by {count} shoppers")>
+                    <span aria-hidden="true">{stars}</span>
+                    <span class="muted">{format!(" {r:.1} ({count})")}</span>
+                </span>
+            }
+            .into_any()
+        }
+        None => view! { <span class="stars muted">"No reviews yet"</span> }.into_any(),
+    }
+}
+
+#[component]
+pub fn ProductCard(product: ProductSummary) -> impl IntoView {
+    let href = product_path(product.product_id);
+    view! {
+        <li class="card" data-testid="product-card">
+            <A href=href.clone() attr:class="card-link">
+                <img src=product.image_url.clone() alt="" width="320" height="320" loading="lazy" />
+                <span class="card-brand">{product.brand.clone()}</span>
+                <span class="card-title">{product.title.clone()}</span>
+            </A>
+            <Stars rating=product.rating count=product.review_count />
+            <div class="card-foot">
+                <span class="price">{product.price.display()}</span>
+                {(!product.in_stock).then(|| view! { <span class="badge badge-out">"Out of stock"</span> })}
+            </div>
+            <span class="muted small">"Sold by " {product.seller.name.clone()}</span>
+        </li>
+    }
+}
+
+#[component]
+pub fn ProductGrid(products: Vec<ProductSummary>) -> impl IntoView {
+    view! {
+        <ul class="grid">
+            {products.into_iter().map(|p| view! { <ProductCard product=p /> }).collect_view()}
+        </ul>
+    }
+}
+
+/// Previous / numbered / next links that keep the rest of the query string.
+#[component]
+pub fn Pagination(page: u64, total_pages: u64, base: String) -> impl IntoView {
+    if total_pages <= 1 {
+        return ().into_any();
+    }
+    let link = move |p: u64| {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}page={p}")
+    };
+    let window: Vec<u64> = (page.saturating_sub(2).max(1)..=(page + 2).min(total_pages)).collect();
+    view! {
+        <nav class="pagination" aria-label="Pages">
+            {(page > 1).then(|| view! { <A href=link(page - 1) attr:rel="prev">"← Previous"</A> })}
+            {window
+                .into_iter()
+                .map(|p| {
+                    if p == page {
+                        view! { <span aria-current="page" class="current">{p}</span> }.into_any()
+                    } else {
+                        view! { <A href=link(p)>{p}</A> }.into_any()
+                    }
+                })
+                .collect_view()}
+            {(page < total_pages).then(|| view! { <A href=link(page + 1) attr:rel="next">"Next →"</A> })}
+        </nav>
+    }
+    .into_any()
+}

@@ -1,0 +1,16 @@
+//! Every schema change of Sellout is a migration here. The same migrations run on SQLite (the
+//! embedded default) and PostgreSQL; constraints are written with sea-query so both enforce the
+//! same rules (money and stock can never go negative, one review per user and product, ...).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what building and running Sellout needs, skipping whatever is already there:
+# the wasm target and a wasm-bindgen CLI that matches Cargo.lock. `setup.sh test` also installs
+# what the tests need: Chromium, PostgreSQL and Redis (Debian packages) and Playwright (npm).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+mkdir -p "$SELLOUT_TOOLS/bin"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+wbg_version=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg_version" ]; then
+  log "installing wasm-bindgen-cli $wbg_version (once, about 2 minutes)"
+  # Not --locked: the registry mirror lacks a pinned transitive version (TOOLCHAIN.md).
+  cargo install wasm-bindgen-cli --version "$wbg_version" --root "$SELLOUT_TOOLS" --quiet
+fi
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+if [ "${1:-}" = "test" ]; then
+  command -v chromium >/dev/null || apt_install chromium
+  command -v redis-server >/dev/null || apt_install redis-server
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+  if [ ! -x end2end/node_modules/.bin/playwright ]; then
+    log "installing Playwright (npm, no browser download: Debian's Chromium is used)"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

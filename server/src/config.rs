@@ -1,0 +1,122 @@
+//! Configuration from the environment (and `.env`), DESIGN §8. Nothing is required: with no
+//! variables set the shop runs on SQLite under `./data` with embedded stores. A bad value
+//! stops start-up with a message that names the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub site_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Where the built wasm, CSS and public assets are (`pkg/` lives below it).
+    pub site_root: PathBuf,
+    /// Seed the demo catalog when the database has no products.
+    pub seed_demo: bool,
+    pub log_filter: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { var, message: message.into() }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get`, so tests can pass their own values.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let data_dir = PathBuf::from(get("SELLOUT_DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+
+        let database_url = match get("DATABASE_URL") {
+            Some(url) => {
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+                    return Err(bad(
+                        "DATABASE_URL",
+                        format!("must start with postgres://, postgresql:// or sqlite: (got \"{url}\")"),
+                    ));
+                }
+                url
+            }
+            None => format!("sqlite://{}/sellout.db?mode=rwc", data_dir.display()),
+        };
+
+        let redis_url = match get("REDIS_URL") {
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
+            Some(url) => return Err(bad("REDIS_URL", format!("must start with redis:// or rediss:// (got \"{url}\")"))),
+            None => None,
+        };
+
+        let site_addr = match get("LEPTOS_SITE_ADDR") {
+            Some(v) => v.parse().map_err(|_| {
+                bad("LEPTOS_SITE_ADDR", format!("must be an address and port such as 127.0.0.1:3000 (got \"{v}\")"))
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+
+        let site_root = PathBuf::from(
+            get("SELLOUT_SITE_ROOT").or_else(|| get("LEPTOS_SITE_ROOT")).unwrap_or_else(|| "target/site".to_owned()),
+        );
+
+        let seed_demo = match get("SELLOUT_SEED_DEMO").as_deref() {
+            None | Some("1" | "true" | "yes" | "on") => true,
+            Some("0" | "false" | "no" | "off") => false,
+            Some(other) => return Err(bad("SELLOUT_SEED_DEMO", format!("must be true or false (got \"{other}\")"))),
+        };
+
+        Ok(Config {
+            database_url,
+            redis_url,
+            site_addr,
+            data_dir,
+            site_root,
+            seed_demo,
+            log_filter: get("SELLOUT_LOG").or_else(|| get("RUST_LOG")).unwrap_or_else(|| "info,sqlx=warn".to_owned()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(move |k| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults_need_no_variables() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://data/sellout.db?mode=rwc");
+        assert!(c.redis_url.is_none());
+        assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
+        assert!(c.seed_demo);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("DATABASE_URL", "mysql://x"),
+            ("REDIS_URL", "localhost:6379"),
+            ("LEPTOS_SITE_ADDR", "not-an-address"),
+            ("SELLOUT_SEED_DEMO", "maybe"),
+        ] {
+            let err = with(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().contains(var), "{err}");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The `sellout` server: configuration, wiring of stores and routes, the REST API, and the
+//! command line. `main.rs` is only the CLI entry; tests start the same `Application` in-process.
+
+pub mod api;
+pub mod config;
+pub mod images;
+pub mod metrics;
+pub mod seed;
+pub mod startup;

@@ -1,0 +1,93 @@
+//! `sellout`: the shop server and its maintenance commands.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use server::config::Config;
+use server::seed::{DEFAULT_SEED, SeedOptions};
+use server::startup::{Application, open_database};
+
+#[derive(Parser)]
+#[command(name = "sellout", version, about = "Sellout: a storefront that sells out, never oversells.", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the shop (the default). On an empty database it migrates and seeds the demo catalog.
+    /// Listens on LEPTOS_SITE_ADDR (default 127.0.0.1:3000); with no DATABASE_URL it uses
+    /// SQLite under SELLOUT_DATA_DIR (default ./data), with no REDIS_URL embedded stores.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Add generated products (with variants, stock and reviews) to the catalog, deterministically.
+    Seed {
+        /// How many products to add.
+        #[arg(long, default_value_t = 240)]
+        products: u64,
+        /// How many sellers to spread them over (created when missing).
+        #[arg(long, default_value_t = 4)]
+        sellers: u64,
+        /// Random seed: the same seed and counts give the same catalog.
+        #[arg(long, default_value_t = DEFAULT_SEED)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let cfg = match Config::from_env() {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("sellout: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cfg.log_filter).unwrap_or_else(|_| "info".into()))
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sellout: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sellout: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(&cfg).await?;
+            tracing::info!("Sellout is open at http://{}", cfg.site_addr);
+            app.run().await
+        }
+        Command::Migrate => {
+            open_database(&cfg).await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Seed { products, sellers, seed } => {
+            let db = open_database(&cfg).await?;
+            let bar = ProgressBar::new(products).with_style(
+                ProgressStyle::with_template("seeding {bar:40} {pos}/{len} products ({per_sec}, eta {eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let report = server::seed::seed(&db, SeedOptions { products, sellers, seed }, |done, _| bar.set_position(done)).await?;
+            bar.finish();
+            eprintln!("added {} products, {} variants, {} reviews", report.products, report.variants, report.reviews);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Builds the state once (database, stores) and the router, then serves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use app::cart::{CartTtl, RedisCartStore, SqlCartStore};
+use app::events::{LocalEventBus, RedisEventBus};
+use app::flash::{MemoryStockGate, RedisStockGate};
+use app::state::{AppState, Stores};
+use app::{App, shell};
+use axum::Router;
+use axum::routing::get;
+use fred::prelude::{ClientLike, Config as RedisConfig, Builder};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// Opens the database and applies pending migrations.
+pub async fn open_database(cfg: &Config) -> anyhow::Result<DatabaseConnection> {
+    if cfg.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("creating the data directory {}", cfg.data_dir.display()))?;
+    }
+    let db = app::db::connect(&cfg.database_url)
+        .await
+        .with_context(|| format!("connecting to DATABASE_URL {}", redact(&cfg.database_url)))?;
+    Migrator::up(&db, None).await.context("applying database migrations")?;
+    Ok(db)
+}
+
+/// A URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The ports: Redis adapters when `REDIS_URL` is set, embedded ones otherwise.
+pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -> anyhow::Result<Stores> {
+    match &cfg.redis_url {
+        Some(url) => {
+            let rc = RedisConfig::from_url(url).context("REDIS_URL is not a valid Redis URL")?;
+            let pool = Builder::from_config(rc.clone()).build_pool(8).context("creating the Redis pool")?;
+            pool.init().await.with_context(|| format!("connecting to REDIS_URL {}", redact(url)))?;
+            let subscriber = Builder::from_config(rc).build_subscriber_client().context("creating the Redis subscriber")?;
+            let events = RedisEventBus::connect(pool.clone(), subscriber, format!("{prefix}events")).await?;
+            Ok(Stores {
+                carts: Arc::new(RedisCartStore::new(pool.clone(), prefix, CartTtl::default())),
+                stock_gate: Arc::new(RedisStockGate::new(pool.clone(), prefix)),
+                events: Arc::new(events),
+                redis: Some(pool),
+            })
+        }
+        None => Ok(Stores {
+            carts: Arc::new(SqlCartStore::new(db.clone(), CartTtl::default())),
+            stock_gate: Arc::new(MemoryStockGate::new()),
+            events: Arc::new(LocalEventBus::new()),
+            redis: None,
+        }),
+    }
+}
+
+pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
+    let db = open_database(cfg).await?;
+    if cfg.seed_demo && crate::seed::catalog_is_empty(&db).await? {
+        tracing::info!("empty catalog: seeding the demo catalog");
+        let report = crate::seed::seed(&db, crate::seed::SeedOptions::default(), |_, _| {}).await?;
+        tracing::info!(products = report.products, variants = report.variants, "demo catalog seeded");
+    }
+    let stores = build_stores(cfg, &db, "sellout:").await?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name("sellout")
+        .site_root(cfg.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(cfg.site_addr)
+        .build();
+    Ok(AppState { leptos_options, db, stores })
+}
+
+pub fn router(state: AppState) -> Router {
+    let metrics = Metrics::new();
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .merge(crate::api::router())
+        .route("/img/products/{id}/{file}", get(crate::images::product_image))
+        .route("/metrics", get(crate::metrics::render))
+        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
+        .layer(axum::Extension(metrics))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A bound, not yet serving, server. Tests bind port 0 and read `port()`.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(cfg: &Config) -> anyhow::Result<Self> {
+        let state = build_state(cfg).await?;
+        let listener = TcpListener::bind(cfg.site_addr)
+            .await
+            .with_context(|| format!("binding LEPTOS_SITE_ADDR {}", cfg.site_addr))?;
+        Ok(Self { listener, router: router(state) })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub async fn run(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
