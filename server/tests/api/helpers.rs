@@ -1,0 +1,114 @@
+//! `spawn_app`: a real server on port 0 with a fresh database of its own.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use server::config::Config;
+use server::startup::{Application, open_database};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed test body (an `async fn(Backend) -> anyhow::Result<()>` in the same module)
+/// once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() -> anyhow::Result<()> { super::$name($crate::helpers::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() -> anyhow::Result<()> { super::$name($crate::helpers::Backend::Postgres).await })*
+        }
+    };
+}
+
+pub fn unique_name(prefix: &str) -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{prefix}_{}_{}_{}", std::process::id(), nanos % 1_000_000_000, SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+pub fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(unique_name("sellout_test"));
+    std::fs::create_dir_all(&dir).expect("creating a scratch directory under the temp dir");
+    dir
+}
+
+pub fn env_url(var: &str) -> anyhow::Result<String> {
+    std::env::var(var).ok().filter(|v| !v.is_empty()).with_context(|| {
+        format!("{var} is not set: run the tests with `make test`, which starts throw-away services, or set {var}")
+    })
+}
+
+/// A new, empty database URL for one test.
+pub async fn fresh_database_url(backend: Backend) -> anyhow::Result<String> {
+    match backend {
+        Backend::Sqlite => Ok(format!("sqlite://{}/test.db?mode=rwc", scratch_dir().display())),
+        Backend::Postgres => {
+            let base = env_url("TEST_DATABASE_URL")?;
+            let name = unique_name("sellout_t");
+            let admin = sea_orm::Database::connect(&base).await.context("connecting to TEST_DATABASE_URL")?;
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+            admin.close().await?;
+            let (prefix, _) = base.rsplit_once('/').context("TEST_DATABASE_URL has no database name")?;
+            Ok(format!("{prefix}/{name}"))
+        }
+    }
+}
+
+pub fn test_config(database_url: String) -> Config {
+    let data_dir = scratch_dir();
+    let mut cfg = Config::from_lookup(|_| None).expect("the default configuration is valid");
+    cfg.database_url = database_url;
+    cfg.data_dir = data_dir;
+    cfg.site_addr = "127.0.0.1:0".parse().expect("a literal address");
+    cfg.site_root = std::env::var("SELLOUT_SITE_ROOT").map(PathBuf::from).unwrap_or_else(|_| "target/site".into());
+    cfg
+}
+
+/// A migrated database with nothing in it, for schema tests.
+pub async fn migrated_database(backend: Backend) -> anyhow::Result<DatabaseConnection> {
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.seed_demo = false;
+    open_database(&cfg).await
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
+        Ok(self.client.get(self.url(path)).send().await?)
+    }
+
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+        let res = self.get(path).await?;
+        let status = res.status().as_u16();
+        Ok((status, res.json().await.with_context(|| format!("GET {path} did not return JSON"))?))
+    }
+}
+
+/// The server with the demo catalog seeded, on its own database.
+pub async fn spawn_app(backend: Backend) -> anyhow::Result<TestApp> {
+    let cfg = test_config(fresh_database_url(backend).await?);
+    let app = Application::build(&cfg).await?;
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run());
+    let db = app::db::connect(&cfg.database_url).await?;
+    Ok(TestApp { address, client: reqwest::Client::new(), db })
+}

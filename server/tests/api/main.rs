@@ -1,0 +1,9 @@
+//! Integration tests of the `sellout` server: HTTP API, pages, schema rules and the store
+//! contract suites. Database tests run on SQLite and on PostgreSQL (`TEST_DATABASE_URL`);
+//! Redis adapters run against `TEST_REDIS_URL`. `make test` starts both when not given.
+
+mod catalog;
+mod helpers;
+mod platform;
+mod schema;
+mod stores;

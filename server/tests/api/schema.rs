@@ -1,0 +1,75 @@
+//! The schema's rules hold on both databases: the database itself refuses bad rows.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+
+use crate::helpers::{Backend, migrated_database};
+
+async fn base_rows(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let now = "'2026-01-01 00:00:00+00:00'";
+    for sql in [
+        format!("INSERT INTO users (id, email, password_hash, role, created_at) VALUES (1, 'a@example.com', 'x', 'shopper', {now})"),
+        format!("INSERT INTO sellers (id, name, slug, created_at) VALUES (1, 'S', 's', {now})"),
+        "INSERT INTO categories (id, slug, name, position) VALUES (1, 'c', 'C', 0)".to_owned(),
+        format!("INSERT INTO products (id, seller_id, category_id, title, description, brand, status, created_at, updated_at) VALUES (1, 1, 1, 'T', 'D', 'B', 'active', {now}, {now})"),
+        "INSERT INTO variants (id, product_id, sku, attributes, price_amount, currency) VALUES (1, 1, 'SKU-1', '{}', 1000, 'EUR')".to_owned(),
+        "INSERT INTO warehouses (id, code, name) VALUES (1, 'W1', 'One')".to_owned(),
+        "INSERT INTO inventory (id, variant_id, warehouse_id, quantity, reserved, version) VALUES (1, 1, 1, 5, 0, 0)".to_owned(),
+    ] {
+        db.execute_unprepared(&sql).await?;
+    }
+    Ok(())
+}
+
+async fn refused(db: &DatabaseConnection, sql: &str) -> bool {
+    db.execute_unprepared(sql).await.is_err()
+}
+
+async fn stock_can_never_go_negative_or_below_reserved(backend: Backend) -> anyhow::Result<()> {
+    let db = migrated_database(backend).await?;
+    base_rows(&db).await?;
+    assert!(refused(&db, "INSERT INTO inventory (variant_id, warehouse_id, quantity, reserved, version) VALUES (1, 1, -1, 0, 0)").await);
+    assert!(refused(&db, "UPDATE inventory SET quantity = quantity - 6 WHERE id = 1").await, "5 - 6 < 0");
+    assert!(refused(&db, "UPDATE inventory SET reserved = -1 WHERE id = 1").await);
+    assert!(refused(&db, "UPDATE inventory SET reserved = 6 WHERE id = 1").await, "reserved above quantity");
+    assert!(!refused(&db, "UPDATE inventory SET reserved = 5 WHERE id = 1").await, "reserving all of it is fine");
+    // The conditional update a checkout uses: affects no row when stock is short.
+    let res = db.execute_unprepared("UPDATE inventory SET reserved = reserved + 1, version = version + 1 WHERE id = 1 AND quantity - reserved >= 1").await?;
+    assert_eq!(res.rows_affected(), 0);
+    assert!(refused(&db, "INSERT INTO inventory (variant_id, warehouse_id, quantity, reserved, version) VALUES (1, 1, 3, 0, 0)").await, "one row per variant and warehouse");
+    Ok(())
+}
+
+async fn money_and_enumerations_are_checked(backend: Backend) -> anyhow::Result<()> {
+    let db = migrated_database(backend).await?;
+    base_rows(&db).await?;
+    assert!(refused(&db, "INSERT INTO variants (product_id, sku, attributes, price_amount, currency) VALUES (1, 'SKU-2', '{}', 0, 'EUR')").await, "price must be positive");
+    assert!(refused(&db, "INSERT INTO variants (product_id, sku, attributes, price_amount, currency) VALUES (1, 'SKU-3', '{}', 100, 'EURO')").await, "ISO currency");
+    assert!(refused(&db, "INSERT INTO variants (product_id, sku, attributes, price_amount, currency) VALUES (1, 'SKU-1', '{}', 100, 'EUR')").await, "sku unique");
+    assert!(refused(&db, "INSERT INTO users (email, password_hash, role, created_at) VALUES ('a@example.com', 'x', 'shopper', '2026-01-01 00:00:00+00:00')").await, "email unique");
+    assert!(refused(&db, "INSERT INTO users (email, password_hash, role, created_at) VALUES ('b@example.com', 'x', 'superuser', '2026-01-01 00:00:00+00:00')").await, "role");
+    assert!(refused(&db, "UPDATE products SET status = 'deleted' WHERE id = 1").await, "product status");
+    let now = "'2026-01-01 00:00:00+00:00'";
+    let later = "'2026-01-02 00:00:00+00:00'";
+    assert!(
+        refused(&db, &format!("INSERT INTO flash_sales (product_id, variant_id, price_amount, currency, starts_at, ends_at, allocated, sold, per_buyer_limit, status, created_at) VALUES (1, 1, 500, 'EUR', {now}, {later}, 10, 11, 1, 'active', {now})")).await,
+        "a flash sale can never sell more than allocated"
+    );
+    assert!(!refused(&db, &format!("INSERT INTO flash_sales (id, product_id, variant_id, price_amount, currency, starts_at, ends_at, allocated, sold, per_buyer_limit, status, created_at) VALUES (1, 1, 1, 500, 'EUR', {now}, {later}, 10, 10, 1, 'active', {now})")).await);
+    assert!(refused(&db, "UPDATE flash_sales SET sold = sold + 1 WHERE id = 1").await);
+    assert!(
+        refused(&db, &format!("INSERT INTO reviews (product_id, user_id, rating, body, verified_purchase, created_at) VALUES (1, 1, 6, 'x', false, {now})")).await,
+        "rating 1-5"
+    );
+    db.execute_unprepared(&format!("INSERT INTO reviews (product_id, user_id, rating, body, verified_purchase, created_at) VALUES (1, 1, 5, 'x', false, {now})")).await?;
+    assert!(
+        refused(&db, &format!("INSERT INTO reviews (product_id, user_id, rating, body, verified_purchase, created_at) VALUES (1, 1, 4, 'y', false, {now})")).await,
+        "one review per user and product"
+    );
+    assert!(
+        refused(&db, &format!("INSERT INTO orders (user_id, status, currency, subtotal, shipping, tax, total, shipping_address, shipping_method, idempotency_key, request_hash, created_at, updated_at) VALUES (1, 'pending', 'EUR', 100, 10, 5, 999, '{{}}', 'standard', 'k1', 'h', {now}, {now})")).await,
+        "an order's total is the sum of its parts"
+    );
+    Ok(())
+}
+
+crate::on_both_databases!(stock_can_never_go_negative_or_below_reserved, money_and_enumerations_are_checked);
