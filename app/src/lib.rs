@@ -47,6 +47,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Effects run only in the browser, after hydration: mark <body> so tests (and CSS) can tell.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/sellout.css" />
         <Title formatter=|text: String| if text.is_empty() { "Sellout".to_owned() } else { format!("{text} · Sellout") } />

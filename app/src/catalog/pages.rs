@@ -276,20 +276,22 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                         {product.variants.clone().into_iter().map(|v| {
                             let sku = v.sku.clone();
                             let sku_for_class = sku.clone();
+                            let sku_for_aria = sku.clone();
                             let out = v.available <= 0;
                             let label = variant_label(&v);
                             let aria = format!("{label}, {}{}", v.price.display(), if out { ", out of stock" } else { "" });
                             view! {
                                 <li>
-                                    <A href=format!("?sku={}", encode(&sku))
-                                        attr:class=move || {
+                                    <a href=format!("?sku={}", encode(&sku))
+                                        class=move || {
                                             let on = selected.get().is_some_and(|s| s.sku == sku_for_class);
                                             format!("variant{}{}", if on { " selected" } else { "" }, if out { " unavailable" } else { "" })
                                         }
-                                        attr:data-sku=sku.clone()
-                                        attr:aria-label=aria>
+                                        aria-current=move || selected.get().is_some_and(|s| s.sku == sku_for_aria).then_some("true")
+                                        data-sku=sku.clone()
+                                        aria-label=aria>
                                         {label}
-                                    </A>
+                                    </a>
                                 </li>
                             }
                         }).collect_view()}

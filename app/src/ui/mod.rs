@@ -154,18 +154,20 @@ pub fn Pagination(page: u64, total_pages: u64, base: String) -> impl IntoView {
     let window: Vec<u64> = (page.saturating_sub(2).max(1)..=(page + 2).min(total_pages)).collect();
     view! {
         <nav class="pagination" aria-label="Pages">
-            {(page > 1).then(|| view! { <A href=link(page - 1) attr:rel="prev">"← Previous"</A> })}
+            // Plain <a>: the router still navigates client-side, but <A> would mark every
+            // link to this path aria-current="page" whatever its query.
+            {(page > 1).then(|| view! { <a href=link(page - 1) rel="prev">"← Previous"</a> })}
             {window
                 .into_iter()
                 .map(|p| {
                     if p == page {
                         view! { <span aria-current="page" class="current">{p}</span> }.into_any()
                     } else {
-                        view! { <A href=link(p)>{p}</A> }.into_any()
+                        view! { <a href=link(p)>{p}</a> }.into_any()
                     }
                 })
                 .collect_view()}
-            {(page < total_pages).then(|| view! { <A href=link(page + 1) attr:rel="next">"Next →"</A> })}
+            {(page < total_pages).then(|| view! { <a href=link(page + 1) rel="next">"Next →"</a> })}
         </nav>
     }
     .into_any()

@@ -177,6 +177,7 @@ async fn pages_render_on_the_server(backend: Backend) -> anyhow::Result<()> {
     let html = cat.text().await?;
     assert!(html.contains("<h1>Clothing</h1>"));
     assert!(html.contains("aria-current=\"page\" class=\"current\">2<"), "page 2 is marked current");
+    assert_eq!(html.matches("aria-current=\"page\"").count(), 2, "only the breadcrumb and page 2 are current");
 
     let (_, list) = app.get_json("/api/v1/products?limit=1").await?;
     let id = list["products"][0]["product_id"].as_i64().unwrap();
