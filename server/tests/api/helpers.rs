@@ -103,9 +103,19 @@ impl TestApp {
     }
 }
 
-/// The server with the demo catalog seeded, on its own database.
+/// The server with the demo catalog seeded, on its own database, with embedded stores.
 pub async fn spawn_app(backend: Backend) -> anyhow::Result<TestApp> {
-    let cfg = test_config(fresh_database_url(backend).await?);
+    spawn_app_with(test_config(fresh_database_url(backend).await?)).await
+}
+
+/// As `spawn_app`, with the Redis adapters on `TEST_REDIS_URL`.
+pub async fn spawn_app_with_redis(backend: Backend) -> anyhow::Result<TestApp> {
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.redis_url = Some(env_url("TEST_REDIS_URL")?);
+    spawn_app_with(cfg).await
+}
+
+pub async fn spawn_app_with(cfg: Config) -> anyhow::Result<TestApp> {
     let app = Application::build(&cfg).await?;
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run());

@@ -3,6 +3,7 @@
 //! Redis adapters run against `TEST_REDIS_URL`. `make test` starts both when not given.
 
 mod catalog;
+mod cli;
 mod helpers;
 mod platform;
 mod schema;

@@ -1,6 +1,6 @@
 //! Health, readiness, metrics and the OpenAPI document.
 
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, spawn_app, spawn_app_with_redis};
 
 async fn health_readiness_and_metrics(backend: Backend) -> anyhow::Result<()> {
     let app = spawn_app(backend).await?;
@@ -34,4 +34,17 @@ async fn openapi_document_describes_the_api(backend: Backend) -> anyhow::Result<
     Ok(())
 }
 
-crate::on_both_databases!(health_readiness_and_metrics, openapi_document_describes_the_api);
+async fn readiness_checks_redis_when_configured(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app_with_redis(backend).await?;
+    let (status, ready) = app.get_json("/readyz").await?;
+    assert_eq!(status, 200);
+    assert_eq!(ready["checks"]["redis"], "ok");
+    assert_eq!(ready["checks"]["database"], "ok");
+    Ok(())
+}
+
+crate::on_both_databases!(
+    health_readiness_and_metrics,
+    openapi_document_describes_the_api,
+    readiness_checks_redis_when_configured,
+);

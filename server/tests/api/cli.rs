@@ -1,0 +1,93 @@
+//! The `sellout` binary as an operator uses it.
+
+use std::process::{Command, Output};
+
+use app::db::{inventory, product, variant};
+use sea_orm::{EntityTrait, QueryOrder};
+
+use crate::helpers::{Backend, fresh_database_url, scratch_dir};
+
+fn sellout(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Output> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sellout"));
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).current_dir(scratch_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Ok(cmd.output()?)
+}
+
+#[test]
+fn help_explains_each_command() -> anyhow::Result<()> {
+    let out = sellout(&["--help"], &[])?;
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout)?;
+    for command in ["serve", "migrate", "seed"] {
+        assert!(text.contains(command), "--help lists {command}:\n{text}");
+    }
+    let seed_help = String::from_utf8(sellout(&["seed", "--help"], &[])?.stdout)?;
+    assert!(seed_help.contains("--products") && seed_help.contains("--sellers"), "{seed_help}");
+    Ok(())
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_naming_the_variable() -> anyhow::Result<()> {
+    for (var, value) in [("REDIS_URL", "localhost:6379"), ("DATABASE_URL", "mysql://db/shop"), ("LEPTOS_SITE_ADDR", "port 80")] {
+        let out = sellout(&["serve"], &[(var, value)])?;
+        assert_eq!(out.status.code(), Some(2), "{var}={value}");
+        let err = String::from_utf8(out.stderr)?;
+        assert!(err.contains(var), "the message names {var}: {err}");
+    }
+    Ok(())
+}
+
+/// Titles, prices and stock of every product, in id order.
+async fn catalog_fingerprint(url: &str) -> anyhow::Result<Vec<String>> {
+    let db = app::db::connect(url).await?;
+    let mut rows: Vec<String> = product::Entity::find()
+        .order_by_asc(product::Column::Id)
+        .all(&db)
+        .await?
+        .into_iter()
+        .map(|p| format!("{}|{}|{}|{}", p.title, p.brand, p.rating_count, p.category_id))
+        .collect();
+    rows.extend(variant::Entity::find().order_by_asc(variant::Column::Id).all(&db).await?.into_iter().map(|v| {
+        format!("{}|{}|{}", v.sku, v.attributes, v.price_amount)
+    }));
+    rows.extend(inventory::Entity::find().order_by_asc(inventory::Column::Id).all(&db).await?.into_iter().map(|i| {
+        format!("{}|{}|{}", i.variant_id, i.warehouse_id, i.quantity)
+    }));
+    Ok(rows)
+}
+
+async fn seeding_is_deterministic_and_reports_progress(backend: Backend) -> anyhow::Result<()> {
+    let mut fingerprints = Vec::new();
+    for _ in 0..2 {
+        let url = fresh_database_url(backend).await?;
+        let out = sellout(&["seed", "--products", "30", "--sellers", "3"], &[("DATABASE_URL", &url)])?;
+        let err = String::from_utf8(out.stderr)?;
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains("added 30 products"), "{err}");
+        let fp = catalog_fingerprint(&url).await?;
+        assert_eq!(fp.iter().filter(|r| r.matches('|').count() == 3).count(), 30);
+        fingerprints.push(fp);
+    }
+    assert_eq!(fingerprints[0], fingerprints[1], "the same seed gives the same catalog");
+
+    let url = fresh_database_url(backend).await?;
+    sellout(&["seed", "--products", "30", "--sellers", "3", "--seed", "42"], &[("DATABASE_URL", &url)])?;
+    assert_ne!(catalog_fingerprint(&url).await?, fingerprints[0], "another seed gives another catalog");
+    Ok(())
+}
+
+async fn migrate_applies_the_schema_and_is_repeatable(backend: Backend) -> anyhow::Result<()> {
+    let url = fresh_database_url(backend).await?;
+    for _ in 0..2 {
+        let out = sellout(&["migrate"], &[("DATABASE_URL", &url)])?;
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let db = app::db::connect(&url).await?;
+    assert!(product::Entity::find().all(&db).await?.is_empty(), "migrate does not seed");
+    Ok(())
+}
+
+crate::on_both_databases!(seeding_is_deterministic_and_reports_progress, migrate_applies_the_schema_and_is_repeatable);
