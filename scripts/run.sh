@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
-bash scripts/setup.sh
+if [ "${1:-}" = "--release" ]; then bash scripts/setup.sh release; else bash scripts/setup.sh; fi
 bash scripts/build-site.sh "$@"
 if [ "${1:-}" = "--release" ]; then
   cargo build -p server --release

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and running Sellout needs, skipping whatever is already there:
 # the wasm target and a wasm-bindgen CLI that matches Cargo.lock. `setup.sh test` also installs
-# what the tests need: Chromium, PostgreSQL and Redis (Debian packages) and Playwright (npm).
+# what the tests need: Chromium, PostgreSQL and Redis (Debian packages) and Playwright (npm);
+# `setup.sh release` adds wasm-opt for the size-optimised wasm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -29,6 +30,12 @@ apt_install() {
     apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 }
+
+# Size optimisation of the release wasm: npm's binaryen (Debian's is too old, TOOLCHAIN.md).
+if [ "${1:-}" = "release" ] && ! command -v wasm-opt >/dev/null; then
+  log "installing wasm-opt (npm binaryen)"
+  npm install --prefix "$SELLOUT_TOOLS" --no-audit --no-fund --loglevel=error binaryen@132.0.0
+fi
 
 if [ "${1:-}" = "test" ]; then
   command -v chromium >/dev/null || apt_install chromium
