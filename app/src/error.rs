@@ -1,6 +1,8 @@
 //! The error a page or server function shows a person. Internals are logged on the server and
 //! never sent; what crosses the wire is a kind plus a message that is safe to show.
 
+use std::collections::BTreeMap;
+
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -9,8 +11,20 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("{0}")]
     NotFound(String),
+    /// One bad parameter or field.
     #[error("{message}")]
     BadRequest { field: String, message: String },
+    /// A form with one or more bad fields: field name → what is wrong.
+    #[error("Please correct the marked fields.")]
+    Invalid(BTreeMap<String, String>),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("Too many attempts. Please wait {retry_after_secs} seconds and try again.")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
     #[error("Could not reach the shop: {0}")]
@@ -26,12 +40,55 @@ impl AppError {
         AppError::BadRequest { field: field.to_owned(), message: message.into() }
     }
 
+    pub fn unauthorized() -> Self {
+        AppError::Unauthorized("Please sign in first.".to_owned())
+    }
+
+    pub fn forbidden() -> Self {
+        AppError::Forbidden("You do not have access to this.".to_owned())
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             AppError::NotFound(_) => 404,
-            AppError::BadRequest { .. } => 400,
+            AppError::BadRequest { .. } | AppError::Invalid(_) => 400,
+            AppError::Unauthorized(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::Conflict(_) => 409,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Internal | AppError::Transport(_) => 500,
         }
+    }
+
+    /// Field name → message, for forms that show errors next to their inputs.
+    pub fn fields(&self) -> BTreeMap<String, String> {
+        match self {
+            AppError::BadRequest { field, message } => BTreeMap::from([(field.clone(), message.clone())]),
+            AppError::Invalid(fields) => fields.clone(),
+            _ => BTreeMap::new(),
+        }
+    }
+
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.fields().remove(name)
+    }
+}
+
+/// Collects field errors; `finish` is Ok when there were none.
+#[derive(Default)]
+pub struct FieldErrors(BTreeMap<String, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.entry(field.to_owned()).or_insert_with(|| message.into());
+    }
+
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|m| self.add(field, m)).ok()
+    }
+
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.0.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.0)) }
     }
 }
 
@@ -40,5 +97,30 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::Transport(value.to_string())
+    }
+}
+
+/// Database failures are internal: logged here, never shown.
+#[cfg(feature = "ssr")]
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        tracing::error!(error = %e, "database error");
+        AppError::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "store error");
+        AppError::Internal
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        tracing::error!(error = %e, "session error");
+        AppError::Internal
     }
 }

@@ -3,12 +3,14 @@
 
 #![recursion_limit = "256"]
 
+pub mod accounts;
 pub mod cart;
 pub mod catalog;
 pub mod error;
 pub mod events;
 pub mod flash;
 pub mod money;
+pub mod ratelimit;
 pub mod store;
 pub mod ui;
 
@@ -22,8 +24,10 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::accounts::pages::{AccountPage, RegisterPage, SignInPage};
+use crate::cart::pages::CartPage;
 use crate::catalog::pages::{CategoryPage, HomePage, ProductPage, SearchPage};
-use crate::ui::{Footer, Header, NotFound};
+use crate::ui::{Footer, Header, NotFound, ShopActions};
 
 /// The HTML document around the app (server only renders it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -47,6 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(ShopActions::new());
     // Effects run only in the browser, after hydration: mark <body> so tests (and CSS) can tell.
     Effect::new(move |_| {
         if let Some(body) = document().body() {
@@ -67,6 +72,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/c/:slug") view=CategoryPage ssr=SsrMode::Async />
                     <Route path=path!("/p/:id") view=ProductPage ssr=SsrMode::Async />
                     <Route path=path!("/search") view=SearchPage ssr=SsrMode::Async />
+                    <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async />
+                    <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <Footer />

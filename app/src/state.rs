@@ -10,12 +10,14 @@ use crate::cart::CartStore;
 use crate::error::AppError;
 use crate::events::EventBus;
 use crate::flash::StockGate;
+use crate::ratelimit::{RateLimiter, RateLimits};
 
 #[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub stores: Stores,
+    pub limits: RateLimits,
 }
 
 /// The ports of DESIGN §3, each backed by Redis or by the embedded adapter.
@@ -24,6 +26,7 @@ pub struct Stores {
     pub carts: Arc<dyn CartStore>,
     pub stock_gate: Arc<dyn StockGate>,
     pub events: Arc<dyn EventBus>,
+    pub rate_limiter: Arc<dyn RateLimiter>,
     pub redis: Option<fred::clients::Pool>,
 }
 

@@ -16,6 +16,9 @@ pub struct Config {
     /// Seed the demo catalog when the database has no products.
     pub seed_demo: bool,
     pub log_filter: String,
+    /// Mark the session cookie `Secure` (set when the shop is served over HTTPS).
+    pub secure_cookies: bool,
+    pub rate_limits: app::ratelimit::RateLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,15 @@ pub struct ConfigError {
 
 fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError { var, message: message.into() }
+}
+
+fn flag(var: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some("0" | "false" | "no" | "off") => Ok(false),
+        Some(other) => Err(bad(var, format!("must be true or false (got \"{other}\")"))),
+    }
 }
 
 impl Config {
@@ -70,11 +82,22 @@ impl Config {
             get("SELLOUT_SITE_ROOT").or_else(|| get("LEPTOS_SITE_ROOT")).unwrap_or_else(|| "target/site".to_owned()),
         );
 
-        let seed_demo = match get("SELLOUT_SEED_DEMO").as_deref() {
-            None | Some("1" | "true" | "yes" | "on") => true,
-            Some("0" | "false" | "no" | "off") => false,
-            Some(other) => return Err(bad("SELLOUT_SEED_DEMO", format!("must be true or false (got \"{other}\")"))),
+        let seed_demo = flag("SELLOUT_SEED_DEMO", get("SELLOUT_SEED_DEMO").as_deref(), true)?;
+        let secure_cookies = flag("SELLOUT_SECURE_COOKIES", get("SELLOUT_SECURE_COOKIES").as_deref(), false)?;
+
+        let mut rate_limits = app::ratelimit::RateLimits {
+            enabled: flag("SELLOUT_RATE_LIMITS", get("SELLOUT_RATE_LIMITS").as_deref(), true)?,
+            ..Default::default()
         };
+        let rule = |var: &'static str| -> Result<Option<app::ratelimit::Rule>, ConfigError> {
+            get(var).map(|v| app::ratelimit::Rule::parse(&v).map_err(|m| bad(var, m))).transpose()
+        };
+        if let Some(r) = rule("SELLOUT_RATE_SIGNIN_PER_IP")? {
+            rate_limits.signin_per_ip = r;
+        }
+        if let Some(r) = rule("SELLOUT_RATE_SIGNIN_PER_EMAIL")? {
+            rate_limits.signin_per_email = r;
+        }
 
         Ok(Config {
             database_url,
@@ -83,6 +106,8 @@ impl Config {
             data_dir,
             site_root,
             seed_demo,
+            secure_cookies,
+            rate_limits,
             log_filter: get("SELLOUT_LOG").or_else(|| get("RUST_LOG")).unwrap_or_else(|| "info,sqlx=warn".to_owned()),
         })
     }
@@ -104,6 +129,15 @@ mod tests {
         assert!(c.redis_url.is_none());
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert!(c.seed_demo);
+        assert!(c.rate_limits.enabled);
+    }
+
+    #[test]
+    fn rate_limits_come_from_the_environment() {
+        let c = with(&[("SELLOUT_RATE_LIMITS", "off"), ("SELLOUT_RATE_SIGNIN_PER_EMAIL", "3/1m")]).unwrap();
+        assert!(!c.rate_limits.enabled);
+        assert_eq!(c.rate_limits.signin_per_email.limit, 3);
+        assert_eq!(c.rate_limits.signin_per_email.per.as_secs(), 60);
     }
 
     #[test]
@@ -113,6 +147,10 @@ mod tests {
             ("REDIS_URL", "localhost:6379"),
             ("LEPTOS_SITE_ADDR", "not-an-address"),
             ("SELLOUT_SEED_DEMO", "maybe"),
+            ("SELLOUT_RATE_LIMITS", "sometimes"),
+            ("SELLOUT_RATE_SIGNIN_PER_IP", "lots"),
+            ("SELLOUT_RATE_SIGNIN_PER_EMAIL", "5/1d"),
+            ("SELLOUT_SECURE_COOKIES", "2"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

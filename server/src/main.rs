@@ -35,6 +35,21 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
+    /// Manage administrator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin (or make an existing account one). The password is asked for without
+    /// echo on a terminal, or read as one line from standard input: `echo … | sellout admin create`.
+    Create {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -87,6 +102,23 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             let report = server::seed::seed(&db, SeedOptions { products, sellers, seed }, |done, _| bar.set_position(done)).await?;
             bar.finish();
             eprintln!("added {} products, {} variants, {} reviews", report.products, report.variants, report.reviews);
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { email } } => {
+            use std::io::IsTerminal;
+            let password = if std::io::stdin().is_terminal() {
+                let first = rpassword::prompt_password("Password for the new admin: ")?;
+                let again = rpassword::prompt_password("Once more: ")?;
+                anyhow::ensure!(first == again, "the two passwords differ; nothing was changed");
+                first
+            } else {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                line.trim_end_matches(['\r', '\n']).to_owned()
+            };
+            let db = open_database(&cfg).await?;
+            let admin = app::accounts::service::create_admin(&db, &email, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("{} is now an admin (user {})", admin.email, admin.user_id);
             Ok(())
         }
     }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use anyhow::Context;
 use app::cart::{CartTtl, RedisCartStore, SqlCartStore};
 use app::events::{LocalEventBus, RedisEventBus};
+use app::accounts::session::{AnySessionStore, SqlSessionStore};
 use app::flash::{MemoryStockGate, RedisStockGate};
+use app::ratelimit::{MemoryRateLimiter, RedisRateLimiter};
 use app::state::{AppState, Stores};
 use app::{App, shell};
 use axum::Router;
@@ -18,6 +20,9 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_redis_store::RedisStore;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -62,6 +67,7 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
                 carts: Arc::new(RedisCartStore::new(pool.clone(), prefix, CartTtl::default())),
                 stock_gate: Arc::new(RedisStockGate::new(pool.clone(), prefix)),
                 events: Arc::new(events),
+                rate_limiter: Arc::new(RedisRateLimiter::new(pool.clone(), prefix)),
                 redis: Some(pool),
             })
         }
@@ -69,6 +75,7 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
             carts: Arc::new(SqlCartStore::new(db.clone(), CartTtl::default())),
             stock_gate: Arc::new(MemoryStockGate::new()),
             events: Arc::new(LocalEventBus::new()),
+            rate_limiter: Arc::new(MemoryRateLimiter::new()),
             redis: None,
         }),
     }
@@ -88,11 +95,39 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         .site_pkg_dir("pkg")
         .site_addr(cfg.site_addr)
         .build();
-    Ok(AppState { leptos_options, db, stores })
+    Ok(AppState { leptos_options, db, stores, limits: cfg.rate_limits })
 }
 
-pub fn router(state: AppState) -> Router {
+/// Sessions in Redis when configured, else in the database (so a restart keeps them).
+fn session_layer(cfg: &Config, state: &AppState) -> SessionManagerLayer<AnySessionStore> {
+    let store = match &state.stores.redis {
+        Some(pool) => AnySessionStore(Arc::new(RedisStore::new(pool.clone()))),
+        None => {
+            let sql = SqlSessionStore::new(state.db.clone());
+            let sweeper = sql.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(600));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = sweeper.delete_expired().await {
+                        tracing::warn!(error = %e, "deleting expired sessions");
+                    }
+                }
+            });
+            AnySessionStore(Arc::new(sql))
+        }
+    };
+    SessionManagerLayer::new(store)
+        .with_name("sellout_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(cfg.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(30)))
+}
+
+pub fn router(cfg: &Config, state: AppState) -> Router {
     let metrics = Metrics::new();
+    let sessions = session_layer(cfg, &state);
     let routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     Router::new()
@@ -101,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::metrics::render))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(crate::api::guard::refuse_cross_site_writes))
+        .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
         .layer(axum::Extension(metrics))
         .layer(TraceLayer::new_for_http())
@@ -119,7 +156,7 @@ impl Application {
         let listener = TcpListener::bind(cfg.site_addr)
             .await
             .with_context(|| format!("binding LEPTOS_SITE_ADDR {}", cfg.site_addr))?;
-        Ok(Self { listener, router: router(state) })
+        Ok(Self { listener, router: router(cfg, state) })
     }
 
     pub fn port(&self) -> u16 {
@@ -127,7 +164,8 @@ impl Application {
     }
 
     pub async fn run(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await?;
+        let service = self.router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await?;
         Ok(())
     }
 }

@@ -4,10 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::AppError;
 use crate::money::Money;
+
+pub mod pages;
+mod server_fns;
+pub use server_fns::*;
 
 #[cfg(feature = "ssr")]
 mod embedded;
+#[cfg(feature = "ssr")]
+pub mod service;
 #[cfg(feature = "ssr")]
 mod redis;
 #[cfg(feature = "ssr")]
@@ -15,8 +22,55 @@ pub use embedded::SqlCartStore;
 #[cfg(feature = "ssr")]
 pub use redis::RedisCartStore;
 
-/// The most of one SKU a cart may hold.
-pub const MAX_LINE_QUANTITY: i64 = 99;
+/// The most anyone may ask for in one request; more is a 400.
+pub const MAX_REQUEST_QUANTITY: i64 = 99;
+/// The most of one SKU a cart holds; asking for more caps the line with a notice.
+pub const MAX_PER_LINE: i64 = 10;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CartItem {
+    pub sku: String,
+    pub product_id: i64,
+    pub title: String,
+    /// The variant's attributes, e.g. "Navy / M".
+    pub variant: String,
+    pub image_url: String,
+    pub quantity: i64,
+    /// The current price.
+    pub unit_price: Money,
+    pub line_total: Money,
+    /// The price when the line was added, if it has changed since.
+    pub price_was: Option<Money>,
+    /// Units that can be bought now.
+    pub available: i64,
+    /// False when the line cannot be bought as it is (out of stock, too few left, not sold).
+    pub purchasable: bool,
+    pub problem: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CartView {
+    pub items: Vec<CartItem>,
+    /// Sum of the lines that can be bought.
+    pub subtotal: Money,
+    /// Units over all lines.
+    pub item_count: i64,
+    /// What the last change had to adjust (caps), for the shopper to read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
+}
+
+/// A requested quantity: a whole number from 0 (remove) to 99.
+pub fn parse_quantity(raw: &str) -> Result<i64, AppError> {
+    let msg = || format!("quantity must be a whole number from 0 to {MAX_REQUEST_QUANTITY} (got \"{raw}\")");
+    let n: i64 = raw.trim().parse().map_err(|_| AppError::bad("quantity", msg()))?;
+    if !(0..=MAX_REQUEST_QUANTITY).contains(&n) {
+        return Err(AppError::bad("quantity", msg()));
+    }
+    Ok(n)
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CartOwner {
@@ -78,7 +132,7 @@ mod ports {
     pub trait CartStore: Send + Sync + 'static {
         /// The live lines, ordered by SKU; an expired cart is empty.
         async fn lines(&self, owner: &CartOwner) -> Result<Vec<CartLine>, StoreError>;
-        /// Sets a line's quantity (callers validate 1..=MAX_LINE_QUANTITY; 0 removes). Keeps the
+        /// Sets a line's quantity (callers cap it; 0 removes). Keeps the
         /// price of the first add, and renews the whole cart's time to live.
         async fn set_quantity(
             &self,

@@ -297,6 +297,9 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 </fieldset>
+                <crate::cart::pages::AddToCart
+                    sku=Signal::derive(move || selected.get().map(|v| v.sku))
+                    available=Signal::derive(move || selected.get().map(|v| v.available).unwrap_or(0)) />
                 <p class="muted small">"SKU " <span data-testid="sku">{move || selected.get().map(|v| v.sku).unwrap_or_default()}</span></p>
                 <p class="muted">"Sold by " {product.seller.name.clone()}</p>
                 {last_category.map(|c| view! { <p><A href=category_path(&c.slug)>{format!("More in {}", c.name)}</A></p> })}

@@ -1,6 +1,7 @@
 //! SeaORM entities for the tables the application reads and writes (server only). The schema
 //! itself lives in the `migrations` crate; these mirror it column for column.
 
+pub mod address;
 pub mod cart_line;
 pub mod category;
 pub mod inventory;

@@ -1,4 +1,6 @@
-//! UI shared by every domain: the page frame, error and empty states, product cards.
+//! UI shared by every domain: the page frame, error and empty states, product cards, forms.
+
+pub mod forms;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,8 +9,51 @@ use leptos_router::components::A;
 use crate::catalog::{ProductSummary, product_path};
 use crate::error::AppError;
 
+/// The actions that change who is signed in or what is in the cart, shared so the header and
+/// the pages refresh after any of them without a reload.
+#[derive(Clone, Copy)]
+pub struct ShopActions {
+    pub login: ServerAction<crate::accounts::Login>,
+    pub register: ServerAction<crate::accounts::Register>,
+    pub logout: ServerAction<crate::accounts::Logout>,
+    pub add: ServerAction<crate::cart::AddToCart>,
+    pub update: ServerAction<crate::cart::UpdateCartLine>,
+    pub remove: ServerAction<crate::cart::RemoveCartLine>,
+}
+
+impl ShopActions {
+    pub fn new() -> Self {
+        Self {
+            login: ServerAction::new(),
+            register: ServerAction::new(),
+            logout: ServerAction::new(),
+            add: ServerAction::new(),
+            update: ServerAction::new(),
+            remove: ServerAction::new(),
+        }
+    }
+
+    /// Changes whenever who is signed in may have changed.
+    pub fn auth_version(&self) -> usize {
+        self.login.version().get() + self.register.version().get() + self.logout.version().get()
+    }
+
+    /// Changes whenever the cart may have changed.
+    pub fn cart_version(&self) -> usize {
+        self.auth_version() + self.add.version().get() + self.update.version().get() + self.remove.version().get()
+    }
+}
+
+impl Default for ShopActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[component]
 pub fn Header() -> impl IntoView {
+    let actions = expect_context::<ShopActions>();
+    let info = Resource::new(move || actions.cart_version(), |_| crate::accounts::get_header());
     view! {
         <header class="site-header">
             <div class="container header-row">
@@ -22,8 +67,21 @@ pub fn Header() -> impl IntoView {
                     <button type="submit">"Search"</button>
                 </form>
                 <nav class="header-links" aria-label="Account">
-                    <a href="/cart" class="cart-link">"Cart"</a>
-                    <a href="/signin">"Sign in"</a>
+                    <Transition fallback=|| view! { <a href="/cart" class="cart-link">"Cart"</a> }>
+                        {move || Suspend::new(async move {
+                            let info = info.await.unwrap_or_default();
+                            let count = info.cart_count;
+                            view! {
+                                <a href="/cart" class="cart-link" aria-label=format!("Cart, {count} item{}", if count == 1 { "" } else { "s" })>
+                                    "Cart " <span class="cart-count" data-testid="cart-count">{count}</span>
+                                </a>
+                                {match info.user {
+                                    Some(u) => view! { <a href="/account" data-testid="account-link">{u.email}</a> }.into_any(),
+                                    None => view! { <a href="/signin">"Sign in"</a> }.into_any(),
+                                }}
+                            }
+                        })}
+                    </Transition>
                 </nav>
             </div>
         </header>

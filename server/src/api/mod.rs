@@ -9,10 +9,14 @@ use axum::Json;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post, put};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
+pub mod access;
+pub mod auth;
+pub mod cart;
+pub mod guard;
 pub mod health;
 pub mod products;
 
@@ -41,27 +45,51 @@ impl From<AppError> for ApiError {
     }
 }
 
+impl ApiError {
+    fn code(&self) -> &'static str {
+        match &self.0 {
+            AppError::NotFound(_) => "not_found",
+            AppError::BadRequest { .. } | AppError::Invalid(_) => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooManyRequests { .. } => "rate_limited",
+            AppError::Internal | AppError::Transport(_) => "internal",
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, fields) = match &self.0 {
-            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", BTreeMap::new()),
-            AppError::BadRequest { field, message } => {
-                (StatusCode::BAD_REQUEST, "bad_request", BTreeMap::from([(field.clone(), message.clone())]))
-            }
-            AppError::Internal | AppError::Transport(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", BTreeMap::new())
-            }
+        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorBody {
+            error: ErrorDetail { code: self.code().to_owned(), message: self.0.to_string(), fields: self.0.fields() },
         };
-        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: self.0.to_string(), fields } };
-        (status, Json(body)).into_response()
+        let mut res = (status, Json(body)).into_response();
+        if let AppError::TooManyRequests { retry_after_secs } = self.0 {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+        }
+        res
     }
+}
+
+/// A JSON error response outside the `AppError` kinds (413, 415, 403 for cross-site writes).
+pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: message.to_owned(), fields: BTreeMap::new() } };
+    (status, Json(body)).into_response()
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sellout API", version = "1", description = "Storefront REST API. Money is integer minor units plus an ISO 4217 currency."),
-    paths(products::list_products, products::get_product, health::healthz, health::readyz),
-    components(schemas(ErrorBody, ErrorDetail, app::catalog::ProductList, app::catalog::ProductDetail))
+    paths(
+        products::list_products, products::get_product,
+        cart::get_cart, cart::add_item, cart::set_item, cart::remove_item,
+        auth::register, auth::login, auth::logout, auth::me,
+        access::account, access::seller_summary, access::admin_users,
+        health::healthz, health::readyz,
+    ),
+    components(schemas(ErrorBody, ErrorDetail, app::catalog::ProductList, app::catalog::ProductDetail, app::cart::CartView))
 )]
 pub struct ApiDoc;
 
@@ -77,8 +105,19 @@ pub fn router() -> Router<AppState> {
     let v1 = Router::new()
         .route("/products", get(products::list_products))
         .route("/products/{id}", get(products::get_product))
+        .route("/cart", get(cart::get_cart))
+        .route("/cart/items", post(cart::add_item))
+        .route("/cart/items/{sku}", put(cart::set_item).delete(cart::remove_item))
+        .route("/auth/register", post(auth::register))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/account", get(access::account))
+        .route("/sellers/{seller_id}", get(access::seller_summary))
+        .route("/admin/users", get(access::admin_users))
         .route("/openapi.json", get(openapi_json))
-        .fallback(api_not_found);
+        .fallback(api_not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));
     Router::new()
         .nest("/api/v1", v1)
         .route("/healthz", get(health::healthz))

@@ -1,0 +1,211 @@
+//! Sign-in, registration and the account page (password, address book).
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::*;
+use crate::ui::forms::{Feedback, Field, FormMessage};
+use crate::ui::{Loading, ShopActions};
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let actions = expect_context::<ShopActions>();
+    let login = actions.login;
+    let feedback = Feedback::new(login.value());
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+    view! {
+        <Title text="Sign in" />
+        <section class="form-page">
+            <h1>"Sign in"</h1>
+            <FormMessage feedback />
+            <ActionForm action=login attr:class="stack" attr:novalidate=true>
+                <input type="hidden" name="next" value=next />
+                <Field label="Email" name="email" kind="email" autocomplete="email" required=true value=feedback.kept("email") feedback />
+                <Field label="Password" name="password" kind="password" autocomplete="current-password" required=true feedback />
+                <button type="submit" disabled=move || login.pending().get()>
+                    {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </ActionForm>
+            <p>"New here? " <a href="/register">"Create an account"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let actions = expect_context::<ShopActions>();
+    let register = actions.register;
+    let feedback = Feedback::new(register.value());
+    let seller_kept = feedback.kept("role") == "seller";
+    view! {
+        <Title text="Create an account" />
+        <section class="form-page">
+            <h1>"Create an account"</h1>
+            <FormMessage feedback />
+            <ActionForm action=register attr:class="stack" attr:novalidate=true>
+                <Field label="Email" name="email" kind="email" autocomplete="email" required=true value=feedback.kept("email") feedback />
+                <Field label="Password" name="password" kind="password" autocomplete="new-password" required=true
+                    hint=format!("At least {MIN_PASSWORD_LEN} characters.") feedback />
+                <fieldset class="choice">
+                    <legend>"I want to"</legend>
+                    <label><input type="radio" name="role" value="shopper" checked=!seller_kept />" Shop"</label>
+                    <label><input type="radio" name="role" value="seller" checked=seller_kept />" Sell on Sellout"</label>
+                </fieldset>
+                <Field label="Shop name (sellers)" name="seller_name" autocomplete="organization" value=feedback.kept("seller_name") feedback />
+                <button type="submit" disabled=move || register.pending().get()>
+                    {move || if register.pending().get() { "Creating your account…" } else { "Create account" }}
+                </button>
+            </ActionForm>
+            <p>"Already have an account? " <a href="/signin">"Sign in"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let actions = expect_context::<ShopActions>();
+    let user = Resource::new(move || actions.auth_version(), |_| get_current_user());
+    view! {
+        <Title text="Your account" />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(u)) => view! { <AccountView user=u /> }.into_any(),
+                    Ok(None) => {
+                        crate::ui::set_status(401);
+                        view! {
+                            <section class="empty-state">
+                                <h1>"Your account"</h1>
+                                <p>"Please sign in to see your account."</p>
+                                <p><a class="button" href="/signin?next=/account">"Sign in"</a></p>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <crate::ui::ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AccountView(user: CurrentUser) -> impl IntoView {
+    let actions = expect_context::<ShopActions>();
+    let change = ServerAction::<ChangePassword>::new();
+    let pw_feedback = Feedback::new(change.value());
+    view! {
+        <h1>"Your account"</h1>
+        <p>"Signed in as " <strong data-testid="account-email">{user.email.clone()}</strong> " · " {user.role.as_str()}</p>
+        {user.seller.clone().map(|s| view! { <p>"Your shop: " <strong>{s.name}</strong> " (" {s.slug} ")"</p> })}
+        <ActionForm action=actions.logout>
+            <button type="submit" class="secondary">"Sign out"</button>
+        </ActionForm>
+        <AddressBook />
+        <section class="panel">
+            <h2>"Change password"</h2>
+            {move || matches!(change.value().get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status">"Your password was changed."</p> })}
+            <FormMessage feedback=pw_feedback />
+            <ActionForm action=change attr:class="stack" attr:novalidate=true>
+                <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" feedback=pw_feedback />
+                <Field label="New password" name="new_password" kind="password" autocomplete="new-password" feedback=pw_feedback />
+                <button type="submit">"Change password"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn AddressBook() -> impl IntoView {
+    let save = ServerAction::<SaveAddress>::new();
+    let delete = ServerAction::<DeleteAddress>::new();
+    let make_default = ServerAction::<SetDefaultAddress>::new();
+    let addresses = Resource::new(
+        move || (save.version().get(), delete.version().get(), make_default.version().get()),
+        |_| list_addresses(),
+    );
+    let feedback = Feedback::new(save.value());
+    let query = use_query_map();
+    view! {
+        <section class="panel" aria-labelledby="addr-heading">
+            <h2 id="addr-heading">"Address book"</h2>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    let list = addresses.await.unwrap_or_default();
+                    let editing: Option<Address> = query.read().get("edit")
+                        .and_then(|id| id.parse::<i64>().ok())
+                        .and_then(|id| list.iter().find(|a| a.address_id == id).cloned());
+                    view! {
+                        {if list.is_empty() {
+                            view! { <p class="muted">"No saved addresses yet. Add one below to check out faster."</p> }.into_any()
+                        } else {
+                            view! {
+                                <ul class="addresses">
+                                    {list.into_iter().map(|a| view! {
+                                        <li class="address" data-testid="address">
+                                            <address>
+                                                <strong>{a.name.clone()}</strong><br />
+                                                {a.line1.clone()}<br />
+                                                {a.line2.clone().map(|l| view! { {l}<br /> })}
+                                                {format!("{} {}", a.postal_code, a.city)}
+                                                {a.region.clone().map(|r| format!(", {r}"))}<br />
+                                                {a.country.clone()}
+                                            </address>
+                                            {a.is_default.then(|| view! { <span class="badge">"Default"</span> })}
+                                            <div class="row">
+                                                <a href=format!("/account?edit={}", a.address_id)>"Edit"</a>
+                                                {(!a.is_default).then(|| view! {
+                                                    <ActionForm action=make_default>
+                                                        <input type="hidden" name="address_id" value=a.address_id />
+                                                        <button type="submit" class="link">"Make default"</button>
+                                                    </ActionForm>
+                                                })}
+                                                <ActionForm action=delete>
+                                                    <input type="hidden" name="address_id" value=a.address_id />
+                                                    <button type="submit" class="link danger">"Delete"</button>
+                                                </ActionForm>
+                                            </div>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any()
+                        }}
+                        <AddressForm editing save feedback />
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn AddressForm(editing: Option<Address>, save: ServerAction<SaveAddress>, feedback: Feedback) -> impl IntoView {
+    // A failed plain post brings back what was typed; else edit shows the stored address.
+    let pick = move |name: &str, stored: Option<String>| {
+        let kept = feedback.kept(name);
+        if !kept.is_empty() { kept } else { stored.unwrap_or_default() }
+    };
+    let e = editing.clone();
+    view! {
+        <h3>{if editing.is_some() { "Edit address" } else { "Add an address" }}</h3>
+        <FormMessage feedback />
+        <ActionForm action=save attr:class="stack address-form" attr:novalidate=true>
+            <input type="hidden" name="address_id" value=e.as_ref().map(|a| a.address_id.to_string()).unwrap_or_default() />
+            <Field label="Full name" name="name" autocomplete="name" value=pick("name", e.as_ref().map(|a| a.name.clone())) feedback />
+            <Field label="Street and number" name="line1" autocomplete="address-line1" value=pick("line1", e.as_ref().map(|a| a.line1.clone())) feedback />
+            <Field label="Apartment, floor (optional)" name="line2" autocomplete="address-line2" value=pick("line2", e.as_ref().and_then(|a| a.line2.clone())) feedback />
+            <div class="row">
+                <Field label="Postal code" name="postal_code" autocomplete="postal-code" value=pick("postal_code", e.as_ref().map(|a| a.postal_code.clone())) feedback />
+                <Field label="City" name="city" autocomplete="address-level2" value=pick("city", e.as_ref().map(|a| a.city.clone())) feedback />
+            </div>
+            <div class="row">
+                <Field label="Region (optional)" name="region" autocomplete="address-level1" value=pick("region", e.as_ref().and_then(|a| a.region.clone())) feedback />
+                <Field label="Country code" name="country" autocomplete="country" value=pick("country", e.as_ref().map(|a| a.country.clone())) hint="Two letters, e.g. DE" feedback />
+            </div>
+            <label class="check"><input type="checkbox" name="make_default" value="on" />" Use as my default address"</label>
+            <button type="submit" disabled=move || save.pending().get()>"Save address"</button>
+        </ActionForm>
+    }
+}

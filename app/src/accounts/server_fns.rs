@@ -1,0 +1,223 @@
+//! Server functions of the account pages. Each takes the state and session, calls one service,
+//! and on failure of a plain form post sends the browser back to its form.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::*;
+
+/// What the header needs on every page: who is signed in and how full the cart is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderState {
+    pub user: Option<CurrentUser>,
+    pub cart_count: i64,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn session() -> Result<tower_sessions::Session, AppError> {
+    leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "no session layer");
+        AppError::Internal
+    })
+}
+
+/// Where to go after signing in: a local path only (no open redirect).
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/account".to_owned(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn after_sign_in(notices: &[String], next: Option<&str>) {
+    if notices.is_empty() {
+        leptos_axum::redirect(&safe_next(next));
+    } else {
+        let q: Vec<String> = notices.iter().map(|n| format!("notice={}", crate::ui::forms::url_encode(n))).collect();
+        leptos_axum::redirect(&format!("/cart?{}", q.join("&")));
+    }
+}
+
+/// Checks the sign-in limits for this client and email (`SELLOUT_RATE_SIGNIN_*`).
+#[cfg(feature = "ssr")]
+pub async fn check_signin_rate(state: &crate::state::AppState, ip: &str, email: &str) -> Result<(), AppError> {
+    use crate::ratelimit::Decision;
+    if !state.limits.enabled {
+        return Ok(());
+    }
+    let email = email.trim().to_lowercase();
+    for (key, rule) in [
+        (format!("signin:ip:{ip}"), state.limits.signin_per_ip),
+        (format!("signin:email:{email}"), state.limits.signin_per_email),
+    ] {
+        if let Decision::Limited { retry_after } = state.stores.rate_limiter.hit(&key, rule).await? {
+            tracing::warn!(%key, "sign-in rate limited");
+            return Err(AppError::TooManyRequests { retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64 });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+async fn client_ip() -> String {
+    use std::net::SocketAddr;
+    leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
+        .await
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+#[server(prefix = "/api/fn", endpoint = "header")]
+pub async fn get_header() -> Result<HeaderState, AppError> {
+    let state = crate::state::app_state()?;
+    let session = session().await?;
+    let user = session::current_user(&state.db, &session).await?;
+    let owner = session::cart_owner(&session, false).await?;
+    let cart_count = match owner {
+        Some(o) => state.stores.carts.lines(&o).await?.iter().map(|l| l.quantity).sum(),
+        None => 0,
+    };
+    Ok(HeaderState { user, cart_count })
+}
+
+#[server(prefix = "/api/fn", endpoint = "current_user")]
+pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+    let state = crate::state::app_state()?;
+    session::current_user(&state.db, &session().await?).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "register")]
+pub async fn register(
+    email: String,
+    password: String,
+    role: Option<String>,
+    seller_name: Option<String>,
+    next: Option<String>,
+) -> Result<CurrentUser, AppError> {
+    let reg = Registration { email: email.clone(), password, role: role.clone(), seller_name: seller_name.clone() };
+    let result = async {
+        let state = crate::state::app_state()?;
+        let session = session().await?;
+        let user = service::create_account(&state.db, reg.validate()?).await?;
+        let notices = session::sign_in(&state, &session, &user).await?;
+        Ok::<_, AppError>((user, notices))
+    }
+    .await;
+    match result {
+        Ok((user, notices)) => {
+            after_sign_in(&notices, next.as_deref());
+            Ok(user)
+        }
+        Err(e) => {
+            let keep = [("email", email.as_str()), ("role", role.as_deref().unwrap_or("")), ("seller_name", seller_name.as_deref().unwrap_or(""))];
+            crate::ui::forms::bounce_on_error("/register", &e, &keep).await;
+            Err(e)
+        }
+    }
+}
+
+#[server(prefix = "/api/fn", endpoint = "login")]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<CurrentUser, AppError> {
+    let result = async {
+        let state = crate::state::app_state()?;
+        let session = session().await?;
+        check_signin_rate(&state, &client_ip().await, &email).await?;
+        let user = service::authenticate(&state.db, &email, &password).await?;
+        let notices = session::sign_in(&state, &session, &user).await?;
+        Ok::<_, AppError>((user, notices))
+    }
+    .await;
+    match result {
+        Ok((user, notices)) => {
+            after_sign_in(&notices, next.as_deref());
+            Ok(user)
+        }
+        Err(e) => {
+            let next = next.unwrap_or_default();
+            crate::ui::forms::bounce_on_error("/signin", &e, &[("email", email.as_str()), ("next", next.as_str())]).await;
+            Err(e)
+        }
+    }
+}
+
+#[server(prefix = "/api/fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    session::sign_out(&session().await?).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server(prefix = "/api/fn", endpoint = "change_password")]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    let result = async {
+        let state = crate::state::app_state()?;
+        let user = session::require(&state.db, &session().await?, Need::SignedIn).await?;
+        service::change_password(&state.db, user.user_id, &current_password, &new_password).await
+    }
+    .await;
+    if let Err(e) = &result {
+        crate::ui::forms::bounce_on_error("/account", e, &[]).await;
+    }
+    result
+}
+
+#[server(prefix = "/api/fn", endpoint = "addresses")]
+pub async fn list_addresses() -> Result<Vec<Address>, AppError> {
+    let state = crate::state::app_state()?;
+    let user = session::require(&state.db, &session().await?, Need::SignedIn).await?;
+    service::list_addresses(&state.db, user.user_id).await
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api/fn", endpoint = "save_address")]
+pub async fn save_address(
+    address_id: Option<String>,
+    name: String,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    region: Option<String>,
+    postal_code: String,
+    country: String,
+    make_default: Option<String>,
+) -> Result<Address, AppError> {
+    let input = AddressInput { name, line1, line2, city, region, postal_code, country };
+    let id = address_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse::<i64>());
+    let result = async {
+        let state = crate::state::app_state()?;
+        let user = session::require(&state.db, &session().await?, Need::SignedIn).await?;
+        let id = id.transpose().map_err(|_| AppError::not_found("There is no such address in your address book."))?;
+        service::save_address(&state.db, user.user_id, id, &input, make_default.is_some()).await
+    }
+    .await;
+    if let Err(e) = &result {
+        let edit = address_id.clone().unwrap_or_default();
+        let keep = [
+            ("edit", edit.as_str()),
+            ("name", input.name.as_str()),
+            ("line1", input.line1.as_str()),
+            ("line2", input.line2.as_deref().unwrap_or("")),
+            ("city", input.city.as_str()),
+            ("region", input.region.as_deref().unwrap_or("")),
+            ("postal_code", input.postal_code.as_str()),
+            ("country", input.country.as_str()),
+        ];
+        crate::ui::forms::bounce_on_error("/account", e, &keep).await;
+    }
+    result
+}
+
+#[server(prefix = "/api/fn", endpoint = "delete_address")]
+pub async fn delete_address(address_id: i64) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let user = session::require(&state.db, &session().await?, Need::SignedIn).await?;
+    service::delete_address(&state.db, user.user_id, address_id).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "default_address")]
+pub async fn set_default_address(address_id: i64) -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    let user = session::require(&state.db, &session().await?, Need::SignedIn).await?;
+    service::set_default_address(&state.db, user.user_id, address_id).await
+}

@@ -1,0 +1,215 @@
+//! Who is asking: the session (tower-sessions) holds the signed-in user's id, or for a guest
+//! the key of their cart. Sign-in rotates the session id and merges the guest cart.
+
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::Session;
+
+use super::*;
+use crate::cart::CartOwner;
+use crate::state::AppState;
+
+const USER_KEY: &str = "uid";
+const GUEST_CART_KEY: &str = "guest_cart";
+
+pub async fn user_id(session: &Session) -> Result<Option<i64>, AppError> {
+    Ok(session.get::<i64>(USER_KEY).await?)
+}
+
+pub async fn current_user(db: &DatabaseConnection, session: &Session) -> Result<Option<CurrentUser>, AppError> {
+    match user_id(session).await? {
+        Some(id) => service::load_user(db, id).await,
+        None => Ok(None),
+    }
+}
+
+/// The cart of whoever is asking. A guest gets a cart key on their first write (`create`);
+/// before that they have no cart (and reading one creates no session).
+pub async fn cart_owner(session: &Session, create: bool) -> Result<Option<CartOwner>, AppError> {
+    if let Some(uid) = user_id(session).await? {
+        return Ok(Some(CartOwner::User(uid)));
+    }
+    if let Some(key) = session.get::<String>(GUEST_CART_KEY).await? {
+        return Ok(Some(CartOwner::Guest(key)));
+    }
+    if !create {
+        return Ok(None);
+    }
+    let key = Id::default().to_string();
+    session.insert(GUEST_CART_KEY, &key).await?;
+    Ok(Some(CartOwner::Guest(key)))
+}
+
+/// Signs `user` in: a new session id (no fixation), the guest cart merged into theirs.
+/// Returns what the merge had to cap, for the shopper to read.
+pub async fn sign_in(state: &AppState, session: &Session, user: &CurrentUser) -> Result<Vec<String>, AppError> {
+    let guest = session.get::<String>(GUEST_CART_KEY).await?;
+    session.cycle_id().await?;
+    session.remove::<String>(GUEST_CART_KEY).await?;
+    session.insert(USER_KEY, user.user_id).await?;
+    match guest {
+        Some(key) => crate::cart::service::merge(state, &CartOwner::Guest(key), &CartOwner::User(user.user_id)).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Ends the session: its data is deleted and the next response carries a new id.
+pub async fn sign_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await?;
+    Ok(())
+}
+
+pub async fn require(db: &DatabaseConnection, session: &Session, need: Need) -> Result<CurrentUser, AppError> {
+    let user = current_user(db, session).await?;
+    authorize(user.as_ref(), need).cloned()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// tower-sessions store on the `sessions` table, for the embedded default: sessions survive a
+/// restart (so do guest carts, which hang off them). Production uses the Redis store.
+#[derive(Clone, Debug)]
+pub struct SqlSessionStore {
+    db: DatabaseConnection,
+}
+
+impl SqlSessionStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    fn stmt(&self, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+        let backend = self.db.get_database_backend();
+        let sql = if backend == DbBackend::Postgres {
+            // $1, $2, … instead of ?
+            let mut out = String::new();
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        } else {
+            sql.to_owned()
+        };
+        Statement::from_sql_and_values(backend, sql, values)
+    }
+
+    /// Deletes sessions past their expiry; returns how many.
+    pub async fn delete_expired(&self) -> Result<u64, sea_orm::DbErr> {
+        let now = chrono::Utc::now().timestamp();
+        Ok(self.db.execute_raw(self.stmt("DELETE FROM sessions WHERE expires_at < ?", vec![now.into()])).await?.rows_affected())
+    }
+}
+
+fn backend_err(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SqlSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        loop {
+            let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+            let res = self
+                .db
+                .execute_raw(self.stmt(
+                    "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    vec![record.id.to_string().into(), data.into(), record.expiry_date.unix_timestamp().into()],
+                ))
+                .await
+                .map_err(backend_err)?;
+            if res.rows_affected() == 1 {
+                return Ok(());
+            }
+            record.id = Id::default();
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        self.db
+            .execute_raw(self.stmt(
+                "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                vec![record.id.to_string().into(), data.into(), record.expiry_date.unix_timestamp().into()],
+            ))
+            .await
+            .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = chrono::Utc::now().timestamp();
+        let row = self
+            .db
+            .query_one_raw(self.stmt("SELECT data, expires_at FROM sessions WHERE id = ? AND expires_at > ?", vec![id.to_string().into(), now.into()]))
+            .await
+            .map_err(backend_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let data: String = row.try_get("", "data").map_err(backend_err)?;
+        let expires: i64 = row.try_get("", "expires_at").map_err(backend_err)?;
+        Ok(Some(Record {
+            id: *id,
+            data: serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?,
+            expiry_date: tower_sessions::cookie::time::OffsetDateTime::from_unix_timestamp(expires)
+                .map_err(|e| session_store::Error::Decode(e.to_string()))?,
+        }))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.db.execute_raw(self.stmt("DELETE FROM sessions WHERE id = ?", vec![id.to_string().into()])).await.map_err(backend_err)?;
+        Ok(())
+    }
+}
+
+/// Object-safe view of a session store, so the layer can take whichever one the server chose
+/// (SQL here, Redis from the server crate) behind one type.
+#[async_trait::async_trait]
+pub trait SessionStoreDyn: std::fmt::Debug + Send + Sync + 'static {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()>;
+    async fn save(&self, record: &Record) -> session_store::Result<()>;
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>>;
+    async fn delete(&self, id: &Id) -> session_store::Result<()>;
+}
+
+#[async_trait::async_trait]
+impl<S: SessionStore> SessionStoreDyn for S {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        SessionStore::create(self, record).await
+    }
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        SessionStore::save(self, record).await
+    }
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        SessionStore::load(self, id).await
+    }
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        SessionStore::delete(self, id).await
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AnySessionStore(pub Arc<dyn SessionStoreDyn>);
+
+#[async_trait::async_trait]
+impl SessionStore for AnySessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        self.0.create(record).await
+    }
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.0.save(record).await
+    }
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        self.0.load(id).await
+    }
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.0.delete(id).await
+    }
+}

@@ -1,0 +1,70 @@
+//! The cart over REST: `GET /api/v1/cart`, `POST /api/v1/cart/items`,
+//! `PUT|DELETE /api/v1/cart/items/{sku}`. Same rules as the storefront's forms.
+
+use app::accounts::session::cart_owner;
+use app::cart::service::{self, ItemRef, Mode};
+use app::cart::{CartView, MAX_REQUEST_QUANTITY};
+use app::error::AppError;
+use app::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+
+use super::guard::{Caller, JsonBody};
+use super::{ApiError, ErrorBody};
+
+fn quantity(body: &JsonBody, default: Option<i64>) -> Result<i64, AppError> {
+    let msg = |got: String| format!("quantity must be a whole number from 0 to {MAX_REQUEST_QUANTITY} (got {got})");
+    let q = match body.integer("quantity") {
+        Ok(Some(q)) => q,
+        Ok(None) => default.ok_or_else(|| AppError::bad("quantity", "quantity is required"))?,
+        Err(_) => return Err(AppError::bad("quantity", msg(body.0.get("quantity").map(|v| v.to_string()).unwrap_or_default()))),
+    };
+    if !(0..=MAX_REQUEST_QUANTITY).contains(&q) {
+        return Err(AppError::bad("quantity", msg(q.to_string())));
+    }
+    Ok(q)
+}
+
+#[utoipa::path(get, path = "/api/v1/cart", responses((status = 200, body = CartView)))]
+pub async fn get_cart(State(state): State<AppState>, caller: Caller) -> Result<Json<CartView>, ApiError> {
+    let owner = cart_owner(&caller.session, false).await?;
+    Ok(Json(service::view(&state, owner.as_ref()).await?))
+}
+
+/// Adds `quantity` (default 1) of an SKU, or of a product's first available variant; with
+/// `"mode": "set"` sets the line instead. Quantities are capped by stock and 10 per line.
+#[utoipa::path(post, path = "/api/v1/cart/items",
+    request_body(content = String, description = "{\"sku\" | \"product_id\", \"quantity\"?, \"mode\"?: \"add\"|\"set\"}"),
+    responses((status = 200, body = CartView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Out of stock", body = ErrorBody)))]
+pub async fn add_item(State(state): State<AppState>, caller: Caller, body: JsonBody) -> Result<Json<CartView>, ApiError> {
+    let item = match (body.string("sku")?, body.integer("product_id")?) {
+        (Some(sku), _) => ItemRef::Sku(sku),
+        (None, Some(id)) => ItemRef::Product(id),
+        (None, None) => return Err(AppError::bad("sku", "Give the sku (or the product_id) of the item to add.").into()),
+    };
+    let mode = match body.string("mode")?.as_deref() {
+        None | Some("add") => Mode::Add,
+        Some("set") => Mode::Set,
+        Some(other) => return Err(AppError::bad("mode", format!("mode must be add or set (got \"{other}\")")).into()),
+    };
+    let quantity = quantity(&body, Some(1))?;
+    let owner = cart_owner(&caller.session, true).await?.ok_or(AppError::Internal)?;
+    Ok(Json(service::put_item(&state, &owner, item, quantity, mode).await?))
+}
+
+/// Sets a line's quantity; 0 removes it. Idempotent.
+#[utoipa::path(put, path = "/api/v1/cart/items/{sku}", params(("sku" = String, Path)),
+    request_body(content = String, description = "{\"quantity\"}"),
+    responses((status = 200, body = CartView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_item(State(state): State<AppState>, caller: Caller, Path(sku): Path<String>, body: JsonBody) -> Result<Json<CartView>, ApiError> {
+    let quantity = quantity(&body, None)?;
+    let owner = cart_owner(&caller.session, true).await?.ok_or(AppError::Internal)?;
+    Ok(Json(service::put_item(&state, &owner, ItemRef::Sku(sku), quantity, Mode::Set).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/cart/items/{sku}", params(("sku" = String, Path)),
+    responses((status = 200, body = CartView), (status = 404, body = ErrorBody)))]
+pub async fn remove_item(State(state): State<AppState>, caller: Caller, Path(sku): Path<String>) -> Result<Json<CartView>, ApiError> {
+    let owner = cart_owner(&caller.session, true).await?.ok_or(AppError::Internal)?;
+    Ok(Json(service::remove_item(&state, &owner, &sku).await?))
+}
