@@ -9,6 +9,8 @@ use std::path::PathBuf;
 pub struct Config {
     pub database_url: String,
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so several shops can share one Redis.
+    pub redis_prefix: String,
     pub site_addr: SocketAddr,
     pub data_dir: PathBuf,
     /// Where the built wasm, CSS and public assets are (`pkg/` lives below it).
@@ -71,6 +73,11 @@ impl Config {
             None => None,
         };
 
+        let redis_prefix = get("SELLOUT_REDIS_PREFIX").unwrap_or_else(|| "sellout:".to_owned());
+        if redis_prefix.contains(['{', '}', ' ']) {
+            return Err(bad("SELLOUT_REDIS_PREFIX", format!("must not contain braces or spaces (got \"{redis_prefix}\")")));
+        }
+
         let site_addr = match get("LEPTOS_SITE_ADDR") {
             Some(v) => v.parse().map_err(|_| {
                 bad("LEPTOS_SITE_ADDR", format!("must be an address and port such as 127.0.0.1:3000 (got \"{v}\")"))
@@ -102,6 +109,7 @@ impl Config {
         Ok(Config {
             database_url,
             redis_url,
+            redis_prefix,
             site_addr,
             data_dir,
             site_root,

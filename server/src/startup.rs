@@ -88,7 +88,7 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         let report = crate::seed::seed(&db, crate::seed::SeedOptions::default(), |_, _| {}).await?;
         tracing::info!(products = report.products, variants = report.variants, "demo catalog seeded");
     }
-    let stores = build_stores(cfg, &db, "sellout:").await?;
+    let stores = build_stores(cfg, &db, &cfg.redis_prefix).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("sellout")
         .site_root(cfg.site_root.to_string_lossy().into_owned())

@@ -85,9 +85,24 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
+    pub config: Config,
+}
+
+/// A browser-like client: keeps cookies, follows no redirects.
+pub fn cookie_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("building a reqwest client")
 }
 
 impl TestApp {
+    /// Another visitor with their own cookie jar.
+    pub fn visitor(&self) -> Visitor {
+        Visitor { address: self.address.clone(), client: cookie_client() }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -112,6 +127,8 @@ pub async fn spawn_app(backend: Backend) -> anyhow::Result<TestApp> {
 pub async fn spawn_app_with_redis(backend: Backend) -> anyhow::Result<TestApp> {
     let mut cfg = test_config(fresh_database_url(backend).await?);
     cfg.redis_url = Some(env_url("TEST_REDIS_URL")?);
+    // Test databases reuse ids, so each app gets its own keys.
+    cfg.redis_prefix = format!("{}:", unique_name("t"));
     spawn_app_with(cfg).await
 }
 
@@ -120,5 +137,55 @@ pub async fn spawn_app_with(cfg: Config) -> anyhow::Result<TestApp> {
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run());
     let db = app::db::connect(&cfg.database_url).await?;
-    Ok(TestApp { address, client: reqwest::Client::new(), db })
+    Ok(TestApp { address, client: cookie_client(), db, config: cfg })
+}
+
+/// One browser session against a test app.
+pub struct Visitor {
+    pub address: String,
+    pub client: reqwest::Client,
+}
+
+impl Visitor {
+    pub fn with_client(address: &str, client: reqwest::Client) -> Self {
+        Visitor { address: address.to_owned(), client }
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> anyhow::Result<(u16, serde_json::Value)> {
+        let mut req = self.client.request(method, format!("{}{path}", self.address));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await?;
+        let status = res.status().as_u16();
+        let text = res.text().await?;
+        let json = if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).with_context(|| format!("{path}: {text}"))? };
+        Ok((status, json))
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)> {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> anyhow::Result<(u16, serde_json::Value)> {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> anyhow::Result<serde_json::Value> {
+        let (status, body) = self.post("/api/v1/auth/register", serde_json::json!({"email": email, "password": password})).await?;
+        anyhow::ensure!(status == 201, "register {email}: {status} {body}");
+        Ok(body)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<(u16, serde_json::Value)> {
+        self.post("/api/v1/auth/login", serde_json::json!({"email": email, "password": password})).await
+    }
 }

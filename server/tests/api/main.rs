@@ -2,6 +2,8 @@
 //! contract suites. Database tests run on SQLite and on PostgreSQL (`TEST_DATABASE_URL`);
 //! Redis adapters run against `TEST_REDIS_URL`. `make test` starts both when not given.
 
+mod accounts;
+mod cart_api;
 mod catalog;
 mod cli;
 mod helpers;

@@ -1,0 +1,245 @@
+//! Accounts and sessions over HTTP: registration, sign-in, sessions, limits, authorization.
+
+use app::accounts::{AddressInput, service};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{Backend, Visitor, cookie_client, spawn_app, spawn_app_with, test_config, fresh_database_url};
+
+fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("sellout_session="))
+        .map(str::to_owned)
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().to_owned()
+}
+
+async fn registration_signs_in_and_rejects_bad_input(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let ann = app.visitor();
+    let body = ann.register("Ann@Example.com", "correct horse").await?;
+    assert_eq!(body["user"]["email"], "ann@example.com", "emails are stored lower-case");
+    assert_eq!(body["user"]["role"], "shopper");
+    let (status, me) = ann.get("/api/v1/auth/me").await?;
+    assert_eq!((status, me["email"].as_str()), (200, Some("ann@example.com")));
+
+    let other = app.visitor();
+    for (payload, field, words) in [
+        (json!({"email": "not-an-email", "password": "long enough"}), "email", "not an email address"),
+        (json!({"email": "bob@example.com", "password": "short"}), "password", "at least 8"),
+        (json!({"email": "ann@example.com", "password": "another one"}), "email", "already registered"),
+        (json!({"email": "seller@example.com", "password": "long enough", "role": "seller"}), "seller_name", "name of your shop"),
+        (json!({"email": "root@example.com", "password": "long enough", "role": "admin"}), "role", "shopper or seller"),
+    ] {
+        let (status, body) = other.post("/api/v1/auth/register", payload.clone()).await?;
+        assert_eq!(status, 400, "{payload}");
+        let msg = body["error"]["fields"][field].as_str().unwrap_or_default();
+        assert!(msg.contains(words), "{payload}: {field} says {msg:?}");
+    }
+    let (status, _) = other.get("/api/v1/auth/me").await?;
+    assert_eq!(status, 401, "a failed registration signs nobody in");
+
+    let seller = other
+        .post("/api/v1/auth/register", json!({"email": "shop@example.com", "password": "long enough", "role": "seller", "seller_name": "Ann's Attic"}))
+        .await?;
+    assert_eq!(seller.0, 201);
+    assert_eq!(seller.1["user"]["seller"]["slug"], "ann-s-attic");
+    Ok(())
+}
+
+async fn sign_in_checks_the_password_and_rotates_the_session(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    app.visitor().register("cy@example.com", "right password").await?;
+
+    let client = cookie_client();
+    // A guest session first (a cart write creates it).
+    let guest = client.post(app.url("/api/v1/cart/items")).json(&json!({"sku": any_sku(&app).await?, "quantity": 1})).send().await?;
+    let guest_cookie = session_cookie(&guest).expect("a guest gets a session cookie");
+    assert!(guest_cookie.contains("HttpOnly"), "{guest_cookie}");
+    assert!(guest_cookie.contains("SameSite=Lax"), "{guest_cookie}");
+    assert!(!guest_cookie.contains("Secure"), "not Secure unless SELLOUT_SECURE_COOKIES");
+
+    let wrong = client.post(app.url("/api/v1/auth/login")).json(&json!({"email": "cy@example.com", "password": "wrong password"})).send().await?;
+    assert_eq!(wrong.status().as_u16(), 401);
+    let msg = wrong.json::<serde_json::Value>().await?["error"]["message"].as_str().unwrap_or_default().to_owned();
+    let (_, unknown) = Visitor::with_client(&app.address, cookie_client()).login("nobody@example.com", "whatever1").await?;
+    assert_eq!(unknown["error"]["message"].as_str(), Some(msg.as_str()), "unknown email and wrong password look the same");
+
+    let ok = client.post(app.url("/api/v1/auth/login")).json(&json!({"email": "cy@example.com", "password": "right password"})).send().await?;
+    assert_eq!(ok.status().as_u16(), 200);
+    let signed_in = session_cookie(&ok).expect("sign-in sets a new cookie");
+    assert_ne!(cookie_value(&signed_in), cookie_value(&guest_cookie), "the session id changes at sign-in");
+
+    let out = client.post(app.url("/api/v1/auth/logout")).send().await?;
+    assert_eq!(out.status().as_u16(), 204);
+    let (status, _) = Visitor::with_client(&app.address, client.clone()).get("/api/v1/auth/me").await?;
+    assert_eq!(status, 401, "signed out");
+    // The old signed-in session id is dead even if replayed.
+    let replay = reqwest::Client::new()
+        .get(app.url("/api/v1/auth/me"))
+        .header(reqwest::header::COOKIE, cookie_value(&signed_in))
+        .send()
+        .await?;
+    assert_eq!(replay.status().as_u16(), 401);
+    Ok(())
+}
+
+async fn any_sku(app: &crate::helpers::TestApp) -> anyhow::Result<String> {
+    Ok(crate::cart_api::in_stock_skus(app, 1, 1).await?.remove(0))
+}
+
+async fn secure_cookies_when_configured(backend: Backend) -> anyhow::Result<()> {
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.secure_cookies = true;
+    let app = spawn_app_with(cfg).await?;
+    let res = app.client.post(app.url("/api/v1/auth/register")).json(&json!({"email": "d@example.com", "password": "long enough"})).send().await?;
+    assert!(session_cookie(&res).is_some_and(|c| c.contains("Secure")));
+    Ok(())
+}
+
+async fn sign_in_is_rate_limited_per_email_and_per_ip(backend: Backend) -> anyhow::Result<()> {
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.rate_limits.signin_per_email = app::ratelimit::Rule::parse("3/60s").map_err(anyhow::Error::msg)?;
+    cfg.rate_limits.signin_per_ip = app::ratelimit::Rule::parse("6/60s").map_err(anyhow::Error::msg)?;
+    let app = spawn_app_with(cfg).await?;
+    app.visitor().register("eve@example.com", "the password").await?;
+    let v = app.visitor();
+    for _ in 0..3 {
+        assert_eq!(v.login("eve@example.com", "bad guess!").await?.0, 401);
+    }
+    let res = v.client.post(app.url("/api/v1/auth/login")).json(&json!({"email": "eve@example.com", "password": "the password"})).send().await?;
+    assert_eq!(res.status().as_u16(), 429, "the 4th attempt for one email within a minute");
+    let retry: u64 = res.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(0);
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    // Other emails from the same address: 4 attempts spent of the per-IP 6, so 2 more pass.
+    for i in 0..2 {
+        assert_eq!(v.login(&format!("x{i}@example.com"), "whatever1").await?.0, 401);
+    }
+    assert_eq!(v.login("y@example.com", "whatever1").await?.0, 429);
+
+    let mut off = test_config(fresh_database_url(backend).await?);
+    off.rate_limits.enabled = false;
+    off.rate_limits.signin_per_email = app::ratelimit::Rule::parse("1/60s").map_err(anyhow::Error::msg)?;
+    let app = spawn_app_with(off).await?;
+    let v = app.visitor();
+    for _ in 0..5 {
+        assert_eq!(v.login("z@example.com", "whatever1").await?.0, 401, "SELLOUT_RATE_LIMITS=off");
+    }
+    Ok(())
+}
+
+async fn cross_site_writes_are_refused(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let post = |origin: Option<&str>, site: Option<&str>| {
+        let mut req = app.client.post(app.url("/api/v1/auth/register")).json(&json!({"email": "f@example.com", "password": "x"}));
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        if let Some(s) = site {
+            req = req.header("Sec-Fetch-Site", s);
+        }
+        req.send()
+    };
+    assert_eq!(post(Some("https://evil.example"), None).await?.status().as_u16(), 403);
+    assert_eq!(post(None, Some("cross-site")).await?.status().as_u16(), 403);
+    assert_eq!(post(Some("null"), None).await?.status().as_u16(), 403);
+    assert_eq!(post(Some(&format!("http://{host}")), Some("same-origin")).await?.status().as_u16(), 400, "our own origin passes (then fails validation)");
+    // Server functions are guarded the same way.
+    let sf = app.client.post(app.url("/api/fn/logout")).header("Origin", "https://evil.example").send().await?;
+    assert_eq!(sf.status().as_u16(), 403);
+    Ok(())
+}
+
+async fn protected_routes_follow_the_authorization_matrix(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let anon = app.visitor();
+    let shopper = app.visitor();
+    shopper.register("shopper@example.com", "long enough").await?;
+    let seller_a = app.visitor();
+    let (_, a) = seller_a.post("/api/v1/auth/register", json!({"email": "a@example.com", "password": "long enough", "role": "seller", "seller_name": "Shop A"})).await?;
+    let seller_b = app.visitor();
+    let (_, b) = seller_b.post("/api/v1/auth/register", json!({"email": "b@example.com", "password": "long enough", "role": "seller", "seller_name": "Shop B"})).await?;
+    service::create_admin(&app.db, "admin@example.com", "admin password").await?;
+    let admin = app.visitor();
+    assert_eq!(admin.login("admin@example.com", "admin password").await?.0, 200);
+
+    let a_id = a["user"]["seller"]["seller_id"].as_i64().unwrap();
+    let b_id = b["user"]["seller"]["seller_id"].as_i64().unwrap();
+    let routes = [
+        "/api/v1/account".to_owned(),
+        format!("/api/v1/sellers/{a_id}"),
+        format!("/api/v1/sellers/{b_id}"),
+        "/api/v1/admin/users".to_owned(),
+    ];
+    // Rows: anonymous, shopper, seller A, seller B, admin. Columns: the routes above.
+    let expected: [(&Visitor, [u16; 4]); 5] = [
+        (&anon, [401, 401, 401, 401]),
+        (&shopper, [200, 403, 403, 403]),
+        (&seller_a, [200, 200, 403, 403]),
+        (&seller_b, [200, 403, 200, 403]),
+        (&admin, [200, 200, 200, 200]),
+    ];
+    for (who, (visitor, statuses)) in ["anonymous", "shopper", "seller A", "seller B", "admin"].iter().zip(expected) {
+        for (route, want) in routes.iter().zip(statuses) {
+            let (got, body) = visitor.send(Method::GET, route, None).await?;
+            assert_eq!(got, want, "{who} GET {route}: {body}");
+        }
+    }
+    Ok(())
+}
+
+async fn address_book_keeps_one_default(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let body = app.visitor().register("g@example.com", "long enough").await?;
+    let uid = body["user"]["user_id"].as_i64().unwrap();
+    let home = AddressInput { name: "Gina".into(), line1: "Main St 1".into(), line2: None, city: "Berlin".into(), region: None, postal_code: "10115".into(), country: "de".into() };
+    let first = service::save_address(&app.db, uid, None, &home, false).await?;
+    assert!(first.is_default, "the first address becomes the default");
+    let work = AddressInput { line1: "Work Rd 5".into(), ..home.clone() };
+    let second = service::save_address(&app.db, uid, None, &work, true).await?;
+    let list = service::list_addresses(&app.db, uid).await?;
+    assert_eq!(list.iter().filter(|a| a.is_default).count(), 1);
+    assert_eq!(list[0].address_id, second.address_id, "the default comes first");
+    service::delete_address(&app.db, uid, second.address_id).await?;
+    let list = service::list_addresses(&app.db, uid).await?;
+    assert_eq!((list.len(), list[0].is_default), (1, true), "deleting the default promotes the other");
+    let bad = AddressInput { country: "Germany".into(), postal_code: "".into(), ..home };
+    let err = service::save_address(&app.db, uid, None, &bad, false).await.unwrap_err();
+    assert_eq!(err.fields().keys().collect::<Vec<_>>(), ["country", "postal_code"]);
+    // Someone else's address is not found for them.
+    let other = app.visitor().register("h@example.com", "long enough").await?["user"]["user_id"].as_i64().unwrap();
+    assert_eq!(service::delete_address(&app.db, other, first.address_id).await.unwrap_err().status(), 404);
+    Ok(())
+}
+
+async fn change_password_needs_the_current_one(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let v = app.visitor();
+    let uid = v.register("i@example.com", "first password").await?["user"]["user_id"].as_i64().unwrap();
+    let err = service::change_password(&app.db, uid, "wrong one!", "second password").await.unwrap_err();
+    assert!(err.field("current_password").is_some());
+    let err = service::change_password(&app.db, uid, "first password", "short").await.unwrap_err();
+    assert!(err.field("new_password").is_some());
+    service::change_password(&app.db, uid, "first password", "second password").await?;
+    let fresh = app.visitor();
+    assert_eq!(fresh.login("i@example.com", "first password").await?.0, 401);
+    assert_eq!(fresh.login("i@example.com", "second password").await?.0, 200);
+    Ok(())
+}
+
+crate::on_both_databases!(
+    registration_signs_in_and_rejects_bad_input,
+    sign_in_checks_the_password_and_rotates_the_session,
+    secure_cookies_when_configured,
+    sign_in_is_rate_limited_per_email_and_per_ip,
+    cross_site_writes_are_refused,
+    protected_routes_follow_the_authorization_matrix,
+    address_book_keeps_one_default,
+    change_password_needs_the_current_one,
+);
