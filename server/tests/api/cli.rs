@@ -90,4 +90,35 @@ async fn migrate_applies_the_schema_and_is_repeatable(backend: Backend) -> anyho
     Ok(())
 }
 
-crate::on_both_databases!(seeding_is_deterministic_and_reports_progress, migrate_applies_the_schema_and_is_repeatable);
+async fn admin_create_reads_the_password_from_stdin(backend: Backend) -> anyhow::Result<()> {
+    use std::io::Write;
+    let url = fresh_database_url(backend).await?;
+    let run = |password: &str| -> anyhow::Result<Output> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sellout"))
+            .args(["admin", "create", "--email", "Boss@Example.com"])
+            .env_clear()
+            .env("DATABASE_URL", &url)
+            .current_dir(scratch_dir())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        child.stdin.take().expect("piped stdin").write_all(format!("{password}\n").as_bytes())?;
+        Ok(child.wait_with_output()?)
+    };
+    let short = run("short")?;
+    assert!(!short.status.success(), "a short password is refused");
+    assert!(String::from_utf8(short.stderr)?.contains("at least 8"));
+    let out = run("a long admin password")?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = app::db::connect(&url).await?;
+    let admin = app::accounts::service::authenticate(&db, "boss@example.com", "a long admin password").await?;
+    assert_eq!(admin.role, app::accounts::Role::Admin);
+    Ok(())
+}
+
+crate::on_both_databases!(
+    seeding_is_deterministic_and_reports_progress,
+    migrate_applies_the_schema_and_is_repeatable,
+    admin_create_reads_the_password_from_stdin,
+);
