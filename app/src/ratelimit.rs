@@ -32,6 +32,7 @@ impl Rule {
         Ok(Rule { limit, per: Duration::from_secs(secs) })
     }
 
+    #[cfg(feature = "ssr")]
     fn refill_per_ms(&self) -> f64 {
         self.limit as f64 / self.per.as_millis() as f64
     }

@@ -249,13 +249,18 @@ async fn clear_default(txn: &impl sea_orm::ConnectionTrait, user_id: i64) -> Res
     Ok(())
 }
 
+/// One of the user's own addresses; anyone else's is "not found", not "forbidden".
+async fn own_address(txn: &impl sea_orm::ConnectionTrait, user_id: i64, address_id: i64) -> Result<address::Model, AppError> {
+    address::Entity::find_by_id(address_id)
+        .filter(address::Column::UserId.eq(user_id))
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("There is no such address in your address book."))
+}
+
 pub async fn set_default_address(db: &DatabaseConnection, user_id: i64, address_id: i64) -> Result<(), AppError> {
     let txn = db.begin().await?;
-    let a = address::Entity::find_by_id(address_id)
-        .filter(address::Column::UserId.eq(user_id))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("There is no such address in your address book."))?;
+    let a = own_address(&txn, user_id, address_id).await?;
     clear_default(&txn, user_id).await?;
     let mut active: address::ActiveModel = a.into();
     active.is_default = Set(true);
@@ -267,11 +272,7 @@ pub async fn set_default_address(db: &DatabaseConnection, user_id: i64, address_
 /// Deleting the default makes the oldest remaining address the default.
 pub async fn delete_address(db: &DatabaseConnection, user_id: i64, address_id: i64) -> Result<(), AppError> {
     let txn = db.begin().await?;
-    let a = address::Entity::find_by_id(address_id)
-        .filter(address::Column::UserId.eq(user_id))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("There is no such address in your address book."))?;
+    let a = own_address(&txn, user_id, address_id).await?;
     let was_default = a.is_default;
     address::Entity::delete_by_id(a.id).exec(&txn).await?;
     if was_default {

@@ -26,14 +26,16 @@ pub async fn get_cart() -> Result<CartView, AppError> {
     service::view(&state, owner.as_ref()).await
 }
 
-#[server(prefix = "/api/fn", endpoint = "cart_add")]
-pub async fn add_to_cart(sku: String, quantity: Option<String>) -> Result<CartView, AppError> {
+/// A cart form's add or set: quantity checked, cart created for a new guest, notices or the
+/// error shown to a plain form post.
+#[cfg(feature = "ssr")]
+async fn put_from_form(sku: String, quantity: &str, mode: service::Mode) -> Result<CartView, AppError> {
     let result = async {
-        let quantity = parse_quantity(quantity.as_deref().unwrap_or("1"))?;
+        let quantity = parse_quantity(quantity)?;
         let state = crate::state::app_state()?;
         let session = crate::accounts::session().await?;
         let owner = crate::accounts::session::cart_owner(&session, true).await?.ok_or(AppError::Internal)?;
-        service::put_item(&state, &owner, service::ItemRef::Sku(sku), quantity, service::Mode::Add).await
+        service::put_item(&state, &owner, service::ItemRef::Sku(sku), quantity, mode).await
     }
     .await;
     match &result {
@@ -43,21 +45,14 @@ pub async fn add_to_cart(sku: String, quantity: Option<String>) -> Result<CartVi
     result
 }
 
+#[server(prefix = "/api/fn", endpoint = "cart_add")]
+pub async fn add_to_cart(sku: String, quantity: Option<String>) -> Result<CartView, AppError> {
+    put_from_form(sku, quantity.as_deref().unwrap_or("1"), service::Mode::Add).await
+}
+
 #[server(prefix = "/api/fn", endpoint = "cart_update")]
 pub async fn update_cart_line(sku: String, quantity: String) -> Result<CartView, AppError> {
-    let result = async {
-        let quantity = parse_quantity(&quantity)?;
-        let state = crate::state::app_state()?;
-        let session = crate::accounts::session().await?;
-        let owner = crate::accounts::session::cart_owner(&session, true).await?.ok_or(AppError::Internal)?;
-        service::put_item(&state, &owner, service::ItemRef::Sku(sku), quantity, service::Mode::Set).await
-    }
-    .await;
-    match &result {
-        Ok(view) => show_notices(view).await,
-        Err(e) => bounce_to_cart(e).await,
-    }
-    result
+    put_from_form(sku, &quantity, service::Mode::Set).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "cart_remove")]
