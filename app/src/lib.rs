@@ -11,6 +11,7 @@ pub mod events;
 pub mod flash;
 pub mod money;
 pub mod ratelimit;
+pub mod search;
 pub mod store;
 pub mod ui;
 
@@ -26,7 +27,8 @@ use leptos_router::{SsrMode, path};
 
 use crate::accounts::pages::{AccountPage, RegisterPage, SignInPage};
 use crate::cart::pages::CartPage;
-use crate::catalog::pages::{CategoryPage, HomePage, ProductPage, SearchPage};
+use crate::catalog::pages::{CategoryPage, HomePage, ProductPage};
+use crate::search::pages::SearchPage;
 use crate::ui::{Footer, Header, NotFound, ShopActions};
 
 /// The HTML document around the app (server only renders it).

@@ -27,6 +27,7 @@ pub struct Stores {
     pub stock_gate: Arc<dyn StockGate>,
     pub events: Arc<dyn EventBus>,
     pub rate_limiter: Arc<dyn RateLimiter>,
+    pub search: Arc<dyn crate::search::index::SearchEngine>,
     pub redis: Option<fred::clients::Pool>,
 }
 

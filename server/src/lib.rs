@@ -1,3 +1,5 @@
+#![recursion_limit = "256"]
+
 //! The `sellout` server: configuration, wiring of stores and routes, the REST API, and the
 //! command line. `main.rs` is only the CLI entry; tests start the same `Application` in-process.
 

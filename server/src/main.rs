@@ -1,9 +1,12 @@
+#![recursion_limit = "256"]
+
 //! `sellout`: the shop server and its maintenance commands.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use server::config::Config;
 use server::seed::{DEFAULT_SEED, SeedOptions};
 use server::startup::{Application, open_database};
@@ -35,6 +38,8 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
+    /// Rebuild the search index from the database (stop the server on this data dir first).
+    Reindex,
     /// Manage administrator accounts.
     Admin {
         #[command(subcommand)]
@@ -102,6 +107,20 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             let report = server::seed::seed(&db, SeedOptions { products, sellers, seed }, |done, _| bar.set_position(done)).await?;
             bar.finish();
             eprintln!("added {} products, {} variants, {} reviews", report.products, report.variants, report.reviews);
+            Ok(())
+        }
+        Command::Reindex => {
+            let db = open_database(&cfg).await?;
+            let engine = std::sync::Arc::new(app::search::index::TantivyEngine::open(Some(&server::startup::search_index_dir(&cfg)))?);
+            let total = app::db::product::Entity::find().count(&db).await?;
+            let bar = ProgressBar::new(total).with_style(
+                ProgressStyle::with_template("reading {bar:40} {pos}/{len} products ({per_sec})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let n = app::search::index::rebuild(&db, &engine, |done| bar.set_position(done)).await?;
+            bar.finish();
+            eprintln!("indexed {n} products in {:.1}s", started.elapsed().as_secs_f64());
             Ok(())
         }
         Command::Admin { command: AdminCommand::Create { email } } => {

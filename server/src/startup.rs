@@ -54,31 +54,44 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// The ports: Redis adapters when `REDIS_URL` is set, embedded ones otherwise.
+pub fn search_index_dir(cfg: &Config) -> std::path::PathBuf {
+    cfg.data_dir.join("search-index")
+}
+
+/// The ports: Redis adapters when `REDIS_URL` is set, embedded ones otherwise; the search
+/// index (tantivy, under the data dir) either way, kept current by the event bus.
 pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -> anyhow::Result<Stores> {
-    match &cfg.redis_url {
+    let engine = app::search::index::open_current(db, Some(&search_index_dir(cfg)))
+        .await
+        .context("opening the search index")?;
+    let search: Arc<dyn app::search::index::SearchEngine> = Arc::new(engine.clone());
+    let stores = match &cfg.redis_url {
         Some(url) => {
             let rc = RedisConfig::from_url(url).context("REDIS_URL is not a valid Redis URL")?;
             let pool = Builder::from_config(rc.clone()).build_pool(8).context("creating the Redis pool")?;
             pool.init().await.with_context(|| format!("connecting to REDIS_URL {}", redact(url)))?;
             let subscriber = Builder::from_config(rc).build_subscriber_client().context("creating the Redis subscriber")?;
             let events = RedisEventBus::connect(pool.clone(), subscriber, format!("{prefix}events")).await?;
-            Ok(Stores {
+            Stores {
                 carts: Arc::new(RedisCartStore::new(pool.clone(), prefix, CartTtl::default())),
                 stock_gate: Arc::new(RedisStockGate::new(pool.clone(), prefix)),
                 events: Arc::new(events),
                 rate_limiter: Arc::new(RedisRateLimiter::new(pool.clone(), prefix)),
+                search,
                 redis: Some(pool),
-            })
+            }
         }
-        None => Ok(Stores {
+        None => Stores {
             carts: Arc::new(SqlCartStore::new(db.clone(), CartTtl::default())),
             stock_gate: Arc::new(MemoryStockGate::new()),
             events: Arc::new(LocalEventBus::new()),
             rate_limiter: Arc::new(MemoryRateLimiter::new()),
+            search,
             redis: None,
-        }),
-    }
+        },
+    };
+    app::search::index::spawn_sync(db.clone(), engine, stores.events.clone());
+    Ok(stores)
 }
 
 pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
@@ -148,6 +161,7 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    state: AppState,
 }
 
 impl Application {
@@ -156,7 +170,12 @@ impl Application {
         let listener = TcpListener::bind(cfg.site_addr)
             .await
             .with_context(|| format!("binding LEPTOS_SITE_ADDR {}", cfg.site_addr))?;
-        Ok(Self { listener, router: router(cfg, state) })
+        Ok(Self { listener, router: router(cfg, state.clone()), state })
+    }
+
+    /// The state the server runs with (tests publish events and read stores through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     pub fn port(&self) -> u16 {

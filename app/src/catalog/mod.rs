@@ -254,12 +254,6 @@ pub async fn get_category_page(slug: String, query: ListQuery) -> Result<(Catego
     Ok((view, list))
 }
 
-#[server(prefix = "/api/fn", endpoint = "search_page")]
-pub async fn get_search_page(query: ListQuery) -> Result<ProductList, AppError> {
-    let state = crate::state::app_state()?;
-    Ok(service::list_products(&state.db, &query).await?)
-}
-
 #[server(prefix = "/api/fn", endpoint = "product")]
 pub async fn get_product(id: i64) -> Result<ProductDetail, AppError> {
     let state = crate::state::app_state()?;

@@ -138,45 +138,6 @@ fn SortForm(current: Sort) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn SearchPage() -> impl IntoView {
-    let query = use_query_map();
-    let request = move || {
-        let pairs = query_pairs(&query.read());
-        ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-    };
-    let results = Resource::new(request, |parsed| async move { get_search_page(parsed?).await });
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                let q = request().ok().and_then(|r| r.q).unwrap_or_default();
-                match results.await {
-                    Ok(list) => {
-                        let base = format!("/search?q={}", encode(&q));
-                        view! {
-                            <Title text=format!("Search: {q}") />
-                            <h1>{if q.is_empty() { "All products".to_owned() } else { format!("Results for “{q}”") }}</h1>
-                            <p class="muted" data-testid="result-count">{format!("{} products", list.total)}</p>
-                            {if list.products.is_empty() {
-                                view! {
-                                    <section class="empty-state">
-                                        <p>"Nothing matches that. Try fewer or different words."</p>
-                                        <p><A href="/">"Browse the categories"</A></p>
-                                    </section>
-                                }.into_any()
-                            } else {
-                                view! { <ProductGrid products=list.products.clone() /> }.into_any()
-                            }}
-                            <Pagination page=list.page total_pages=list.total_pages base=base />
-                        }.into_any()
-                    }
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
 fn variant_label(v: &VariantView) -> String {
     if v.attributes.is_empty() {
         v.sku.clone()

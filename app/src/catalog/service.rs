@@ -167,6 +167,18 @@ pub async fn available_by_variant(
     Ok(map)
 }
 
+/// Summaries of active products in the given order (search ranks them); unknown ids are skipped.
+pub async fn summaries_in_order(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<ProductSummary>, DbErr> {
+    let products = product::Entity::find()
+        .filter(product::Column::Id.is_in(ids.to_vec()))
+        .filter(product::Column::Status.eq(ACTIVE))
+        .all(db)
+        .await?;
+    let mut by_id: HashMap<i64, ProductSummary> =
+        summaries(db, products).await?.into_iter().map(|s| (s.product_id, s)).collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
 async fn summaries(db: &DatabaseConnection, products: Vec<product::Model>) -> Result<Vec<ProductSummary>, DbErr> {
     let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
     let variants = variant::Entity::find().filter(variant::Column::ProductId.is_in(ids)).all(db).await?;

@@ -19,6 +19,7 @@ pub mod cart;
 pub mod guard;
 pub mod health;
 pub mod products;
+pub mod search;
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -62,9 +63,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = ErrorBody {
-            error: ErrorDetail { code: self.code().to_owned(), message: self.0.to_string(), fields: self.0.fields() },
+        // A form's "correct the marked fields" says nothing to an API client: list them.
+        let message = match &self.0 {
+            AppError::Invalid(fields) => fields.values().cloned().collect::<Vec<_>>().join("; "),
+            other => other.to_string(),
         };
+        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, fields: self.0.fields() } };
         let mut res = (status, Json(body)).into_response();
         if let AppError::TooManyRequests { retry_after_secs } = self.0 {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
@@ -83,13 +87,13 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
 #[openapi(
     info(title = "Sellout API", version = "1", description = "Storefront REST API. Money is integer minor units plus an ISO 4217 currency."),
     paths(
-        products::list_products, products::get_product,
+        products::list_products, products::get_product, search::search,
         cart::get_cart, cart::add_item, cart::set_item, cart::remove_item,
         auth::register, auth::login, auth::logout, auth::me,
         access::account, access::seller_summary, access::admin_users,
         health::healthz, health::readyz,
     ),
-    components(schemas(ErrorBody, ErrorDetail, app::catalog::ProductList, app::catalog::ProductDetail, app::cart::CartView))
+    components(schemas(ErrorBody, ErrorDetail, app::catalog::ProductList, app::catalog::ProductDetail, app::cart::CartView, app::search::SearchResults))
 )]
 pub struct ApiDoc;
 
@@ -105,6 +109,7 @@ pub fn router() -> Router<AppState> {
     let v1 = Router::new()
         .route("/products", get(products::list_products))
         .route("/products/{id}", get(products::get_product))
+        .route("/search", get(search::search))
         .route("/cart", get(cart::get_cart))
         .route("/cart/items", post(cart::add_item))
         .route("/cart/items/{sku}", put(cart::set_item).delete(cart::remove_item))

@@ -86,6 +86,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub config: Config,
+    pub state: app::state::AppState,
 }
 
 /// A browser-like client: keeps cookies, follows no redirects.
@@ -135,9 +136,10 @@ pub async fn spawn_app_with_redis(backend: Backend) -> anyhow::Result<TestApp> {
 pub async fn spawn_app_with(cfg: Config) -> anyhow::Result<TestApp> {
     let app = Application::build(&cfg).await?;
     let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
     tokio::spawn(app.run());
     let db = app::db::connect(&cfg.database_url).await?;
-    Ok(TestApp { address, client: cookie_client(), db, config: cfg })
+    Ok(TestApp { address, client: cookie_client(), db, config: cfg, state })
 }
 
 /// One browser session against a test app.
