@@ -54,7 +54,8 @@ if [ -z "${TEST_REDIS_URL:-}" ]; then
 fi
 
 log "Rust tests (unit, integration on SQLite + PostgreSQL, store contracts on embedded + Redis)"
-cargo test --workspace --exclude frontend --features app/ssr
+# A cap well under CI's 90 minutes: a hung test fails the run instead of stalling it.
+timeout --kill-after=30s 40m cargo test --workspace --exclude frontend --features app/ssr
 
 log "building the storefront for the browser tests"
 cargo build -p server

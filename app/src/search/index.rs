@@ -234,7 +234,7 @@ impl TantivyEngine {
                 any.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
             }
             if *fuzzy {
-                for (field, boost) in [(f.title, 1.0), (f.brand_text, 0.7), (f.tags, 0.5)] {
+                for (field, boost) in [(f.title, 1.0), (f.brand_text, 0.7), (f.tags, 0.5), (f.description, 0.3)] {
                     let fq = FuzzyTermQuery::new(Term::from_field_text(field, t), 1, true);
                     any.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fq), boost))));
                 }

@@ -9,4 +9,5 @@ mod cli;
 mod helpers;
 mod platform;
 mod schema;
+mod search;
 mod stores;
