@@ -178,6 +178,7 @@ impl Sort {
 
 /// A request for one page of products, already checked: `page >= 1`, `1 <= limit <= 100`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ListQuery {
     pub category: Option<String>,
     pub q: Option<String>,

@@ -52,7 +52,10 @@ impl SearchSort {
 }
 
 /// A checked search request. Prices are minor units; `brands` match any of them.
+/// `serde(default)`: as a server function argument it travels URL-encoded, where an empty
+/// list is simply absent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SearchQuery {
     pub q: String,
     pub category: Option<String>,
