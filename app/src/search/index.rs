@@ -276,6 +276,24 @@ impl TantivyEngine {
     }
 
     pub fn query_blocking(&self, q: &SearchQuery) -> Result<Hits, SearchError> {
+        self.query_with(q, true)
+    }
+
+    /// `facets: false` counts the hits without facet counts (the benchmark compares both).
+    pub fn query_with(&self, q: &SearchQuery, facets: bool) -> Result<Hits, SearchError> {
+        if !facets {
+            let query = self.build_query(q)?;
+            let searcher = self.reader.searcher();
+            let top = TopDocs::with_limit(q.limit as usize).and_offset(((q.page - 1) * q.limit) as usize);
+            let (docs, total) = searcher.search(&query, &(top.order_by_score(), tantivy::collector::Count))?;
+            let mut product_ids = Vec::new();
+            for (_, a) in docs {
+                if let Some(id) = searcher.segment_reader(a.segment_ord).fast_fields().u64("product_id")?.first(a.doc_id) {
+                    product_ids.push(id as i64);
+                }
+            }
+            return Ok(Hits { product_ids, facets: RawFacets { total: total as u64, ..Default::default() } });
+        }
         let query = self.build_query(q)?;
         let searcher = self.reader.searcher();
         let top = TopDocs::with_limit(q.limit as usize).and_offset(((q.page - 1) * q.limit) as usize);
