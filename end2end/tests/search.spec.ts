@@ -48,3 +48,33 @@ test("a search with no matches shows an empty state with a way out", async ({ pa
   await page.getByRole("link", { name: "Start over" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("All products");
 });
+
+test("the header suggests products while typing and the keyboard picks one", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+  const box = page.getByRole("combobox", { name: "Search products" });
+  await box.pressSequentially("backpa", { delay: 30 });
+  const options = page.getByRole("option");
+  await expect(options.first()).toBeVisible();
+  await expect(box).toHaveAttribute("aria-expanded", "true");
+  const first = (await options.first().locator(".suggestion-title").textContent())!.trim();
+  await box.press("ArrowDown");
+  await expect(options.first()).toHaveAttribute("aria-selected", "true");
+  await box.press("Enter");
+  await expect(page.getByRole("heading", { level: 1, name: first })).toBeVisible();
+});
+
+test("Escape closes the suggestions and Enter without a choice searches", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+  const box = page.getByRole("combobox", { name: "Search products" });
+  await box.pressSequentially("lamp", { delay: 30 });
+  await expect(page.getByRole("option").first()).toBeVisible();
+  await box.press("Escape"); // (Chromium also clears a search field on Escape)
+  await expect(page.getByRole("listbox")).toBeHidden();
+  await box.pressSequentially("lamp", { delay: 30 });
+  await expect(page.getByRole("option").first()).toBeVisible();
+  await box.press("Enter");
+  await expect(page).toHaveURL(/\/search\?q=lamp/);
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("lamp");
+});

@@ -143,18 +143,6 @@ const REVIEW_LINES: &[(i32, &str)] = &[
 ];
 const REVIEWERS: i64 = 12;
 
-fn slugify(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    out.trim_end_matches('-').to_owned()
-}
-
 fn seller_name(n: u64) -> String {
     match SELLERS.get(n as usize) {
         Some(name) => (*name).to_owned(),
@@ -219,7 +207,7 @@ pub async fn seed(
     let mut seller_ids = Vec::new();
     for n in 0..opts.sellers.max(1) {
         let name = seller_name(n);
-        let slug = slugify(&name);
+        let slug = app::catalog::slugify(&name);
         let found = seller::Entity::find().filter(seller::Column::Slug.eq(&slug)).one(db).await?;
         seller_ids.push(match found {
             Some(s) => s.id,
@@ -464,9 +452,4 @@ mod tests {
         assert!((0..1000).map(|_| r.range(3, 9)).all(|x| (3..=9).contains(&x)));
     }
 
-    #[test]
-    fn slugs_are_url_safe() {
-        assert_eq!(slugify("Harbor & Hearth"), "harbor-hearth");
-        assert_eq!(slugify("  Voltage Goods! "), "voltage-goods");
-    }
 }

@@ -39,19 +39,6 @@ async fn verify_password(password: &str, stored: &str) -> Result<bool, AppError>
     .map_err(internal)
 }
 
-fn slugify(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
-            out.push(c);
-        } else if !out.is_empty() && !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    let out = out.trim_end_matches('-').to_owned();
-    if out.is_empty() { "shop".to_owned() } else { out }
-}
-
 pub async fn load_user(db: &DatabaseConnection, user_id: i64) -> Result<Option<CurrentUser>, AppError> {
     let Some(u) = user::Entity::find_by_id(user_id).one(db).await? else { return Ok(None) };
     let seller = seller::Entity::find().filter(seller::Column::UserId.eq(u.id)).one(db).await?;
@@ -87,7 +74,7 @@ pub async fn create_account(db: &DatabaseConnection, reg: ValidRegistration) -> 
         Err(e) => return Err(e.into()),
     };
     if let Some(name) = &reg.seller_name {
-        let base = slugify(name);
+        let base = crate::catalog::slugify(name);
         let mut slug = base.clone();
         let mut n = 1;
         while seller::Entity::find().filter(seller::Column::Slug.eq(&slug)).one(&txn).await?.is_some() {

@@ -181,7 +181,6 @@ impl Sort {
 #[serde(default)]
 pub struct ListQuery {
     pub category: Option<String>,
-    pub q: Option<String>,
     pub sort: Sort,
     pub page: u64,
     pub limit: u64,
@@ -189,7 +188,7 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self { category: None, q: None, sort: Sort::Featured, page: 1, limit: DEFAULT_PAGE_SIZE }
+        Self { category: None, sort: Sort::Featured, page: 1, limit: DEFAULT_PAGE_SIZE }
     }
 }
 
@@ -205,7 +204,6 @@ impl ListQuery {
             }
             match key {
                 "category" => q.category = Some(value.to_owned()),
-                "q" => q.q = Some(value.chars().take(200).collect()),
                 "sort" => q.sort = Sort::parse(value)?,
                 "page" => q.page = parse_bounded("page", value, 1, 100_000)?,
                 "limit" => q.limit = parse_bounded("limit", value, 1, MAX_PAGE_SIZE)?,
@@ -227,6 +225,21 @@ fn parse_bounded(name: &str, value: &str, min: u64, max: u64) -> Result<u64, App
 
 pub fn rating_of(sum: i64, count: i64) -> Option<f64> {
     (count > 0).then(|| ((sum as f64 / count as f64) * 10.0).round() / 10.0)
+}
+
+/// A URL-safe name: lower-case letters and digits joined by dashes ("Harbor & Hearth" →
+/// "harbor-hearth"); "shop" when nothing is left.
+pub fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_owned();
+    if out.is_empty() { "shop".to_owned() } else { out }
 }
 
 pub fn product_path(id: i64) -> String {
@@ -282,8 +295,16 @@ mod tests {
     #[test]
     fn list_query_defaults_and_parses() {
         let q = ListQuery::parse([("page", "3"), ("limit", "10"), ("sort", "price_desc"), ("category", "shoes"), ("x", "y")]).unwrap();
-        assert_eq!(q, ListQuery { category: Some("shoes".into()), q: None, sort: Sort::PriceDesc, page: 3, limit: 10 });
+        assert_eq!(q, ListQuery { category: Some("shoes".into()), sort: Sort::PriceDesc, page: 3, limit: 10 });
         assert_eq!(ListQuery::parse([("page", "")]).unwrap(), ListQuery::default());
+    }
+
+    #[test]
+    fn slugs_are_url_safe() {
+        assert_eq!(slugify("Harbor & Hearth"), "harbor-hearth");
+        assert_eq!(slugify("  Voltage Goods! "), "voltage-goods");
+        assert_eq!(slugify("Ann's Attic"), "ann-s-attic");
+        assert_eq!(slugify("!!!"), "shop");
     }
 
     #[test]

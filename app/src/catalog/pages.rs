@@ -6,25 +6,14 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
+use crate::ui::forms::url_encode;
 use crate::ui::{ErrorPanel, Loading, Pagination, ProductGrid, Stars};
 
 fn query_pairs(map: &leptos_router::params::ParamsMap) -> Vec<(String, String)> {
-    ["q", "sort", "page", "limit"]
+    ["sort", "page", "limit"]
         .iter()
         .filter_map(|k| map.get(k).map(|v| ((*k).to_owned(), v)))
         .collect()
-}
-
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[component]
@@ -243,7 +232,7 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                             let aria = format!("{label}, {}{}", v.price.display(), if out { ", out of stock" } else { "" });
                             view! {
                                 <li>
-                                    <a href=format!("?sku={}", encode(&sku))
+                                    <a href=format!("?sku={}", url_encode(&sku))
                                         class=move || {
                                             let on = selected.get().is_some_and(|s| s.sku == sku_for_class);
                                             format!("variant{}{}", if on { " selected" } else { "" }, if out { " unavailable" } else { "" })

@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
     QueryOrder,
 };
 
@@ -92,29 +92,6 @@ async fn category_and_descendants(db: &DatabaseConnection, slug: &str) -> Result
     Ok(ids)
 }
 
-fn like_pattern(word: &str) -> String {
-    let escaped: String = word
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            c => vec![c],
-        })
-        .collect();
-    format!("%{escaped}%")
-}
-
-/// A word found, case-insensitively, in the title, brand or tags.
-fn word_matches(word: &str) -> Condition {
-    use sea_orm::sea_query::{ExprTrait, LikeExpr};
-    let pattern = like_pattern(word);
-    let mut any = Condition::any();
-    for col in [product::Column::Title, product::Column::Brand, product::Column::Tags] {
-        any = any.add(Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern.clone()).escape('\\')));
-    }
-    any
-}
-
 /// One page of active products. An unknown category is `NotFound`; a page past the end is an
 /// empty page (with the true totals) rather than an error.
 #[tracing::instrument(skip(db))]
@@ -122,11 +99,6 @@ pub async fn list_products(db: &DatabaseConnection, q: &ListQuery) -> Result<Pro
     let mut sel = product::Entity::find().filter(product::Column::Status.eq(ACTIVE));
     if let Some(slug) = &q.category {
         sel = sel.filter(product::Column::CategoryId.is_in(category_and_descendants(db, slug).await?));
-    }
-    if let Some(text) = &q.q {
-        for word in text.split_whitespace().take(8) {
-            sel = sel.filter(word_matches(word));
-        }
     }
     sel = match q.sort {
         // Featured: most stars given in total, a blend of how liked and how bought.

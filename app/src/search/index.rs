@@ -227,7 +227,7 @@ impl TantivyEngine {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let terms = self.terms(&q.q)?;
-        for (t, fuzzy) in &terms {
+        for (i, (t, fuzzy)) in terms.iter().enumerate() {
             let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             for (field, boost) in [(f.title, 3.0), (f.brand_text, 2.0), (f.tags, 1.5), (f.description, 1.0)] {
                 let tq = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
@@ -237,6 +237,13 @@ impl TantivyEngine {
                 for (field, boost) in [(f.title, 1.0), (f.brand_text, 0.7), (f.tags, 0.5), (f.description, 0.3)] {
                     let fq = FuzzyTermQuery::new(Term::from_field_text(field, t), 1, true);
                     any.push((Occur::Should, Box::new(BoostQuery::new(Box::new(fq), boost))));
+                }
+            }
+            if q.as_you_type && i + 1 == terms.len() {
+                // "backpa" while typing "backpack".
+                for (field, boost) in [(f.title, 1.5), (f.brand_text, 1.0), (f.tags, 0.5)] {
+                    let pq = FuzzyTermQuery::new_prefix(Term::from_field_text(field, t), 0, true);
+                    any.push((Occur::Should, Box::new(BoostQuery::new(Box::new(pq), boost))));
                 }
             }
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));

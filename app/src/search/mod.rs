@@ -67,6 +67,10 @@ pub struct SearchQuery {
     pub sort: SearchSort,
     pub page: u64,
     pub limit: u64,
+    /// Suggestions while typing: the last word may be unfinished, so it also matches as a
+    /// prefix. Not a URL parameter.
+    #[serde(skip)]
+    pub as_you_type: bool,
 }
 
 impl Default for SearchQuery {
@@ -82,6 +86,7 @@ impl Default for SearchQuery {
             sort: SearchSort::Relevance,
             page: 1,
             limit: crate::catalog::DEFAULT_PAGE_SIZE,
+            as_you_type: false,
         }
     }
 }
@@ -244,6 +249,32 @@ pub struct SearchResults {
 /// The price buckets of the price facet, in cents: under 25, 25-50, 50-100, 100-250, 250+.
 pub const PRICE_BUCKETS: [(Option<i64>, Option<i64>); 5] =
     [(None, Some(2500)), (Some(2500), Some(5000)), (Some(5000), Some(10000)), (Some(10000), Some(25000)), (Some(25000), None)];
+
+/// One suggestion under the header's search box.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub product_id: i64,
+    pub title: String,
+    pub brand: String,
+    pub price: crate::money::Money,
+}
+
+/// Up to 6 products for what has been typed so far (2+ characters), best first.
+#[leptos::server(prefix = "/api/fn", endpoint = "suggest")]
+pub async fn suggest(q: String) -> Result<Vec<Suggestion>, AppError> {
+    let mut q = SearchQuery::parse([("q", q.as_str()), ("limit", "6")])?;
+    q.as_you_type = true;
+    if q.q.chars().count() < 2 {
+        return Ok(Vec::new());
+    }
+    let state = crate::state::app_state()?;
+    let found = index::search(&state, &q).await?;
+    Ok(found
+        .results
+        .into_iter()
+        .map(|p| Suggestion { product_id: p.product_id, title: p.title, brand: p.brand, price: p.price })
+        .collect())
+}
 
 #[leptos::server(prefix = "/api/fn", endpoint = "search")]
 pub async fn search_products(query: SearchQuery) -> Result<SearchResults, AppError> {

@@ -61,11 +61,7 @@ pub fn Header() -> impl IntoView {
                     <span aria-hidden="true">"◆"</span>
                     " Sellout"
                 </A>
-                <form class="search-box" method="get" action="/search" role="search">
-                    <label for="header-search" class="visually-hidden">"Search products"</label>
-                    <input id="header-search" type="search" name="q" placeholder="Search products, brands…" autocomplete="off" />
-                    <button type="submit">"Search"</button>
-                </form>
+                <SearchBox />
                 <nav class="header-links" aria-label="Account">
                     <Transition fallback=|| view! { <a href="/cart" class="cart-link">"Cart"</a> }>
                         {move || Suspend::new(async move {
@@ -85,6 +81,96 @@ pub fn Header() -> impl IntoView {
                 </nav>
             </div>
         </header>
+    }
+}
+
+/// The header's search box: a plain GET form to /search, and once hydrated a combobox that
+/// suggests products as you type (debounced 200 ms; arrows, Enter and Escape work).
+#[component]
+fn SearchBox() -> impl IntoView {
+    use leptos::ev::KeyboardEvent;
+    use std::time::Duration;
+
+    let (typed, set_typed) = signal(String::new());
+    let (query, set_query) = signal(String::new());
+    let (active, set_active) = signal(None::<usize>);
+    let (open, set_open) = signal(false);
+    let generation = StoredValue::new(0u64);
+    let suggestions = LocalResource::new(move || {
+        let q = query.get();
+        async move {
+            if q.trim().chars().count() < 2 { Vec::new() } else { crate::search::suggest(q).await.unwrap_or_default() }
+        }
+    });
+    let items = move || suggestions.get().unwrap_or_default();
+    let navigate = leptos_router::hooks::use_navigate();
+
+    let on_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        set_typed.set(value.clone());
+        set_active.set(None);
+        set_open.set(true);
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
+        set_timeout(
+            move || {
+                if generation.get_value() == mine {
+                    set_query.set(value);
+                }
+            },
+            Duration::from_millis(200),
+        );
+    };
+    let on_key = move |ev: KeyboardEvent| {
+        let n = items().len();
+        match ev.key().as_str() {
+            "ArrowDown" if n > 0 => {
+                ev.prevent_default();
+                set_open.set(true);
+                set_active.set(Some(active.get().map_or(0, |i| (i + 1) % n)));
+            }
+            "ArrowUp" if n > 0 => {
+                ev.prevent_default();
+                set_active.set(Some(active.get().map_or(n - 1, |i| (i + n - 1) % n)));
+            }
+            "Escape" => {
+                set_open.set(false);
+                set_active.set(None);
+            }
+            "Enter" => {
+                if let Some(s) = active.get().and_then(|i| items().get(i).cloned()) {
+                    ev.prevent_default();
+                    set_open.set(false);
+                    navigate(&crate::catalog::product_path(s.product_id), Default::default());
+                }
+            }
+            _ => {}
+        }
+    };
+    let expanded = move || open.get() && !items().is_empty() && !typed.get().trim().is_empty();
+    view! {
+        <form class="search-box" method="get" action="/search" role="search">
+            <label for="header-search" class="visually-hidden">"Search products"</label>
+            <div class="combo">
+                <input id="header-search" type="search" name="q" placeholder="Search products, brands…" autocomplete="off"
+                    role="combobox" aria-autocomplete="list" aria-controls="search-suggestions"
+                    aria-expanded=move || if expanded() { "true" } else { "false" }
+                    aria-activedescendant=move || active.get().map(|i| format!("suggestion-{i}"))
+                    on:input=on_input on:keydown=on_key
+                    on:blur=move |_| set_timeout(move || set_open.set(false), Duration::from_millis(150)) />
+                <ul id="search-suggestions" role="listbox" aria-label="Suggestions" class="suggestions" hidden=move || !expanded()>
+                    {move || items().into_iter().enumerate().map(|(i, s)| view! {
+                        <li id=format!("suggestion-{i}") role="option" aria-selected=move || if active.get() == Some(i) { "true" } else { "false" }>
+                            <a href=crate::catalog::product_path(s.product_id) tabindex="-1">
+                                <span class="suggestion-title">{s.title.clone()}</span>
+                                <span class="muted small">{s.brand.clone()} " · " {s.price.display()}</span>
+                            </a>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </div>
+            <button type="submit">"Search"</button>
+        </form>
     }
 }
 
