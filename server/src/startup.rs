@@ -138,10 +138,20 @@ fn session_layer(cfg: &Config, state: &AppState) -> SessionManagerLayer<AnySessi
         .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(30)))
 }
 
+/// The app's routes, generated once per process. `generate_route_list` raises a process-wide
+/// "suppress resource loading" flag while it runs, and a page whose resource first polls
+/// meanwhile never finishes (leptos issue #4773): so no server may serve while another is
+/// generating, which the lock guarantees. (Tests run several servers in one process.)
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::Mutex<Option<Vec<leptos_axum::AxumRouteListing>>> = std::sync::Mutex::new(None);
+    let mut routes = ROUTES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    routes.get_or_insert_with(|| generate_route_list(App)).clone()
+}
+
 pub fn router(cfg: &Config, state: AppState) -> Router {
     let metrics = Metrics::new();
     let sessions = session_layer(cfg, &state);
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let leptos_options = state.leptos_options.clone();
     Router::new()
         .merge(crate::api::router())
