@@ -205,8 +205,8 @@ impl ListQuery {
             match key {
                 "category" => q.category = Some(value.to_owned()),
                 "sort" => q.sort = Sort::parse(value)?,
-                "page" => q.page = parse_bounded("page", value, 1, 100_000)?,
-                "limit" => q.limit = parse_bounded("limit", value, 1, MAX_PAGE_SIZE)?,
+                "page" => q.page = parse_whole("page", value, 1, 100_000)? as u64,
+                "limit" => q.limit = parse_whole("limit", value, 1, MAX_PAGE_SIZE as i64)? as u64,
                 _ => {}
             }
         }
@@ -214,13 +214,14 @@ impl ListQuery {
     }
 }
 
-fn parse_bounded(name: &str, value: &str, min: u64, max: u64) -> Result<u64, AppError> {
+/// A whole number from `min` to `max`; the error names the parameter and shows what was sent.
+pub fn parse_whole(name: &str, value: &str, min: i64, max: i64) -> Result<i64, AppError> {
     let msg = || format!("{name} must be a whole number from {min} to {max} (got \"{value}\")");
     let n: i128 = value.parse().map_err(|_| AppError::bad(name, msg()))?;
     if n < min as i128 || n > max as i128 {
         return Err(AppError::bad(name, msg()));
     }
-    Ok(n as u64)
+    Ok(n as i64)
 }
 
 pub fn rating_of(sum: i64, count: i64) -> Option<f64> {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::ProductSummary;
+use crate::catalog::{ProductSummary, parse_whole as whole};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -89,15 +89,6 @@ impl Default for SearchQuery {
             as_you_type: false,
         }
     }
-}
-
-fn whole(name: &str, value: &str, min: i64, max: i64) -> Result<i64, AppError> {
-    let msg = || format!("{name} must be a whole number from {min} to {max} (got \"{value}\")");
-    let n: i128 = value.parse().map_err(|_| AppError::bad(name, msg()))?;
-    if n < min as i128 || n > max as i128 {
-        return Err(AppError::bad(name, msg()));
-    }
-    Ok(n as i64)
 }
 
 impl SearchQuery {
