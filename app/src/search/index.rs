@@ -558,6 +558,15 @@ fn write_stamp(engine: &TantivyEngine, stamp: &str) {
     }
 }
 
+/// After an incremental update the stored stamp no longer describes the index. Proving the
+/// index current again would take whole-table aggregates on every event batch, so the stamp
+/// is dropped instead and the next start rebuilds.
+fn forget_stamp(engine: &TantivyEngine) {
+    if let Some(dir) = engine.dir() {
+        let _ = std::fs::remove_file(dir.join("sellout-stamp"));
+    }
+}
+
 /// Opens the index under `dir`, rebuilding it unless it was built from this very catalog.
 pub async fn open_current(db: &DatabaseConnection, dir: Option<&Path>) -> Result<Arc<TantivyEngine>, SearchError> {
     let engine = Arc::new(TantivyEngine::open(dir)?);
@@ -615,7 +624,7 @@ pub fn spawn_sync(db: DatabaseConnection, engine: Arc<TantivyEngine>, events: Ar
                 let present: HashSet<i64> = docs.iter().map(|d| d.product_id).collect();
                 let removed = ids.iter().copied().filter(|id| !present.contains(id)).collect();
                 engine.upsert(docs, removed).await?;
-                write_stamp(&engine, &catalog_stamp(&db).await?);
+                forget_stamp(&engine);
                 Ok::<_, SearchError>(())
             }
             .await;
