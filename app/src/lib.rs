@@ -12,6 +12,7 @@ pub mod flash;
 pub mod money;
 pub mod ratelimit;
 pub mod search;
+pub mod seller;
 pub mod store;
 pub mod ui;
 

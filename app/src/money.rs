@@ -18,7 +18,7 @@ impl Money {
     }
 
     /// Digits after the decimal point for the currencies we know; two for the rest.
-    fn exponent(&self) -> u32 {
+    pub fn exponent(&self) -> u32 {
         match self.currency.as_str() {
             "JPY" | "KRW" | "VND" | "CLP" | "ISK" => 0,
             "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,

@@ -18,6 +18,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub stores: Stores,
     pub limits: RateLimits,
+    /// Where uploaded pictures live (`<data dir>/media`), served under `/media`.
+    pub media_dir: std::path::PathBuf,
 }
 
 /// The ports of DESIGN §3, each backed by Redis or by the embedded adapter.
@@ -28,6 +30,7 @@ pub struct Stores {
     pub events: Arc<dyn EventBus>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub search: Arc<dyn crate::search::index::SearchEngine>,
+    pub product_cache: Arc<dyn crate::catalog::cache::ProductCache>,
     pub redis: Option<fred::clients::Pool>,
 }
 

@@ -1,5 +1,6 @@
-//! Placeholder product pictures, drawn as SVG from the product's id, brand and title so the
-//! demo shop needs no image files. Served with long cache headers.
+//! Product pictures: sellers' uploads, served from the data dir, and placeholders drawn as
+//! SVG from the product's id, brand and title so the demo shop needs no image files. Both are
+//! served with long cache headers (an upload's name is never reused).
 
 use app::db::product;
 use app::state::AppState;
@@ -46,4 +47,22 @@ pub async fn product_image(State(state): State<AppState>, Path((id, file)): Path
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// Uploaded pictures under `<data dir>/media`, cached for a year: a file's name is random and
+/// never reused, so its URL always means the same bytes. `nosniff`, so a browser never runs
+/// one as anything but the picture its (sniffed-at-upload) type says.
+pub fn media_service(dir: &std::path::Path) -> axum::Router {
+    async fn cache_headers(mut res: Response) -> Response {
+        let h = res.headers_mut();
+        h.insert(header::X_CONTENT_TYPE_OPTIONS, axum::http::HeaderValue::from_static("nosniff"));
+        if res.status().is_success() {
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("public, max-age=31536000, immutable"));
+        }
+        res
+    }
+    axum::Router::new()
+        .fallback_service(tower_http::services::ServeDir::new(dir))
+        .layer(axum::middleware::map_response(cache_headers))
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::cart::{CartTtl, RedisCartStore, SqlCartStore};
+use app::catalog::cache::{MemoryProductCache, PRODUCT_TTL, RedisProductCache};
 use app::events::{LocalEventBus, RedisEventBus};
 use app::accounts::session::{AnySessionStore, SqlSessionStore};
 use app::flash::{MemoryStockGate, RedisStockGate};
@@ -78,6 +79,7 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
                 events: Arc::new(events),
                 rate_limiter: Arc::new(RedisRateLimiter::new(pool.clone(), prefix)),
                 search,
+                product_cache: Arc::new(RedisProductCache::new(pool.clone(), prefix, PRODUCT_TTL)),
                 redis: Some(pool),
             }
         }
@@ -87,10 +89,12 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
             events: Arc::new(LocalEventBus::new()),
             rate_limiter: Arc::new(MemoryRateLimiter::new()),
             search,
+            product_cache: Arc::new(MemoryProductCache::new(PRODUCT_TTL)),
             redis: None,
         },
     };
     app::search::index::spawn_sync(db.clone(), engine, stores.events.clone());
+    app::catalog::cache::spawn_invalidation(stores.product_cache.clone(), stores.events.as_ref());
     Ok(stores)
 }
 
@@ -108,7 +112,7 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         .site_pkg_dir("pkg")
         .site_addr(cfg.site_addr)
         .build();
-    Ok(AppState { leptos_options, db, stores, limits: cfg.rate_limits })
+    Ok(AppState { leptos_options, db, stores, limits: cfg.rate_limits, media_dir: cfg.data_dir.join("media") })
 }
 
 /// Sessions in Redis when configured, else in the database (so a restart keeps them).
@@ -156,6 +160,7 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
     Router::new()
         .merge(crate::api::router())
         .route("/img/products/{id}/{file}", get(crate::images::product_image))
+        .nest_service("/media", crate::images::media_service(&state.media_dir))
         .route("/metrics", get(crate::metrics::render))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::money::Money;
 
+#[cfg(feature = "ssr")]
+pub mod cache;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -272,7 +274,7 @@ pub async fn get_category_page(slug: String, query: ListQuery) -> Result<(Catego
 #[server(prefix = "/api/fn", endpoint = "product")]
 pub async fn get_product(id: i64) -> Result<ProductDetail, AppError> {
     let state = crate::state::app_state()?;
-    Ok(service::product_detail(&state.db, id).await?)
+    Ok(service::cached_product_detail(&state, id).await?)
 }
 
 #[cfg(test)]

@@ -155,6 +155,7 @@ async fn summaries(db: &DatabaseConnection, products: Vec<product::Model>) -> Re
     let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
     let variants = variant::Entity::find().filter(variant::Column::ProductId.is_in(ids)).all(db).await?;
     let available = available_by_variant(db, variants.iter().map(|v| v.id).collect()).await?;
+    let mut pictures = crate::seller::service::images_of(db, products.iter().map(|p| p.id).collect()).await?;
     let seller_ids: Vec<i64> = products.iter().map(|p| p.seller_id).collect();
     let sellers: HashMap<i64, String> = seller::Entity::find()
         .filter(seller::Column::Id.is_in(seller_ids))
@@ -177,7 +178,10 @@ async fn summaries(db: &DatabaseConnection, products: Vec<product::Model>) -> Re
                 price: Money::new(cheapest.price_amount, &cheapest.currency),
                 rating: rating_of(p.rating_sum, p.rating_count),
                 review_count: p.rating_count,
-                image_url: image_url(p.id, 0),
+                image_url: match pictures.remove(&p.id).and_then(|v| v.into_iter().next()) {
+                    Some(img) => crate::seller::service::media_url(&img.file_name),
+                    None => image_url(p.id, 0),
+                },
                 in_stock,
                 seller: SellerRef {
                     seller_id: p.seller_id,
@@ -186,6 +190,28 @@ async fn summaries(db: &DatabaseConnection, products: Vec<product::Model>) -> Re
             })
         })
         .collect())
+}
+
+/// The product page through the cache (five minutes, dropped on every change). A cache that
+/// cannot be reached only makes the page slower, never unavailable.
+pub async fn cached_product_detail(state: &crate::state::AppState, id: i64) -> Result<ProductDetail, CatalogError> {
+    use super::cache::Lookup;
+    let cache = &state.stores.product_cache;
+    let generation = match cache.get(id).await {
+        Ok(Lookup::Hit(detail)) => return Ok(detail),
+        Ok(Lookup::Miss { generation }) => Some(generation),
+        Err(e) => {
+            tracing::warn!(error = %e, product_id = id, "product cache unavailable");
+            None
+        }
+    };
+    let detail = product_detail(&state.db, id).await?;
+    if let Some(g) = generation {
+        if let Err(e) = cache.put(id, g, &detail).await {
+            tracing::warn!(error = %e, product_id = id, "caching a product page");
+        }
+    }
+    Ok(detail)
 }
 
 #[tracing::instrument(skip(db))]
@@ -205,6 +231,7 @@ pub async fn product_detail(db: &DatabaseConnection, id: i64) -> Result<ProductD
     let cheapest = variants.iter().min_by_key(|v| v.price_amount).ok_or_else(not_found)?;
     let available = available_by_variant(db, variants.iter().map(|v| v.id).collect()).await?;
     let seller = seller::Entity::find_by_id(p.seller_id).one(db).await?;
+    let uploaded = crate::seller::service::images_of(db, vec![p.id]).await?.remove(&p.id).unwrap_or_default();
     let all_categories = category::Entity::find().all(db).await?;
     let mut categories = Vec::new();
     let mut next = Some(p.category_id);
@@ -240,7 +267,12 @@ pub async fn product_detail(db: &DatabaseConnection, id: i64) -> Result<ProductD
         tags: p.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
         rating: rating_of(p.rating_sum, p.rating_count),
         review_count: p.rating_count,
-        images: (0..p.image_count.max(1)).map(|n| image_url(p.id, n)).collect(),
+        // A seller's pictures, or drawn placeholders for a product without any.
+        images: if uploaded.is_empty() {
+            (0..p.image_count.max(1)).map(|n| image_url(p.id, n)).collect()
+        } else {
+            uploaded.iter().map(|i| crate::seller::service::media_url(&i.file_name)).collect()
+        },
         seller: SellerRef { seller_id: p.seller_id, name: seller.map(|s| s.name).unwrap_or_default() },
         categories,
         variants: views,

@@ -6,11 +6,13 @@ pub mod cart_line;
 pub mod category;
 pub mod inventory;
 pub mod product;
+pub mod product_image;
 pub mod review;
 pub mod seller;
 pub mod user;
 pub mod variant;
 pub mod warehouse;
+pub mod wishlist;
 
 pub use sea_orm::DatabaseConnection;
 

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod cart;
 pub mod guard;
 pub mod health;
+pub mod seller;
 pub mod products;
 pub mod search;
 
@@ -91,9 +92,10 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         cart::get_cart, cart::add_item, cart::set_item, cart::remove_item,
         auth::register, auth::login, auth::logout, auth::me,
         access::account, access::seller_summary, access::admin_users,
+        seller::list, seller::create, seller::get, seller::update, seller::archive, seller::add_image, seller::remove_image,
         health::healthz, health::readyz,
     ),
-    components(schemas(ErrorBody, ErrorDetail, app::catalog::ProductList, app::catalog::ProductDetail, app::cart::CartView, app::search::SearchResults))
+    components(schemas(ErrorBody, ErrorDetail, app::catalog::ProductList, app::catalog::ProductDetail, app::cart::CartView, app::search::SearchResults, app::seller::SellerProduct, app::seller::SellerProductList, app::seller::ProductInput))
 )]
 pub struct ApiDoc;
 
@@ -120,6 +122,14 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(access::account))
         .route("/sellers/{seller_id}", get(access::seller_summary))
         .route("/admin/users", get(access::admin_users))
+        .route("/seller/products", get(seller::list).post(seller::create))
+        .route("/seller/products/{id}", get(seller::get).put(seller::update).delete(seller::archive))
+        .route(
+            "/seller/products/{id}/images",
+            // A picture may be 5 MB; the multipart envelope gets a little room on top.
+            post(seller::add_image).layer(axum::extract::DefaultBodyLimit::max(app::seller::MAX_IMAGE_BYTES + 64 * 1024)),
+        )
+        .route("/seller/products/{id}/images/{image_id}", axum::routing::delete(seller::remove_image))
         .route("/openapi.json", get(openapi_json))
         .fallback(api_not_found)
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));

@@ -50,5 +50,5 @@ pub async fn list_products(State(state): State<AppState>, RawQuery(raw): RawQuer
 #[tracing::instrument(skip(state))]
 pub async fn get_product(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ProductDetail>, ApiError> {
     let id: i64 = id.parse().map_err(|_| AppError::not_found(format!("There is no product with id \"{id}\".")))?;
-    Ok(Json(service::product_detail(&state.db, id).await.map_err(AppError::from)?))
+    Ok(Json(service::cached_product_detail(&state, id).await.map_err(AppError::from)?))
 }

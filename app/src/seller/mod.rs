@@ -1,0 +1,353 @@
+//! The seller admin: products, variants, prices, stock per warehouse and pictures, for the
+//! seller who owns them (or an admin, for every seller). Shared types first, then the server
+//! functions of the `/seller` pages; the rules live in `service` (server only), used by both
+//! those functions and the REST API.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{CategoryRef, SellerRef};
+use crate::error::AppError;
+use crate::money::Money;
+
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+/// The largest picture we store.
+pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_VARIANTS: usize = 50;
+pub const MAX_TAGS: usize = 20;
+pub const MAX_STOCK: i64 = 1_000_000;
+/// 1,000,000.00 in a two-decimal currency.
+pub const MAX_PRICE: i64 = 100_000_000;
+pub const SELLER_PAGE_SIZE: u64 = 25;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ProductStatus {
+    /// Being prepared; shoppers do not see it.
+    #[default]
+    Draft,
+    /// In the storefront and in search.
+    Active,
+    /// Withdrawn for good but kept for order history.
+    Archived,
+}
+
+impl ProductStatus {
+    pub const ALL: [ProductStatus; 3] = [ProductStatus::Draft, ProductStatus::Active, ProductStatus::Archived];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductStatus::Draft => "draft",
+            ProductStatus::Active => "active",
+            ProductStatus::Archived => "archived",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ProductStatus::Draft => "Draft",
+            ProductStatus::Active => "Published",
+            ProductStatus::Archived => "Archived",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        ProductStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s.trim())
+            .ok_or_else(|| format!("status must be draft, active or archived (got \"{}\")", s.trim()))
+    }
+}
+
+/// Units of one variant to keep in one warehouse (by its code).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WarehouseQuantity {
+    pub warehouse: String,
+    pub quantity: i64,
+}
+
+/// A variant as a seller writes it. `stock` is the quantity in the default (first) warehouse;
+/// `warehouse_stock` names warehouses. On update, a variant that gives neither keeps its stock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct VariantInput {
+    #[serde(default)]
+    pub sku: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    pub price: Money,
+    #[serde(default)]
+    pub stock: Option<i64>,
+    #[serde(default)]
+    pub warehouse_stock: Vec<WarehouseQuantity>,
+}
+
+/// A product as a seller writes it, for create and for update (which replaces every field;
+/// variants are matched by SKU, new SKUs are added, missing ones removed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductInput {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub brand: String,
+    /// A category slug; without one the product goes under "Other".
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// draft (the default for a new product), active or archived.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Admins say whose product it is; a seller's products are always their own.
+    #[serde(default)]
+    pub seller_id: Option<i64>,
+    #[serde(default)]
+    pub variants: Vec<VariantInput>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct WarehouseStock {
+    pub warehouse: String,
+    pub name: String,
+    pub quantity: i64,
+    /// Held by checkouts in progress; quantity cannot be set below it.
+    pub reserved: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SellerVariant {
+    pub variant_id: i64,
+    pub sku: String,
+    pub attributes: BTreeMap<String, String>,
+    pub price: Money,
+    /// On hand over all warehouses.
+    pub stock: i64,
+    pub available: i64,
+    pub warehouses: Vec<WarehouseStock>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductImage {
+    pub image_id: i64,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SellerProduct {
+    pub product_id: i64,
+    pub seller: SellerRef,
+    pub title: String,
+    pub description: String,
+    pub brand: String,
+    pub category: CategoryRef,
+    pub tags: Vec<String>,
+    pub status: ProductStatus,
+    /// Uploaded pictures, in order (the storefront draws a placeholder when there are none).
+    pub images: Vec<ProductImage>,
+    pub variants: Vec<SellerVariant>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SellerProductRow {
+    pub product_id: i64,
+    pub title: String,
+    pub brand: String,
+    pub status: ProductStatus,
+    pub seller: SellerRef,
+    /// The lowest variant price; none for a product without variants.
+    pub price: Option<Money>,
+    pub variants: u64,
+    pub available: i64,
+    pub image_url: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SellerProductList {
+    pub products: Vec<SellerProductRow>,
+    pub total: u64,
+    pub page: u64,
+    pub total_pages: u64,
+}
+
+/// The product list's filters: words of the title, SKU or brand, and a status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SellerListQuery {
+    pub q: Option<String>,
+    pub status: Option<ProductStatus>,
+    pub page: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LowStockRow {
+    pub product_id: i64,
+    pub title: String,
+    pub sku: String,
+    pub available: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub shop_name: Option<String>,
+    pub drafts: u64,
+    pub active: u64,
+    pub archived: u64,
+    /// Variants of published products with few units left, fewest first.
+    pub low_stock: Vec<LowStockRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarehouseRef {
+    pub code: String,
+    pub name: String,
+}
+
+/// What the product form offers: categories ("Home › Lighting") and warehouses.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormOptions {
+    pub categories: Vec<(String, String)>,
+    pub warehouses: Vec<WarehouseRef>,
+}
+
+/// Parses a price typed by a person ("19.99", "1,299.5", "7") into minor units of `currency`.
+pub fn parse_price(text: &str, currency: &str) -> Result<i64, String> {
+    let exp = Money::new(0, currency).exponent();
+    let t: String = text.trim().chars().filter(|c| *c != ',' && *c != ' ').collect();
+    let bad = || format!("\"{}\" is not a price; write it like 19.99", text.trim());
+    if t.is_empty() {
+        return Err("Enter a price.".to_owned());
+    }
+    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
+    if whole.is_empty() && frac.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    if frac.len() > exp as usize {
+        return Err(format!("{currency} prices have at most {exp} digits after the point"));
+    }
+    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+    let frac_padded = format!("{frac:0<width$}", width = exp as usize);
+    let frac: i64 = if frac_padded.is_empty() { 0 } else { frac_padded.parse().map_err(|_| bad())? };
+    whole
+        .checked_mul(10_i64.pow(exp))
+        .and_then(|w| w.checked_add(frac))
+        .ok_or_else(bad)
+}
+
+/// Minor units written back as the text a person would type ("19.99").
+pub fn price_text(m: &Money) -> String {
+    let exp = m.exponent();
+    if exp == 0 {
+        return m.amount.to_string();
+    }
+    let unit = 10_i64.pow(exp);
+    format!("{}.{:0width$}", m.amount / unit, m.amount % unit, width = exp as usize)
+}
+
+// ---- server functions of the /seller pages (thin: who is asking, one service call) ----
+
+#[cfg(feature = "ssr")]
+async fn seller_context() -> Result<(crate::state::AppState, crate::accounts::CurrentUser), AppError> {
+    let state = crate::state::app_state()?;
+    let session = crate::accounts::session().await?;
+    let user = crate::accounts::session::require(&state.db, &session, crate::accounts::Need::Seller).await?;
+    Ok((state, user))
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_dashboard")]
+pub async fn get_seller_dashboard() -> Result<Dashboard, AppError> {
+    let (state, user) = seller_context().await?;
+    service::dashboard(&state.db, &user).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_products", input = Json)]
+pub async fn list_seller_products(query: SellerListQuery) -> Result<SellerProductList, AppError> {
+    let (state, user) = seller_context().await?;
+    service::list(&state.db, &user, &query).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_product")]
+pub async fn get_seller_product(id: i64) -> Result<SellerProduct, AppError> {
+    let (state, user) = seller_context().await?;
+    service::get(&state.db, &user, id).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_form_options")]
+pub async fn get_form_options() -> Result<FormOptions, AppError> {
+    let (state, _) = seller_context().await?;
+    service::form_options(&state.db).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_create_product", input = Json)]
+pub async fn create_product(input: ProductInput) -> Result<SellerProduct, AppError> {
+    let (state, user) = seller_context().await?;
+    service::create(&state, &user, input).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_update_product", input = Json)]
+pub async fn update_product(id: i64, input: ProductInput) -> Result<SellerProduct, AppError> {
+    let (state, user) = seller_context().await?;
+    service::update(&state, &user, id, input).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_set_status")]
+pub async fn set_product_status(id: i64, status: ProductStatus) -> Result<SellerProduct, AppError> {
+    let (state, user) = seller_context().await?;
+    service::set_status(&state, &user, id, status).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_remove_image")]
+pub async fn remove_product_image(id: i64, image_id: i64) -> Result<SellerProduct, AppError> {
+    let (state, user) = seller_context().await?;
+    service::remove_image(&state, &user, id, image_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_parse_to_minor_units() {
+        assert_eq!(parse_price("19.99", "EUR"), Ok(1999));
+        assert_eq!(parse_price(" 1,299.5 ", "USD"), Ok(129950));
+        assert_eq!(parse_price("7", "EUR"), Ok(700));
+        assert_eq!(parse_price(".5", "EUR"), Ok(50));
+        assert_eq!(parse_price("1500", "JPY"), Ok(1500));
+        assert!(parse_price("1.5", "JPY").is_err());
+        assert!(parse_price("19.999", "EUR").is_err());
+        for bad in ["", "abc", "-3", "1.2.3", "1e3", ".", "99999999999999999999"] {
+            assert!(parse_price(bad, "EUR").is_err(), "{bad:?}");
+        }
+        assert_eq!(price_text(&Money::new(1999, "EUR")), "19.99");
+        assert_eq!(price_text(&Money::new(5, "EUR")), "0.05");
+        assert_eq!(price_text(&Money::new(1500, "JPY")), "1500");
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in ProductStatus::ALL {
+            assert_eq!(ProductStatus::parse(s.as_str()), Ok(s));
+        }
+        assert!(ProductStatus::parse("deleted").is_err());
+    }
+}

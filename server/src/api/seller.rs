@@ -1,0 +1,171 @@
+//! The seller's catalog over REST, `/api/v1/seller/products`: the same rules as the `/seller`
+//! pages (`app::seller::service`). A seller sees only their own products; an admin sees all.
+
+use app::error::AppError;
+use app::seller::{ProductInput, ProductStatus, SellerListQuery, SellerProduct, SellerProductList, service};
+use app::state::AppState;
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::guard::{Caller, JsonBody};
+use super::products::query_pairs;
+use super::{ApiError, ErrorBody, error_response};
+use app::accounts::Need;
+
+fn product_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse().map_err(|_| AppError::not_found(format!("There is no product \"{raw}\" in your shop.")))
+}
+
+fn product_input(body: JsonBody) -> Result<ProductInput, AppError> {
+    serde_json::from_value(serde_json::Value::Object(body.0))
+        .map_err(|e| AppError::bad("body", format!("The product could not be read: {e}.")))
+}
+
+/// Your products (an admin: everyone's), newest change first, 25 per page.
+#[utoipa::path(get, path = "/api/v1/seller/products",
+    params(
+        ("q" = Option<String>, Query, description = "Words of the title or brand, or part of a SKU"),
+        ("status" = Option<String>, Query, description = "draft, active or archived"),
+        ("page" = Option<u64>, Query, description = "1-based page"),
+    ),
+    responses((status = 200, body = SellerProductList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Result<Json<SellerProductList>, ApiError> {
+    let user = caller.require(Need::Seller)?;
+    let mut query = SellerListQuery::default();
+    for (k, v) in query_pairs(raw)? {
+        let v = v.trim();
+        if v.is_empty() {
+            continue;
+        }
+        match k.as_str() {
+            "q" => query.q = Some(v.to_owned()),
+            "status" => query.status = Some(ProductStatus::parse(v).map_err(|m| AppError::bad("status", m))?),
+            "page" => query.page = app::catalog::parse_whole("page", v, 1, 100_000)? as u64,
+            _ => {}
+        }
+    }
+    Ok(Json(service::list(&state.db, user, &query).await?))
+}
+
+/// Creates a product (a draft unless `status` says `active`) with its variants and stock.
+#[utoipa::path(post, path = "/api/v1/seller/products", request_body = ProductInput,
+    responses((status = 201, body = SellerProduct), (status = 400, description = "Bad fields, each named", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(State(state): State<AppState>, caller: Caller, body: JsonBody) -> Result<(StatusCode, Json<SellerProduct>), ApiError> {
+    let user = caller.require(Need::Seller)?;
+    let input = product_input(body)?;
+    Ok((StatusCode::CREATED, Json(service::create(&state, user, input).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = SellerProduct), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<SellerProduct>, ApiError> {
+    let user = caller.require(Need::Seller)?;
+    Ok(Json(service::get(&state.db, user, product_id(&id)?).await?))
+}
+
+/// Replaces the product's fields and variants (matched by SKU; a variant without stock keeps
+/// its stock). `status` publishes (active), unpublishes (draft) or archives.
+#[utoipa::path(put, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)), request_body = ProductInput,
+    responses((status = 200, body = SellerProduct), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<Json<SellerProduct>, ApiError> {
+    let user = caller.require(Need::Seller)?;
+    let id = product_id(&id)?;
+    let input = product_input(body)?;
+    Ok(Json(service::update(&state, user, id, input).await?))
+}
+
+/// Archives the product: shoppers no longer see it, orders keep their history.
+#[utoipa::path(delete, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)),
+    responses((status = 204, description = "Archived"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn archive(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let user = caller.require(Need::Seller)?;
+    service::set_status(&state, user, product_id(&id)?, ProductStatus::Archived).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A plain HTML form (no JavaScript) wants a page back, not JSON.
+fn wants_html(headers: &HeaderMap) -> bool {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    accept.contains("text/html") && !accept.contains("application/json")
+}
+
+const TOO_LARGE: &str = "That picture is larger than 5 MB. Make it smaller and try again.";
+
+/// The picture's bytes: the `image` field of a multipart form, or the whole body when it is
+/// sent with an image content type.
+async fn upload_bytes(req: Request, state: &AppState) -> Result<Vec<u8>, Response> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let too_large = || error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", TOO_LARGE);
+    let bad = |m: &str| ApiError(AppError::bad("image", m)).into_response();
+    if content_type.starts_with("multipart/form-data") {
+        let mut form = Multipart::from_request(req, state).await.map_err(|e| bad(&e.body_text()))?;
+        loop {
+            match form.next_field().await {
+                Ok(Some(field)) if field.name() == Some("image") => {
+                    return match field.bytes().await {
+                        Ok(b) => Ok(b.to_vec()),
+                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+                        Err(e) => Err(bad(&e.body_text())),
+                    };
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => return Err(bad("Choose a picture to upload (form field \"image\").")),
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                Err(e) => return Err(bad(&e.body_text())),
+            }
+        }
+    }
+    match axum::body::to_bytes(req.into_body(), app::seller::MAX_IMAGE_BYTES + 1).await {
+        Ok(b) if b.len() > app::seller::MAX_IMAGE_BYTES => Err(too_large()),
+        Ok(b) => Ok(b.to_vec()),
+        Err(_) => Err(too_large()),
+    }
+}
+
+/// Adds a picture (JPEG, PNG, GIF or WebP, at most 5 MB; checked by its bytes).
+#[utoipa::path(post, path = "/api/v1/seller/products/{id}/images", params(("id" = i64, Path)),
+    request_body(content = Vec<u8>, description = "multipart/form-data with an `image` field, or the raw picture", content_type = "multipart/form-data"),
+    responses((status = 201, body = SellerProduct), (status = 400, description = "Not a picture", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, description = "Larger than 5 MB", body = ErrorBody)))]
+pub async fn add_image(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, req: Request) -> Response {
+    let html = wants_html(req.headers());
+    let result: Result<SellerProduct, Failure> = async {
+        let user = caller.require(Need::Seller).map_err(|e| Failure::App(e.0))?.clone();
+        let pid = product_id(&id).map_err(Failure::App)?;
+        let bytes = upload_bytes(req, &state).await.map_err(Failure::Body)?;
+        service::add_image(&state, &user, pid, &bytes).await.map_err(Failure::App)
+    }
+    .await;
+    match (result, html) {
+        (Ok(p), false) => (StatusCode::CREATED, Json(p)).into_response(),
+        (Ok(p), true) => Redirect::to(&format!("/seller/products/{}?notice=Picture+added", p.product_id)).into_response(),
+        (Err(Failure::App(e)), false) => ApiError(e).into_response(),
+        (Err(Failure::Body(response)), false) => response,
+        (Err(failure), true) => {
+            let message = match failure {
+                Failure::App(e) => e.field("image").unwrap_or_else(|| e.to_string()),
+                Failure::Body(_) => TOO_LARGE.to_owned(),
+            };
+            let message = app::ui::forms::url_encode(&message);
+            Redirect::to(&format!("/seller/products/{id}?image_error={message}")).into_response()
+        }
+    }
+}
+
+/// Why an upload failed: a rule of the shop, or a body we could not read (already a response).
+enum Failure {
+    App(AppError),
+    Body(Response),
+}
+
+#[utoipa::path(delete, path = "/api/v1/seller/products/{id}/images/{image_id}", params(("id" = i64, Path), ("image_id" = i64, Path)),
+    responses((status = 200, body = SellerProduct), (status = 404, body = ErrorBody)))]
+pub async fn remove_image(State(state): State<AppState>, caller: Caller, Path((id, image_id)): Path<(String, String)>) -> Result<Json<SellerProduct>, ApiError> {
+    let user = caller.require(Need::Seller)?;
+    let image_id: i64 = image_id.parse().map_err(|_| AppError::not_found("There is no such picture."))?;
+    Ok(Json(service::remove_image(&state, user, product_id(&id)?, image_id).await?))
+}
