@@ -126,8 +126,8 @@ pub fn router() -> Router<AppState> {
         .route("/seller/products/{id}", get(seller::get).put(seller::update).delete(seller::archive))
         .route(
             "/seller/products/{id}/images",
-            // A picture may be 5 MB; the multipart envelope gets a little room on top.
-            post(seller::add_image).layer(axum::extract::DefaultBodyLimit::max(app::seller::MAX_IMAGE_BYTES + 64 * 1024)),
+            // The handler caps the upload itself (5 MB and the multipart envelope).
+            post(seller::add_image).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/seller/products/{id}/images/{image_id}", axum::routing::delete(seller::remove_image))
         .route("/openapi.json", get(openapi_json))

@@ -95,34 +95,53 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 const TOO_LARGE: &str = "That picture is larger than 5 MB. Make it smaller and try again.";
 
-/// The picture's bytes: the `image` field of a multipart form, or the whole body when it is
-/// sent with an image content type.
-async fn upload_bytes(req: Request, state: &AppState) -> Result<Vec<u8>, Response> {
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let too_large = || error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", TOO_LARGE);
-    let bad = |m: &str| ApiError(AppError::bad("image", m)).into_response();
-    if content_type.starts_with("multipart/form-data") {
-        let mut form = Multipart::from_request(req, state).await.map_err(|e| bad(&e.body_text()))?;
-        loop {
-            match form.next_field().await {
-                Ok(Some(field)) if field.name() == Some("image") => {
-                    return match field.bytes().await {
-                        Ok(b) => Ok(b.to_vec()),
-                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
-                        Err(e) => Err(bad(&e.body_text())),
-                    };
-                }
-                Ok(Some(_)) => continue,
-                Ok(None) => return Err(bad("Choose a picture to upload (form field \"image\").")),
-                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
-                Err(e) => return Err(bad(&e.body_text())),
-            }
+/// Bytes we read of an upload before answering 413: a browser that is still sending when the
+/// answer comes often reports a broken connection instead of showing the answer.
+const DRAIN_LIMIT: usize = 32 * 1024 * 1024;
+/// A 5 MB picture plus room for the multipart envelope.
+const UPLOAD_LIMIT: usize = app::seller::MAX_IMAGE_BYTES + 64 * 1024;
+
+/// The whole body, or `None` when it is over `UPLOAD_LIMIT` (read on up to `DRAIN_LIMIT`).
+async fn read_capped(body: axum::body::Body) -> Result<Option<Vec<u8>>, Response> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| error_response(StatusCode::BAD_REQUEST, "bad_request", "The upload was interrupted. Please try again."))?;
+        let Ok(data) = frame.into_data() else { continue };
+        total += data.len();
+        if total <= UPLOAD_LIMIT {
+            buf.extend_from_slice(&data);
+        } else if total > DRAIN_LIMIT {
+            break;
         }
     }
-    match axum::body::to_bytes(req.into_body(), app::seller::MAX_IMAGE_BYTES + 1).await {
-        Ok(b) if b.len() > app::seller::MAX_IMAGE_BYTES => Err(too_large()),
-        Ok(b) => Ok(b.to_vec()),
-        Err(_) => Err(too_large()),
+    Ok((total <= UPLOAD_LIMIT).then_some(buf))
+}
+
+/// The picture's bytes: the `image` field of a multipart form, or the whole body when it is
+/// sent raw (`Content-Type: image/png`, ...).
+async fn upload_bytes(req: Request, state: &AppState) -> Result<Vec<u8>, Response> {
+    let (parts, body) = req.into_parts();
+    let too_large = || error_response(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", TOO_LARGE);
+    let Some(bytes) = read_capped(body).await? else { return Err(too_large()) };
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.starts_with("multipart/form-data") {
+        return Ok(bytes);
+    }
+    let bad = |m: &str| ApiError(AppError::bad("image", m)).into_response();
+    let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    let mut form = Multipart::from_request(req, state).await.map_err(|e| bad(&e.body_text()))?;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) if field.name() == Some("image") => {
+                return field.bytes().await.map(|b| b.to_vec()).map_err(|e| bad(&e.body_text()));
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => return Err(bad("Choose a picture to upload (form field \"image\").")),
+            Err(e) => return Err(bad(&e.body_text())),
+        }
     }
 }
 

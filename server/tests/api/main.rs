@@ -10,4 +10,5 @@ mod helpers;
 mod platform;
 mod schema;
 mod search;
+mod seller;
 mod stores;

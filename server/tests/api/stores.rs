@@ -4,6 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::cart::{CartOwner, CartStore, CartTtl, RedisCartStore, SqlCartStore};
+use app::catalog::cache::{Lookup, MemoryProductCache, ProductCache, RedisProductCache};
+use app::catalog::{ProductDetail, SellerRef};
 use app::events::{EventBus, LocalEventBus, RedisEventBus, ShopEvent};
 use app::flash::{MemoryStockGate, RedisStockGate, StockGate, TakeOutcome};
 use app::money::Money;
@@ -229,6 +231,61 @@ async fn events_reach_every_node(adapter: Adapter) -> anyhow::Result<()> {
     Ok(())
 }
 
+// ---- product-page cache ----
+
+async fn product_cache(adapter: Adapter, ttl: Duration) -> anyhow::Result<Arc<dyn ProductCache>> {
+    Ok(match adapter {
+        Adapter::Embedded => Arc::new(MemoryProductCache::new(ttl)),
+        Adapter::Redis => Arc::new(RedisProductCache::new(redis_pool().await?, format!("{}:", unique_name("t")), ttl)),
+    })
+}
+
+fn page(title: &str) -> ProductDetail {
+    ProductDetail {
+        product_id: 7,
+        title: title.into(),
+        description: String::new(),
+        brand: "B".into(),
+        tags: vec![],
+        price: eur(100),
+        rating: None,
+        review_count: 0,
+        in_stock: true,
+        images: vec![],
+        seller: SellerRef { seller_id: 1, name: "S".into() },
+        categories: vec![],
+        variants: vec![],
+    }
+}
+
+async fn cache_hits_until_dropped_or_expired(adapter: Adapter) -> anyhow::Result<()> {
+    let cache = product_cache(adapter, Duration::from_secs(1)).await?;
+    let Lookup::Miss { generation } = cache.get(7).await? else { panic!("an empty cache hits") };
+    cache.put(7, generation, &page("v1")).await?;
+    assert_eq!(cache.get(7).await?, Lookup::Hit(page("v1")));
+    assert!(matches!(cache.get(8).await?, Lookup::Miss { .. }), "pages are per product");
+    cache.invalidate(7).await?;
+    let Lookup::Miss { generation } = cache.get(7).await? else { panic!("a dropped page still hits") };
+    cache.put(7, generation, &page("v2")).await?;
+    assert_eq!(cache.get(7).await?, Lookup::Hit(page("v2")));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(matches!(cache.get(7).await?, Lookup::Miss { .. }), "the page outlived its time to live");
+    Ok(())
+}
+
+/// A reader that loaded the old page before a change must not put it back after the drop.
+async fn cache_refuses_a_page_loaded_before_a_change(adapter: Adapter) -> anyhow::Result<()> {
+    let cache = product_cache(adapter, Duration::from_secs(300)).await?;
+    let Lookup::Miss { generation: before } = cache.get(7).await? else { panic!() };
+    cache.invalidate(7).await?;
+    cache.put(7, before, &page("stale")).await?;
+    let Lookup::Miss { generation: after } = cache.get(7).await? else { panic!("the stale page was stored") };
+    assert_ne!(before, after);
+    cache.put(7, after, &page("fresh")).await?;
+    assert_eq!(cache.get(7).await?, Lookup::Hit(page("fresh")));
+    Ok(())
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod embedded {
@@ -253,4 +310,6 @@ contract_suite!(
     gate_expired_holds_return_to_stock,
     gate_never_oversells_under_a_thousand_racing_buyers,
     events_reach_every_node,
+    cache_hits_until_dropped_or_expired,
+    cache_refuses_a_page_loaded_before_a_change,
 );

@@ -1,0 +1,363 @@
+//! The seller's catalog over REST: create, edit, publish, archive, pictures, and who may do
+//! what; the product-page cache and its invalidation across two server instances.
+
+use std::time::{Duration, Instant};
+
+use app::accounts::service;
+use app::db::{category, inventory, product, product_image, variant};
+use app::events::ShopEvent;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, Visitor, scratch_dir, spawn_app, spawn_app_with, spawn_app_with_redis};
+
+/// A 1×1 PNG.
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01,
+    0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41,
+    0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D, 0x1D, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+async fn seller(app: &TestApp, email: &str, shop: &str) -> anyhow::Result<(Visitor, i64)> {
+    let v = app.visitor();
+    let (status, body) = v
+        .post("/api/v1/auth/register", json!({"email": email, "password": "long enough", "role": "seller", "seller_name": shop}))
+        .await?;
+    anyhow::ensure!(status == 201, "registering seller {email}: {status} {body}");
+    Ok((v, body["user"]["seller"]["seller_id"].as_i64().unwrap()))
+}
+
+async fn admin(app: &TestApp) -> anyhow::Result<Visitor> {
+    service::create_admin(&app.db, "root@example.com", "admin password").await?;
+    let v = app.visitor();
+    anyhow::ensure!(v.login("root@example.com", "admin password").await?.0 == 200);
+    Ok(v)
+}
+
+async fn leaf_category(app: &TestApp) -> anyhow::Result<String> {
+    let c = category::Entity::find().filter(category::Column::ParentId.is_not_null()).one(&app.db).await?.unwrap();
+    Ok(c.slug)
+}
+
+fn lamp(category: &str, sku: &str) -> Value {
+    json!({
+        "title": "Zephyrine Desk Lamp",
+        "description": "A warm brass lamp for late reading.",
+        "brand": "Lumo",
+        "category": category,
+        "tags": ["lamp", "Desk"],
+        "variants": [
+            {"sku": sku, "attributes": {"finish": "brass"}, "price": {"amount": 4999, "currency": "EUR"}, "stock": 7},
+            {"sku": format!("{sku}-B"), "attributes": {"finish": "black"}, "price": {"amount": 4599, "currency": "EUR"}, "stock": 0}
+        ]
+    })
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> anyhow::Result<bool>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while !check().await? {
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(1), "{what} did not happen within a second");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    Ok(())
+}
+
+async fn search_total(app: &TestApp, q: &str) -> anyhow::Result<u64> {
+    Ok(app.get_json(&format!("/api/v1/search?q={q}")).await?.1["total"].as_u64().unwrap_or(0))
+}
+
+async fn a_seller_creates_publishes_edits_and_archives_a_product(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, ann_id) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    let cat = leaf_category(&app).await?;
+
+    let (status, p) = ann.post("/api/v1/seller/products", lamp(&cat, "ZEPH-1")).await?;
+    assert_eq!(status, 201, "{p}");
+    let id = p["product_id"].as_i64().unwrap();
+    assert_eq!(p["status"], "draft", "a new product is a draft");
+    assert_eq!(p["seller"]["seller_id"].as_i64(), Some(ann_id));
+    assert_eq!(p["tags"], json!(["lamp", "desk"]));
+    assert_eq!(p["category"]["slug"], cat.as_str());
+    assert_eq!(p["variants"][0]["price"], json!({"amount": 4999, "currency": "EUR"}));
+    assert_eq!(p["variants"][0]["stock"], 7);
+    assert_eq!(p["variants"][0]["warehouses"][0]["quantity"], 7);
+    assert_eq!(p["variants"][1]["available"], 0);
+    assert_eq!(app.get_json(&format!("/api/v1/products/{id}")).await?.0, 404, "shoppers do not see drafts");
+
+    // Publish: in the storefront and, within a second, in search.
+    let mut body = lamp(&cat, "ZEPH-1");
+    body["status"] = json!("active");
+    let (status, p) = ann.put(&format!("/api/v1/seller/products/{id}"), body.clone()).await?;
+    assert_eq!((status, p["status"].as_str()), (200, Some("active")), "{p}");
+    let (status, shown) = app.get_json(&format!("/api/v1/products/{id}")).await?;
+    assert_eq!((status, shown["title"].as_str()), (200, Some("Zephyrine Desk Lamp")));
+    wait_for("the new product showing in search", async || Ok(search_total(&app, "zephyrine").await? == 1)).await?;
+
+    // Edit: a new price, stock per warehouse, one variant dropped, one added.
+    body["variants"] = json!([
+        {"sku": "ZEPH-1", "price": {"amount": 3999, "currency": "EUR"}, "warehouse_stock": [{"warehouse": "BER", "quantity": 2}, {"warehouse": "RTM", "quantity": 1}]},
+        {"sku": "ZEPH-1-C", "attributes": {"finish": "chrome"}, "price": {"amount": 5299, "currency": "EUR"}}
+    ]);
+    body["title"] = json!("Zephyrine Reading Lamp");
+    let (status, p) = ann.put(&format!("/api/v1/seller/products/{id}"), body).await?;
+    assert_eq!(status, 200, "{p}");
+    let skus: Vec<&str> = p["variants"].as_array().unwrap().iter().map(|v| v["sku"].as_str().unwrap()).collect();
+    assert_eq!(skus, ["ZEPH-1", "ZEPH-1-C"]);
+    assert_eq!(p["variants"][0]["stock"], 3, "2 in one warehouse and 1 in the other: {p}");
+    assert_eq!(p["variants"][1]["stock"], 0, "a new variant starts with nothing on hand");
+    let (_, shown) = app.get_json(&format!("/api/v1/products/{id}")).await?;
+    assert_eq!(shown["title"], "Zephyrine Reading Lamp", "the page cache was dropped on the edit");
+    assert_eq!(shown["variants"][0]["stock"], "low");
+    assert_eq!(shown["price"]["amount"], 3999);
+    assert_eq!(variant::Entity::find().filter(variant::Column::Sku.eq("ZEPH-1-B")).count(&app.db).await?, 0);
+
+    // The seller's list finds it by a word, a SKU and a status.
+    for q in ["q=reading", "q=zeph-1-c", "status=active"] {
+        let (_, list) = ann.get(&format!("/api/v1/seller/products?{q}")).await?;
+        assert!(list["products"].as_array().unwrap().iter().any(|r| r["product_id"].as_i64() == Some(id)), "{q}: {list}");
+    }
+    let (_, drafts) = ann.get("/api/v1/seller/products?status=draft").await?;
+    assert_eq!(drafts["total"], 0);
+
+    // Archive: gone from the storefront and search, still in the seller's list.
+    let (status, _) = ann.delete(&format!("/api/v1/seller/products/{id}")).await?;
+    assert_eq!(status, 204);
+    assert_eq!(app.get_json(&format!("/api/v1/products/{id}")).await?.0, 404);
+    wait_for("the archived product leaving search", async || Ok(search_total(&app, "zephyrine").await? == 0)).await?;
+    let (_, p) = ann.get(&format!("/api/v1/seller/products/{id}")).await?;
+    assert_eq!(p["status"], "archived");
+    Ok(())
+}
+
+async fn sellers_see_and_change_only_their_own_products(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, ann_id) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    let (bob, _) = seller(&app, "bob@example.com", "Bob's Bikes").await?;
+    let shopper = app.visitor();
+    shopper.register("cy@example.com", "long enough").await?;
+    let nobody = app.visitor();
+    let root = admin(&app).await?;
+    let cat = leaf_category(&app).await?;
+    let (_, p) = ann.post("/api/v1/seller/products", lamp(&cat, "ANN-1")).await?;
+    let id = p["product_id"].as_i64().unwrap();
+    let path = format!("/api/v1/seller/products/{id}");
+    let update = lamp(&cat, "ANN-1");
+
+    // Nobody signed in: 401; a shopper: 403; another seller: 404 (ids do not leak).
+    for (who, expected) in [(&nobody, 401), (&shopper, 403), (&bob, 404)] {
+        assert_eq!(who.get(&path).await?.0, expected);
+        assert_eq!(who.put(&path, update.clone()).await?.0, expected);
+        assert_eq!(who.delete(&path).await?.0, expected);
+        let status = who.client.post(format!("{}{path}/images", app.address)).header("content-type", "image/png").body(PNG.to_vec()).send().await?.status();
+        assert_eq!(status.as_u16(), expected, "image upload");
+    }
+    assert_eq!(nobody.get("/api/v1/seller/products").await?.0, 401);
+    assert_eq!(shopper.get("/api/v1/seller/products").await?.0, 403);
+    assert_eq!(nobody.post("/api/v1/seller/products", lamp(&cat, "X-1")).await?.0, 401);
+    assert_eq!(shopper.post("/api/v1/seller/products", lamp(&cat, "X-2")).await?.0, 403);
+    let mut foreign = lamp(&cat, "BOB-1");
+    foreign["seller_id"] = json!(ann_id);
+    assert_eq!(bob.post("/api/v1/seller/products", foreign).await?.0, 403, "no adding to another seller's shop");
+    let (_, bobs) = bob.get("/api/v1/seller/products").await?;
+    assert_eq!(bobs["total"], 0, "Bob's list has none of Ann's products");
+    assert_eq!(product::Entity::find_by_id(id).one(&app.db).await?.unwrap().status, "draft", "nothing changed");
+
+    // The admin sees and changes everyone's; a new product needs an owner.
+    let (_, all) = root.get("/api/v1/seller/products").await?;
+    assert!(all["total"].as_u64().unwrap() > 200, "the admin sees the whole catalog");
+    let mut renamed = update.clone();
+    renamed["title"] = json!("Renamed by the admin");
+    let (status, p) = root.put(&path, renamed).await?;
+    assert_eq!((status, p["title"].as_str(), p["seller"]["seller_id"].as_i64()), (200, Some("Renamed by the admin"), Some(ann_id)));
+    let (status, body) = root.post("/api/v1/seller/products", lamp(&cat, "ROOT-1")).await?;
+    assert_eq!((status, body["error"]["fields"]["seller_id"].is_string()), (400, true), "{body}");
+    let mut owned = lamp(&cat, "ROOT-1");
+    owned["seller_id"] = json!(ann_id);
+    let (status, p) = root.post("/api/v1/seller/products", owned).await?;
+    assert_eq!((status, p["seller"]["seller_id"].as_i64()), (201, Some(ann_id)));
+    Ok(())
+}
+
+async fn bad_product_input_names_each_field_and_writes_nothing(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    let cat = leaf_category(&app).await?;
+    let taken = variant::Entity::find().one(&app.db).await?.unwrap().sku;
+    let before = product::Entity::find().count(&app.db).await?;
+
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (json!({"title": "", "brand": "B", "variants": [{"sku": "A-1", "price": {"amount": 100, "currency": "EUR"}}]}), "title", "Enter a title"),
+        (json!({"title": "T", "brand": "B", "variants": [{"sku": "A-1", "price": {"amount": 0, "currency": "EUR"}}]}), "variants[0].price", "more than 0"),
+        (json!({"title": "T", "brand": "B", "variants": [{"sku": "A-1", "price": {"amount": -5, "currency": "EUR"}}]}), "variants[0].price", "more than 0"),
+        (json!({"title": "T", "brand": "B", "variants": [{"sku": "A-1", "price": {"amount": 100, "currency": "EUR"}, "stock": -1}]}), "variants[0].stock", "negative"),
+        (json!({"title": "T", "brand": "B", "variants": [{"sku": "A-1", "price": {"amount": 100, "currency": "EUR"}, "warehouse_stock": [{"warehouse": "BER", "quantity": -3}]}]}), "variants[0].stock.BER", "negative"),
+        (json!({"title": "T", "brand": "B", "variants": [{"sku": taken, "price": {"amount": 100, "currency": "EUR"}}]}), "variants[0].sku", "already used"),
+        (json!({"title": "T", "brand": "B", "category": "no-such-place", "variants": [{"sku": "A-1", "price": {"amount": 100, "currency": "EUR"}}]}), "category", "no category"),
+        (json!({"title": "T", "brand": "B", "variants": []}), "variants", "at least one variant"),
+        (json!({"title": "T", "brand": "B", "variants": [{"sku": "A-1", "price": {"amount": 100, "currency": "EUR"}}, {"sku": "A-2", "price": {"amount": 100, "currency": "USD"}}]}), "variants[1].price", "one currency"),
+    ];
+    for (body, field, words) in cases {
+        let (status, res) = ann.post("/api/v1/seller/products", body.clone()).await?;
+        assert_eq!(status, 400, "{body}: {res}");
+        let msg = res["error"]["fields"][field].as_str().unwrap_or_default();
+        assert!(msg.contains(words), "{body}: {field} says {msg:?} in {res}");
+    }
+    // Shapes that are not a product at all.
+    for raw in [r#"{"title": "T", "variants": [{"sku": "A", "price": {"amount": 1.5, "currency": "EUR"}}]}"#, "[]", "not json"] {
+        let res = ann.client.post(format!("{}/api/v1/seller/products", app.address)).header("content-type", "application/json").body(raw).send().await?;
+        assert_eq!(res.status().as_u16(), 400, "{raw}");
+    }
+    assert_eq!(product::Entity::find().count(&app.db).await?, before, "no product was half-written");
+
+    // Stock never below what checkouts hold.
+    let (_, p) = ann.post("/api/v1/seller/products", lamp(&cat, "HELD-1")).await?;
+    let id = p["product_id"].as_i64().unwrap();
+    let vid = p["variants"][0]["variant_id"].as_i64().unwrap();
+    let row = inventory::Entity::find().filter(inventory::Column::VariantId.eq(vid)).one(&app.db).await?.unwrap();
+    let mut held: inventory::ActiveModel = row.into();
+    held.reserved = Set(5);
+    held.update(&app.db).await?;
+    let mut body = lamp(&cat, "HELD-1");
+    body["variants"][0]["stock"] = json!(4);
+    let (status, res) = ann.put(&format!("/api/v1/seller/products/{id}"), body).await?;
+    assert_eq!(status, 400, "{res}");
+    assert!(res["error"]["fields"]["variants[0].stock"].as_str().unwrap().contains("5 units are held"), "{res}");
+    let row = inventory::Entity::find().filter(inventory::Column::VariantId.eq(vid)).one(&app.db).await?.unwrap();
+    assert_eq!((row.quantity, row.reserved), (7, 5), "stock unchanged");
+    Ok(())
+}
+
+fn media_files(app: &TestApp) -> usize {
+    std::fs::read_dir(app.config.data_dir.join("media/products")).map(|d| d.count()).unwrap_or(0)
+}
+
+async fn pictures_are_checked_stored_and_served(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    let cat = leaf_category(&app).await?;
+    let mut body = lamp(&cat, "PIC-1");
+    body["status"] = json!("active");
+    let (_, p) = ann.post("/api/v1/seller/products", body).await?;
+    let id = p["product_id"].as_i64().unwrap();
+    let upload = format!("{}/api/v1/seller/products/{id}/images", app.address);
+
+    // Multipart (as a browser sends it).
+    let form = reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("lamp.png").mime_str("image/png")?);
+    let res = ann.client.post(&upload).multipart(form).send().await?;
+    assert_eq!(res.status().as_u16(), 201);
+    let p: Value = res.json().await?;
+    let url = p["images"][0]["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("/media/products/") && url.ends_with(".png"), "{url}");
+    let served = app.get(&url).await?;
+    assert_eq!(served.status().as_u16(), 200);
+    assert_eq!(served.headers()["content-type"], "image/png");
+    assert!(served.headers()["cache-control"].to_str()?.contains("immutable"));
+    assert_eq!(served.bytes().await?.as_ref(), PNG);
+    let (_, shown) = app.get_json(&format!("/api/v1/products/{id}")).await?;
+    assert_eq!(shown["images"], json!([url]), "the storefront shows the upload");
+
+    // Refused: not a picture (whatever it claims), SVG, and more than 5 MB. Nothing stored.
+    let files = media_files(&app);
+    let rows = product_image::Entity::find().count(&app.db).await?;
+    for (content_type, bytes) in [
+        ("image/png", b"this is a text file".to_vec()),
+        ("image/svg+xml", b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>".to_vec()),
+    ] {
+        let res = ann.client.post(&upload).header("content-type", content_type).body(bytes).send().await?;
+        assert_eq!(res.status().as_u16(), 400);
+        let err: Value = res.json().await?;
+        assert!(err["error"]["message"].as_str().unwrap().contains("not a picture"), "{err}");
+    }
+    let mut big = PNG.to_vec();
+    big.resize(6 * 1024 * 1024, 0);
+    let res = ann.client.post(&upload).header("content-type", "image/png").body(big.clone()).send().await?;
+    assert_eq!(res.status().as_u16(), 413);
+    let err: Value = res.json().await?;
+    assert!(err["error"]["message"].as_str().unwrap().contains("larger than 5 MB"), "{err}");
+    let form = reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(big).file_name("big.png"));
+    let res = ann.client.post(&upload).multipart(form).send().await?;
+    assert_eq!(res.status().as_u16(), 413);
+    assert_eq!((media_files(&app), product_image::Entity::find().count(&app.db).await?), (files, rows), "nothing stored");
+
+    // A plain HTML form gets its page back with the problem, not JSON.
+    let form = reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(b"nope".to_vec()).file_name("x.png"));
+    let res = ann.client.post(&upload).header("accept", "text/html").multipart(form).send().await?;
+    assert_eq!(res.status().as_u16(), 303);
+    let to = res.headers()["location"].to_str()?;
+    assert!(to.starts_with(&format!("/seller/products/{id}?image_error=")), "{to}");
+
+    // Removing a picture removes its file too.
+    let image_id = p["images"][0]["image_id"].as_i64().unwrap();
+    let (status, p) = ann.delete(&format!("/api/v1/seller/products/{id}/images/{image_id}")).await?;
+    assert_eq!((status, p["images"].as_array().map(Vec::len)), (200, Some(0)));
+    assert_eq!(app.get(&url).await?.status().as_u16(), 404);
+    Ok(())
+}
+
+/// Proves the cache serves (a change nobody announced is not seen) and that an announced
+/// change is seen at once on every node.
+async fn assert_cache_follows_events(a: &TestApp, b: &TestApp, id: i64) -> anyhow::Result<()> {
+    let path = format!("/api/v1/products/{id}");
+    let (_, before) = a.get_json(&path).await?;
+    let title = before["title"].as_str().unwrap().to_owned();
+    let mut quiet: product::ActiveModel = product::Entity::find_by_id(id).one(&a.db).await?.unwrap().into();
+    quiet.title = Set("Changed behind the cache's back".into());
+    quiet.update(&a.db).await?;
+    assert_eq!(a.get_json(&path).await?.1["title"], title.as_str(), "node A serves its cached page");
+    b.state.stores.events.publish(ShopEvent::ProductChanged { product_id: id }).await?;
+    for node in [a, b] {
+        wait_for("the changed title on every node", async || {
+            Ok(node.get_json(&path).await?.1["title"] == "Changed behind the cache's back")
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+async fn an_announced_change_drops_the_cached_page(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let p = product::Entity::find().filter(product::Column::Status.eq("active")).one(&app.db).await?.unwrap();
+    assert_cache_follows_events(&app, &app, p.id).await
+}
+
+async fn two_instances_sharing_redis_drop_the_page_together(backend: Backend) -> anyhow::Result<()> {
+    let a = spawn_app_with_redis(backend).await?;
+    let mut cfg = a.config.clone();
+    cfg.data_dir = scratch_dir();
+    let b = spawn_app_with(cfg).await?;
+    let p = product::Entity::find().filter(product::Column::Status.eq("active")).one(&a.db).await?.unwrap();
+    assert_cache_follows_events(&a, &b, p.id).await?;
+
+    // A seller's stock change through node B shows on node A's page.
+    let (ann, ann_id) = seller(&b, "ann@example.com", "Ann's Lamps").await?;
+    let cat = leaf_category(&a).await?;
+    let mut body = lamp(&cat, "TWO-1");
+    body["status"] = json!("active");
+    let (_, created) = ann.post("/api/v1/seller/products", body.clone()).await?;
+    let id = created["product_id"].as_i64().unwrap();
+    assert_eq!(created["seller"]["seller_id"].as_i64(), Some(ann_id));
+    let (_, page) = a.get_json(&format!("/api/v1/products/{id}")).await?;
+    assert_eq!(page["variants"][0]["stock"], "in_stock");
+    body["variants"][0]["stock"] = json!(0);
+    assert_eq!(ann.put(&format!("/api/v1/seller/products/{id}"), body).await?.0, 200);
+    wait_for("out of stock on the other node", async || {
+        Ok(a.get_json(&format!("/api/v1/products/{id}")).await?.1["variants"][0]["stock"] == "out")
+    })
+    .await
+}
+
+crate::on_both_databases!(
+    a_seller_creates_publishes_edits_and_archives_a_product,
+    sellers_see_and_change_only_their_own_products,
+    bad_product_input_names_each_field_and_writes_nothing,
+    pictures_are_checked_stored_and_served,
+    an_announced_change_drops_the_cached_page,
+);
+
+mod redis {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_instances_sharing_redis_drop_the_page_together() -> anyhow::Result<()> {
+        super::two_instances_sharing_redis_drop_the_page_together(crate::helpers::Backend::Postgres).await
+    }
+}
