@@ -23,13 +23,14 @@ pub mod state;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::accounts::pages::{AccountPage, RegisterPage, SignInPage};
 use crate::cart::pages::CartPage;
 use crate::catalog::pages::{CategoryPage, HomePage, ProductPage};
 use crate::search::pages::SearchPage;
+use crate::seller::pages::{EditProduct, NewProduct, SellerDashboard, SellerLayout, SellerProducts};
 use crate::ui::{Footer, Header, NotFound, ShopActions};
 
 /// The HTML document around the app (server only renders it).
@@ -79,6 +80,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <ParentRoute path=path!("/seller") view=SellerLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=SellerDashboard />
+                        <Route path=path!("products") view=SellerProducts />
+                        <Route path=path!("products/new") view=NewProduct />
+                        <Route path=path!("products/:id") view=EditProduct />
+                    </ParentRoute>
                 </Routes>
             </main>
             <Footer />

@@ -72,7 +72,11 @@ pub fn Header() -> impl IntoView {
                                     "Cart " <span class="cart-count" data-testid="cart-count">{count}</span>
                                 </a>
                                 {match info.user {
-                                    Some(u) => view! { <a href="/account" data-testid="account-link">{u.email}</a> }.into_any(),
+                                    Some(u) => view! {
+                                        {matches!(u.role, crate::accounts::Role::Seller | crate::accounts::Role::Admin)
+                                            .then(|| view! { <a href="/seller">"Seller admin"</a> })}
+                                        <a href="/account" data-testid="account-link">{u.email}</a>
+                                    }.into_any(),
                                     None => view! { <a href="/signin">"Sign in"</a> }.into_any(),
                                 }}
                             }

@@ -1,0 +1,87 @@
+import { test, expect, type Page } from "@playwright/test";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+}
+
+// A 1x1 PNG.
+const PNG = Buffer.from(
+  "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c49444154789c63908fef060001aa010a77854ac20000000049454e44ae426082",
+  "hex",
+);
+
+async function registerSeller(page: Page, shop: string) {
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(`seller-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`);
+  await page.getByLabel("Password").fill("a good password");
+  await page.getByLabel("Sell on Sellout").check();
+  await page.getByLabel("Shop name (sellers)").fill(shop);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("link", { name: "Seller admin" })).toBeVisible();
+}
+
+test("a seller creates a product with a picture and finds it in the storefront search", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const word = `Quillon${Date.now() % 100000}`;
+  await registerSeller(page, "Quill & Co");
+
+  await page.getByRole("link", { name: "Seller admin" }).click();
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await page.getByRole("navigation", { name: "Seller admin" }).getByRole("link", { name: "New product" }).click();
+  await expect(page.getByRole("heading", { name: "New product" })).toBeVisible();
+
+  // Mistakes are shown in place and what was typed stays.
+  await page.getByLabel("Title").fill(`${word} Fountain Pen`);
+  await page.getByLabel("Brand").fill("Quill & Co");
+  await page.getByLabel("SKU of variant 1").fill(`QP-${word}`);
+  await page.getByLabel("Price of variant 1").fill("0");
+  await page.getByLabel("Stock of variant 1 in Berlin").fill("-2");
+  await page.getByRole("button", { name: "Create product" }).click();
+  await expect(page.getByText("A price must be more than 0.")).toBeVisible();
+  await expect(page.getByText("Stock cannot be negative.")).toBeVisible();
+  await expect(page.getByLabel("Title")).toHaveValue(`${word} Fountain Pen`);
+
+  await page.getByLabel("Category").selectOption({ index: 2 });
+  await page.getByLabel("Tags (comma separated)").fill("pen, writing");
+  await page.getByLabel("Description").fill("A steel nib that writes smoothly from the first line.");
+  await page.getByLabel("Price of variant 1").fill("24.90");
+  await page.getByLabel("Stock of variant 1 in Berlin").fill("12");
+  await page.getByRole("button", { name: "Create product" }).click();
+  await expect(page.getByText("Product created")).toBeVisible();
+  await expect(page.getByTestId("product-status")).toHaveText("Draft");
+
+  await page.getByLabel("Add a picture").setInputFiles({ name: "pen.png", mimeType: "image/png", buffer: PNG });
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("picture")).toHaveCount(1);
+  // Not a picture: refused with a message, nothing added.
+  await page.getByLabel("Add a picture").setInputFiles({ name: "notes.png", mimeType: "image/png", buffer: Buffer.from("just text") });
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByTestId("picture-error")).toContainText("not a picture");
+  await expect(page.getByTestId("picture")).toHaveCount(1);
+
+  await page.getByRole("button", { name: "Publish" }).click();
+  await expect(page.getByTestId("product-status")).toHaveText("Published");
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true); // client-side all along
+
+  // The index follows within a second: search until it is there.
+  const card = page.getByRole("listitem").filter({ hasText: `${word} Fountain Pen` });
+  await expect(async () => {
+    await page.goto(`/search?q=${word}`);
+    await expect(card).toHaveCount(1, { timeout: 500 });
+  }).toPass({ timeout: 5_000 });
+  await hydrated(page);
+  await expect(card.locator("img")).toHaveAttribute("src", /^\/media\/products\/.+\.png$/);
+  await card.getByRole("link").first().click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(`${word} Fountain Pen`);
+  await expect(page.getByText("€24.90").first()).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test("the seller admin asks shoppers and guests to sign in as a seller", async ({ page }) => {
+  const res = await page.goto("/seller");
+  expect(res?.status()).toBe(401);
+  await expect(page.getByRole("link", { name: "Sign in" }).last()).toBeVisible();
+});
