@@ -1,4 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 
 async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
@@ -84,4 +85,18 @@ test("the seller admin asks shoppers and guests to sign in as a seller", async (
   const res = await page.goto("/seller");
   expect(res?.status()).toBe(401);
   await expect(page.getByRole("link", { name: "Sign in" }).last()).toBeVisible();
+});
+
+test("the seller admin pages have no serious accessibility violations", async ({ page }) => {
+  await registerSeller(page, "Axe Tools");
+  for (const path of ["/seller", "/seller/products", "/seller/products/new", "/seller/products/1"]) {
+    await page.goto(path);
+    await hydrated(page);
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+    const serious = results.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${path} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join(", ")}`);
+    expect(serious).toEqual([]);
+  }
 });
