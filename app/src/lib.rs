@@ -11,6 +11,7 @@ pub mod events;
 pub mod flash;
 pub mod money;
 pub mod ratelimit;
+pub mod reviews;
 pub mod search;
 pub mod seller;
 pub mod store;
@@ -29,6 +30,7 @@ use leptos_router::{SsrMode, path};
 use crate::accounts::pages::{AccountPage, RegisterPage, SignInPage};
 use crate::cart::pages::CartPage;
 use crate::catalog::pages::{CategoryPage, HomePage, ProductPage};
+use crate::reviews::pages::WishlistPage;
 use crate::search::pages::SearchPage;
 use crate::seller::pages::{EditProduct, NewProduct, SellerDashboard, SellerLayout, SellerProducts};
 use crate::ui::{Footer, Header, NotFound, ShopActions};
@@ -80,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signin") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/wishlist") view=WishlistPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("/seller") view=SellerLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=SellerDashboard />
                         <Route path=path!("products") view=SellerProducts />

@@ -264,5 +264,6 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                 })}
             </section>
         </article>
+        <crate::reviews::pages::ProductReviewsSection product_id=product.product_id />
     }
 }

@@ -75,6 +75,7 @@ pub fn Header() -> impl IntoView {
                                     Some(u) => view! {
                                         {matches!(u.role, crate::accounts::Role::Seller | crate::accounts::Role::Admin)
                                             .then(|| view! { <a href="/seller">"Seller admin"</a> })}
+                                        <a href="/wishlist">"Wishlist"</a>
                                         <a href="/account" data-testid="account-link">{u.email}</a>
                                     }.into_any(),
                                     None => view! { <a href="/signin">"Sign in"</a> }.into_any(),

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod cart;
 pub mod guard;
 pub mod health;
+pub mod reviews;
 pub mod seller;
 pub mod products;
 pub mod search;
@@ -92,6 +93,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         cart::get_cart, cart::add_item, cart::set_item, cart::remove_item,
         auth::register, auth::login, auth::logout, auth::me,
         access::account, access::seller_summary, access::admin_users,
+        reviews::list, reviews::save, reviews::wishlist, reviews::add, reviews::remove,
         seller::list, seller::create, seller::get, seller::update, seller::archive, seller::add_image, seller::remove_image,
         health::healthz, health::readyz,
     ),
@@ -111,6 +113,9 @@ pub fn router() -> Router<AppState> {
     let v1 = Router::new()
         .route("/products", get(products::list_products))
         .route("/products/{id}", get(products::get_product))
+        .route("/products/{id}/reviews", get(reviews::list).post(reviews::save))
+        .route("/wishlist", get(reviews::wishlist))
+        .route("/wishlist/{product_id}", put(reviews::add).delete(reviews::remove))
         .route("/search", get(search::search))
         .route("/cart", get(cart::get_cart))
         .route("/cart/items", post(cart::add_item))

@@ -9,6 +9,7 @@ mod cli;
 mod helpers;
 mod platform;
 mod schema;
+mod reviews;
 mod search;
 mod seller;
 mod stores;

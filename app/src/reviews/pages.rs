@@ -1,0 +1,149 @@
+//! The product page's reviews and wishlist button, and the wishlist page. Every form is an
+//! `ActionForm`: it works before the wasm has loaded and without a reload after.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::*;
+use crate::ui::forms::{Feedback, FormMessage};
+use crate::ui::{ErrorPanel, Loading, ProductGrid, Stars};
+
+/// Reviews of one product, the caller's review form and the wishlist button.
+#[component]
+pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
+    let save = ServerAction::<SaveReview>::new();
+    let wish = ServerAction::<SetWishlist>::new();
+    let data = Resource::new(move || (product_id, save.version().get(), wish.version().get()), |(id, ..)| get_reviews(id));
+    let feedback = Feedback::new(save.value());
+    let back = crate::catalog::product_path(product_id);
+    view! {
+        <Suspense fallback=Loading>
+            {move || {
+                let back = back.clone();
+                Suspend::new(async move {
+                    let d = match data.await {
+                        Ok(d) => d,
+                        Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
+                    };
+                    let mine = d.reviews.iter().find(|r| r.mine).cloned();
+                    let kept_body = feedback.kept("body");
+                    let body = if kept_body.is_empty() { mine.as_ref().map(|r| r.body.clone()).unwrap_or_default() } else { kept_body };
+                    let kept_rating = feedback.kept("rating").parse::<i32>().ok();
+                    let rating = kept_rating.or(mine.as_ref().map(|r| r.rating)).unwrap_or(0);
+                    view! {
+                        {if d.can_review {
+                            view! {
+                                <ActionForm action=wish attr:class="wishlist-form">
+                                    <input type="hidden" name="product_id" value=product_id />
+                                    <input type="hidden" name="save" value=if d.in_wishlist { "false" } else { "true" } />
+                                    <input type="hidden" name="back" value=back.clone() />
+                                    <button type="submit" class="secondary" data-testid="wishlist-button" aria-pressed=if d.in_wishlist { "true" } else { "false" }>
+                                        {if d.in_wishlist { "♥ Saved to your wishlist" } else { "♡ Save to wishlist" }}
+                                    </button>
+                                </ActionForm>
+                            }.into_any()
+                        } else {
+                            view! { <p><a href=format!("/signin?next={}", crate::ui::forms::url_encode(&back))>"Sign in"</a>" to save this to your wishlist or review it."</p> }.into_any()
+                        }}
+                        <section class="reviews" id="reviews" aria-labelledby="reviews-heading">
+                            <h2 id="reviews-heading">"Reviews"</h2>
+                            <Stars rating=d.rating count=d.count />
+                            {d.can_review.then(|| view! {
+                                <ActionForm action=save attr:class="stack review-form" attr:novalidate=true>
+                                    <h3>{if mine.is_some() { "Edit your review" } else { "Write a review" }}</h3>
+                                    <FormMessage feedback />
+                                    <input type="hidden" name="product_id" value=product_id />
+                                    <fieldset class="choice stars-input" aria-describedby="rating-error">
+                                        <legend>"Your rating"</legend>
+                                        {(1..=5).map(|n| view! {
+                                            <label>
+                                                <input type="radio" name="rating" value=n checked=rating == n />
+                                                {format!(" {n} star{}", if n == 1 { "" } else { "s" })}
+                                            </label>
+                                        }).collect_view()}
+                                    </fieldset>
+                                    {move || feedback.field("rating").map(|m| view! { <p class="field-error" id="rating-error" role="alert">{m}</p> })}
+                                    <div class="field">
+                                        <label for="review-body">"Your review (optional)"</label>
+                                        <textarea id="review-body" name="body" rows="4" maxlength=MAX_REVIEW_CHARS>{body}</textarea>
+                                        {move || feedback.field("body").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                                    </div>
+                                    <button type="submit" disabled=move || save.pending().get()>
+                                        {move || if save.pending().get() { "Saving…" } else { "Save review" }}
+                                    </button>
+                                    {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">"Thank you, your review is saved."</p> })}
+                                </ActionForm>
+                            })}
+                            {if d.reviews.is_empty() {
+                                view! { <p class="muted">"No reviews yet."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="review-list">
+                                        {d.reviews.into_iter().map(|r| view! {
+                                            <li class="review" data-testid="review">
+                                                <p class="review-head">
+                                                    <span class="stars" aria-label=format!("{} out of 5 stars", r.rating)>
+                                                        {"★".repeat(r.rating as usize)}{"☆".repeat(5 - r.rating.clamp(0, 5) as usize)}
+                                                    </span>
+                                                    " " <strong>{r.author}</strong>
+                                                    {r.verified_purchase.then(|| view! { " " <span class="badge badge-verified">"Verified purchase"</span> })}
+                                                    {r.mine.then(|| view! { " " <span class="muted small">"(yours)"</span> })}
+                                                </p>
+                                                {(!r.body.is_empty()).then(|| view! { <p class="review-body">{r.body}</p> })}
+                                                <p class="muted small"><time datetime=r.created_at.clone()>{r.created_at.get(..10).unwrap_or_default().to_owned()}</time></p>
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </section>
+                    }.into_any()
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn WishlistPage() -> impl IntoView {
+    let wish = ServerAction::<SetWishlist>::new();
+    let list = Resource::new(move || wish.version().get(), |_| get_wishlist());
+    view! {
+        <Title text="Wishlist" />
+        <h1>"Your wishlist"</h1>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(AppError::Unauthorized(_)) => {
+                        crate::ui::set_status(401);
+                        view! { <p>"Please " <a href="/signin?next=/wishlist">"sign in"</a> " to see your wishlist."</p> }.into_any()
+                    }
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(items) if items.is_empty() => view! {
+                        <div class="empty-state">
+                            <p>"Nothing saved yet. Tap “Save to wishlist” on a product to keep it here."</p>
+                            <a href="/">"Browse the shop"</a>
+                        </div>
+                    }.into_any(),
+                    Ok(items) => view! {
+                        <ProductGrid products=items.clone() />
+                        <h2 class="visually-hidden">"Remove"</h2>
+                        <ul class="chips">
+                            {items.into_iter().map(|p| view! {
+                                <li>
+                                    <ActionForm action=wish>
+                                        <input type="hidden" name="product_id" value=p.product_id />
+                                        <input type="hidden" name="save" value="false" />
+                                        <input type="hidden" name="back" value="/wishlist" />
+                                        <button type="submit" class="link danger">{format!("Remove {}", p.title)}</button>
+                                    </ActionForm>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

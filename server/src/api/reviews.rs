@@ -1,0 +1,66 @@
+//! Reviews (`/api/v1/products/{id}/reviews`) and the wishlist (`/api/v1/wishlist`).
+
+use app::accounts::Need;
+use app::catalog::ProductSummary;
+use app::error::AppError;
+use app::reviews::{ProductReviews, Review, check_review, service};
+use app::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use super::guard::{Caller, JsonBody};
+use super::{ApiError, ErrorBody};
+
+fn product_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse().map_err(|_| AppError::not_found(format!("There is no product with id \"{raw}\".")))
+}
+
+/// The product's rating, its newest reviews (the caller's first) and whether it is on the
+/// caller's wishlist.
+#[utoipa::path(get, path = "/api/v1/products/{id}/reviews", params(("id" = i64, Path)),
+    responses((status = 200, body = ProductReviews), (status = 404, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<ProductReviews>, ApiError> {
+    let viewer = caller.user.as_ref().map(|u| u.user_id);
+    Ok(Json(service::reviews(&state.db, viewer, product_id(&id)?).await?))
+}
+
+/// Writes the caller's review (201) or rewrites it (200): one per shopper and product.
+#[utoipa::path(post, path = "/api/v1/products/{id}/reviews", params(("id" = i64, Path)),
+    request_body(content = String, description = r#"{"rating": 1-5, "body": "text"}"#, content_type = "application/json"),
+    responses((status = 201, body = Review), (status = 200, body = Review), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn save(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<(StatusCode, Json<Review>), ApiError> {
+    let user = caller.require(Need::SignedIn)?;
+    let id = product_id(&id)?;
+    let rating = match body.0.get("rating") {
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let (rating, text) = check_review(&rating, &body.string("body")?.unwrap_or_default())?;
+    let (review, created) = service::save_review(&state, user.user_id, id, rating, &text).await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(review)))
+}
+
+#[utoipa::path(get, path = "/api/v1/wishlist", responses((status = 200, body = [ProductSummary]), (status = 401, body = ErrorBody)))]
+pub async fn wishlist(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProductSummary>>, ApiError> {
+    let user = caller.require(Need::SignedIn)?;
+    Ok(Json(service::wishlist(&state.db, user.user_id).await?))
+}
+
+/// Saves a product to the wishlist; saving it again changes nothing.
+#[utoipa::path(put, path = "/api/v1/wishlist/{product_id}", params(("product_id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn add(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let user = caller.require(Need::SignedIn)?;
+    service::add_to_wishlist(&state.db, user.user_id, product_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/wishlist/{product_id}", params(("product_id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let user = caller.require(Need::SignedIn)?;
+    service::remove_from_wishlist(&state.db, user.user_id, product_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
