@@ -78,7 +78,9 @@ pub async fn get_reviews(product_id: i64) -> Result<ProductReviews, AppError> {
 
 /// Writes (or rewrites) the caller's review. A plain form post lands back on the product page.
 #[server(prefix = "/api/fn", endpoint = "save_review")]
-pub async fn save_review(product_id: i64, rating: String, body: String) -> Result<Review, AppError> {
+pub async fn save_review(product_id: i64, rating: Option<String>, body: Option<String>) -> Result<Review, AppError> {
+    // No star chosen sends no `rating` at all.
+    let (rating, body) = (rating.unwrap_or_default(), body.unwrap_or_default());
     let result = async {
         let (state, user) = signed_in().await?;
         let user = crate::accounts::authorize(user.as_ref(), crate::accounts::Need::SignedIn)?.clone();
