@@ -41,7 +41,7 @@ test("a guest adds two products, signs up, and finds them in the cart", async ({
   await expect(page.getByTestId("cart-count")).toHaveText("3");
 
   const email = uniqueEmail("guest");
-  await page.getByRole("link", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Sign in" }).click();
   await page.getByRole("link", { name: "Create an account" }).click();
   await hydrated(page);
   await page.getByLabel("Email").fill(email);

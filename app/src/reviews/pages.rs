@@ -44,7 +44,7 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
                                 </ActionForm>
                             }.into_any()
                         } else {
-                            view! { <p><a href=format!("/signin?next={}", crate::ui::forms::url_encode(&back))>"Sign in"</a>" to save this to your wishlist or review it."</p> }.into_any()
+                            view! { <p><a href=format!("/signin?next={}", crate::ui::forms::url_encode(&back))>"Sign in to save this to your wishlist or review it"</a></p> }.into_any()
                         }}
                         <section class="reviews" id="reviews" aria-labelledby="reviews-heading">
                             <h2 id="reviews-heading">"Reviews"</h2>
