@@ -23,6 +23,12 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    /// The request cannot be applied as sent (e.g. an idempotency key reused for another body).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The card was declined; the order stays payable with another card.
+    #[error("{0}")]
+    PaymentDeclined(String),
     #[error("Too many attempts. Please wait {retry_after_secs} seconds and try again.")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("Something went wrong on our side. Please try again in a moment.")]
@@ -55,6 +61,8 @@ impl AppError {
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::Conflict(_) => 409,
+            AppError::Unprocessable(_) => 422,
+            AppError::PaymentDeclined(_) => 402,
             AppError::TooManyRequests { .. } => 429,
             AppError::Internal | AppError::Transport(_) => 500,
         }

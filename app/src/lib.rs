@@ -6,10 +6,12 @@
 pub mod accounts;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod error;
 pub mod events;
 pub mod flash;
 pub mod money;
+pub mod payments;
 pub mod ratelimit;
 pub mod reviews;
 pub mod search;

@@ -20,6 +20,10 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Where uploaded pictures live (`<data dir>/media`), served under `/media`.
     pub media_dir: std::path::PathBuf,
+    /// Tax added at checkout, basis points.
+    pub tax_rate_bps: i64,
+    /// One writer at a time on SQLite (see `checkout::service`); unused on PostgreSQL.
+    pub sqlite_writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The ports of DESIGN §3, each backed by Redis or by the embedded adapter.
@@ -31,6 +35,7 @@ pub struct Stores {
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub search: Arc<dyn crate::search::index::SearchEngine>,
     pub product_cache: Arc<dyn crate::catalog::cache::ProductCache>,
+    pub payments: Arc<dyn crate::payments::PaymentGateway>,
     pub redis: Option<fred::clients::Pool>,
 }
 

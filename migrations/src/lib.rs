@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261124_000002_sessions;
 mod m20261125_000003_product_images;
+mod m20261126_000004_order_lease;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261124_000002_sessions::Migration),
             Box::new(m20261125_000003_product_images::Migration),
+            Box::new(m20261126_000004_order_lease::Migration),
         ]
     }
 }

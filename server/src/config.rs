@@ -21,6 +21,18 @@ pub struct Config {
     /// Mark the session cookie `Secure` (set when the shop is served over HTTPS).
     pub secure_cookies: bool,
     pub rate_limits: app::ratelimit::RateLimits,
+    /// Tax added at checkout on goods and shipping, in basis points (19% = 1900).
+    pub tax_rate_bps: i64,
+}
+
+/// "19", "7.5" or "0" (percent) → basis points.
+fn percent_bps(var: &'static str, v: &str) -> Result<i64, ConfigError> {
+    let msg = || bad(var, format!("must be a percentage from 0 to 100 with at most two decimals, e.g. 19 or 7.5 (got \"{v}\")"));
+    let bps = app::seller::parse_price(v.trim_end_matches('%'), "EUR").map_err(|_| msg())?;
+    if bps > 10_000 {
+        return Err(msg());
+    }
+    Ok(bps)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +118,13 @@ impl Config {
             rate_limits.signin_per_email = r;
         }
 
+        let tax_rate_bps = match get("SELLOUT_TAX_RATE") {
+            Some(v) => percent_bps("SELLOUT_TAX_RATE", &v)?,
+            None => 0,
+        };
+
         Ok(Config {
+            tax_rate_bps,
             database_url,
             redis_url,
             redis_prefix,
@@ -138,6 +156,8 @@ mod tests {
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert!(c.seed_demo);
         assert!(c.rate_limits.enabled);
+        assert_eq!(c.tax_rate_bps, 0);
+        assert_eq!(with(&[("SELLOUT_TAX_RATE", "7.5")]).unwrap().tax_rate_bps, 750);
     }
 
     #[test]
@@ -159,6 +179,8 @@ mod tests {
             ("SELLOUT_RATE_SIGNIN_PER_IP", "lots"),
             ("SELLOUT_RATE_SIGNIN_PER_EMAIL", "5/1d"),
             ("SELLOUT_SECURE_COOKIES", "2"),
+            ("SELLOUT_TAX_RATE", "101"),
+            ("SELLOUT_TAX_RATE", "nineteen"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

@@ -80,6 +80,7 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
                 rate_limiter: Arc::new(RedisRateLimiter::new(pool.clone(), prefix)),
                 search,
                 product_cache: Arc::new(RedisProductCache::new(pool.clone(), prefix, PRODUCT_TTL)),
+                payments: Arc::new(app::payments::DemoGateway::new()),
                 redis: Some(pool),
             }
         }
@@ -90,6 +91,7 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
             rate_limiter: Arc::new(MemoryRateLimiter::new()),
             search,
             product_cache: Arc::new(MemoryProductCache::new(PRODUCT_TTL)),
+            payments: Arc::new(app::payments::DemoGateway::new()),
             redis: None,
         },
     };
@@ -112,7 +114,15 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         .site_pkg_dir("pkg")
         .site_addr(cfg.site_addr)
         .build();
-    Ok(AppState { leptos_options, db, stores, limits: cfg.rate_limits, media_dir: cfg.data_dir.join("media") })
+    Ok(AppState {
+        leptos_options,
+        db,
+        stores,
+        limits: cfg.rate_limits,
+        media_dir: cfg.data_dir.join("media"),
+        tax_rate_bps: cfg.tax_rate_bps,
+        sqlite_writes: Arc::new(tokio::sync::Mutex::new(())),
+    })
 }
 
 /// Sessions in Redis when configured, else in the database (so a restart keeps them).
@@ -185,6 +195,7 @@ impl Application {
         let listener = TcpListener::bind(cfg.site_addr)
             .await
             .with_context(|| format!("binding LEPTOS_SITE_ADDR {}", cfg.site_addr))?;
+        app::checkout::service::spawn_sweeper(state.clone(), Duration::from_secs(15));
         Ok(Self { listener, router: router(cfg, state.clone()), state })
     }
 

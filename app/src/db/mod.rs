@@ -5,8 +5,12 @@ pub mod address;
 pub mod cart_line;
 pub mod category;
 pub mod inventory;
+pub mod order;
+pub mod order_item;
+pub mod payment;
 pub mod product;
 pub mod product_image;
+pub mod reservation;
 pub mod review;
 pub mod seller;
 pub mod user;
@@ -35,4 +39,17 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
             .await?;
     }
     Ok(db)
+}
+
+/// A write transaction. On SQLite it takes the write lock first (as `BEGIN IMMEDIATE` would):
+/// a transaction that reads first and writes later otherwise fails at once with "database is
+/// locked" when another connection wrote meanwhile, instead of waiting its turn. On PostgreSQL
+/// it is a plain transaction.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        txn.execute_unprepared("UPDATE warehouses SET id = id WHERE 1 = 0").await?;
+    }
+    Ok(txn)
 }

@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr, Statement, TransactionTrait,
+    QuerySelect, Set, SqlErr, Statement,
 };
 
 use super::*;
@@ -116,7 +116,7 @@ pub async fn save_review(state: &AppState, user_id: i64, product_id: i64, rating
     let db = &state.db;
     active_product(db, product_id).await?;
     let verified = bought(db, user_id, product_id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = review::Entity::find()
         .filter(review::Column::ProductId.eq(product_id))
         .filter(review::Column::UserId.eq(user_id))

@@ -10,7 +10,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqlErr, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqlErr,
 };
 
 use super::*;
@@ -628,7 +628,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: ProductInput) -
     }
     check_skus_free(db, &valid, None).await?;
     let default_warehouse = ensure_warehouses(db).await?.first().map(|w| w.id).ok_or(AppError::Internal)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let category_id = match valid.category {
         Some(id) => id,
         None => fallback_category(&txn).await?,
@@ -668,7 +668,7 @@ pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: Produc
     let valid = validated(db, &input).await?;
     check_skus_free(db, &valid, Some(id)).await?;
     let default_warehouse = ensure_warehouses(db).await?.first().map(|w| w.id).ok_or(AppError::Internal)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let category_id = match valid.category {
         Some(c) => c,
         None => fallback_category(&txn).await?,

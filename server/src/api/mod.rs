@@ -18,6 +18,7 @@ pub mod auth;
 pub mod cart;
 pub mod guard;
 pub mod health;
+pub mod orders;
 pub mod reviews;
 pub mod seller;
 pub mod products;
@@ -56,6 +57,8 @@ impl ApiError {
             AppError::Unauthorized(_) => "unauthorized",
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict(_) => "conflict",
+            AppError::Unprocessable(_) => "unprocessable",
+            AppError::PaymentDeclined(_) => "card_declined",
             AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Internal | AppError::Transport(_) => "internal",
         }
@@ -93,6 +96,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         cart::get_cart, cart::add_item, cart::set_item, cart::remove_item,
         auth::register, auth::login, auth::logout, auth::me,
         access::account, access::seller_summary, access::admin_users,
+        orders::checkout, orders::pay, orders::list, orders::get,
         reviews::list, reviews::save, reviews::wishlist, reviews::add, reviews::remove,
         seller::list, seller::create, seller::get, seller::update, seller::archive, seller::add_image, seller::remove_image,
         health::healthz, health::readyz,
@@ -114,6 +118,10 @@ pub fn router() -> Router<AppState> {
         .route("/products", get(products::list_products))
         .route("/products/{id}", get(products::get_product))
         .route("/products/{id}/reviews", get(reviews::list).post(reviews::save))
+        .route("/orders", get(orders::list))
+        .route("/orders/checkout", post(orders::checkout))
+        .route("/orders/{id}", get(orders::get))
+        .route("/orders/{id}/pay", post(orders::pay))
         .route("/wishlist", get(reviews::wishlist))
         .route("/wishlist/{product_id}", put(reviews::add).delete(reviews::remove))
         .route("/search", get(search::search))

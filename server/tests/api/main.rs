@@ -5,6 +5,7 @@
 mod accounts;
 mod cart_api;
 mod catalog;
+mod checkout;
 mod cli;
 mod helpers;
 mod platform;

@@ -1,0 +1,59 @@
+//! Checkout and orders over REST: `POST /api/v1/orders/checkout` (header `Idempotency-Key`),
+//! `GET /api/v1/orders`, `GET /api/v1/orders/{id}`, `POST /api/v1/orders/{id}/pay`.
+
+use app::accounts::Need;
+use app::checkout::service::{self, check_idempotency_key};
+use app::checkout::{CheckoutRequest, CheckoutResult, OrderSummary, OrderView};
+use app::error::AppError;
+use app::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+
+use super::guard::{Caller, JsonBody};
+use super::{ApiError, ErrorBody};
+
+fn order_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse().map_err(|_| AppError::not_found(format!("You have no order \"{raw}\".")))
+}
+
+/// Places the order for the caller's cart: stock reserved, card authorized, order paid. The
+/// same `Idempotency-Key` with the same body gives the same order (200); with another body 422;
+/// while the first request is still working 409. A declined card is 402; the order stays
+/// payable (`POST /api/v1/orders/{id}/pay`) until its reservation expires.
+#[utoipa::path(post, path = "/api/v1/orders/checkout", request_body = CheckoutRequest,
+    params(("Idempotency-Key" = String, Header, description = "A unique key per order attempt, e.g. a UUID")),
+    responses((status = 201, body = CheckoutResult), (status = 200, description = "A replay of an earlier request", body = CheckoutResult),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 402, description = "Card declined", body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn checkout(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: JsonBody) -> Result<(StatusCode, Json<CheckoutResult>), ApiError> {
+    let user = caller.require(Need::SignedIn)?;
+    let key = check_idempotency_key(headers.get("idempotency-key").and_then(|v| v.to_str().ok()))?;
+    let req: CheckoutRequest = serde_json::from_value(serde_json::Value::Object(body.0))
+        .map_err(|e| AppError::bad("body", format!("The checkout request could not be read: {e}.")))?;
+    let (result, replayed) = service::checkout(&state, user, &key, &req).await?;
+    Ok((if replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(result)))
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/pay", params(("id" = i64, Path)),
+    request_body(content = String, description = r#"{"payment_method_id": "pm_…"}"#, content_type = "application/json"),
+    responses((status = 200, body = CheckoutResult), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn pay(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<Json<CheckoutResult>, ApiError> {
+    let user = caller.require(Need::SignedIn)?;
+    let pm = body.string("payment_method_id")?.unwrap_or_default();
+    Ok(Json(service::pay_again(&state, user, order_id(&id)?, &pm).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/orders", responses((status = 200, body = [OrderSummary]), (status = 401, body = ErrorBody)))]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<OrderSummary>>, ApiError> {
+    let user = caller.require(Need::SignedIn)?;
+    Ok(Json(service::order_list(&state.db, user.user_id).await?))
+}
+
+/// One of the caller's orders; anyone else's is 404.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
+    let user = caller.require(Need::SignedIn)?;
+    Ok(Json(service::order_view(&state.db, user.user_id, order_id(&id)?).await?))
+}

@@ -1,0 +1,252 @@
+//! The checkout saga with the demo gateway: payment, idempotency keys, declines, stock that
+//! cannot run out twice, expiry, and hundreds of buyers racing for the last units.
+
+use std::sync::Arc;
+
+use app::accounts::{CurrentUser, Role};
+use app::cart::CartOwner;
+use app::checkout::service as checkout;
+use app::checkout::{CheckoutRequest, ShippingMethod};
+use app::db::{inventory, order, payment, reservation, user, variant};
+use app::error::AppError;
+use app::money::Money;
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+
+use crate::cart_api::in_stock_skus;
+use crate::helpers::{Backend, TestApp, Visitor, spawn_app};
+
+fn body(pm: &str) -> Value {
+    json!({
+        "shipping_address": {"name": "Ann Lee", "line1": "Main St 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+        "shipping_method": "standard",
+        "payment_method_id": pm
+    })
+}
+
+async fn checkout_with(v: &Visitor, key: Option<&str>, body: Value) -> anyhow::Result<(u16, Value)> {
+    let mut req = v.client.post(format!("{}/api/v1/orders/checkout", v.address)).json(&body);
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    let res = req.send().await?;
+    Ok((res.status().as_u16(), res.json().await?))
+}
+
+async fn stock(app: &TestApp, sku: &str) -> anyhow::Result<(i64, i64)> {
+    let v = variant::Entity::find().filter(variant::Column::Sku.eq(sku)).one(&app.db).await?.unwrap();
+    let rows = inventory::Entity::find().filter(inventory::Column::VariantId.eq(v.id)).all(&app.db).await?;
+    Ok((rows.iter().map(|r| r.quantity).sum(), rows.iter().map(|r| r.reserved).sum()))
+}
+
+async fn shopper_with_cart(app: &TestApp, email: &str, lines: &[(&str, i64)]) -> anyhow::Result<Visitor> {
+    let v = app.visitor();
+    v.register(email, "long enough").await?;
+    for (sku, q) in lines {
+        let (status, cart) = v.post("/api/v1/cart/items", json!({"sku": sku, "quantity": q})).await?;
+        anyhow::ensure!(status == 200 || status == 201, "adding {sku}: {status} {cart}");
+    }
+    Ok(v)
+}
+
+async fn a_checkout_pays_takes_the_stock_and_empties_the_cart(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let sku = in_stock_skus(&app, 5, 1).await?.remove(0);
+    let price = variant::Entity::find().filter(variant::Column::Sku.eq(&sku)).one(&app.db).await?.unwrap().price_amount;
+    let (on_hand, _) = stock(&app, &sku).await?;
+    let ann = shopper_with_cart(&app, "ann@example.com", &[(&sku, 2)]).await?;
+
+    let (status, res) = checkout_with(&ann, Some("key-ann-1"), body("pm_card_visa")).await?;
+    assert_eq!(status, 201, "{res}");
+    assert_eq!(res["status"], "paid");
+    let shipping = ShippingMethod::Standard.price(2 * price);
+    assert_eq!(res["total"]["amount"].as_i64(), Some(2 * price + shipping), "{res}");
+    assert!(res["estimated_delivery"].as_str().unwrap().len() == 10);
+    assert_eq!(stock(&app, &sku).await?, (on_hand - 2, 0), "sold: off the shelf, nothing left reserved");
+    assert_eq!(ann.get("/api/v1/cart").await?.1["items"], json!([]), "the cart is cleared");
+
+    let id = res["order_id"].as_i64().unwrap();
+    let (status, o) = ann.get(&format!("/api/v1/orders/{id}")).await?;
+    assert_eq!((status, o["lines"][0]["sku"].as_str(), o["lines"][0]["quantity"].as_i64()), (200, Some(sku.as_str()), Some(2)));
+    assert_eq!(o["shipping_address"]["city"], "Berlin");
+    let (_, list) = ann.get("/api/v1/orders").await?;
+    assert_eq!(list[0]["order_id"].as_i64(), Some(id));
+    let payments = payment::Entity::find().filter(payment::Column::OrderId.eq(id)).all(&app.db).await?;
+    assert_eq!(payments.len(), 1);
+    assert_eq!((payments[0].state.as_str(), payments[0].idempotency_key.clone()), ("authorized", format!("sellout-order-{id}-attempt-1")));
+
+    let bob = app.visitor();
+    bob.register("bob@example.com", "long enough").await?;
+    assert_eq!(bob.get(&format!("/api/v1/orders/{id}")).await?.0, 404, "another shopper's order does not exist for them");
+    assert_eq!(app.visitor().get("/api/v1/orders").await?.0, 401);
+    Ok(())
+}
+
+async fn idempotency_keys_make_retries_safe(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let sku = in_stock_skus(&app, 5, 1).await?.remove(0);
+    let ann = shopper_with_cart(&app, "ann@example.com", &[(&sku, 1)]).await?;
+
+    let (status, res) = checkout_with(&ann, None, body("pm_card_visa")).await?;
+    assert_eq!(status, 400);
+    assert!(res["error"]["message"].as_str().unwrap().contains("Idempotency-Key"));
+
+    let (status, first) = checkout_with(&ann, Some("same-key"), body("pm_card_visa")).await?;
+    assert_eq!(status, 201);
+    let (status, again) = checkout_with(&ann, Some("same-key"), body("pm_card_visa")).await?;
+    assert_eq!((status, again["order_id"].clone()), (200, first["order_id"].clone()), "the same order, not a second one");
+    assert_eq!(order::Entity::find().count(&app.db).await?, 1);
+    assert_eq!(payment::Entity::find().count(&app.db).await?, 1, "one payment attempt, one intent");
+
+    let mut other = body("pm_card_visa");
+    other["shipping_method"] = json!("express");
+    let (status, res) = checkout_with(&ann, Some("same-key"), other).await?;
+    assert_eq!(status, 422, "{res}");
+
+    let (status, res) = checkout_with(&ann, Some("new-key"), body("pm_card_visa")).await?;
+    assert_eq!(status, 400);
+    assert!(res["error"]["message"].as_str().unwrap().contains("cart is empty"), "{res}");
+
+    // Bad fields are named; nothing is written.
+    let ann2 = shopper_with_cart(&app, "ann2@example.com", &[(&sku, 1)]).await?;
+    let (status, res) = checkout_with(&ann2, Some("k2"), json!({"shipping_address": {"name": "", "line1": "x", "city": "y", "postal_code": "1", "country": "Germany"}, "shipping_method": "rocket", "payment_method_id": ""})).await?;
+    assert_eq!(status, 400);
+    for field in ["shipping_address.name", "shipping_address.country", "shipping_method", "payment_method_id"] {
+        assert!(res["error"]["fields"][field].is_string(), "{field} in {res}");
+    }
+    let (status, res) = checkout_with(&ann2, Some("k3"), json!({"shipping_address_id": 424242, "shipping_method": "standard", "payment_method_id": "pm_card_visa"})).await?;
+    assert_eq!((status, res["error"]["fields"]["shipping_address_id"].is_string()), (400, true), "{res}");
+    assert_eq!(order::Entity::find().count(&app.db).await?, 1);
+    Ok(())
+}
+
+async fn a_declined_card_keeps_the_order_payable(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let sku = in_stock_skus(&app, 5, 1).await?.remove(0);
+    let (on_hand, _) = stock(&app, &sku).await?;
+    let ann = shopper_with_cart(&app, "ann@example.com", &[(&sku, 3)]).await?;
+
+    let (status, res) = checkout_with(&ann, Some("k-decline"), body("pm_card_visa_chargeDeclined")).await?;
+    assert_eq!((status, res["error"]["code"].as_str()), (402, Some("card_declined")), "{res}");
+    assert!(res["error"]["message"].as_str().unwrap().contains("declined"));
+    let o = order::Entity::find().one(&app.db).await?.unwrap();
+    assert_eq!(o.status, "pending");
+    assert_eq!(stock(&app, &sku).await?, (on_hand, 3), "the stock stays reserved for another card");
+
+    let (status, res) = ann.post(&format!("/api/v1/orders/{}/pay", o.id), json!({"payment_method_id": "pm_card_visa"})).await?;
+    assert_eq!((status, res["status"].as_str()), (200, Some("paid")), "{res}");
+    assert_eq!(stock(&app, &sku).await?, (on_hand - 3, 0));
+    let states: Vec<String> = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).all(&app.db).await?.into_iter().map(|p| p.state).collect();
+    assert_eq!(states, ["failed", "authorized"]);
+    let (status, _) = ann.post(&format!("/api/v1/orders/{}/pay", o.id), json!({"payment_method_id": "pm_card_visa"})).await?;
+    assert_eq!(status, 409, "a paid order is not paid twice");
+    Ok(())
+}
+
+async fn a_line_out_of_stock_is_named_and_nothing_is_reserved(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let skus = in_stock_skus(&app, 5, 2).await?;
+    let ann = shopper_with_cart(&app, "ann@example.com", &[(&skus[0], 1), (&skus[1], 4)]).await?;
+    // Someone bought the second product meanwhile: 2 left.
+    let v = variant::Entity::find().filter(variant::Column::Sku.eq(&skus[1])).one(&app.db).await?.unwrap();
+    let rows = inventory::Entity::find().filter(inventory::Column::VariantId.eq(v.id)).all(&app.db).await?;
+    for (i, r) in rows.into_iter().enumerate() {
+        let mut m: inventory::ActiveModel = r.into();
+        m.quantity = Set(if i == 0 { 2 } else { 0 });
+        m.update(&app.db).await?;
+    }
+    let before = stock(&app, &skus[0]).await?;
+    let (status, res) = checkout_with(&ann, Some("k-oos"), body("pm_card_visa")).await?;
+    assert_eq!(status, 409, "{res}");
+    let title = app::db::product::Entity::find_by_id(v.product_id).one(&app.db).await?.unwrap().title;
+    assert!(res["error"]["message"].as_str().unwrap().contains(&title), "names the product: {res}");
+    assert_eq!(stock(&app, &skus[0]).await?, before, "the other line reserved nothing");
+    assert_eq!(order::Entity::find().count(&app.db).await?, 0, "no half-written order");
+    assert_eq!(reservation::Entity::find().count(&app.db).await?, 0);
+    Ok(())
+}
+
+async fn expired_reservations_return_to_stock_exactly_once(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let sku = in_stock_skus(&app, 5, 1).await?.remove(0);
+    let (on_hand, _) = stock(&app, &sku).await?;
+    let ann = shopper_with_cart(&app, "ann@example.com", &[(&sku, 2)]).await?;
+    assert_eq!(checkout_with(&ann, Some("k-exp"), body("pm_card_visa_chargeDeclined")).await?.0, 402);
+    assert_eq!(stock(&app, &sku).await?, (on_hand, 2));
+    // Time passes: the reservation is due.
+    let past = Utc::now() - chrono::Duration::minutes(1);
+    reservation::Entity::update_many().col_expr(reservation::Column::ExpiresAt, Expr::value(past)).exec(&app.db).await?;
+    order::Entity::update_many().col_expr(order::Column::ExpiresAt, Expr::value(past)).exec(&app.db).await?;
+    // Two sweepers at once (two nodes): each reservation is released by one of them.
+    let (a, b) = tokio::join!(checkout::release_expired(&app.state), checkout::release_expired(&app.state));
+    let held = reservation::Entity::find().count(&app.db).await?;
+    assert_eq!(a? + b?, held, "every reservation released once");
+    assert_eq!(checkout::release_expired(&app.state).await?, 0, "and never again");
+    assert_eq!(stock(&app, &sku).await?, (on_hand, 0), "all back in stock, not more");
+    let o = order::Entity::find().one(&app.db).await?.unwrap();
+    assert_eq!(o.status, "expired");
+    let (status, _) = ann.post(&format!("/api/v1/orders/{}/pay", o.id), json!({"payment_method_id": "pm_card_visa"})).await?;
+    assert_eq!(status, 409, "an expired order cannot be paid");
+    Ok(())
+}
+
+/// 200 buyers, 50 units over two warehouses: exactly 50 paid orders, the rest told it sold out.
+async fn two_hundred_buyers_for_fifty_units_never_oversell(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let sku = in_stock_skus(&app, 1, 1).await?.remove(0);
+    let v = variant::Entity::find().filter(variant::Column::Sku.eq(&sku)).one(&app.db).await?.unwrap();
+    let rows = inventory::Entity::find().filter(inventory::Column::VariantId.eq(v.id)).all(&app.db).await?;
+    assert_eq!(rows.len(), 2, "the demo keeps stock in two warehouses");
+    for (r, q) in rows.into_iter().zip([30, 20]) {
+        let mut m: inventory::ActiveModel = r.into();
+        m.quantity = Set(q);
+        m.reserved = Set(0);
+        m.update(&app.db).await?;
+    }
+    let mut buyers = Vec::new();
+    for i in 0..200 {
+        let u = user::ActiveModel {
+            email: Set(format!("buyer{i}@example.com")),
+            password_hash: Set("not-a-real-hash".into()),
+            role: Set("shopper".into()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await?;
+        app.state.stores.carts.set_quantity(&CartOwner::User(u.id), &sku, 1, &Money::new(v.price_amount, &v.currency)).await?;
+        buyers.push(CurrentUser { user_id: u.id, email: u.email, role: Role::Shopper, seller: None });
+    }
+    let req: CheckoutRequest = serde_json::from_value(body("pm_card_visa"))?;
+    let state = Arc::new(app.state.clone());
+    let tasks: Vec<_> = buyers
+        .into_iter()
+        .map(|b| {
+            let (state, req) = (state.clone(), req.clone());
+            tokio::spawn(async move { checkout::checkout(&state, &b, &format!("race-{}", b.user_id), &req).await })
+        })
+        .collect();
+    let (mut paid, mut sold_out) = (0, 0);
+    for t in tasks {
+        match t.await? {
+            Ok((r, _)) if r.status == "paid" => paid += 1,
+            Err(AppError::Conflict(m)) if m.contains("does not have") => sold_out += 1,
+            other => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    assert_eq!((paid, sold_out), (50, 150));
+    assert_eq!(stock(&app, &sku).await?, (0, 0), "all 50 sold, none left reserved, never below zero");
+    assert_eq!(order::Entity::find().filter(order::Column::Status.eq("paid")).count(&app.db).await?, 50);
+    Ok(())
+}
+
+crate::on_both_databases!(
+    a_checkout_pays_takes_the_stock_and_empties_the_cart,
+    idempotency_keys_make_retries_safe,
+    a_declined_card_keeps_the_order_payable,
+    a_line_out_of_stock_is_named_and_nothing_is_reserved,
+    expired_reservations_return_to_stock_exactly_once,
+    two_hundred_buyers_for_fifty_units_never_oversell,
+);
