@@ -32,6 +32,7 @@ use leptos_router::{SsrMode, path};
 use crate::accounts::pages::{AccountPage, RegisterPage, SignInPage};
 use crate::cart::pages::CartPage;
 use crate::catalog::pages::{CategoryPage, HomePage, ProductPage};
+use crate::checkout::pages::{CheckoutPage, OrderPage, OrdersPage};
 use crate::reviews::pages::WishlistPage;
 use crate::search::pages::SearchPage;
 use crate::seller::pages::{EditProduct, NewProduct, SellerDashboard, SellerLayout, SellerProducts};
@@ -85,6 +86,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route path=path!("/wishlist") view=WishlistPage ssr=SsrMode::Async />
+                    <Route path=path!("/checkout") view=CheckoutPage ssr=SsrMode::Async />
+                    <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async />
+                    <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("/seller") view=SellerLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=SellerDashboard />
                         <Route path=path!("products") view=SellerProducts />

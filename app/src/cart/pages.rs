@@ -125,6 +125,7 @@ fn CartLines(view: CartView) -> impl IntoView {
             <p>{format!("{count} item{}", if count == 1 { "" } else { "s" })}</p>
             <p class="price big" data-testid="subtotal">"Subtotal " {view.subtotal.display()}</p>
             <p class="muted small">"Shipping and tax are added at checkout."</p>
+            <a class="button" href="/checkout">"Proceed to checkout"</a>
         </div>
     }
 }

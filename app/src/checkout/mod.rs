@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::AddressInput;
 use crate::money::Money;
 
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
 
@@ -129,9 +130,166 @@ pub struct OrderSummary {
     pub created_at: String,
 }
 
+/// What the checkout page needs: the cart, saved addresses, the tax rate, the test cards (in
+/// demo mode) and a fresh idempotency key for this page's order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutInfo {
+    pub cart: crate::cart::CartView,
+    pub addresses: Vec<crate::accounts::Address>,
+    pub tax_rate_bps: i64,
+    /// Demo gateway: Stripe's test ids to pick from (no card entry at all).
+    pub demo_cards: Vec<(String, String)>,
+    pub idempotency_key: String,
+}
+
+/// A placed order: paid, or pending with why (a declined card) so the page can offer another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placed {
+    pub order_id: i64,
+    pub status: String,
+    pub message: Option<String>,
+}
+
 /// Tax on `subtotal + shipping` at `rate_bps` basis points, rounded half up, in minor units.
 pub fn tax_of(taxable: i64, rate_bps: i64) -> i64 {
     (taxable * rate_bps + 5_000) / 10_000
+}
+
+// ---- server functions ----
+
+#[cfg(feature = "ssr")]
+async fn shopper() -> Result<(crate::state::AppState, crate::accounts::CurrentUser), crate::error::AppError> {
+    let state = crate::state::app_state()?;
+    let session = crate::accounts::session().await?;
+    let user = crate::accounts::session::require(&state.db, &session, crate::accounts::Need::SignedIn).await?;
+    Ok((state, user))
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "checkout_info")]
+pub async fn get_checkout_info() -> Result<CheckoutInfo, crate::error::AppError> {
+    let (state, user) = shopper().await?;
+    let cart = crate::cart::service::view(&state, Some(&crate::cart::CartOwner::User(user.user_id))).await?;
+    let addresses = crate::accounts::service::list_addresses(&state.db, user.user_id).await?;
+    let demo = state.stores.payments.provider() == "demo";
+    Ok(CheckoutInfo {
+        cart,
+        addresses,
+        tax_rate_bps: state.tax_rate_bps,
+        demo_cards: if demo { crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect() } else { vec![] },
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+/// The checkout form. A declined card is not an error here: the order exists and waits for
+/// another card, so the shopper lands on it either way.
+#[allow(clippy::too_many_arguments)]
+#[leptos::server(prefix = "/api/fn", endpoint = "place_order")]
+pub async fn place_order(
+    idempotency_key: String,
+    shipping_address_id: Option<String>,
+    name: Option<String>,
+    line1: Option<String>,
+    line2: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    shipping_method: Option<String>,
+    payment_method_id: Option<String>,
+) -> Result<Placed, crate::error::AppError> {
+    use crate::error::AppError;
+    let saved = shipping_address_id.as_deref().filter(|s| !s.is_empty() && *s != "new").map(|s| s.parse::<i64>());
+    let req = CheckoutRequest {
+        shipping_address_id: match saved {
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => return Err(AppError::bad("shipping_address_id", "Choose one of your addresses.")),
+            None => None,
+        },
+        shipping_address: saved.is_none().then(|| AddressInput {
+            name: name.clone().unwrap_or_default(),
+            line1: line1.clone().unwrap_or_default(),
+            line2: line2.clone(),
+            city: city.clone().unwrap_or_default(),
+            region: region.clone(),
+            postal_code: postal_code.clone().unwrap_or_default(),
+            country: country.clone().unwrap_or_default(),
+        }),
+        shipping_method: shipping_method.clone().unwrap_or_default(),
+        payment_method_id: payment_method_id.unwrap_or_default(),
+    };
+    let result = async {
+        let (state, user) = shopper().await?;
+        let key = service::check_idempotency_key(Some(&idempotency_key))?;
+        match service::checkout(&state, &user, &key, &req).await {
+            Ok((r, _)) => Ok(Placed { order_id: r.order_id, status: r.status, message: None }),
+            Err(AppError::PaymentDeclined(message)) => {
+                let order_id = service::order_id_for_key(&state.db, user.user_id, &key).await?.ok_or(AppError::Internal)?;
+                Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message) })
+            }
+            // The form's address fields are named without the API's `shipping_address.`.
+            Err(AppError::Invalid(fields)) => Err(AppError::Invalid(
+                fields.into_iter().map(|(k, v)| (k.strip_prefix("shipping_address.").map(str::to_owned).unwrap_or(k), v)).collect(),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    match &result {
+        Ok(p) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&order_page(p)),
+        Err(e) => {
+            let keep: Vec<(&str, String)> = [("name", name), ("line1", line1), ("line2", line2), ("city", city), ("region", region), ("postal_code", postal_code), ("country", country), ("shipping_method", shipping_method)]
+                .into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect();
+            let keep: Vec<(&str, &str)> = keep.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            crate::ui::forms::bounce_on_error("/checkout", e, &keep).await;
+        }
+        _ => {}
+    }
+    result
+}
+
+/// Where a placed order is shown, with the decline message when there is one.
+pub fn order_page(p: &Placed) -> String {
+    match &p.message {
+        Some(m) => format!("/orders/{}?declined={}", p.order_id, crate::ui::forms::url_encode(m)),
+        None => format!("/orders/{}?placed=1", p.order_id),
+    }
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "pay_order")]
+pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Result<Placed, crate::error::AppError> {
+    use crate::error::AppError;
+    let result = async {
+        let (state, user) = shopper().await?;
+        match service::pay_again(&state, &user, order_id, payment_method_id.as_deref().unwrap_or_default()).await {
+            Ok(r) => Ok(Placed { order_id, status: r.status, message: None }),
+            Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message) }),
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    match &result {
+        Ok(p) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&order_page(p)),
+        Err(e) => crate::ui::forms::bounce_on_error(&format!("/orders/{order_id}"), e, &[]).await,
+        _ => {}
+    }
+    result
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "orders")]
+pub async fn get_orders() -> Result<Vec<OrderSummary>, crate::error::AppError> {
+    let (state, user) = shopper().await?;
+    service::order_list(&state.db, user.user_id).await
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "order")]
+pub async fn get_order(order_id: i64) -> Result<(OrderView, Vec<(String, String)>), crate::error::AppError> {
+    let (state, user) = shopper().await?;
+    let view = service::order_view(&state.db, user.user_id, order_id).await?;
+    let demo = state.stores.payments.provider() == "demo";
+    let cards = if demo { crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect() } else { vec![] };
+    Ok((view, cards))
 }
 
 #[cfg(test)]

@@ -588,6 +588,16 @@ pub fn spawn_sweeper(state: AppState, every: std::time::Duration) {
 
 // ---- reading orders ----
 
+/// The caller's order made under `key`, if any.
+pub async fn order_id_for_key(db: &DatabaseConnection, user_id: i64, key: &str) -> Result<Option<i64>, AppError> {
+    Ok(order::Entity::find()
+        .filter(order::Column::IdempotencyKey.eq(key))
+        .filter(order::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .map(|o| o.id))
+}
+
 async fn own_order(db: &DatabaseConnection, user_id: i64, order_id: i64) -> Result<order::Model, AppError> {
     order::Entity::find_by_id(order_id)
         .filter(order::Column::UserId.eq(user_id))

@@ -19,6 +19,9 @@ pub struct ShopActions {
     pub add: ServerAction<crate::cart::AddToCart>,
     pub update: ServerAction<crate::cart::UpdateCartLine>,
     pub remove: ServerAction<crate::cart::RemoveCartLine>,
+    /// Placing an order empties the cart.
+    pub place: ServerAction<crate::checkout::PlaceOrder>,
+    pub pay: ServerAction<crate::checkout::PayOrder>,
 }
 
 impl ShopActions {
@@ -30,6 +33,8 @@ impl ShopActions {
             add: ServerAction::new(),
             update: ServerAction::new(),
             remove: ServerAction::new(),
+            place: ServerAction::new(),
+            pay: ServerAction::new(),
         }
     }
 
@@ -40,7 +45,12 @@ impl ShopActions {
 
     /// Changes whenever the cart may have changed.
     pub fn cart_version(&self) -> usize {
-        self.auth_version() + self.add.version().get() + self.update.version().get() + self.remove.version().get()
+        self.auth_version()
+            + self.add.version().get()
+            + self.update.version().get()
+            + self.remove.version().get()
+            + self.place.version().get()
+            + self.pay.version().get()
     }
 }
 
@@ -75,6 +85,7 @@ pub fn Header() -> impl IntoView {
                                     Some(u) => view! {
                                         {matches!(u.role, crate::accounts::Role::Seller | crate::accounts::Role::Admin)
                                             .then(|| view! { <a href="/seller">"Seller admin"</a> })}
+                                        <a href="/orders">"Orders"</a>
                                         <a href="/wishlist">"Wishlist"</a>
                                         <a href="/account" data-testid="account-link">{u.email}</a>
                                     }.into_any(),

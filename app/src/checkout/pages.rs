@@ -1,0 +1,312 @@
+//! Checkout, the order list and an order with its status timeline. The checkout form is an
+//! `ActionForm` (it works before the wasm loads); its idempotency key comes with the page, so
+//! a double submit places one order.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+
+use super::*;
+use crate::ui::forms::{Feedback, Field, FormMessage};
+use crate::ui::{ErrorPanel, Loading};
+
+fn sign_in_first(next: &str) -> AnyView {
+    crate::ui::set_status(401);
+    view! {
+        <section class="empty-state">
+            <p>"Please sign in to check out and see your orders."</p>
+            <a class="button" href=format!("/signin?next={}", crate::ui::forms::url_encode(next))>"Sign in"</a>
+        </section>
+    }
+    .into_any()
+}
+
+/// The demo gateway's test cards, clearly labelled: no card data is entered anywhere.
+#[component]
+fn TestCardPicker(cards: Vec<(String, String)>) -> impl IntoView {
+    view! {
+        <fieldset class="choice test-cards" data-testid="test-cards">
+            <legend>"Payment (demo shop: test cards only)"</legend>
+            <p class="muted small">"This shop runs without a payment provider. Pick one of Stripe's test cards; nothing is charged."</p>
+            {cards.into_iter().enumerate().map(|(i, (id, label))| view! {
+                <label><input type="radio" name="payment_method_id" value=id checked=i == 0 />" " {label}</label>
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let place = expect_context::<crate::ui::ShopActions>().place;
+    let info = Resource::new(|| (), |_| get_checkout_info());
+    // A result from an earlier visit is not this form's.
+    place.value().set(None);
+    let feedback = Feedback::new(place.value());
+    let navigate = use_navigate();
+    // The action is shared (the header's cart count follows it): only a submit made on this
+    // visit of the page navigates.
+    let seen = place.version().get_untracked();
+    Effect::new(move |_| {
+        if place.version().get() > seen {
+            if let Some(Ok(placed)) = place.value().get() {
+                navigate(&order_page(&placed), Default::default());
+            }
+        }
+    });
+    view! {
+        <Title text="Checkout" />
+        <h1>"Checkout"</h1>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                let info = match info.await {
+                    Ok(i) => i,
+                    Err(crate::error::AppError::Unauthorized(_)) => return sign_in_first("/checkout"),
+                    Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
+                };
+                if info.cart.items.is_empty() {
+                    return view! {
+                        <section class="empty-state">
+                            <p>"Your cart is empty, so there is nothing to check out."</p>
+                            <a class="button" href="/">"Continue shopping"</a>
+                        </section>
+                    }.into_any();
+                }
+                let subtotal = info.cart.subtotal.clone();
+                let currency = subtotal.currency.clone();
+                let (method, set_method) = signal(feedback.kept("shipping_method"));
+                let rate = info.tax_rate_bps;
+                let shipping_of = {
+                    let sub = subtotal.amount;
+                    move |m: &str| ShippingMethod::parse(m).unwrap_or(ShippingMethod::Standard).price(sub)
+                };
+                let (cur1, cur2, cur3) = (currency.clone(), currency.clone(), currency.clone());
+                let sub_amount = subtotal.amount;
+                let has_saved = !info.addresses.is_empty();
+                let (use_new, set_use_new) = signal(!has_saved);
+                let pay_kind = if info.demo_cards.is_empty() { None } else { Some(info.demo_cards.clone()) };
+                view! {
+                    <div class="checkout">
+                        <ActionForm action=place attr:class="stack checkout-form" attr:novalidate=true>
+                            <FormMessage feedback />
+                            <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
+                            <fieldset class="stack">
+                                <legend>"Shipping address"</legend>
+                                {has_saved.then(|| view! {
+                                    <div class="choice">
+                                        {info.addresses.iter().map(|a| {
+                                            let label = format!("{}, {}, {} {}, {}", a.name, a.line1, a.postal_code, a.city, a.country);
+                                            view! {
+                                                <label><input type="radio" name="shipping_address_id" value=a.address_id checked=a.is_default
+                                                    on:change=move |_| set_use_new.set(false) />" " {label}</label>
+                                            }
+                                        }).collect_view()}
+                                        <label><input type="radio" name="shipping_address_id" value="new" on:change=move |_| set_use_new.set(true) />" A new address"</label>
+                                    </div>
+                                })}
+                                {feedback.field("shipping_address_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                                <div class="stack" class:hidden-js=move || !use_new.get()>
+                                    <Field label="Full name" name="name" autocomplete="name" value=feedback.kept("name") feedback />
+                                    <Field label="Street and number" name="line1" autocomplete="address-line1" value=feedback.kept("line1") feedback />
+                                    <Field label="Apartment, floor (optional)" name="line2" autocomplete="address-line2" value=feedback.kept("line2") feedback />
+                                    <div class="row">
+                                        <Field label="Postal code" name="postal_code" autocomplete="postal-code" value=feedback.kept("postal_code") feedback />
+                                        <Field label="City" name="city" autocomplete="address-level2" value=feedback.kept("city") feedback />
+                                    </div>
+                                    <div class="row">
+                                        <Field label="Region (optional)" name="region" autocomplete="address-level1" value=feedback.kept("region") feedback />
+                                        <Field label="Country code" name="country" autocomplete="country" value=feedback.kept("country") hint="Two letters, e.g. DE" feedback />
+                                    </div>
+                                </div>
+                            </fieldset>
+                            <fieldset class="choice">
+                                <legend>"Shipping"</legend>
+                                {ShippingMethod::ALL.into_iter().map(|m| {
+                                    let price = Money::new(m.price(sub_amount), &cur1);
+                                    let label = match m {
+                                        ShippingMethod::Standard => format!("Standard, {} working days: {}", m.days(), if price.amount == 0 { "free".to_owned() } else { price.display() }),
+                                        ShippingMethod::Express => format!("Express, {} working days: {}", m.days(), price.display()),
+                                    };
+                                    let checked = move || method.get() == m.as_str() || (method.get().is_empty() && m == ShippingMethod::Standard);
+                                    view! {
+                                        <label><input type="radio" name="shipping_method" value=m.as_str() checked=checked
+                                            on:change=move |_| set_method.set(m.as_str().to_owned()) />" " {label}</label>
+                                    }
+                                }).collect_view()}
+                            </fieldset>
+                            {match pay_kind {
+                                Some(cards) => view! { <TestCardPicker cards /> }.into_any(),
+                                None => view! { <p class="form-error">"Card payments are not set up on this server yet."</p> }.into_any(),
+                            }}
+                            {feedback.field("payment_method_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                            <button type="submit" disabled=move || place.pending().get()>
+                                {move || if place.pending().get() { "Placing your order…" } else { "Place order" }}
+                            </button>
+                        </ActionForm>
+                        <aside class="order-summary" aria-labelledby="summary-heading">
+                            <h2 id="summary-heading">"Order summary"</h2>
+                            <ul class="summary-lines">
+                                {info.cart.items.iter().map(|i| view! {
+                                    <li><span>{format!("{} × {}", i.quantity, i.title)}</span><span>{i.line_total.display()}</span></li>
+                                }).collect_view()}
+                            </ul>
+                            <dl class="totals">
+                                <dt>"Subtotal"</dt><dd>{subtotal.display()}</dd>
+                                <dt>"Shipping"</dt><dd data-testid="shipping">{move || Money::new(shipping_of(&method.get()), &cur2).display()}</dd>
+                                <dt>"Tax"</dt><dd>{move || Money::new(tax_of(sub_amount + shipping_of(&method.get()), rate), &cur3).display()}</dd>
+                                <dt>"Total"</dt><dd class="price" data-testid="total">{move || {
+                                    let s = shipping_of(&method.get());
+                                    Money::new(sub_amount + s + tax_of(sub_amount + s, rate), &currency).display()
+                                }}</dd>
+                            </dl>
+                        </aside>
+                    </div>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let orders = Resource::new(|| (), |_| get_orders());
+    view! {
+        <Title text="Your orders" />
+        <h1>"Your orders"</h1>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Err(crate::error::AppError::Unauthorized(_)) => sign_in_first("/orders"),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <div class="empty-state"><p>"No orders yet."</p><a href="/">"Start shopping"</a></div>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <table class="admin-table">
+                            <thead><tr><th scope="col">"Order"</th><th scope="col">"Placed"</th><th scope="col">"Items"</th><th scope="col">"Total"</th><th scope="col">"Status"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|o| view! {
+                                    <tr data-testid="order-row">
+                                        <td><a href=format!("/orders/{}", o.order_id)>{format!("#{}", o.order_id)}</a></td>
+                                        <td>{o.created_at.get(..10).unwrap_or_default().to_owned()}</td>
+                                        <td>{o.items}</td>
+                                        <td>{o.total.display()}</td>
+                                        <td><span class=format!("status status-{}", o.status)>{status_label(&o.status)}</span></td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "pending" => "Awaiting payment",
+        "paid" => "Paid",
+        "shipped" => "Shipped",
+        "delivered" => "Delivered",
+        "cancelled" => "Cancelled",
+        "refunded" => "Refunded",
+        "expired" => "Expired",
+        _ => "Unknown",
+    }
+}
+
+/// The steps an order goes through, marked done up to where it is.
+#[component]
+fn Timeline(status: String) -> impl IntoView {
+    let steps = ["pending", "paid", "shipped", "delivered"];
+    let reached = steps.iter().position(|s| *s == status);
+    let ended = (!steps.contains(&status.as_str())).then_some(status.clone());
+    view! {
+        <ol class="timeline" aria-label="Order status">
+            {steps.iter().enumerate().map(|(i, s)| {
+                let done = reached.is_some_and(|r| i <= r) || (ended.is_some() && i == 0);
+                let current = reached == Some(i);
+                view! {
+                    <li class:done=done class:current=current aria-current=current.then_some("step")>{status_label(s)}</li>
+                }
+            }).collect_view()}
+            {ended.map(|s| view! { <li class="done current ended" aria-current="step">{status_label(&s)}</li> })}
+        </ol>
+    }
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let pay = expect_context::<crate::ui::ShopActions>().pay;
+    let order = Resource::new(move || (id(), pay.version().get()), |(id, _)| get_order(id));
+    pay.value().set(None);
+    let feedback = Feedback::new(pay.value());
+    let seen = pay.version().get_untracked();
+    let declined = move || match pay.value().get().filter(|_| pay.version().get() > seen) {
+        Some(Ok(p)) => p.message,
+        Some(Err(_)) => None,
+        None => query.read().get("declined"),
+    };
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                let (o, cards) = match order.await {
+                    Ok(x) => x,
+                    Err(crate::error::AppError::Unauthorized(_)) => return sign_in_first(&format!("/orders/{}", id())),
+                    Err(e) => {
+                        crate::ui::set_status(e.status());
+                        return view! { <ErrorPanel error=e /> }.into_any();
+                    }
+                };
+                let placed = query.read_untracked().get("placed").is_some() && o.status == "paid";
+                let payable = o.status == "pending";
+                let a = o.shipping_address.clone();
+                view! {
+                    <Title text=format!("Order #{}", o.order_id) />
+                    <h1>{format!("Order #{}", o.order_id)}</h1>
+                    {placed.then(|| view! { <p class="notice" role="status" data-testid="order-placed">"Thank you! Your order is placed and paid."</p> })}
+                    <p data-testid="order-status" class=format!("status status-{}", o.status)>{status_label(&o.status)}</p>
+                    <Timeline status=o.status.clone() />
+                    {payable.then(|| view! {
+                        <section class="panel" aria-labelledby="pay-heading">
+                            <h2 id="pay-heading">"Pay for this order"</h2>
+                            {move || declined().map(|m| view! { <p class="form-error" role="alert" data-testid="declined">{m}</p> })}
+                            {o.expires_at.clone().map(|t| view! { <p class="muted">"Your items are held until " <time datetime=t.clone()>{t.replace('T', " ").replace('Z', " UTC")}</time> "."</p> })}
+                            <FormMessage feedback />
+                            <ActionForm action=pay attr:class="stack">
+                                <input type="hidden" name="order_id" value=o.order_id />
+                                <TestCardPicker cards=cards.clone() />
+                                <button type="submit" disabled=move || pay.pending().get()>
+                                    {move || if pay.pending().get() { "Paying…" } else { "Pay now" }}
+                                </button>
+                            </ActionForm>
+                        </section>
+                    })}
+                    <h2>"Items"</h2>
+                    <ul class="summary-lines">
+                        {o.lines.iter().map(|l| view! {
+                            <li data-testid="order-line"><span>{format!("{} × {}", l.quantity, l.title)}</span><span>{l.line_total.display()}</span></li>
+                        }).collect_view()}
+                    </ul>
+                    <dl class="totals">
+                        <dt>"Subtotal"</dt><dd>{o.subtotal.display()}</dd>
+                        <dt>"Shipping (" {o.shipping_method.clone()} ")"</dt><dd>{o.shipping.display()}</dd>
+                        <dt>"Tax"</dt><dd>{o.tax.display()}</dd>
+                        <dt>"Total"</dt><dd class="price" data-testid="order-total">{o.total.display()}</dd>
+                    </dl>
+                    <h2>"Shipping to"</h2>
+                    <address>
+                        {a.name}<br />{a.line1}<br />{a.line2.map(|l| view! { {l}<br /> })}
+                        {format!("{} {}", a.postal_code, a.city)}<br />{a.country}
+                    </address>
+                    <p class="muted">"Estimated delivery: " {o.estimated_delivery.clone()}</p>
+                    <p><a href="/orders">"All your orders"</a></p>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,101 @@
+import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
+
+async function hydrated(page: Page) {
+  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
+}
+
+async function inStockProduct(request: APIRequestContext) {
+  const list = await (await request.get("/api/v1/products?limit=40&sort=price_asc")).json();
+  for (const p of list.products) {
+    const d = await (await request.get(`/api/v1/products/${p.product_id}`)).json();
+    if (d.variants[0]?.available >= 3) return d;
+  }
+  throw new Error("no product in stock");
+}
+
+async function shopperWithCart(page: Page, request: APIRequestContext) {
+  const product = await inStockProduct(request);
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(`buyer-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`);
+  await page.getByLabel("Password").fill("a good password");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("account-link")).toBeVisible();
+  await page.goto(`/p/${product.product_id}`);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await expect(page.getByTestId("cart-count")).toHaveText("1");
+  await page.getByRole("link", { name: /^Cart/ }).click();
+  await page.getByRole("link", { name: "Proceed to checkout" }).click();
+  await expect(page.getByRole("heading", { name: "Checkout" })).toBeVisible();
+  return product;
+}
+
+async function fillAddress(page: Page) {
+  await page.getByLabel("Full name").fill("Ria Nova");
+  await page.getByLabel("Street and number").fill("Linienstraße 12");
+  await page.getByLabel("Postal code").fill("10119");
+  await page.getByLabel("City").fill("Berlin");
+  await page.getByLabel("Country code").fill("DE");
+}
+
+test("a shopper buys with a test card and sees the paid order", async ({ page, request }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const product = await shopperWithCart(page, request);
+  await expect(page.getByTestId("test-cards")).toContainText("test cards only");
+
+  // A mistake first: the field says what is wrong, what was typed stays.
+  await fillAddress(page);
+  await page.getByLabel("Country code").fill("Germany");
+  await page.getByRole("button", { name: "Place order" }).click();
+  await expect(page.getByText("Use the two-letter country code")).toBeVisible();
+  await expect(page.getByLabel("City")).toHaveValue("Berlin");
+  await page.getByLabel("Country code").fill("DE");
+
+  const standardTotal = await page.getByTestId("total").textContent();
+  await page.getByLabel(/Express, \d working days/).check();
+  await expect(page.getByTestId("total")).not.toHaveText(standardTotal!);
+  const total = await page.getByTestId("total").textContent();
+  await page.getByLabel("Visa, succeeds").check();
+  await page.getByRole("button", { name: "Place order" }).click();
+
+  await expect(page.getByTestId("order-placed")).toBeVisible();
+  await expect(page.getByTestId("order-status")).toHaveText("Paid");
+  await expect(page.getByTestId("order-total")).toHaveText(total!);
+  await expect(page.getByTestId("order-line")).toContainText(product.title);
+  await expect(page.getByTestId("cart-count")).toHaveText("0");
+  await page.getByRole("link", { name: "All your orders" }).click();
+  await expect(page.getByTestId("order-row")).toHaveCount(1);
+  expect(errors).toEqual([]);
+});
+
+test("a declined card, then another card that pays", async ({ page, request }) => {
+  await shopperWithCart(page, request);
+  await fillAddress(page);
+  await page.getByLabel("Visa, declined").check();
+  await page.getByRole("button", { name: "Place order" }).click();
+  await expect(page.getByTestId("declined")).toContainText("declined");
+  await expect(page.getByTestId("order-status")).toHaveText("Awaiting payment");
+  await page.getByLabel("Visa, succeeds").check();
+  await page.getByRole("button", { name: "Pay now" }).click();
+  await expect(page.getByTestId("order-status")).toHaveText("Paid");
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+  test("checkout works as a plain form", async ({ page, request }) => {
+    // Sign up and fill the cart through plain forms too.
+    const product = await inStockProduct(request);
+    await page.goto("/register");
+    await page.getByLabel("Email").fill(`nojs-${Date.now()}@example.com`);
+    await page.getByLabel("Password").fill("a good password");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.goto(`/p/${product.product_id}`);
+    await page.getByRole("button", { name: "Add to cart" }).click();
+    await page.goto("/checkout");
+    await fillAddress(page);
+    await page.getByRole("button", { name: "Place order" }).click();
+    await expect(page.getByTestId("order-status")).toHaveText("Paid");
+  });
+});
