@@ -20,8 +20,7 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Where uploaded pictures live (`<data dir>/media`), served under `/media`.
     pub media_dir: std::path::PathBuf,
-    /// Tax added at checkout, basis points.
-    pub tax_rate_bps: i64,
+    pub rules: crate::checkout::ShopRules,
     /// One writer at a time on SQLite (see `checkout::service`); unused on PostgreSQL.
     pub sqlite_writes: Arc<tokio::sync::Mutex<()>>,
 }

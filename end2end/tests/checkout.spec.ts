@@ -80,6 +80,10 @@ test("a declined card, then another card that pays", async ({ page, request }) =
   await page.getByLabel("Visa, succeeds").check();
   await page.getByRole("button", { name: "Pay now" }).click();
   await expect(page.getByTestId("order-status")).toHaveText("Paid");
+  // Changed their mind: cancelled within the window.
+  await page.getByRole("button", { name: "Cancel order" }).click();
+  await expect(page.getByTestId("order-status")).toHaveText("Cancelled");
+  await expect(page.getByRole("button", { name: "Cancel order" })).toHaveCount(0);
 });
 
 test.describe("without JavaScript", () => {

@@ -23,6 +23,8 @@ pub struct Config {
     pub rate_limits: app::ratelimit::RateLimits,
     /// Tax added at checkout on goods and shipping, in basis points (19% = 1900).
     pub tax_rate_bps: i64,
+    /// Minutes after ordering in which a shopper may cancel a paid order.
+    pub cancel_window_minutes: i64,
 }
 
 /// "19", "7.5" or "0" (percent) → basis points.
@@ -123,7 +125,16 @@ impl Config {
             None => 0,
         };
 
+        let cancel_window_minutes = match get("SELLOUT_CANCEL_WINDOW_MINUTES") {
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (0..=10_080).contains(&n) => n,
+                _ => return Err(bad("SELLOUT_CANCEL_WINDOW_MINUTES", format!("must be whole minutes from 0 to 10080 (got \"{v}\")"))),
+            },
+            None => app::checkout::service::DEFAULT_CANCEL_WINDOW_MINUTES,
+        };
+
         Ok(Config {
+            cancel_window_minutes,
             tax_rate_bps,
             database_url,
             redis_url,
@@ -181,6 +192,7 @@ mod tests {
             ("SELLOUT_SECURE_COOKIES", "2"),
             ("SELLOUT_TAX_RATE", "101"),
             ("SELLOUT_TAX_RATE", "nineteen"),
+            ("SELLOUT_CANCEL_WINDOW_MINUTES", "soon"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

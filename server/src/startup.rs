@@ -120,7 +120,7 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         stores,
         limits: cfg.rate_limits,
         media_dir: cfg.data_dir.join("media"),
-        tax_rate_bps: cfg.tax_rate_bps,
+        rules: app::checkout::ShopRules { tax_rate_bps: cfg.tax_rate_bps, cancel_window_minutes: cfg.cancel_window_minutes },
         sqlite_writes: Arc::new(tokio::sync::Mutex::new(())),
     })
 }

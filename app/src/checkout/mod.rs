@@ -117,6 +117,8 @@ pub struct OrderView {
     pub created_at: String,
     /// An unpaid order can be paid until then.
     pub expires_at: Option<String>,
+    /// The shopper may cancel until then (none: not any more).
+    pub cancellable_until: Option<String>,
     pub estimated_delivery: String,
 }
 
@@ -128,6 +130,15 @@ pub struct OrderSummary {
     pub total: Money,
     pub items: i64,
     pub created_at: String,
+}
+
+/// The shop's checkout settings (`SELLOUT_TAX_RATE`, `SELLOUT_CANCEL_WINDOW_MINUTES`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShopRules {
+    /// Tax added at checkout on goods and shipping, in basis points.
+    pub tax_rate_bps: i64,
+    /// Minutes after ordering in which a shopper may cancel a paid order.
+    pub cancel_window_minutes: i64,
 }
 
 /// What the checkout page needs: the cart, saved addresses, the tax rate, the test cards (in
@@ -174,7 +185,7 @@ pub async fn get_checkout_info() -> Result<CheckoutInfo, crate::error::AppError>
     Ok(CheckoutInfo {
         cart,
         addresses,
-        tax_rate_bps: state.tax_rate_bps,
+        tax_rate_bps: state.rules.tax_rate_bps,
         demo_cards: if demo { crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect() } else { vec![] },
         idempotency_key: uuid::Uuid::new_v4().to_string(),
     })
@@ -277,6 +288,22 @@ pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Resu
     result
 }
 
+#[leptos::server(prefix = "/api/fn", endpoint = "cancel_order")]
+pub async fn cancel_order(order_id: i64) -> Result<OrderView, crate::error::AppError> {
+    let result = async {
+        let (state, user) = shopper().await?;
+        service::cancel(&state, &user, order_id).await
+    }
+    .await;
+    let page = format!("/orders/{order_id}");
+    match &result {
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&page),
+        Err(e) => crate::ui::forms::bounce_on_error(&page, e, &[]).await,
+        _ => {}
+    }
+    result
+}
+
 #[leptos::server(prefix = "/api/fn", endpoint = "orders")]
 pub async fn get_orders() -> Result<Vec<OrderSummary>, crate::error::AppError> {
     let (state, user) = shopper().await?;
@@ -286,7 +313,7 @@ pub async fn get_orders() -> Result<Vec<OrderSummary>, crate::error::AppError> {
 #[leptos::server(prefix = "/api/fn", endpoint = "order")]
 pub async fn get_order(order_id: i64) -> Result<(OrderView, Vec<(String, String)>), crate::error::AppError> {
     let (state, user) = shopper().await?;
-    let view = service::order_view(&state.db, user.user_id, order_id).await?;
+    let view = service::order_view_with(&state.db, user.user_id, order_id, state.rules.cancel_window_minutes).await?;
     let demo = state.stores.payments.provider() == "demo";
     let cards = if demo { crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect() } else { vec![] };
     Ok((view, cards))

@@ -242,7 +242,9 @@ pub fn OrderPage() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let pay = expect_context::<crate::ui::ShopActions>().pay;
-    let order = Resource::new(move || (id(), pay.version().get()), |(id, _)| get_order(id));
+    let cancel = ServerAction::<CancelOrder>::new();
+    let order = Resource::new(move || (id(), pay.version().get(), cancel.version().get()), |(id, ..)| get_order(id));
+    let cancel_feedback = Feedback::new(cancel.value());
     pay.value().set(None);
     let feedback = Feedback::new(pay.value());
     let seen = pay.version().get_untracked();
@@ -285,6 +287,14 @@ pub fn OrderPage() -> impl IntoView {
                                 </button>
                             </ActionForm>
                         </section>
+                    })}
+                    {o.cancellable_until.clone().map(|until| view! {
+                        <FormMessage feedback=cancel_feedback />
+                        <ActionForm action=cancel attr:class="row cancel-form">
+                            <input type="hidden" name="order_id" value=o.order_id />
+                            <button type="submit" class="secondary danger" disabled=move || cancel.pending().get()>"Cancel order"</button>
+                            <span class="muted small">"You can cancel until " <time datetime=until.clone()>{until.get(11..16).unwrap_or_default().to_owned()} " UTC"</time>"."</span>
+                        </ActionForm>
                     })}
                     <h2>"Items"</h2>
                     <ul class="summary-lines">

@@ -28,6 +28,7 @@ use crate::state::AppState;
 pub const PENDING: &str = "pending";
 pub const PAID: &str = "paid";
 pub const EXPIRED: &str = "expired";
+pub const CANCELLED: &str = "cancelled";
 
 fn rfc3339(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -229,7 +230,7 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
     let currency = lines[0].variant.currency.clone();
     let subtotal: i64 = lines.iter().map(|l| l.variant.price_amount * l.quantity).sum();
     let shipping = valid.method.price(subtotal);
-    let tax = tax_of(subtotal + shipping, state.tax_rate_bps);
+    let tax = tax_of(subtotal + shipping, state.rules.tax_rate_bps);
     let now = Utc::now();
     let expires = now + Duration::minutes(RESERVATION_MINUTES);
 
@@ -586,6 +587,106 @@ pub fn spawn_sweeper(state: AppState, every: std::time::Duration) {
     });
 }
 
+// ---- cancelling ----
+
+/// Until when the shopper may cancel a paid order themselves.
+pub fn cancellable_until(o: &order::Model, window_minutes: i64) -> Option<chrono::DateTime<Utc>> {
+    match o.status.as_str() {
+        PENDING => o.expires_at,
+        PAID => Some(o.created_at + Duration::minutes(window_minutes)),
+        _ => None,
+    }
+}
+
+/// Cancels the caller's order: a pending one gives its held stock back; a paid one within the
+/// window gives its sold stock back and has its authorization voided. The status change is
+/// conditional and carries the stock in the same transaction, so a double cancel (two tabs,
+/// two nodes) returns the stock once.
+#[tracing::instrument(skip(state, user), fields(user = user.user_id))]
+pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Result<OrderView, AppError> {
+    let db = &state.db;
+    let o = own_order(db, user.user_id, order_id).await?;
+    if o.status == CANCELLED {
+        // Cancelling twice is cancelling once.
+        return order_view_with(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
+    }
+    let now = Utc::now();
+    match (o.status.as_str(), cancellable_until(&o, state.rules.cancel_window_minutes)) {
+        (PENDING | PAID, Some(until)) if until > now => {}
+        (PAID, _) => {
+            return Err(AppError::Conflict(format!(
+                "Order {order_id} can no longer be cancelled here: the {} minutes for that have passed. Contact the seller for a return.",
+                state.rules.cancel_window_minutes
+            )));
+        }
+        (status, _) => return Err(AppError::Conflict(format!("Order {order_id} is {status} and cannot be cancelled."))),
+    }
+    let was_paid = o.status == PAID;
+    let cancelled = {
+        let _turn = sqlite_turn(state).await;
+        let txn = begin_write(state).await?;
+        let res = order::Entity::update_many()
+            .col_expr(order::Column::Status, Expr::value(CANCELLED))
+            .col_expr(order::Column::UpdatedAt, Expr::value(now))
+            .col_expr(order::Column::ExpiresAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .filter(order::Column::Id.eq(order_id))
+            .filter(order::Column::Status.eq(o.status.clone()))
+            .filter(sea_orm::Condition::any().add(order::Column::LockedUntil.is_null()).add(order::Column::LockedUntil.lt(now)))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 1 {
+            let rows = reservation::Entity::find().filter(reservation::Column::OrderId.eq(order_id)).all(&txn).await?;
+            for r in rows {
+                let (from, back_on_shelf) = match r.state.as_str() {
+                    "held" => ("held", false),
+                    "committed" => ("committed", true),
+                    _ => continue,
+                };
+                let moved = reservation::Entity::update_many()
+                    .col_expr(reservation::Column::State, Expr::value("released"))
+                    .filter(reservation::Column::Id.eq(r.id))
+                    .filter(reservation::Column::State.eq(from))
+                    .exec(&txn)
+                    .await?;
+                if moved.rows_affected != 1 {
+                    continue;
+                }
+                let mut q = inventory::Entity::update_many()
+                    .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1));
+                q = if back_on_shelf {
+                    q.col_expr(inventory::Column::Quantity, Expr::col(inventory::Column::Quantity).add(r.quantity))
+                } else {
+                    q.col_expr(inventory::Column::Reserved, Expr::col(inventory::Column::Reserved).sub(r.quantity))
+                };
+                q.filter(inventory::Column::VariantId.eq(r.variant_id)).filter(inventory::Column::WarehouseId.eq(r.warehouse_id)).exec(&txn).await?;
+            }
+        }
+        txn.commit().await?;
+        res.rows_affected == 1
+    };
+    if !cancelled {
+        let now_status = own_order(db, user.user_id, order_id).await?.status;
+        if now_status == CANCELLED {
+            return order_view_with(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
+        }
+        return Err(AppError::Conflict(format!("Order {order_id} is being paid or changed right now. Reload and try again.")));
+    }
+    if was_paid {
+        for p in payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).filter(payment::Column::State.eq("authorized")).all(db).await? {
+            let Some(intent) = p.intent_id.clone() else { continue };
+            match state.stores.payments.void(&intent, &format!("{}-void", p.idempotency_key)).await {
+                Ok(()) => set_payment(db, p.id, "authorized", "voided", None).await?,
+                // The order is cancelled either way; reconciliation voids what is left.
+                Err(e) => tracing::error!(error = %e, order_id, intent, "voiding a cancelled order's payment"),
+            }
+        }
+    }
+    let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(db).await?;
+    announce_stock(state, items.iter().map(|i| i.product_id)).await;
+    tracing::info!(order_id, was_paid, "order cancelled");
+    order_view_with(db, user.user_id, order_id, state.rules.cancel_window_minutes).await
+}
+
 // ---- reading orders ----
 
 /// The caller's order made under `key`, if any.
@@ -607,7 +708,14 @@ async fn own_order(db: &DatabaseConnection, user_id: i64, order_id: i64) -> Resu
 }
 
 pub async fn order_view(db: &DatabaseConnection, user_id: i64, order_id: i64) -> Result<OrderView, AppError> {
+    order_view_with(db, user_id, order_id, DEFAULT_CANCEL_WINDOW_MINUTES).await
+}
+
+pub const DEFAULT_CANCEL_WINDOW_MINUTES: i64 = 30;
+
+pub async fn order_view_with(db: &DatabaseConnection, user_id: i64, order_id: i64, window: i64) -> Result<OrderView, AppError> {
     let o = own_order(db, user_id, order_id).await?;
+    let cancel_until = cancellable_until(&o, window).filter(|t| *t > Utc::now()).map(rfc3339);
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).order_by_asc(order_item::Column::Id).all(db).await?;
     let r = result_of(&o);
     Ok(OrderView {
@@ -632,6 +740,7 @@ pub async fn order_view(db: &DatabaseConnection, user_id: i64, order_id: i64) ->
         shipping_address: serde_json::from_str(&o.shipping_address).unwrap_or_default(),
         created_at: rfc3339(o.created_at),
         expires_at: (o.status == PENDING).then_some(o.expires_at).flatten().map(rfc3339),
+        cancellable_until: cancel_until,
         estimated_delivery: r.estimated_delivery,
     })
 }

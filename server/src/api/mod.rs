@@ -96,7 +96,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         cart::get_cart, cart::add_item, cart::set_item, cart::remove_item,
         auth::register, auth::login, auth::logout, auth::me,
         access::account, access::seller_summary, access::admin_users,
-        orders::checkout, orders::pay, orders::list, orders::get,
+        orders::checkout, orders::pay, orders::list, orders::get, orders::cancel,
         reviews::list, reviews::save, reviews::wishlist, reviews::add, reviews::remove,
         seller::list, seller::create, seller::get, seller::update, seller::archive, seller::add_image, seller::remove_image,
         health::healthz, health::readyz,
@@ -122,6 +122,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/checkout", post(orders::checkout))
         .route("/orders/{id}", get(orders::get))
         .route("/orders/{id}/pay", post(orders::pay))
+        .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/wishlist", get(reviews::wishlist))
         .route("/wishlist/{product_id}", put(reviews::add).delete(reviews::remove))
         .route("/search", get(search::search))

@@ -249,4 +249,55 @@ crate::on_both_databases!(
     a_line_out_of_stock_is_named_and_nothing_is_reserved,
     expired_reservations_return_to_stock_exactly_once,
     two_hundred_buyers_for_fifty_units_never_oversell,
+    cancelling_returns_stock_once_and_voids_the_payment,
 );
+
+async fn cancelling_returns_stock_once_and_voids_the_payment(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let skus = in_stock_skus(&app, 5, 2).await?;
+    let (on_hand, _) = stock(&app, &skus[0]).await?;
+    let ann = shopper_with_cart(&app, "ann@example.com", &[(&skus[0], 2)]).await?;
+    let (_, res) = checkout_with(&ann, Some("k-cancel"), body("pm_card_visa")).await?;
+    let id = res["order_id"].as_i64().unwrap();
+    assert_eq!(stock(&app, &skus[0]).await?, (on_hand - 2, 0));
+    let (_, o) = ann.get(&format!("/api/v1/orders/{id}")).await?;
+    assert!(o["cancellable_until"].is_string(), "{o}");
+
+    // Two cancels at once: one takes effect, both see the cancelled order, stock comes back once.
+    let path = format!("/api/v1/orders/{id}/cancel");
+    let (a, b) = tokio::join!(ann.post(&path, json!({})), ann.post(&path, json!({})));
+    let (a, b) = (a?, b?);
+    assert_eq!((a.0, b.0), (200, 200), "{a:?} {b:?}");
+    assert_eq!(a.1["status"], "cancelled");
+    assert_eq!(stock(&app, &skus[0]).await?, (on_hand, 0), "all back, exactly once");
+    let p = payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap();
+    assert_eq!(p.state, "voided");
+    assert_eq!(ann.post(&path, json!({})).await?.0, 200, "cancelling again changes nothing");
+    assert_eq!(stock(&app, &skus[0]).await?, (on_hand, 0));
+
+    // Someone else's order does not exist for them; an old order is past the window.
+    let bob = shopper_with_cart(&app, "bob@example.com", &[(&skus[1], 1)]).await?;
+    assert_eq!(bob.post(&path, json!({})).await?.0, 404);
+    let (_, res) = checkout_with(&bob, Some("k-old"), body("pm_card_visa")).await?;
+    let old = res["order_id"].as_i64().unwrap();
+    order::Entity::update_many()
+        .col_expr(order::Column::CreatedAt, Expr::value(Utc::now() - chrono::Duration::minutes(31)))
+        .filter(order::Column::Id.eq(old))
+        .exec(&app.db)
+        .await?;
+    let (status, res) = bob.post(&format!("/api/v1/orders/{old}/cancel"), json!({})).await?;
+    assert_eq!(status, 409, "{res}");
+    assert!(res["error"]["message"].as_str().unwrap().contains("30 minutes"));
+
+    // An unpaid order gives its held stock back.
+    let (before_q, _) = stock(&app, &skus[1]).await?;
+    let cy = shopper_with_cart(&app, "cy@example.com", &[(&skus[1], 1)]).await?;
+    let (_, _) = checkout_with(&cy, Some("k-cy"), body("pm_card_visa_chargeDeclined")).await?;
+    let pending = order::Entity::find().filter(order::Column::IdempotencyKey.eq("k-cy")).one(&app.db).await?.unwrap();
+    assert_eq!(stock(&app, &skus[1]).await?, (before_q, 1));
+    assert_eq!(cy.post(&format!("/api/v1/orders/{}/cancel", pending.id), json!({})).await?.0, 200);
+    assert_eq!(stock(&app, &skus[1]).await?, (before_q, 0));
+    Ok(())
+}
+
+
