@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and running Sellout needs, skipping whatever is already there:
 # the wasm target and a wasm-bindgen CLI that matches Cargo.lock. `setup.sh test` also installs
-# what the tests need: Chromium, PostgreSQL and Redis (Debian packages) and Playwright (npm);
+# what the tests need: Chromium, PostgreSQL and Redis (Debian packages), localstripe (PyPI) and
+# Playwright (npm);
 # `setup.sh release` adds wasm-opt for the size-optimised wasm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,12 @@ if [ "${1:-}" = "test" ]; then
   command -v chromium >/dev/null || apt_install chromium
   command -v redis-server >/dev/null || apt_install redis-server
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+  # localstripe (PyPI): a stateful fake Stripe the payment tests talk to, in its own venv.
+  if [ ! -x "$SELLOUT_TOOLS/localstripe/bin/localstripe" ]; then
+    log "installing localstripe 1.15.10 (PyPI) into $SELLOUT_TOOLS/localstripe"
+    python3 -m venv "$SELLOUT_TOOLS/localstripe"
+    "$SELLOUT_TOOLS/localstripe/bin/pip" install --quiet --disable-pip-version-check localstripe==1.15.10
+  fi
   if [ ! -x end2end/node_modules/.bin/playwright ]; then
     log "installing Playwright (npm, no browser download: Debian's Chromium is used)"
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)

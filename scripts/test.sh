@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and integration tests on SQLite and PostgreSQL, the store contract
 # suites on the embedded adapters and Redis, then Playwright in Chromium against the demo shop.
-# Uses TEST_DATABASE_URL / TEST_REDIS_URL when given; otherwise starts throw-away PostgreSQL and
-# Redis servers (own data dir, free port) and stops them at the end, also when a test fails.
+# Uses TEST_DATABASE_URL / TEST_REDIS_URL / TEST_STRIPE_URL when given; otherwise starts
+# throw-away PostgreSQL, Redis and localstripe servers (own data dir, free port) and stops them at
+# the end, also when a test fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -10,13 +11,14 @@ bash scripts/setup.sh test
 
 work=$(mktemp -d /tmp/sellout-test.XXXXXX)
 chmod 755 "$work"
-pg_data="" redis_pid=""
+pg_data="" redis_pid="" stripe_pid=""
 cleanup() {
   local code=$?
   if [ -n "$pg_data" ]; then
     as_pg "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
   if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; fi
+  if [ -n "$stripe_pid" ]; then kill "$stripe_pid" 2>/dev/null || true; fi
   rm -rf "$work"
   exit $code
 }
@@ -51,6 +53,18 @@ if [ -z "${TEST_REDIS_URL:-}" ]; then
   for _ in $(seq 50); do [ -s "$work/redis.pid" ] && break; sleep 0.1; done
   redis_pid=$(cat "$work/redis.pid")
   export TEST_REDIS_URL="redis://127.0.0.1:$port"
+fi
+
+if [ -z "${TEST_STRIPE_URL:-}" ]; then
+  port=$(free_port)
+  log "starting a throw-away localstripe on port $port"
+  "$SELLOUT_TOOLS/localstripe/bin/localstripe" --port "$port" --from-scratch >"$work/localstripe.log" 2>&1 &
+  stripe_pid=$!
+  for _ in $(seq 100); do
+    curl -fsS -u sk_test_sellout: "http://127.0.0.1:$port/v1/payment_intents" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  export TEST_STRIPE_URL="http://127.0.0.1:$port/"
 fi
 
 log "Rust tests (unit, integration on SQLite + PostgreSQL, store contracts on embedded + Redis)"

@@ -25,6 +25,18 @@ pub struct Config {
     pub tax_rate_bps: i64,
     /// Minutes after ordering in which a shopper may cancel a paid order.
     pub cancel_window_minutes: i64,
+    /// Stripe, when `STRIPE_SECRET_KEY` is set; otherwise the demo gateway.
+    pub stripe: Option<StripeSettings>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StripeSettings {
+    pub secret_key: String,
+    /// `https://api.stripe.com/` or a localstripe URL.
+    pub api_base: String,
+    pub publishable_key: Option<String>,
+    pub js_url: String,
+    pub webhook_secret: Option<String>,
 }
 
 /// "19", "7.5" or "0" (percent) → basis points.
@@ -133,7 +145,26 @@ impl Config {
             None => app::checkout::service::DEFAULT_CANCEL_WINDOW_MINUTES,
         };
 
+        let url = |var: &'static str, default: &str| -> Result<String, ConfigError> {
+            let v = get(var).unwrap_or_else(|| default.to_owned());
+            if !(v.starts_with("http://") || v.starts_with("https://")) || v.contains(char::is_whitespace) {
+                return Err(bad(var, format!("must be an http:// or https:// URL (got \"{v}\")")));
+            }
+            Ok(v)
+        };
+        let stripe = match get("STRIPE_SECRET_KEY") {
+            Some(secret_key) => Some(StripeSettings {
+                secret_key,
+                api_base: url("STRIPE_API_BASE", "https://api.stripe.com/")?,
+                publishable_key: get("STRIPE_PUBLISHABLE_KEY"),
+                js_url: url("STRIPE_JS_URL", "https://js.stripe.com/v3/")?,
+                webhook_secret: get("STRIPE_WEBHOOK_SECRET"),
+            }),
+            None => None,
+        };
+
         Ok(Config {
+            stripe,
             cancel_window_minutes,
             tax_rate_bps,
             database_url,
@@ -195,6 +226,11 @@ mod tests {
             ("SELLOUT_CANCEL_WINDOW_MINUTES", "soon"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().contains(var), "{err}");
+        }
+        for (var, value) in [("STRIPE_API_BASE", "localhost:12111"), ("STRIPE_JS_URL", "js.stripe.com")] {
+            let err = with(&[("STRIPE_SECRET_KEY", "sk_test_x"), (var, value)]).unwrap_err();
             assert_eq!(err.var, var);
             assert!(err.to_string().contains(var), "{err}");
         }

@@ -80,7 +80,7 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
                 rate_limiter: Arc::new(RedisRateLimiter::new(pool.clone(), prefix)),
                 search,
                 product_cache: Arc::new(RedisProductCache::new(pool.clone(), prefix, PRODUCT_TTL)),
-                payments: Arc::new(app::payments::DemoGateway::new()),
+                payments: payment_gateway(cfg),
                 redis: Some(pool),
             }
         }
@@ -91,13 +91,21 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
             rate_limiter: Arc::new(MemoryRateLimiter::new()),
             search,
             product_cache: Arc::new(MemoryProductCache::new(PRODUCT_TTL)),
-            payments: Arc::new(app::payments::DemoGateway::new()),
+            payments: payment_gateway(cfg),
             redis: None,
         },
     };
     app::search::index::spawn_sync(db.clone(), engine, stores.events.clone());
     app::catalog::cache::spawn_invalidation(stores.product_cache.clone(), stores.events.as_ref());
     Ok(stores)
+}
+
+/// Stripe (real or localstripe) when a secret key is configured, else the demo gateway.
+fn payment_gateway(cfg: &Config) -> Arc<dyn app::payments::PaymentGateway> {
+    match &cfg.stripe {
+        Some(s) => Arc::new(app::payments::stripe::StripeGateway::new(&s.api_base, &s.secret_key)),
+        None => Arc::new(app::payments::DemoGateway::new()),
+    }
 }
 
 pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {

@@ -335,12 +335,30 @@ pub async fn pay_again(state: &AppState, user: &CurrentUser, order_id: i64, paym
     Ok(result_of(&pay(state, o, pm).await?))
 }
 
+/// The provider idempotency key of one attempt: derived from the order (its id and a digest of
+/// its client key and creation time, so two shops or test databases sharing one Stripe account
+/// never collide) and the attempt number.
+pub fn attempt_key(o: &order::Model, attempt: i32) -> String {
+    let digest = Sha256::digest(format!("{}|{}|{}", o.id, o.idempotency_key, rfc3339_nanos(o.created_at)).as_bytes());
+    let tag: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
+    format!("{}attempt-{attempt}", attempt_prefix(o.id, &tag))
+}
+
+/// What every attempt key of an order starts with.
+pub fn attempt_prefix(order_id: i64, tag: &str) -> String {
+    format!("sellout-order-{order_id}-{tag}-")
+}
+
+fn rfc3339_nanos(t: chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 /// One payment attempt: recorded (state `created`, its key) before the provider is asked,
 /// then moved by the answer. Returns the order as it ends up.
 async fn pay(state: &AppState, o: order::Model, payment_method_id: &str) -> Result<order::Model, AppError> {
     let db = &state.db;
     let attempt = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).count(db).await? as i32 + 1;
-    let key = format!("sellout-order-{}-attempt-{attempt}", o.id);
+    let key = attempt_key(&o, attempt);
     let now = Utc::now();
     let p = payment::ActiveModel {
         order_id: Set(o.id),

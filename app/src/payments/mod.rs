@@ -33,6 +33,8 @@ pub enum AuthorizeOutcome {
 
 #[cfg(feature = "ssr")]
 pub use ports::*;
+#[cfg(feature = "ssr")]
+pub mod stripe;
 
 #[cfg(feature = "ssr")]
 mod ports {

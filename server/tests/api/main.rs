@@ -14,3 +14,4 @@ mod reviews;
 mod search;
 mod seller;
 mod stores;
+mod stripe;

@@ -1,0 +1,116 @@
+//! The Stripe adapter: PaymentIntents with manual capture through the `async-stripe` client,
+//! against real Stripe or localstripe (`STRIPE_API_BASE`). Requests and replies use our own
+//! small structs (`post_form`), because the crate's typed PaymentIntent does not parse
+//! localstripe's replies (TOOLCHAIN.md). Every request carries an idempotency key.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use ::stripe::{Client, RequestStrategy, StripeError};
+
+use super::*;
+
+#[derive(Clone)]
+pub struct StripeGateway {
+    client: Client,
+}
+
+#[derive(Serialize)]
+struct CreateIntent<'a> {
+    amount: i64,
+    currency: String,
+    payment_method: &'a str,
+    confirm: bool,
+    capture_method: &'static str,
+    metadata: BTreeMap<&'static str, String>,
+}
+
+/// The fields of a PaymentIntent we read.
+#[derive(Debug, Deserialize)]
+pub struct Intent {
+    pub id: String,
+    pub status: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub amount: i64,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub last_payment_error: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+impl StripeGateway {
+    /// `api_base` is checked by the configuration (a URL), so this does not panic.
+    pub fn new(api_base: &str, secret_key: &str) -> Self {
+        Self { client: Client::from_url(api_base, secret_key) }
+    }
+
+    fn with_key(&self, key: &str) -> Client {
+        self.client.clone().with_strategy(RequestStrategy::Idempotent(key.to_owned()))
+    }
+
+    fn unavailable(e: StripeError) -> GatewayError {
+        GatewayError::Unavailable(e.to_string())
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentGateway for StripeGateway {
+    fn provider(&self) -> &'static str {
+        "stripe"
+    }
+
+    async fn authorize(&self, req: &AuthorizeRequest) -> Result<AuthorizeOutcome, GatewayError> {
+        let params = CreateIntent {
+            amount: req.amount,
+            currency: req.currency.to_lowercase(),
+            payment_method: &req.payment_method_id,
+            confirm: true,
+            capture_method: "manual",
+            metadata: BTreeMap::from([("order_id", req.order_id.to_string()), ("attempt_key", req.idempotency_key.clone())]),
+        };
+        match self.with_key(&req.idempotency_key).post_form::<Intent, _>("/payment_intents", &params).await {
+            Ok(intent) => Ok(match intent.status.as_str() {
+                "requires_capture" | "succeeded" => AuthorizeOutcome::Authorized { intent_id: intent.id },
+                "requires_action" => AuthorizeOutcome::RequiresAction { client_secret: intent.client_secret.unwrap_or_default(), intent_id: intent.id },
+                _ => AuthorizeOutcome::Declined {
+                    message: intent
+                        .last_payment_error
+                        .as_ref()
+                        .and_then(|e| e["message"].as_str())
+                        .unwrap_or("Your card was declined. Try another card.")
+                        .to_owned(),
+                    intent_id: Some(intent.id),
+                },
+            }),
+            Err(StripeError::Stripe(e)) => {
+                let declined = e.http_status == 402
+                    || e.error_type == ::stripe::ErrorType::Card
+                    || e.code.as_ref().is_some_and(|c| format!("{c:?}").to_lowercase().contains("declin"));
+                if declined {
+                    Ok(AuthorizeOutcome::Declined {
+                        intent_id: None,
+                        message: e.message.unwrap_or_else(|| "Your card was declined. Try another card.".to_owned()),
+                    })
+                } else if e.http_status == 404 || e.http_status == 400 {
+                    Err(GatewayError::InvalidPaymentMethod("The card could not be used. Please enter it again.".to_owned()))
+                } else {
+                    Err(GatewayError::Unavailable(format!("stripe answered {}: {}", e.http_status, e.message.unwrap_or_default())))
+                }
+            }
+            Err(e) => Err(Self::unavailable(e)),
+        }
+    }
+
+    async fn capture(&self, intent_id: &str, key: &str) -> Result<(), GatewayError> {
+        self.with_key(key).post_form::<Intent, _>(&format!("/payment_intents/{intent_id}/capture"), Empty {}).await.map(|_| ()).map_err(Self::unavailable)
+    }
+
+    async fn void(&self, intent_id: &str, key: &str) -> Result<(), GatewayError> {
+        self.with_key(key).post_form::<Intent, _>(&format!("/payment_intents/{intent_id}/cancel"), Empty {}).await.map(|_| ()).map_err(Self::unavailable)
+    }
+}

@@ -1,0 +1,156 @@
+//! Checkout against localstripe through the real async-stripe client: authorization with manual
+//! capture, a declined card, one PaymentIntent per attempt however often the request is sent,
+//! and a cancel that cancels the intent.
+
+use app::db::{order, payment};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use server::config::StripeSettings;
+
+use crate::cart_api::in_stock_skus;
+use crate::helpers::{Backend, TestApp, Visitor, env_url, fresh_database_url, spawn_app_with, test_config};
+
+const SECRET: &str = "sk_test_sellout";
+
+async fn spawn_app_with_stripe(backend: Backend) -> anyhow::Result<TestApp> {
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.stripe = Some(StripeSettings {
+        secret_key: SECRET.into(),
+        api_base: env_url("TEST_STRIPE_URL")?,
+        publishable_key: Some("pk_test_sellout".into()),
+        js_url: format!("{}js.stripe.com/v3/", env_url("TEST_STRIPE_URL")?),
+        webhook_secret: Some("whsec_test".into()),
+    });
+    spawn_app_with(cfg).await
+}
+
+/// Calls localstripe directly, as Stripe.js (creating a card's payment method) or the
+/// dashboard (reading intents) would.
+async fn stripe(method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> anyhow::Result<Value> {
+    let base = env_url("TEST_STRIPE_URL")?;
+    let res = reqwest::Client::new()
+        .request(method, format!("{base}v1/{path}"))
+        .basic_auth(SECRET, Some(""))
+        .form(form)
+        .send()
+        .await?;
+    Ok(res.json().await?)
+}
+
+async fn card(number: &str) -> anyhow::Result<String> {
+    let pm = stripe(
+        reqwest::Method::POST,
+        "payment_methods",
+        &[("type", "card"), ("card[number]", number), ("card[exp_month]", "12"), ("card[exp_year]", "2034"), ("card[cvc]", "123")],
+    )
+    .await?;
+    Ok(pm["id"].as_str().unwrap().to_owned())
+}
+
+/// localstripe's PaymentIntents for one of our orders: those whose attempt key (in the
+/// metadata) is one of this order's. localstripe is shared by every test, and test databases
+/// reuse order ids, so the order id alone would not do.
+async fn intents_of(app: &TestApp, order_id: i64) -> anyhow::Result<Vec<Value>> {
+    let o = order::Entity::find_by_id(order_id).one(&app.db).await?.unwrap();
+    let prefix = app::checkout::service::attempt_key(&o, 1).trim_end_matches("attempt-1").to_owned();
+    let list = stripe(reqwest::Method::GET, "payment_intents?limit=100", &[]).await?;
+    Ok(list["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|pi| pi["metadata"]["attempt_key"].as_str().is_some_and(|k| k.starts_with(&prefix)))
+        .collect())
+}
+
+fn body(pm: &str) -> Value {
+    json!({
+        "shipping_address": {"name": "Ann Lee", "line1": "Main St 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+        "shipping_method": "express",
+        "payment_method_id": pm
+    })
+}
+
+async fn checkout(v: &Visitor, key: &str, body: Value) -> anyhow::Result<(u16, Value)> {
+    let res = v.client.post(format!("{}/api/v1/orders/checkout", v.address)).header("Idempotency-Key", key).json(&body).send().await?;
+    Ok((res.status().as_u16(), res.json().await?))
+}
+
+async fn shopper(app: &TestApp, email: &str, sku: &str) -> anyhow::Result<Visitor> {
+    let v = app.visitor();
+    v.register(email, "long enough").await?;
+    v.post("/api/v1/cart/items", json!({"sku": sku, "quantity": 1})).await?;
+    Ok(v)
+}
+
+async fn a_card_is_authorized_for_manual_capture(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app_with_stripe(backend).await?;
+    let sku = in_stock_skus(&app, 3, 1).await?.remove(0);
+    let ann = shopper(&app, "ann@example.com", &sku).await?;
+    let (status, res) = checkout(&ann, "stripe-ok", body(&card("4242424242424242").await?)).await?;
+    assert_eq!((status, res["status"].as_str()), (201, Some("paid")), "{res}");
+    let id = res["order_id"].as_i64().unwrap();
+    let p = payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap();
+    assert_eq!((p.provider.as_str(), p.state.as_str()), ("stripe", "authorized"));
+    let intents = intents_of(&app, id).await?;
+    assert_eq!(intents.len(), 1);
+    assert_eq!(intents[0]["id"].as_str(), p.intent_id.as_deref());
+    assert_eq!(intents[0]["status"], "requires_capture", "authorized, not captured");
+    assert_eq!(intents[0]["amount"].as_i64(), res["total"]["amount"].as_i64());
+    Ok(())
+}
+
+async fn a_declined_card_then_a_good_one(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app_with_stripe(backend).await?;
+    let sku = in_stock_skus(&app, 3, 1).await?.remove(0);
+    let ann = shopper(&app, "ann@example.com", &sku).await?;
+    let (status, res) = checkout(&ann, "stripe-decline", body(&card("4000000000000341").await?)).await?;
+    assert_eq!((status, res["error"]["code"].as_str()), (402, Some("card_declined")), "{res}");
+    let o = order::Entity::find().one(&app.db).await?.unwrap();
+    assert_eq!(o.status, "pending", "the order waits for another card");
+    let (status, res) = ann.post(&format!("/api/v1/orders/{}/pay", o.id), json!({"payment_method_id": card("4242424242424242").await?})).await?;
+    assert_eq!((status, res["status"].as_str()), (200, Some("paid")), "{res}");
+    let states: Vec<String> = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).all(&app.db).await?.into_iter().map(|p| p.state).collect();
+    assert_eq!(states, ["failed", "authorized"]);
+    Ok(())
+}
+
+/// localstripe ignores idempotency keys, so this holds by our own records alone.
+async fn a_double_submit_makes_one_payment_intent(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app_with_stripe(backend).await?;
+    let sku = in_stock_skus(&app, 3, 1).await?.remove(0);
+    let ann = shopper(&app, "ann@example.com", &sku).await?;
+    let pm = card("4242424242424242").await?;
+    let (a, b) = tokio::join!(checkout(&ann, "double", body(&pm)), checkout(&ann, "double", body(&pm)));
+    let (a, b) = (a?, b?);
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert!(statuses == [200, 201] || statuses == [201, 409], "one creates, the other replays or is told to wait: {a:?} {b:?}");
+    let (status, again) = checkout(&ann, "double", body(&pm)).await?;
+    assert_eq!(status, 200, "{again}");
+    let id = again["order_id"].as_i64().unwrap();
+    assert_eq!(order::Entity::find().count(&app.db).await?, 1);
+    assert_eq!(intents_of(&app, id).await?.len(), 1, "exactly one PaymentIntent at the provider");
+    Ok(())
+}
+
+async fn cancelling_cancels_the_intent(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app_with_stripe(backend).await?;
+    let sku = in_stock_skus(&app, 3, 1).await?.remove(0);
+    let ann = shopper(&app, "ann@example.com", &sku).await?;
+    let (_, res) = checkout(&ann, "stripe-cancel", body(&card("4242424242424242").await?)).await?;
+    let id = res["order_id"].as_i64().unwrap();
+    let (status, o) = ann.post(&format!("/api/v1/orders/{id}/cancel"), json!({})).await?;
+    assert_eq!((status, o["status"].as_str()), (200, Some("cancelled")), "{o}");
+    let intents = intents_of(&app, id).await?;
+    assert_eq!(intents[0]["status"], "canceled", "the authorization is released at the provider");
+    assert_eq!(payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap().state, "voided");
+    Ok(())
+}
+
+crate::on_both_databases!(
+    a_card_is_authorized_for_manual_capture,
+    a_declined_card_then_a_good_one,
+    a_double_submit_makes_one_payment_intent,
+    cancelling_cancels_the_intent,
+);
