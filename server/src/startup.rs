@@ -186,6 +186,7 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
         .layer(axum::Extension(metrics))
+        .layer(axum::Extension(crate::api::webhooks::WebhookSecret(cfg.stripe.as_ref().and_then(|s| s.webhook_secret.clone()))))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

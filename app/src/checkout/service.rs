@@ -605,6 +605,22 @@ pub fn spawn_sweeper(state: AppState, every: std::time::Duration) {
     });
 }
 
+/// An order whose payment was authorized outside the request (a webhook after 3-D Secure):
+/// paid with its reservations committed, if it is still pending and its stock still held.
+pub async fn complete_authorized(state: &AppState, order_id: i64) -> Result<(), AppError> {
+    let Some(o) = order::Entity::find_by_id(order_id).one(&state.db).await? else { return Ok(()) };
+    if o.status != PENDING {
+        return Ok(());
+    }
+    commit_paid(state, &o).await?;
+    if let Err(e) = state.stores.carts.clear(&CartOwner::User(o.user_id)).await {
+        tracing::warn!(error = %e, order_id, "clearing the cart after payment");
+    }
+    let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(&state.db).await?;
+    announce_stock(state, items.iter().map(|i| i.product_id)).await;
+    Ok(())
+}
+
 // ---- cancelling ----
 
 /// Until when the shopper may cancel a paid order themselves.

@@ -16,6 +16,7 @@ pub mod seller;
 pub mod user;
 pub mod variant;
 pub mod warehouse;
+pub mod webhook_event;
 pub mod wishlist;
 
 pub use sea_orm::DatabaseConnection;

@@ -35,6 +35,8 @@ pub enum AuthorizeOutcome {
 pub use ports::*;
 #[cfg(feature = "ssr")]
 pub mod stripe;
+#[cfg(feature = "ssr")]
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 mod ports {

@@ -21,6 +21,7 @@ pub mod health;
 pub mod orders;
 pub mod reviews;
 pub mod seller;
+pub mod webhooks;
 pub mod products;
 pub mod search;
 
@@ -149,6 +150,7 @@ pub fn router() -> Router<AppState> {
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));
     Router::new()
         .nest("/api/v1", v1)
+        .route("/webhooks/stripe", post(webhooks::stripe).layer(axum::extract::DefaultBodyLimit::max(256 * 1024)))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
 }

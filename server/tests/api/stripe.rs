@@ -148,9 +148,59 @@ async fn cancelling_cancels_the_intent(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
+
+async fn post_webhook(app: &TestApp, payload: &str, signature: &str) -> anyhow::Result<(u16, Value)> {
+    let res = app.client.post(app.url("/webhooks/stripe")).header("stripe-signature", signature).header("content-type", "application/json").body(payload.to_owned()).send().await?;
+    Ok((res.status().as_u16(), res.json().await?))
+}
+
+/// 3-D Secure finished outside our request: the authorization webhook pays the order, once,
+/// whatever the order and number of deliveries; forged events are refused.
+async fn webhooks_finish_an_authorization_once(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app_with_stripe(backend).await?;
+    let sku = in_stock_skus(&app, 3, 1).await?.remove(0);
+    let (on_hand, reserved0) = {
+        let v = app::db::variant::Entity::find().filter(app::db::variant::Column::Sku.eq(&sku)).one(&app.db).await?.unwrap();
+        let rows = app::db::inventory::Entity::find().filter(app::db::inventory::Column::VariantId.eq(v.id)).all(&app.db).await?;
+        (rows.iter().map(|r| r.quantity).sum::<i64>(), rows.iter().map(|r| r.reserved).sum::<i64>())
+    };
+    let ann = shopper(&app, "ann@example.com", &sku).await?;
+    let (status, res) = checkout(&ann, "three-ds", body(&card("4000002500003155").await?)).await?;
+    assert_eq!(status, 402, "needs the browser's 3-D Secure step: {res}");
+    let o = order::Entity::find().one(&app.db).await?.unwrap();
+    let p = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).one(&app.db).await?.unwrap();
+    let intent = p.intent_id.clone().expect("the intent is recorded");
+    assert_eq!((o.status.as_str(), p.state.as_str()), ("pending", "created"));
+
+    let now = chrono::Utc::now().timestamp();
+    let event = |id: &str, kind: &str| json!({"id": id, "type": kind, "data": {"object": {"id": intent, "object": "payment_intent"}}}).to_string();
+    let forged = event("evt_forged", "payment_intent.amount_capturable_updated");
+    let (status, _) = post_webhook(&app, &forged, &app::payments::webhooks::sign("whsec_wrong", forged.as_bytes(), now)).await?;
+    assert_eq!(status, 400, "a wrong signature is refused");
+    assert_eq!(order::Entity::find_by_id(o.id).one(&app.db).await?.unwrap().status, "pending");
+
+    // Delivered out of order (capture first) and twice each.
+    let succeeded = event("evt_2", "payment_intent.succeeded");
+    let capturable = event("evt_1", "payment_intent.amount_capturable_updated");
+    for payload in [&succeeded, &succeeded, &capturable, &capturable] {
+        let (status, res) = post_webhook(&app, payload, &app::payments::webhooks::sign("whsec_test", payload.as_bytes(), now)).await?;
+        assert_eq!(status, 200, "{res}");
+    }
+    let o = order::Entity::find_by_id(o.id).one(&app.db).await?.unwrap();
+    assert_eq!(o.status, "paid");
+    let p = payment::Entity::find_by_id(p.id).one(&app.db).await?.unwrap();
+    assert_eq!(p.state, "captured", "never moved back by the late event");
+    let v = app::db::variant::Entity::find().filter(app::db::variant::Column::Sku.eq(&sku)).one(&app.db).await?.unwrap();
+    let rows = app::db::inventory::Entity::find().filter(app::db::inventory::Column::VariantId.eq(v.id)).all(&app.db).await?;
+    assert_eq!((rows.iter().map(|r| r.quantity).sum::<i64>(), rows.iter().map(|r| r.reserved).sum::<i64>()), (on_hand - 1, reserved0), "sold once");
+    assert_eq!(app::db::webhook_event::Entity::find().count(&app.db).await?, 2, "each event recorded once");
+    Ok(())
+}
+
 crate::on_both_databases!(
     a_card_is_authorized_for_manual_capture,
     a_declined_card_then_a_good_one,
     a_double_submit_makes_one_payment_intent,
     cancelling_cancels_the_intent,
+    webhooks_finish_an_authorization_once,
 );
