@@ -8,6 +8,7 @@ mod m20261123_000001_initial;
 mod m20261124_000002_sessions;
 mod m20261125_000003_product_images;
 mod m20261126_000004_order_lease;
+mod m20261127_000005_fulfilment;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_sessions::Migration),
             Box::new(m20261125_000003_product_images::Migration),
             Box::new(m20261126_000004_order_lease::Migration),
+            Box::new(m20261127_000005_fulfilment::Migration),
         ]
     }
 }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::AddressInput;
 use crate::money::Money;
 
+#[cfg(feature = "ssr")]
+pub mod fulfil;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -159,6 +161,37 @@ pub struct Placed {
     pub order_id: i64,
     pub status: String,
     pub message: Option<String>,
+}
+
+/// An order as a seller's queue shows it: their lines, and whether they may fulfil it alone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SellerOrder {
+    pub order_id: i64,
+    pub status: String,
+    pub created_at: String,
+    pub total: Money,
+    /// The caller's lines (an admin: all).
+    pub lines: Vec<OrderLine>,
+    /// False when other sellers' items are in the order: an admin ships it.
+    pub fulfillable: bool,
+    pub tracking_number: Option<String>,
+    pub refunded: Money,
+}
+
+/// A refund of some lines (`sku`, `quantity`); none means everything not yet refunded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RefundRequest {
+    #[serde(default)]
+    pub lines: Vec<RefundLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RefundLine {
+    pub sku: String,
+    pub quantity: i64,
 }
 
 /// Tax on `subtotal + shipping` at `rate_bps` basis points, rounded half up, in minor units.

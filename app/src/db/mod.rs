@@ -10,6 +10,7 @@ pub mod order_item;
 pub mod payment;
 pub mod product;
 pub mod product_image;
+pub mod refund;
 pub mod reservation;
 pub mod review;
 pub mod seller;

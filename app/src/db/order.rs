@@ -28,6 +28,9 @@ pub struct Model {
     pub locked_until: Option<ChronoDateTimeUtc>,
     /// An unpaid order's reservation runs out then.
     pub expires_at: Option<ChronoDateTimeUtc>,
+    pub tracking_number: Option<String>,
+    pub shipped_at: Option<ChronoDateTimeUtc>,
+    pub delivered_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -61,6 +61,8 @@ mod ports {
         async fn authorize(&self, req: &AuthorizeRequest) -> Result<AuthorizeOutcome, GatewayError>;
         async fn capture(&self, intent_id: &str, idempotency_key: &str) -> Result<(), GatewayError>;
         async fn void(&self, intent_id: &str, idempotency_key: &str) -> Result<(), GatewayError>;
+        /// Gives `amount` of a captured payment back; returns the provider's refund id.
+        async fn refund(&self, intent_id: &str, amount: i64, idempotency_key: &str) -> Result<String, GatewayError>;
     }
 
     /// The embedded default's gateway: no keys, no network. `pm_card_visa` is authorized,
@@ -120,6 +122,10 @@ mod ports {
 
         async fn void(&self, _intent_id: &str, _key: &str) -> Result<(), GatewayError> {
             Ok(())
+        }
+
+        async fn refund(&self, _intent_id: &str, _amount: i64, key: &str) -> Result<String, GatewayError> {
+            Ok(format!("demo_re_{key}"))
         }
     }
 }

@@ -110,6 +110,23 @@ impl PaymentGateway for StripeGateway {
         self.with_key(key).post_form::<Intent, _>(&format!("/payment_intents/{intent_id}/capture"), Empty {}).await.map(|_| ()).map_err(Self::unavailable)
     }
 
+    async fn refund(&self, intent_id: &str, amount: i64, key: &str) -> Result<String, GatewayError> {
+        #[derive(Serialize)]
+        struct CreateRefund<'a> {
+            payment_intent: &'a str,
+            amount: i64,
+        }
+        #[derive(Deserialize)]
+        struct Refund {
+            id: String,
+        }
+        self.with_key(key)
+            .post_form::<Refund, _>("/refunds", CreateRefund { payment_intent: intent_id, amount })
+            .await
+            .map(|r| r.id)
+            .map_err(Self::unavailable)
+    }
+
     async fn void(&self, intent_id: &str, key: &str) -> Result<(), GatewayError> {
         self.with_key(key).post_form::<Intent, _>(&format!("/payment_intents/{intent_id}/cancel"), Empty {}).await.map(|_| ()).map_err(Self::unavailable)
     }

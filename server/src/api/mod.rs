@@ -98,6 +98,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         auth::register, auth::login, auth::logout, auth::me,
         access::account, access::seller_summary, access::admin_users,
         orders::checkout, orders::pay, orders::list, orders::get, orders::cancel,
+        orders::seller_list, orders::ship, orders::deliver, orders::refund,
         reviews::list, reviews::save, reviews::wishlist, reviews::add, reviews::remove,
         seller::list, seller::create, seller::get, seller::update, seller::archive, seller::add_image, seller::remove_image,
         health::healthz, health::readyz,
@@ -124,6 +125,10 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}", get(orders::get))
         .route("/orders/{id}/pay", post(orders::pay))
         .route("/orders/{id}/cancel", post(orders::cancel))
+        .route("/seller/orders", get(orders::seller_list))
+        .route("/seller/orders/{id}/ship", post(orders::ship))
+        .route("/seller/orders/{id}/deliver", post(orders::deliver))
+        .route("/seller/orders/{id}/refund", post(orders::refund))
         .route("/wishlist", get(reviews::wishlist))
         .route("/wishlist/{product_id}", put(reviews::add).delete(reviews::remove))
         .route("/search", get(search::search))

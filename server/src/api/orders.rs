@@ -3,7 +3,7 @@
 
 use app::accounts::Need;
 use app::checkout::service::{self, check_idempotency_key};
-use app::checkout::{CheckoutRequest, CheckoutResult, OrderSummary, OrderView};
+use app::checkout::{CheckoutRequest, CheckoutResult, OrderSummary, OrderView, RefundRequest, SellerOrder, fulfil};
 use app::error::AppError;
 use app::state::AppState;
 use axum::Json;
@@ -65,4 +65,42 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
     Ok(Json(service::cancel(&state, user, order_id(&id)?).await?))
+}
+
+// ---- the seller's order queue ----
+
+/// Orders with the caller's products that were paid, newest first (an admin: all orders).
+#[utoipa::path(get, path = "/api/v1/seller/orders", responses((status = 200, body = [SellerOrder]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn seller_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<SellerOrder>>, ApiError> {
+    let user = caller.require(Need::Seller)?;
+    Ok(Json(fulfil::seller_orders(&state.db, user).await?))
+}
+
+/// Ships a paid order with the carrier's tracking number; the payment is captured.
+#[utoipa::path(post, path = "/api/v1/seller/orders/{id}/ship", params(("id" = i64, Path)),
+    request_body(content = String, description = r#"{"tracking_number": "…"}"#, content_type = "application/json"),
+    responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn ship(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<Json<SellerOrder>, ApiError> {
+    let user = caller.require(Need::Seller)?;
+    let tracking = body.string("tracking_number")?.unwrap_or_default();
+    Ok(Json(fulfil::ship(&state, user, order_id(&id)?, &tracking).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/seller/orders/{id}/deliver", params(("id" = i64, Path)),
+    responses((status = 200, body = SellerOrder), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn deliver(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<SellerOrder>, ApiError> {
+    let user = caller.require(Need::Seller)?;
+    Ok(Json(fulfil::deliver(&state, user, order_id(&id)?).await?))
+}
+
+/// Refunds a shipped order: what is left, or `lines` (`sku`, `quantity`). An `Idempotency-Key`
+/// makes a retried request return the first refund.
+#[utoipa::path(post, path = "/api/v1/seller/orders/{id}/refund", params(("id" = i64, Path)), request_body = RefundRequest,
+    responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn refund(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Result<Json<SellerOrder>, ApiError> {
+    let user = caller.require(Need::Seller)?;
+    let req: RefundRequest = serde_json::from_value(serde_json::Value::Object(body.0))
+        .map_err(|e| AppError::bad("body", format!("The refund could not be read: {e}.")))?;
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    Ok(Json(fulfil::refund_order(&state, user, order_id(&id)?, &req, key).await?))
 }

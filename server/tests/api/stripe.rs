@@ -197,10 +197,78 @@ async fn webhooks_finish_an_authorization_once(backend: Backend) -> anyhow::Resu
     Ok(())
 }
 
+/// A seller's own product, published with `stock` units.
+async fn sellers_product(app: &TestApp, seller: &Visitor, sku: &str, stock: i64) -> anyhow::Result<()> {
+    let (status, p) = seller
+        .post(
+            "/api/v1/seller/products",
+            json!({"title": format!("Fulfil {sku}"), "brand": "Own", "status": "active",
+                   "variants": [{"sku": sku, "price": {"amount": 2500, "currency": "EUR"}, "stock": stock}]}),
+        )
+        .await?;
+    anyhow::ensure!(status == 201, "{p}");
+    Ok(())
+}
+
+async fn a_seller_ships_captures_and_refunds(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app_with_stripe(backend).await?;
+    let ann = app.visitor();
+    ann.post("/api/v1/auth/register", json!({"email": "ann@shop.example", "password": "long enough", "role": "seller", "seller_name": "Ann's"})).await?;
+    let bob = app.visitor();
+    bob.post("/api/v1/auth/register", json!({"email": "bob@shop.example", "password": "long enough", "role": "seller", "seller_name": "Bob's"})).await?;
+    sellers_product(&app, &ann, "FUL-1", 10).await?;
+    let cy = app.visitor();
+    cy.register("cy@example.com", "long enough").await?;
+    cy.post("/api/v1/cart/items", json!({"sku": "FUL-1", "quantity": 2})).await?;
+    let (status, res) = checkout(&cy, "fulfil-1", body(&card("4242424242424242").await?)).await?;
+    assert_eq!(status, 201, "{res}");
+    let id = res["order_id"].as_i64().unwrap();
+    let total = res["total"]["amount"].as_i64().unwrap();
+
+    let (_, queue) = ann.get("/api/v1/seller/orders").await?;
+    assert_eq!(queue[0]["order_id"].as_i64(), Some(id), "{queue}");
+    assert_eq!(queue[0]["fulfillable"], true);
+    assert_eq!(bob.get("/api/v1/seller/orders").await?.1, json!([]), "Bob's queue has none of Ann's orders");
+    let ship = format!("/api/v1/seller/orders/{id}/ship");
+    assert_eq!(bob.post(&ship, json!({"tracking_number": "X1"})).await?.0, 404);
+    assert_eq!(cy.post(&ship, json!({"tracking_number": "X1"})).await?.0, 403);
+    assert_eq!(ann.post(&format!("/api/v1/seller/orders/{id}/refund"), json!({})).await?.0, 409, "not shipped: cancel instead");
+    let (status, res) = ann.post(&ship, json!({"tracking_number": ""})).await?;
+    assert_eq!((status, res["error"]["fields"]["tracking_number"].is_string()), (400, true));
+
+    let (status, shipped) = ann.post(&ship, json!({"tracking_number": "DHL 0034 5678"})).await?;
+    assert_eq!((status, shipped["status"].as_str(), shipped["tracking_number"].as_str()), (200, Some("shipped"), Some("DHL 0034 5678")), "{shipped}");
+    assert_eq!(intents_of(&app, id).await?[0]["status"], "succeeded", "captured at shipping");
+    assert_eq!(payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap().state, "captured");
+    assert_eq!(cy.get(&format!("/api/v1/orders/{id}")).await?.1["status"], "shipped");
+    assert_eq!(ann.post(&format!("/api/v1/seller/orders/{id}/deliver"), json!({})).await?.1["status"], "delivered");
+
+    // One of the two units back, twice with one key: one refund.
+    let refund = |key: &'static str, body: Value| {
+        let client = ann.client.clone();
+        let url = format!("{}/api/v1/seller/orders/{id}/refund", app.address);
+        async move {
+            let res = client.post(url).header("Idempotency-Key", key).json(&body).send().await?;
+            Ok::<_, anyhow::Error>((res.status().as_u16(), res.json::<Value>().await?))
+        }
+    };
+    for _ in 0..2 {
+        let (status, o) = refund("r-1", json!({"lines": [{"sku": "FUL-1", "quantity": 1}]})).await?;
+        assert_eq!((status, o["refunded"]["amount"].as_i64()), (200, Some(2500)), "{o}");
+    }
+    let (status, o) = refund("r-2", json!({"lines": [{"sku": "FUL-1", "quantity": 3}]})).await?;
+    assert_eq!(status, 400, "more than was bought: {o}");
+    let (status, o) = refund("r-3", json!({})).await?;
+    assert_eq!((status, o["status"].as_str(), o["refunded"]["amount"].as_i64()), (200, Some("refunded"), Some(total)), "{o}");
+    assert_eq!(app::db::refund::Entity::find().count(&app.db).await?, 2);
+    Ok(())
+}
+
 crate::on_both_databases!(
     a_card_is_authorized_for_manual_capture,
     a_declined_card_then_a_good_one,
     a_double_submit_makes_one_payment_intent,
     cancelling_cancels_the_intent,
     webhooks_finish_an_authorization_once,
+    a_seller_ships_captures_and_refunds,
 );
