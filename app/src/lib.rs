@@ -35,7 +35,7 @@ use crate::catalog::pages::{CategoryPage, HomePage, ProductPage};
 use crate::checkout::pages::{CheckoutPage, OrderPage, OrdersPage};
 use crate::reviews::pages::WishlistPage;
 use crate::search::pages::SearchPage;
-use crate::seller::pages::{EditProduct, NewProduct, SellerDashboard, SellerLayout, SellerProducts};
+use crate::seller::pages::{EditProduct, NewProduct, SellerDashboard, SellerLayout, SellerOrders, SellerProducts};
 use crate::ui::{Footer, Header, NotFound, ShopActions};
 
 /// The HTML document around the app (server only renders it).
@@ -94,6 +94,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("products") view=SellerProducts />
                         <Route path=path!("products/new") view=NewProduct />
                         <Route path=path!("products/:id") view=EditProduct />
+                        <Route path=path!("orders") view=SellerOrders />
                     </ParentRoute>
                 </Routes>
             </main>

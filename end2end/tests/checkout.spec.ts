@@ -103,3 +103,44 @@ test.describe("without JavaScript", () => {
     await expect(page.getByTestId("order-status")).toHaveText("Paid");
   });
 });
+
+test("a seller ships, delivers and refunds an order in the admin", async ({ page, browser }) => {
+  const tag = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(`seller-${tag}@example.com`);
+  await page.getByLabel("Password").fill("a good password");
+  await page.getByLabel("Sell on Sellout").check();
+  await page.getByLabel("Shop name (sellers)").fill(`Shop ${tag}`);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("link", { name: "Seller admin" })).toBeVisible();
+  const sku = `SHIP-${tag}`;
+  const created = await page.request.post("/api/v1/seller/products", {
+    data: { title: `Parcel ${tag}`, brand: "Ship Co", status: "active", variants: [{ sku, price: { amount: 1200, currency: "EUR" }, stock: 5 }] },
+  });
+  expect(created.status()).toBe(201);
+
+  // A buyer in another browser profile orders it.
+  const buyer = await browser.newContext();
+  const r = buyer.request;
+  expect((await r.post("/api/v1/auth/register", { data: { email: `b-${tag}@example.com`, password: "a good password" } })).status()).toBe(201);
+  expect((await r.post("/api/v1/cart/items", { data: { sku, quantity: 1 } })).ok()).toBe(true);
+  const order = await r.post("/api/v1/orders/checkout", {
+    headers: { "Idempotency-Key": `k-${tag}` },
+    data: { shipping_address: { name: "B", line1: "Way 1", city: "Rotterdam", postal_code: "3011", country: "NL" }, shipping_method: "standard", payment_method_id: "pm_card_visa" },
+  });
+  expect(order.status()).toBe(201);
+  await buyer.close();
+
+  await page.goto("/seller/orders");
+  await hydrated(page);
+  const row = page.getByTestId("seller-order").filter({ hasText: `Parcel ${tag}` });
+  await row.getByPlaceholder("Tracking number").fill("PNL 123456");
+  await row.getByRole("button", { name: "Mark shipped" }).click();
+  await expect(row).toContainText("Shipped");
+  await expect(row).toContainText("PNL 123456");
+  await row.getByRole("button", { name: "Mark delivered" }).click();
+  await expect(row).toContainText("Delivered");
+  await row.getByRole("button", { name: "Refund in full" }).click();
+  await expect(row).toContainText("Refunded");
+});

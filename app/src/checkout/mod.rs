@@ -337,6 +337,39 @@ pub async fn cancel_order(order_id: i64) -> Result<OrderView, crate::error::AppE
     result
 }
 
+#[cfg(feature = "ssr")]
+async fn seller() -> Result<(crate::state::AppState, crate::accounts::CurrentUser), crate::error::AppError> {
+    let state = crate::state::app_state()?;
+    let session = crate::accounts::session().await?;
+    let user = crate::accounts::session::require(&state.db, &session, crate::accounts::Need::Seller).await?;
+    Ok((state, user))
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "seller_orders")]
+pub async fn get_seller_orders() -> Result<Vec<SellerOrder>, crate::error::AppError> {
+    let (state, user) = seller().await?;
+    fulfil::seller_orders(&state.db, &user).await
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "seller_ship")]
+pub async fn ship_order(order_id: i64, tracking_number: String) -> Result<SellerOrder, crate::error::AppError> {
+    let (state, user) = seller().await?;
+    fulfil::ship(&state, &user, order_id, &tracking_number).await
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "seller_deliver")]
+pub async fn deliver_order(order_id: i64) -> Result<SellerOrder, crate::error::AppError> {
+    let (state, user) = seller().await?;
+    fulfil::deliver(&state, &user, order_id).await
+}
+
+/// A full refund from the admin page; `key` comes with the page, so a double click refunds once.
+#[leptos::server(prefix = "/api/fn", endpoint = "seller_refund")]
+pub async fn refund_in_full(order_id: i64, key: String) -> Result<SellerOrder, crate::error::AppError> {
+    let (state, user) = seller().await?;
+    fulfil::refund_order(&state, &user, order_id, &RefundRequest::default(), Some(&key)).await
+}
+
 #[leptos::server(prefix = "/api/fn", endpoint = "orders")]
 pub async fn get_orders() -> Result<Vec<OrderSummary>, crate::error::AppError> {
     let (state, user) = shopper().await?;

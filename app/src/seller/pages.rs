@@ -30,6 +30,7 @@ pub fn SellerLayout() -> impl IntoView {
                                 <A href="/seller" exact=true>"Dashboard"</A>
                                 <A href="/seller/products" exact=true>"Products"</A>
                                 <A href="/seller/products/new">"New product"</A>
+                                <A href="/seller/orders">"Orders"</A>
                             </nav>
                             <div class="admin-main"><Outlet /></div>
                         </div>
@@ -89,8 +90,8 @@ pub fn SellerDashboard() -> impl IntoView {
                                 </table>
                             }.into_any()
                         }}
-                        <h2>"Recent orders"</h2>
-                        <p class="muted">"Orders to fulfil appear here once checkout is open."</p>
+                        <h2>"Orders"</h2>
+                        <p><a href="/seller/orders">"Orders to ship, deliver or refund"</a></p>
                     }.into_any(),
                 }
             })}
@@ -610,5 +611,93 @@ fn VariantCells(i: usize, row: VariantRow, rows: RwSignal<Vec<VariantRow>>, erro
                 </button>
             </td>
         </tr>
+    }
+}
+
+/// Orders to fulfil: ship (with tracking, which captures the payment), mark delivered, refund.
+#[component]
+pub fn SellerOrders() -> impl IntoView {
+    use crate::checkout::{DeliverOrder, RefundInFull, ShipOrder, get_seller_orders};
+    use leptos::form::ActionForm;
+    let ship = ServerAction::<ShipOrder>::new();
+    let deliver = ServerAction::<DeliverOrder>::new();
+    let refund = ServerAction::<RefundInFull>::new();
+    let orders = Resource::new(move || (ship.version().get(), deliver.version().get(), refund.version().get()), |_| get_seller_orders());
+    let error = move || {
+        [ship.value().get().and_then(|r| r.err()), deliver.value().get().and_then(|r| r.err()), refund.value().get().and_then(|r| r.err())]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|e| e.to_string())
+    };
+    view! {
+        <h1>"Orders"</h1>
+        {move || error().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty-state">"No paid orders with your products yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="admin-table">
+                            <thead><tr>
+                                <th scope="col">"Order"</th><th scope="col">"Items"</th><th scope="col">"Total"</th>
+                                <th scope="col">"Status"</th><th scope="col">"Next step"</th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|o| {
+                                    let id = o.order_id;
+                                    let tracking_id = format!("tracking-{id}");
+                                    view! {
+                                        <tr data-testid="seller-order">
+                                            <td>{format!("#{id}")}<br /><span class="muted small">{o.created_at.get(..10).unwrap_or_default().to_owned()}</span></td>
+                                            <td>{o.lines.iter().map(|l| view! { <div>{format!("{} × {}", l.quantity, l.title)}</div> }).collect_view()}</td>
+                                            <td>{o.total.display()}{(o.refunded.amount > 0).then(|| view! { <br /><span class="muted small">{format!("refunded {}", o.refunded.display())}</span> })}</td>
+                                            <td><span class=format!("status status-{}", o.status)>{crate::checkout::pages::status_label(&o.status)}</span>
+                                                {o.tracking_number.clone().map(|t| view! { <br /><span class="small">{t}</span> })}</td>
+                                            <td>{match (o.status.as_str(), o.fulfillable) {
+                                                (_, false) => view! { <span class="muted small">"Mixed sellers: an admin fulfils it."</span> }.into_any(),
+                                                ("paid", true) => view! {
+                                                    <ActionForm action=ship attr:class="row">
+                                                        <input type="hidden" name="order_id" value=id />
+                                                        <label for=tracking_id.clone() class="visually-hidden">{format!("Tracking number for order {id}")}</label>
+                                                        <input id=tracking_id type="text" name="tracking_number" placeholder="Tracking number" required=true />
+                                                        <button type="submit">"Mark shipped"</button>
+                                                    </ActionForm>
+                                                }.into_any(),
+                                                ("shipped", true) => view! {
+                                                    <ActionForm action=deliver>
+                                                        <input type="hidden" name="order_id" value=id />
+                                                        <button type="submit" class="secondary">"Mark delivered"</button>
+                                                    </ActionForm>
+                                                    <RefundButton id refunded=o.refunded.amount action=refund />
+                                                }.into_any(),
+                                                ("delivered", true) => view! { <RefundButton id refunded=o.refunded.amount action=refund /> }.into_any(),
+                                                _ => view! { <span class="muted small">"Done"</span> }.into_any(),
+                                            }}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn RefundButton(id: i64, refunded: i64, action: ServerAction<crate::checkout::RefundInFull>) -> impl IntoView {
+    use leptos::form::ActionForm;
+    // "Everything left after `refunded`" names one refund: a double click, or the same button
+    // in two tabs, refunds once.
+    let key = format!("ui-full-{id}-after-{refunded}");
+    view! {
+        <ActionForm action>
+            <input type="hidden" name="order_id" value=id />
+            <input type="hidden" name="key" value=key />
+            <button type="submit" class="link danger">"Refund in full"</button>
+        </ActionForm>
     }
 }
