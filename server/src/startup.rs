@@ -205,6 +205,9 @@ impl Application {
             .await
             .with_context(|| format!("binding LEPTOS_SITE_ADDR {}", cfg.site_addr))?;
         app::checkout::service::spawn_sweeper(state.clone(), Duration::from_secs(15));
+        // Order mail: SMTP comes next; until then every node appends to its mail log.
+        let mailer = Arc::new(app::checkout::notify::MailLog::new(cfg.data_dir.join("mail.log")));
+        app::checkout::notify::spawn_outbox_worker(state.db.clone(), mailer, Duration::from_secs(2));
         Ok(Self { listener, router: router(cfg, state.clone()), state })
     }
 

@@ -133,15 +133,20 @@ pub async fn ship(state: &AppState, user: &CurrentUser, order_id: i64, tracking:
             .await?;
     }
     let now = Utc::now();
-    order::Entity::update_many()
+    let txn = crate::db::begin_write(db).await?;
+    let moved = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value("shipped"))
         .col_expr(order::Column::TrackingNumber, Expr::value(tracking))
         .col_expr(order::Column::ShippedAt, Expr::value(now))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(order_id))
         .filter(order::Column::Status.eq("paid"))
-        .exec(db)
+        .exec(&txn)
         .await?;
+    if moved.rows_affected == 1 {
+        super::notify::enqueue(&txn, "order.shipped", serde_json::json!({ "order_id": order_id })).await?;
+    }
+    txn.commit().await?;
     one(db, user, order_id).await
 }
 

@@ -12,6 +12,8 @@ use crate::money::Money;
 
 #[cfg(feature = "ssr")]
 pub mod fulfil;
+#[cfg(feature = "ssr")]
+pub mod notify;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;

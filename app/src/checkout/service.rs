@@ -501,15 +501,7 @@ async fn commit_paid(state: &AppState, o: &order::Model) -> Result<order::Model,
         return Err(lost());
     }
     let outbox = serde_json::json!({ "order_id": o.id, "user_id": o.user_id, "total": o.total, "currency": o.currency });
-    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-        txn.get_database_backend(),
-        match txn.get_database_backend() {
-            sea_orm::DbBackend::Postgres => "INSERT INTO outbox (topic, payload, attempts, created_at) VALUES ($1, $2, 0, $3)",
-            _ => "INSERT INTO outbox (topic, payload, attempts, created_at) VALUES (?, ?, 0, ?)",
-        },
-        ["order.paid".into(), outbox.to_string().into(), now.into()],
-    ))
-    .await?;
+    super::notify::enqueue(&txn, "order.paid", outbox).await?;
     txn.commit().await?;
     Ok(order::Entity::find_by_id(o.id).one(&state.db).await?.ok_or(AppError::Internal)?)
 }
@@ -669,6 +661,7 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
             .exec(&txn)
             .await?;
         if res.rows_affected == 1 {
+            super::notify::enqueue(&txn, "order.cancelled", serde_json::json!({ "order_id": order_id })).await?;
             let rows = reservation::Entity::find().filter(reservation::Column::OrderId.eq(order_id)).all(&txn).await?;
             for r in rows {
                 let (from, back_on_shelf) = match r.state.as_str() {

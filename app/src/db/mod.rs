@@ -7,6 +7,7 @@ pub mod category;
 pub mod inventory;
 pub mod order;
 pub mod order_item;
+pub mod outbox;
 pub mod payment;
 pub mod product;
 pub mod product_image;

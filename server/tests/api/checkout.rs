@@ -244,7 +244,34 @@ async fn two_hundred_buyers_for_fifty_units_never_oversell(backend: Backend) -> 
     Ok(())
 }
 
+/// Order mail goes through the outbox into the embedded default's mail log, once per event.
+async fn order_mail_is_sent_through_the_outbox(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let sku = in_stock_skus(&app, 3, 1).await?.remove(0);
+    let ann = shopper_with_cart(&app, "ann.mail@example.com", &[(&sku, 1)]).await?;
+    let (_, res) = checkout_with(&ann, Some("k-mail"), body("pm_card_visa")).await?;
+    let id = res["order_id"].as_i64().unwrap();
+    assert_eq!(ann.post(&format!("/api/v1/orders/{id}/cancel"), json!({})).await?.0, 200);
+    let log = app.config.data_dir.join("mail.log");
+    let started = std::time::Instant::now();
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains(&format!("Your order #{id} is cancelled")) || started.elapsed() > std::time::Duration::from_secs(10) {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert!(text.contains("To: ann.mail@example.com"), "{text}");
+    assert_eq!(text.matches(&format!("Subject: Your order #{id} is confirmed")).count(), 1, "{text}");
+    assert_eq!(text.matches(&format!("Subject: Your order #{id} is cancelled")).count(), 1, "{text}");
+    // Nothing is sent twice, however often the worker runs.
+    let mail_log = app::checkout::notify::MailLog::new(log.clone());
+    assert_eq!(app::checkout::notify::deliver_outbox(&app.db, &mail_log).await?, 0);
+    Ok(())
+}
+
 crate::on_both_databases!(
+    order_mail_is_sent_through_the_outbox,
     a_checkout_pays_takes_the_stock_and_empties_the_cart,
     idempotency_keys_make_retries_safe,
     a_declined_card_keeps_the_order_payable,

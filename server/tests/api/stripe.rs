@@ -3,7 +3,7 @@
 //! and a cancel that cancels the intent.
 
 use app::db::{order, payment};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use server::config::StripeSettings;
 
@@ -97,6 +97,21 @@ async fn a_card_is_authorized_for_manual_capture(backend: Backend) -> anyhow::Re
     assert_eq!(intents[0]["id"].as_str(), p.intent_id.as_deref());
     assert_eq!(intents[0]["status"], "requires_capture", "authorized, not captured");
     assert_eq!(intents[0]["amount"].as_i64(), res["total"]["amount"].as_i64());
+
+    // The card number went to the provider only: nothing of ours holds it.
+    let mut dump = String::new();
+    for table in ["orders", "order_items", "payments", "webhook_events", "outbox", "cart_lines", "sessions", "users"] {
+        let rows = app.db.query_all_raw(sea_orm::Statement::from_string(app.db.get_database_backend(), format!("SELECT * FROM {table}"))).await?;
+        for row in rows {
+            for col in row.column_names() {
+                if let Ok(Some(v)) = row.try_get::<Option<String>>("", &col) {
+                    dump.push_str(&v);
+                }
+            }
+        }
+    }
+    assert!(dump.contains(p.intent_id.as_deref().unwrap()), "the dump reads the tables");
+    assert!(!dump.contains("4242424242424242") && !dump.contains("424242424242"), "no card number stored");
     Ok(())
 }
 

@@ -1,0 +1,139 @@
+//! Order mail through the outbox: a change writes an outbox row in its own transaction; this
+//! worker claims each row once (a conditional stamp, so several nodes can run it), renders the
+//! mail and hands it to the mailer. A failed send is put back for a later try, five at most.
+//! The embedded default's mailer appends to `<data dir>/mail.log`.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::db::{order, outbox, user};
+use crate::error::AppError;
+
+pub const MAX_ATTEMPTS: i32 = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[async_trait::async_trait]
+pub trait Mailer: Send + Sync + 'static {
+    async fn send(&self, mail: &Mail) -> Result<(), String>;
+}
+
+/// Appends each mail to a file, for the embedded default (and for tests to read).
+pub struct MailLog {
+    path: PathBuf,
+}
+
+impl MailLog {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+}
+
+#[async_trait::async_trait]
+impl Mailer for MailLog {
+    async fn send(&self, mail: &Mail) -> Result<(), String> {
+        use tokio::io::AsyncWriteExt;
+        if let Some(dir) = self.path.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+        }
+        let text = format!("--- {}\nTo: {}\nSubject: {}\n\n{}\n\n", Utc::now().to_rfc3339(), mail.to, mail.subject, mail.body);
+        let mut f = tokio::fs::OpenOptions::new().create(true).append(true).open(&self.path).await.map_err(|e| e.to_string())?;
+        f.write_all(text.as_bytes()).await.map_err(|e| e.to_string())
+    }
+}
+
+/// Writes an outbox row (inside the caller's transaction).
+pub async fn enqueue(db: &impl ConnectionTrait, topic: &str, payload: serde_json::Value) -> Result<(), sea_orm::DbErr> {
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "INSERT INTO outbox (topic, payload, attempts, created_at) VALUES ($1, $2, 0, $3)",
+        _ => "INSERT INTO outbox (topic, payload, attempts, created_at) VALUES (?, ?, 0, ?)",
+    };
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(db.get_database_backend(), sql, [topic.into(), payload.to_string().into(), Utc::now().into()]))
+        .await
+        .map(|_| ())
+}
+
+async fn render(db: &DatabaseConnection, row: &outbox::Model) -> Result<Option<Mail>, AppError> {
+    let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
+    let Some(order_id) = payload["order_id"].as_i64() else { return Ok(None) };
+    let Some(o) = order::Entity::find_by_id(order_id).one(db).await? else { return Ok(None) };
+    let Some(u) = user::Entity::find_by_id(o.user_id).one(db).await? else { return Ok(None) };
+    let total = crate::money::Money::new(o.total, &o.currency).display();
+    let (subject, body) = match row.topic.as_str() {
+        "order.paid" => (
+            format!("Your order #{order_id} is confirmed"),
+            format!("Thank you for your order #{order_id} of {total}. We will write again when it ships.\n\nSee it at /orders/{order_id}"),
+        ),
+        "order.shipped" => (
+            format!("Your order #{order_id} is on its way"),
+            format!("Order #{order_id} has shipped. Tracking number: {}.", o.tracking_number.clone().unwrap_or_default()),
+        ),
+        "order.cancelled" => (
+            format!("Your order #{order_id} is cancelled"),
+            format!("Order #{order_id} is cancelled. Any hold on your card for {total} is released; nothing was charged."),
+        ),
+        _ => return Ok(None),
+    };
+    Ok(Some(Mail { to: u.email, subject, body }))
+}
+
+/// Sends what is waiting; returns how many mails went out.
+pub async fn deliver_outbox(db: &DatabaseConnection, mailer: &dyn Mailer) -> Result<usize, AppError> {
+    let waiting = outbox::Entity::find()
+        .filter(outbox::Column::ProcessedAt.is_null())
+        .filter(outbox::Column::Attempts.lt(MAX_ATTEMPTS))
+        .order_by_asc(outbox::Column::Id)
+        .limit(100)
+        .all(db)
+        .await?;
+    let mut sent = 0;
+    for row in waiting {
+        let claimed = outbox::Entity::update_many()
+            .col_expr(outbox::Column::ProcessedAt, Expr::value(Utc::now()))
+            .col_expr(outbox::Column::Attempts, Expr::col(outbox::Column::Attempts).add(1))
+            .filter(outbox::Column::Id.eq(row.id))
+            .filter(outbox::Column::ProcessedAt.is_null())
+            .exec(db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue; // another node has it
+        }
+        let result = match render(db, &row).await? {
+            Some(mail) => mailer.send(&mail).await.map(|_| true),
+            None => Ok(false),
+        };
+        match result {
+            Ok(true) => sent += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = e, outbox_id = row.id, "sending mail; will retry");
+                outbox::Entity::update_many()
+                    .col_expr(outbox::Column::ProcessedAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+                    .filter(outbox::Column::Id.eq(row.id))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+pub fn spawn_outbox_worker(db: DatabaseConnection, mailer: std::sync::Arc<dyn Mailer>, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = deliver_outbox(&db, mailer.as_ref()).await {
+                tracing::warn!(error = %e, "delivering the outbox");
+            }
+        }
+    });
+}
