@@ -25,6 +25,10 @@ pub struct Config {
     pub tax_rate_bps: i64,
     /// Minutes after ordering in which a shopper may cancel a paid order.
     pub cancel_window_minutes: i64,
+    /// Checkout lease, seconds (see `ShopRules::lease_seconds`).
+    pub checkout_lease_seconds: i64,
+    /// How often the sweeper releases expired stock and recovers cut-off payments.
+    pub sweep_seconds: u64,
     /// Stripe, when `STRIPE_SECRET_KEY` is set; otherwise the demo gateway.
     pub stripe: Option<StripeSettings>,
 }
@@ -163,7 +167,21 @@ impl Config {
             None => None,
         };
 
+        let seconds = |var: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => match v.parse::<i64>() {
+                    Ok(n) if (1..=max).contains(&n) => Ok(n),
+                    _ => Err(bad(var, format!("must be whole seconds from 1 to {max} (got \"{v}\")"))),
+                },
+            }
+        };
+        let checkout_lease_seconds = seconds("SELLOUT_CHECKOUT_LEASE_SECONDS", app::checkout::LEASE_SECONDS, 3600)?;
+        let sweep_seconds = seconds("SELLOUT_SWEEP_SECONDS", 15, 3600)? as u64;
+
         Ok(Config {
+            checkout_lease_seconds,
+            sweep_seconds,
             stripe,
             cancel_window_minutes,
             tax_rate_bps,
@@ -224,6 +242,8 @@ mod tests {
             ("SELLOUT_TAX_RATE", "101"),
             ("SELLOUT_TAX_RATE", "nineteen"),
             ("SELLOUT_CANCEL_WINDOW_MINUTES", "soon"),
+            ("SELLOUT_CHECKOUT_LEASE_SECONDS", "0"),
+            ("SELLOUT_SWEEP_SECONDS", "often"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

@@ -128,7 +128,11 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         stores,
         limits: cfg.rate_limits,
         media_dir: cfg.data_dir.join("media"),
-        rules: app::checkout::ShopRules { tax_rate_bps: cfg.tax_rate_bps, cancel_window_minutes: cfg.cancel_window_minutes },
+        rules: app::checkout::ShopRules {
+            tax_rate_bps: cfg.tax_rate_bps,
+            cancel_window_minutes: cfg.cancel_window_minutes,
+            lease_seconds: cfg.checkout_lease_seconds,
+        },
         sqlite_writes: Arc::new(tokio::sync::Mutex::new(())),
     })
 }
@@ -204,7 +208,7 @@ impl Application {
         let listener = TcpListener::bind(cfg.site_addr)
             .await
             .with_context(|| format!("binding LEPTOS_SITE_ADDR {}", cfg.site_addr))?;
-        app::checkout::service::spawn_sweeper(state.clone(), Duration::from_secs(15));
+        app::checkout::service::spawn_sweeper(state.clone(), Duration::from_secs(cfg.sweep_seconds));
         // Order mail: SMTP comes next; until then every node appends to its mail log.
         let mailer = Arc::new(app::checkout::notify::MailLog::new(cfg.data_dir.join("mail.log")));
         app::checkout::notify::spawn_outbox_worker(state.db.clone(), mailer, Duration::from_secs(2));

@@ -143,6 +143,9 @@ pub struct ShopRules {
     pub tax_rate_bps: i64,
     /// Minutes after ordering in which a shopper may cancel a paid order.
     pub cancel_window_minutes: i64,
+    /// How long one request may work on an order before recovery or another request may
+    /// take over (`SELLOUT_CHECKOUT_LEASE_SECONDS`, default 30).
+    pub lease_seconds: i64,
 }
 
 /// What the checkout page needs: the cart, saved addresses, the tax rate, the test cards (in

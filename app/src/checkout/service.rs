@@ -251,7 +251,7 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
             request_hash: Set(hash.clone()),
             created_at: Set(now),
             updated_at: Set(now),
-            locked_until: Set(Some(now + Duration::seconds(LEASE_SECONDS))),
+            locked_until: Set(Some(now + Duration::seconds(state.rules.lease_seconds))),
             expires_at: Set(Some(expires)),
             ..Default::default()
         }
@@ -322,7 +322,7 @@ pub async fn pay_again(state: &AppState, user: &CurrentUser, order_id: i64, paym
     // Take the lease, so two tabs cannot pay the same order at once.
     let now = Utc::now();
     let claimed = order::Entity::update_many()
-        .col_expr(order::Column::LockedUntil, Expr::value(now + Duration::seconds(LEASE_SECONDS)))
+        .col_expr(order::Column::LockedUntil, Expr::value(now + Duration::seconds(state.rules.lease_seconds)))
         .filter(order::Column::Id.eq(order_id))
         .filter(order::Column::Status.eq(PENDING))
         .filter(sea_orm::Condition::any().add(order::Column::LockedUntil.is_null()).add(order::Column::LockedUntil.lt(now)))
@@ -383,6 +383,12 @@ async fn pay(state: &AppState, o: order::Model, payment_method_id: &str) -> Resu
         idempotency_key: key.clone(),
     };
     let outcome = state.stores.payments.authorize(&request).await;
+    // Fault injection for the crash test (debug builds only): die between the provider's
+    // answer and our bookkeeping, the worst moment for a crash.
+    if cfg!(debug_assertions) && std::env::var("SELLOUT_FAULT_CRASH_AFTER_AUTHORIZE").is_ok_and(|v| v == "1") {
+        tracing::error!(order_id = o.id, "fault injection: aborting after authorization");
+        std::process::abort();
+    }
     match outcome {
         Ok(AuthorizeOutcome::Authorized { intent_id }) => {
             set_payment(db, p.id, "created", "authorized", Some(&intent_id)).await?;
@@ -584,12 +590,66 @@ pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
     Ok(released)
 }
 
-/// Runs `release_expired` every `every` for as long as the server runs.
+/// Finishes payment attempts a crash cut off: an attempt still `created` after its lease is
+/// looked up at the provider by its idempotency key. Authorized there → the order is paid if
+/// its stock is still held, else the authorization is voided; never reached or declined → the
+/// attempt failed and nothing was charged. So no card is charged without an order.
+#[tracing::instrument(skip(state))]
+pub async fn recover_in_flight(state: &AppState) -> Result<usize, AppError> {
+    let db = &state.db;
+    let cutoff = Utc::now() - Duration::seconds(state.rules.lease_seconds);
+    let stuck = payment::Entity::find()
+        .filter(payment::Column::State.eq("created"))
+        .filter(payment::Column::IntentId.is_null())
+        .filter(payment::Column::UpdatedAt.lt(cutoff))
+        .all(db)
+        .await?;
+    let mut recovered = 0;
+    for p in stuck {
+        let Some(o) = order::Entity::find_by_id(p.order_id).one(db).await? else { continue };
+        if o.locked_until.is_some_and(|t| t > Utc::now()) {
+            continue;
+        }
+        match state.stores.payments.find_attempt(&p.idempotency_key).await {
+            Ok(Some(AuthorizeOutcome::Authorized { intent_id })) => {
+                set_payment(db, p.id, "created", "authorized", Some(&intent_id)).await?;
+                match complete_authorized(state, o.id).await {
+                    Ok(()) => tracing::info!(order_id = o.id, "recovered: paid after a crash"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, order_id = o.id, "recovered: stock no longer held, voiding");
+                        if state.stores.payments.void(&intent_id, &format!("{}-void", p.idempotency_key)).await.is_ok() {
+                            set_payment(db, p.id, "authorized", "voided", None).await?;
+                        }
+                    }
+                }
+            }
+            Ok(Some(AuthorizeOutcome::RequiresAction { intent_id, .. })) => {
+                // Waiting on the shopper's 3-D Secure; the webhook finishes it.
+                set_payment(db, p.id, "created", "created", Some(&intent_id)).await?;
+            }
+            Ok(Some(AuthorizeOutcome::Declined { intent_id, .. })) => set_payment(db, p.id, "created", "failed", intent_id.as_deref()).await?,
+            Ok(None) => set_payment(db, p.id, "created", "failed", None).await?,
+            Err(e) => {
+                tracing::warn!(error = %e, order_id = o.id, "recovery: provider unavailable, will retry");
+                continue;
+            }
+        }
+        release_lease(db, o.id).await?;
+        recovered += 1;
+    }
+    Ok(recovered)
+}
+
+/// Runs `recover_in_flight` and `release_expired` every `every` (recovery first, so a paid
+/// attempt is not mistaken for an abandoned one) for as long as the server runs.
 pub fn spawn_sweeper(state: AppState, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
+            if let Err(e) = recover_in_flight(&state).await {
+                tracing::warn!(error = %e, "recovering cut-off payments");
+            }
             if let Err(e) = release_expired(&state).await {
                 tracing::warn!(error = %e, "releasing expired reservations");
             }

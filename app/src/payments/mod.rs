@@ -61,6 +61,9 @@ mod ports {
         async fn authorize(&self, req: &AuthorizeRequest) -> Result<AuthorizeOutcome, GatewayError>;
         async fn capture(&self, intent_id: &str, idempotency_key: &str) -> Result<(), GatewayError>;
         async fn void(&self, intent_id: &str, idempotency_key: &str) -> Result<(), GatewayError>;
+        /// The intent made under an attempt's idempotency key, if the provider has one: how a
+        /// restarted server learns what happened to a request that was cut off.
+        async fn find_attempt(&self, idempotency_key: &str) -> Result<Option<AuthorizeOutcome>, GatewayError>;
         /// Gives `amount` of a captured payment back; returns the provider's refund id.
         async fn refund(&self, intent_id: &str, amount: i64, idempotency_key: &str) -> Result<String, GatewayError>;
     }
@@ -122,6 +125,10 @@ mod ports {
 
         async fn void(&self, _intent_id: &str, _key: &str) -> Result<(), GatewayError> {
             Ok(())
+        }
+
+        async fn find_attempt(&self, key: &str) -> Result<Option<AuthorizeOutcome>, GatewayError> {
+            Ok(self.seen.lock().map_err(|_| GatewayError::Unavailable("demo gateway lock".into()))?.get(key).cloned())
         }
 
         async fn refund(&self, _intent_id: &str, _amount: i64, key: &str) -> Result<String, GatewayError> {

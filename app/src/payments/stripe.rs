@@ -110,6 +110,25 @@ impl PaymentGateway for StripeGateway {
         self.with_key(key).post_form::<Intent, _>(&format!("/payment_intents/{intent_id}/capture"), Empty {}).await.map(|_| ()).map_err(Self::unavailable)
     }
 
+    /// Looks through the newest 100 intents for the attempt key in their metadata (localstripe
+    /// has no search API; real Stripe's `/payment_intents/search` would scale further).
+    async fn find_attempt(&self, key: &str) -> Result<Option<AuthorizeOutcome>, GatewayError> {
+        #[derive(Deserialize)]
+        struct List {
+            data: Vec<Intent>,
+        }
+        #[derive(Serialize)]
+        struct Page {
+            limit: u32,
+        }
+        let list = self.client.get_query::<List, _>("/payment_intents", Page { limit: 100 }).await.map_err(Self::unavailable)?;
+        Ok(list.data.into_iter().find(|i| i.metadata.get("attempt_key").map(String::as_str) == Some(key)).map(|i| match i.status.as_str() {
+            "requires_capture" | "succeeded" => AuthorizeOutcome::Authorized { intent_id: i.id },
+            "requires_action" => AuthorizeOutcome::RequiresAction { client_secret: i.client_secret.unwrap_or_default(), intent_id: i.id },
+            _ => AuthorizeOutcome::Declined { intent_id: Some(i.id), message: "declined".to_owned() },
+        }))
+    }
+
     async fn refund(&self, intent_id: &str, amount: i64, key: &str) -> Result<String, GatewayError> {
         #[derive(Serialize)]
         struct CreateRefund<'a> {

@@ -6,6 +6,7 @@ mod accounts;
 mod cart_api;
 mod catalog;
 mod checkout;
+mod crash;
 mod cli;
 mod helpers;
 mod platform;

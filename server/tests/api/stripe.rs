@@ -213,7 +213,7 @@ async fn webhooks_finish_an_authorization_once(backend: Backend) -> anyhow::Resu
 }
 
 /// A seller's own product, published with `stock` units.
-async fn sellers_product(app: &TestApp, seller: &Visitor, sku: &str, stock: i64) -> anyhow::Result<()> {
+async fn sellers_product(seller: &Visitor, sku: &str, stock: i64) -> anyhow::Result<()> {
     let (status, p) = seller
         .post(
             "/api/v1/seller/products",
@@ -231,7 +231,7 @@ async fn a_seller_ships_captures_and_refunds(backend: Backend) -> anyhow::Result
     ann.post("/api/v1/auth/register", json!({"email": "ann@shop.example", "password": "long enough", "role": "seller", "seller_name": "Ann's"})).await?;
     let bob = app.visitor();
     bob.post("/api/v1/auth/register", json!({"email": "bob@shop.example", "password": "long enough", "role": "seller", "seller_name": "Bob's"})).await?;
-    sellers_product(&app, &ann, "FUL-1", 10).await?;
+    sellers_product(&ann, "FUL-1", 10).await?;
     let cy = app.visitor();
     cy.register("cy@example.com", "long enough").await?;
     cy.post("/api/v1/cart/items", json!({"sku": "FUL-1", "quantity": 2})).await?;
