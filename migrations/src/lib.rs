@@ -9,6 +9,7 @@ mod m20261124_000002_sessions;
 mod m20261125_000003_product_images;
 mod m20261126_000004_order_lease;
 mod m20261127_000005_fulfilment;
+mod m20261128_000006_reconciliation;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_product_images::Migration),
             Box::new(m20261126_000004_order_lease::Migration),
             Box::new(m20261127_000005_fulfilment::Migration),
+            Box::new(m20261128_000006_reconciliation::Migration),
         ]
     }
 }

@@ -29,6 +29,8 @@ pub struct Config {
     pub checkout_lease_seconds: i64,
     /// How often the sweeper releases expired stock and recovers cut-off payments.
     pub sweep_seconds: u64,
+    /// This shop's name in payment metadata (`SELLOUT_SHOP_ID`), for reconciliation.
+    pub shop_id: String,
     /// Stripe, when `STRIPE_SECRET_KEY` is set; otherwise the demo gateway.
     pub stripe: Option<StripeSettings>,
 }
@@ -179,7 +181,13 @@ impl Config {
         let checkout_lease_seconds = seconds("SELLOUT_CHECKOUT_LEASE_SECONDS", app::checkout::LEASE_SECONDS, 3600)?;
         let sweep_seconds = seconds("SELLOUT_SWEEP_SECONDS", 15, 3600)? as u64;
 
+        let shop_id = get("SELLOUT_SHOP_ID").unwrap_or_else(|| "sellout".to_owned());
+        if shop_id.len() > 64 || !shop_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(bad("SELLOUT_SHOP_ID", format!("must be up to 64 letters, digits, - or _ (got \"{shop_id}\")")));
+        }
+
         Ok(Config {
+            shop_id,
             checkout_lease_seconds,
             sweep_seconds,
             stripe,
@@ -244,6 +252,7 @@ mod tests {
             ("SELLOUT_CANCEL_WINDOW_MINUTES", "soon"),
             ("SELLOUT_CHECKOUT_LEASE_SECONDS", "0"),
             ("SELLOUT_SWEEP_SECONDS", "often"),
+            ("SELLOUT_SHOP_ID", "my shop"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

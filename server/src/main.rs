@@ -40,6 +40,9 @@ enum Command {
     },
     /// Rebuild the search index from the database (stop the server on this data dir first).
     Reindex,
+    /// Compare our payments with the provider's recent PaymentIntents: cancel orphans, list
+    /// amount and state mismatches (also shown to admins). The server also runs this daily.
+    Reconcile,
     /// Manage administrator accounts.
     Admin {
         #[command(subcommand)]
@@ -121,6 +124,17 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             let n = app::search::index::rebuild(&db, &engine, |done| bar.set_position(done)).await?;
             bar.finish();
             eprintln!("indexed {n} products in {:.1}s", started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Command::Reconcile => {
+            let db = open_database(&cfg).await?;
+            let gateway = server::startup::payment_gateway(&cfg);
+            eprintln!("reconciling with {} ...", gateway.provider());
+            let report = app::payments::reconcile::reconcile(&db, gateway.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("checked {} intents; cancelled {} orphans; {} new findings", report.checked, report.orphans_cancelled, report.new_findings.len());
+            for f in &report.new_findings {
+                println!("  {:<17} {}  order {}  {}", f.kind, f.intent_id, f.order_id.map(|o| o.to_string()).unwrap_or_else(|| "-".into()), f.detail);
+            }
             Ok(())
         }
         Command::Admin { command: AdminCommand::Create { email } } => {

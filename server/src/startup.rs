@@ -101,9 +101,9 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
 }
 
 /// Stripe (real or localstripe) when a secret key is configured, else the demo gateway.
-fn payment_gateway(cfg: &Config) -> Arc<dyn app::payments::PaymentGateway> {
+pub fn payment_gateway(cfg: &Config) -> Arc<dyn app::payments::PaymentGateway> {
     match &cfg.stripe {
-        Some(s) => Arc::new(app::payments::stripe::StripeGateway::new(&s.api_base, &s.secret_key)),
+        Some(s) => Arc::new(app::payments::stripe::StripeGateway::new(&s.api_base, &s.secret_key, &cfg.shop_id)),
         None => Arc::new(app::payments::DemoGateway::new()),
     }
 }
@@ -212,6 +212,7 @@ impl Application {
         // Order mail: SMTP comes next; until then every node appends to its mail log.
         let mailer = Arc::new(app::checkout::notify::MailLog::new(cfg.data_dir.join("mail.log")));
         app::checkout::notify::spawn_outbox_worker(state.db.clone(), mailer, Duration::from_secs(2));
+        app::payments::reconcile::spawn_daily(state.db.clone(), state.stores.payments.clone());
         Ok(Self { listener, router: router(cfg, state.clone()), state })
     }
 

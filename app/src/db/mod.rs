@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod payment;
 pub mod product;
 pub mod product_image;
+pub mod reconciliation_finding;
 pub mod refund;
 pub mod reservation;
 pub mod review;

@@ -31,10 +31,22 @@ pub enum AuthorizeOutcome {
     Declined { intent_id: Option<String>, message: String },
 }
 
+/// An intent as the provider lists it, for reconciliation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderIntent {
+    pub intent_id: String,
+    /// Stripe's words: requires_capture, succeeded, canceled, requires_payment_method, ...
+    pub status: String,
+    pub amount: i64,
+    pub attempt_key: Option<String>,
+}
+
 #[cfg(feature = "ssr")]
 pub use ports::*;
 #[cfg(feature = "ssr")]
 pub mod stripe;
+#[cfg(feature = "ssr")]
+pub mod reconcile;
 #[cfg(feature = "ssr")]
 pub mod webhooks;
 
@@ -64,6 +76,8 @@ mod ports {
         /// The intent made under an attempt's idempotency key, if the provider has one: how a
         /// restarted server learns what happened to a request that was cut off.
         async fn find_attempt(&self, idempotency_key: &str) -> Result<Option<AuthorizeOutcome>, GatewayError>;
+        /// This shop's recent intents at the provider (the newest 100 or so).
+        async fn list_recent(&self) -> Result<Vec<ProviderIntent>, GatewayError>;
         /// Gives `amount` of a captured payment back; returns the provider's refund id.
         async fn refund(&self, intent_id: &str, amount: i64, idempotency_key: &str) -> Result<String, GatewayError>;
     }
@@ -129,6 +143,11 @@ mod ports {
 
         async fn find_attempt(&self, key: &str) -> Result<Option<AuthorizeOutcome>, GatewayError> {
             Ok(self.seen.lock().map_err(|_| GatewayError::Unavailable("demo gateway lock".into()))?.get(key).cloned())
+        }
+
+        /// The demo keeps no amounts or later states: it has nothing to reconcile against.
+        async fn list_recent(&self) -> Result<Vec<ProviderIntent>, GatewayError> {
+            Ok(Vec::new())
         }
 
         async fn refund(&self, _intent_id: &str, _amount: i64, key: &str) -> Result<String, GatewayError> {

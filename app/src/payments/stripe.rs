@@ -13,6 +13,9 @@ use super::*;
 #[derive(Clone)]
 pub struct StripeGateway {
     client: Client,
+    /// Written into every intent's metadata (`shop`), so reconciliation looks only at this
+    /// shop's intents when several shops or environments share one Stripe account.
+    shop: String,
 }
 
 #[derive(Serialize)]
@@ -45,12 +48,46 @@ struct Empty {}
 
 impl StripeGateway {
     /// `api_base` is checked by the configuration (a URL), so this does not panic.
-    pub fn new(api_base: &str, secret_key: &str) -> Self {
-        Self { client: Client::from_url(api_base, secret_key) }
+    pub fn new(api_base: &str, secret_key: &str, shop: &str) -> Self {
+        Self { client: Client::from_url(api_base, secret_key), shop: shop.to_owned() }
     }
 
     fn with_key(&self, key: &str) -> Client {
         self.client.clone().with_strategy(RequestStrategy::Idempotent(key.to_owned()))
+    }
+
+    /// This shop's intents, page by page (100 each, at most `MAX_PAGES`): Stripe lists the
+    /// newest first, localstripe the oldest first, so both are read the same way.
+    async fn list_pages(&self) -> Result<Vec<Intent>, GatewayError> {
+        const MAX_PAGES: usize = 30;
+        #[derive(Deserialize)]
+        struct List {
+            data: Vec<Intent>,
+            #[serde(default)]
+            has_more: bool,
+        }
+        #[derive(Serialize)]
+        struct Page {
+            limit: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            starting_after: Option<String>,
+        }
+        let mut out = Vec::new();
+        let mut after = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .client
+                .get_query::<List, _>("/payment_intents", Page { limit: 100, starting_after: after.clone() })
+                .await
+                .map_err(Self::unavailable)?;
+            after = page.data.last().map(|i| i.id.clone());
+            let more = page.has_more && after.is_some();
+            out.extend(page.data.into_iter().filter(|i| i.metadata.get("shop") == Some(&self.shop)));
+            if !more {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn unavailable(e: StripeError) -> GatewayError {
@@ -71,7 +108,11 @@ impl PaymentGateway for StripeGateway {
             payment_method: &req.payment_method_id,
             confirm: true,
             capture_method: "manual",
-            metadata: BTreeMap::from([("order_id", req.order_id.to_string()), ("attempt_key", req.idempotency_key.clone())]),
+            metadata: BTreeMap::from([
+                ("order_id", req.order_id.to_string()),
+                ("attempt_key", req.idempotency_key.clone()),
+                ("shop", self.shop.clone()),
+            ]),
         };
         match self.with_key(&req.idempotency_key).post_form::<Intent, _>("/payment_intents", &params).await {
             Ok(intent) => Ok(match intent.status.as_str() {
@@ -110,23 +151,25 @@ impl PaymentGateway for StripeGateway {
         self.with_key(key).post_form::<Intent, _>(&format!("/payment_intents/{intent_id}/capture"), Empty {}).await.map(|_| ()).map_err(Self::unavailable)
     }
 
-    /// Looks through the newest 100 intents for the attempt key in their metadata (localstripe
-    /// has no search API; real Stripe's `/payment_intents/search` would scale further).
+    /// Looks through this shop's listed intents for the attempt key in their metadata
+    /// (localstripe has no search API; real Stripe's `/payment_intents/search` would scale
+    /// further).
     async fn find_attempt(&self, key: &str) -> Result<Option<AuthorizeOutcome>, GatewayError> {
-        #[derive(Deserialize)]
-        struct List {
-            data: Vec<Intent>,
-        }
-        #[derive(Serialize)]
-        struct Page {
-            limit: u32,
-        }
-        let list = self.client.get_query::<List, _>("/payment_intents", Page { limit: 100 }).await.map_err(Self::unavailable)?;
-        Ok(list.data.into_iter().find(|i| i.metadata.get("attempt_key").map(String::as_str) == Some(key)).map(|i| match i.status.as_str() {
+        let intents = self.list_pages().await?;
+        Ok(intents.into_iter().find(|i| i.metadata.get("attempt_key").map(String::as_str) == Some(key)).map(|i| match i.status.as_str() {
             "requires_capture" | "succeeded" => AuthorizeOutcome::Authorized { intent_id: i.id },
             "requires_action" => AuthorizeOutcome::RequiresAction { client_secret: i.client_secret.unwrap_or_default(), intent_id: i.id },
             _ => AuthorizeOutcome::Declined { intent_id: Some(i.id), message: "declined".to_owned() },
         }))
+    }
+
+    async fn list_recent(&self) -> Result<Vec<ProviderIntent>, GatewayError> {
+        Ok(self
+            .list_pages()
+            .await?
+            .into_iter()
+            .map(|i| ProviderIntent { attempt_key: i.metadata.get("attempt_key").cloned(), intent_id: i.id, status: i.status, amount: i.amount })
+            .collect())
     }
 
     async fn refund(&self, intent_id: &str, amount: i64, key: &str) -> Result<String, GatewayError> {

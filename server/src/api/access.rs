@@ -63,3 +63,10 @@ pub async fn admin_users(State(state): State<AppState>, caller: Caller) -> Resul
     let rows = user::Entity::find().order_by_desc(user::Column::Id).limit(100).all(&state.db).await.map_err(AppError::from)?;
     Ok(Json(rows.into_iter().map(|u| UserRow { user_id: u.id, email: u.email, role: u.role }).collect()))
 }
+
+/// Open reconciliation findings: orphan intents, amount and state mismatches (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/reconciliation", responses((status = 200, body = [app::payments::reconcile::Finding]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn reconciliation(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<app::payments::reconcile::Finding>>, ApiError> {
+    caller.require(Need::Admin)?;
+    Ok(Json(app::payments::reconcile::findings(&state.db).await?))
+}

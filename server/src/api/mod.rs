@@ -96,7 +96,7 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         products::list_products, products::get_product, search::search,
         cart::get_cart, cart::add_item, cart::set_item, cart::remove_item,
         auth::register, auth::login, auth::logout, auth::me,
-        access::account, access::seller_summary, access::admin_users,
+        access::account, access::seller_summary, access::admin_users, access::reconciliation,
         orders::checkout, orders::pay, orders::list, orders::get, orders::cancel,
         orders::seller_list, orders::ship, orders::deliver, orders::refund,
         reviews::list, reviews::save, reviews::wishlist, reviews::add, reviews::remove,
@@ -142,6 +142,7 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(access::account))
         .route("/sellers/{seller_id}", get(access::seller_summary))
         .route("/admin/users", get(access::admin_users))
+        .route("/admin/reconciliation", get(access::reconciliation))
         .route("/seller/products", get(seller::list).post(seller::create))
         .route("/seller/products/{id}", get(seller::get).put(seller::update).delete(seller::archive))
         .route(

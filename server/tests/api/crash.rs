@@ -107,15 +107,9 @@ async fn a_crash_after_authorization_ends_paid_and_charged_once() -> anyhow::Res
     assert_eq!((stock.iter().map(|r| r.quantity).sum::<i64>(), stock.iter().map(|r| r.reserved).sum::<i64>()), (on_hand - 1, 0), "sold once");
 
     // Exactly one intent for this order at the provider, and it is the recorded one.
-    let list: Value = reqwest::Client::new()
-        .get(format!("{}v1/payment_intents?limit=100", env_url("TEST_STRIPE_URL")?))
-        .basic_auth("sk_test_sellout", Some(""))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let list = crate::stripe::all_intents().await?;
     let prefix = app::checkout::service::attempt_key(&o, 1).trim_end_matches("attempt-1").to_owned();
-    let mine: Vec<&Value> = list["data"].as_array().unwrap().iter().filter(|i| i["metadata"]["attempt_key"].as_str().is_some_and(|k| k.starts_with(&prefix))).collect();
+    let mine: Vec<&Value> = list.iter().filter(|i| i["metadata"]["attempt_key"].as_str().is_some_and(|k| k.starts_with(&prefix))).collect();
     assert_eq!(mine.len(), 1, "one PaymentIntent");
     assert_eq!(mine[0]["id"].as_str(), p[0].intent_id.as_deref());
     assert_eq!(mine[0]["status"], "requires_capture");

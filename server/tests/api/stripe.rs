@@ -21,6 +21,8 @@ async fn spawn_app_with_stripe(backend: Backend) -> anyhow::Result<TestApp> {
         js_url: format!("{}js.stripe.com/v3/", env_url("TEST_STRIPE_URL")?),
         webhook_secret: Some("whsec_test".into()),
     });
+    // localstripe is shared by every test: each app reconciles only its own intents.
+    cfg.shop_id = crate::helpers::unique_name("shop");
     spawn_app_with(cfg).await
 }
 
@@ -53,14 +55,29 @@ async fn card(number: &str) -> anyhow::Result<String> {
 async fn intents_of(app: &TestApp, order_id: i64) -> anyhow::Result<Vec<Value>> {
     let o = order::Entity::find_by_id(order_id).one(&app.db).await?.unwrap();
     let prefix = app::checkout::service::attempt_key(&o, 1).trim_end_matches("attempt-1").to_owned();
-    let list = stripe(reqwest::Method::GET, "payment_intents?limit=100", &[]).await?;
-    Ok(list["data"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    Ok(all_intents().await?
         .into_iter()
         .filter(|pi| pi["metadata"]["attempt_key"].as_str().is_some_and(|k| k.starts_with(&prefix)))
         .collect())
+}
+
+/// Every intent localstripe holds (it lists oldest first, 100 a page).
+pub async fn all_intents() -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("payment_intents?limit=100&starting_after={a}"),
+            None => "payment_intents?limit=100".to_owned(),
+        };
+        let page = stripe(reqwest::Method::GET, &path, &[]).await?;
+        let data = page["data"].as_array().cloned().unwrap_or_default();
+        after = data.last().and_then(|i| i["id"].as_str()).map(str::to_owned);
+        out.extend(data);
+        if page["has_more"] != true || after.is_none() {
+            return Ok(out);
+        }
+    }
 }
 
 fn body(pm: &str) -> Value {
@@ -279,6 +296,51 @@ async fn a_seller_ships_captures_and_refunds(backend: Backend) -> anyhow::Result
     Ok(())
 }
 
+/// An intent we never recorded (a crash before our bookkeeping) is cancelled; an amount that
+/// disagrees is listed for admins, once.
+async fn reconciliation_cancels_orphans_and_lists_mismatches(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app_with_stripe(backend).await?;
+    let sku = in_stock_skus(&app, 3, 1).await?.remove(0);
+    let ann = shopper(&app, "ann@example.com", &sku).await?;
+    let (_, res) = checkout(&ann, "reco-1", body(&card("4242424242424242").await?)).await?;
+    let id = res["order_id"].as_i64().unwrap();
+    // Our record says a cent less than the provider holds.
+    let p = payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap();
+    payment::Entity::update_many()
+        .col_expr(payment::Column::Amount, sea_orm::sea_query::Expr::value(p.amount - 1))
+        .filter(payment::Column::Id.eq(p.id))
+        .exec(&app.db)
+        .await?;
+    // An orphan: authorized at the provider under this shop's name, unknown to us.
+    let shop = app.config.shop_id.clone();
+    let orphan = stripe(
+        reqwest::Method::POST,
+        "payment_intents",
+        &[("amount", "777"), ("currency", "eur"), ("payment_method", &card("4242424242424242").await?), ("confirm", "true"),
+          ("capture_method", "manual"), ("metadata[attempt_key]", "sellout-order-424242-0000000000-attempt-1"), ("metadata[shop]", &shop)],
+    )
+    .await?;
+    let orphan_id = orphan["id"].as_str().unwrap().to_owned();
+
+    let report = app::payments::reconcile::reconcile(&app.db, app.state.stores.payments.as_ref()).await?;
+    assert_eq!(report.orphans_cancelled, 1, "{report:?}");
+    let kinds: Vec<&str> = report.new_findings.iter().map(|f| f.kind.as_str()).collect();
+    assert!(kinds.contains(&"orphan_cancelled") && kinds.contains(&"amount_mismatch"), "{report:?}");
+    let after = stripe(reqwest::Method::GET, &format!("payment_intents/{orphan_id}"), &[]).await?;
+    assert_eq!(after["status"], "canceled");
+    let again = app::payments::reconcile::reconcile(&app.db, app.state.stores.payments.as_ref()).await?;
+    assert!(again.new_findings.is_empty(), "listed once: {again:?}");
+
+    app::accounts::service::create_admin(&app.db, "root@example.com", "admin password").await?;
+    let root = app.visitor();
+    root.login("root@example.com", "admin password").await?;
+    let (status, list) = root.get("/api/v1/admin/reconciliation").await?;
+    assert_eq!(status, 200);
+    assert!(list.as_array().unwrap().iter().any(|f| f["kind"] == "amount_mismatch" && f["order_id"].as_i64() == Some(id)), "{list}");
+    assert_eq!(ann.get("/api/v1/admin/reconciliation").await?.0, 403);
+    Ok(())
+}
+
 crate::on_both_databases!(
     a_card_is_authorized_for_manual_capture,
     a_declined_card_then_a_good_one,
@@ -286,4 +348,5 @@ crate::on_both_databases!(
     cancelling_cancels_the_intent,
     webhooks_finish_an_authorization_once,
     a_seller_ships_captures_and_refunds,
+    reconciliation_cancels_orphans_and_lists_mismatches,
 );

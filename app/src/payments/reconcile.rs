@@ -1,0 +1,148 @@
+//! Reconciliation (`sellout reconcile`, and daily in the server): this shop's recent intents at
+//! the provider against our payments, found by the attempt key in each intent's metadata.
+//! An intent we have no payment for (a crash before we wrote it, or a bug) is an orphan: if it
+//! still holds money it is cancelled. Amounts and states that disagree are recorded for an
+//! admin (`GET /api/v1/admin/reconciliation`), once per intent and kind.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use serde::{Deserialize, Serialize};
+
+use sea_orm::DatabaseConnection;
+
+use super::PaymentGateway;
+use crate::db::{payment, reconciliation_finding};
+use crate::error::AppError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Finding {
+    pub kind: String,
+    pub intent_id: String,
+    pub order_id: Option<i64>,
+    pub detail: String,
+    pub found_at: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub checked: usize,
+    pub orphans_cancelled: usize,
+    pub new_findings: Vec<Finding>,
+}
+
+/// What the provider should say for a payment in our state; `None`: anything goes (in flight).
+fn expected(state: &str) -> Option<&'static [&'static str]> {
+    match state {
+        "authorized" => Some(&["requires_capture"]),
+        "captured" | "settled" | "refunded" => Some(&["succeeded"]),
+        "voided" => Some(&["canceled"]),
+        "failed" => Some(&["requires_payment_method", "canceled", "requires_confirmation"]),
+        _ => None,
+    }
+}
+
+fn order_of(key: &str) -> Option<i64> {
+    key.strip_prefix("sellout-order-")?.split('-').next()?.parse().ok()
+}
+
+#[tracing::instrument(skip(db, gateway))]
+pub async fn reconcile(db: &DatabaseConnection, gateway: &dyn PaymentGateway) -> Result<Report, AppError> {
+    let intents = gateway.list_recent().await.map_err(|e| {
+        tracing::error!(error = %e, "listing intents for reconciliation");
+        AppError::Conflict("The payment provider could not be reached; reconciliation did not run.".to_owned())
+    })?;
+    let mut report = Report { checked: intents.len(), ..Default::default() };
+    for i in intents {
+        let Some(key) = i.attempt_key.clone() else { continue };
+        let ours = payment::Entity::find().filter(payment::Column::IdempotencyKey.eq(key.clone())).one(db).await?;
+        let finding = match ours {
+            None if i.status == "requires_capture" || i.status == "requires_action" => {
+                match gateway.void(&i.intent_id, &format!("{key}-orphan")).await {
+                    Ok(()) => {
+                        report.orphans_cancelled += 1;
+                        Some(("orphan_cancelled", format!("No payment of ours; {} held, now cancelled.", i.amount)))
+                    }
+                    Err(e) => Some(("orphan", format!("No payment of ours; cancelling failed: {e}"))),
+                }
+            }
+            None if i.status == "succeeded" => Some(("orphan_captured", format!("No payment of ours but {} captured: refund by hand.", i.amount))),
+            None => None,
+            Some(p) if p.amount != i.amount => Some(("amount_mismatch", format!("ours {} {}, provider {}", p.amount, p.currency, i.amount))),
+            Some(p) => match expected(&p.state) {
+                Some(ok) if !ok.contains(&i.status.as_str()) => Some(("state_mismatch", format!("ours {}, provider {}", p.state, i.status))),
+                _ => None,
+            },
+        };
+        let Some((kind, detail)) = finding else { continue };
+        let now = Utc::now();
+        let row = reconciliation_finding::ActiveModel {
+            found_at: Set(now),
+            kind: Set(kind.to_owned()),
+            intent_id: Set(i.intent_id.clone()),
+            order_id: Set(order_of(&key)),
+            detail: Set(detail.clone()),
+            resolved: Set(false),
+            ..Default::default()
+        };
+        match row.insert(db).await {
+            Ok(r) => report.new_findings.push(Finding {
+                kind: r.kind,
+                intent_id: r.intent_id,
+                order_id: r.order_id,
+                detail: r.detail,
+                found_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            }),
+            // Already listed by an earlier run.
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tracing::info!(checked = report.checked, orphans = report.orphans_cancelled, findings = report.new_findings.len(), "reconciled");
+    Ok(report)
+}
+
+/// Open findings, newest first.
+pub async fn findings(db: &DatabaseConnection) -> Result<Vec<Finding>, AppError> {
+    Ok(reconciliation_finding::Entity::find()
+        .filter(reconciliation_finding::Column::Resolved.eq(false))
+        .order_by_desc(reconciliation_finding::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| Finding {
+            kind: r.kind,
+            intent_id: r.intent_id,
+            order_id: r.order_id,
+            detail: r.detail,
+            found_at: r.found_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+        .collect())
+}
+
+/// Runs `reconcile` once a day for as long as the server runs.
+pub fn spawn_daily(db: DatabaseConnection, gateway: std::sync::Arc<dyn PaymentGateway>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+        tick.tick().await; // the first tick is immediate: start a day from now
+        loop {
+            tick.tick().await;
+            if let Err(e) = reconcile(&db, gateway.as_ref()).await {
+                tracing::warn!(error = %e, "daily reconciliation");
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_come_from_attempt_keys() {
+        assert_eq!(order_of("sellout-order-42-a1b2c3d4e5-attempt-1"), Some(42));
+        assert_eq!(order_of("something-else"), None);
+        assert_eq!(expected("authorized"), Some(&["requires_capture"][..]));
+        assert_eq!(expected("created"), None);
+    }
+}
