@@ -35,7 +35,7 @@ use crate::catalog::pages::{CategoryPage, HomePage, ProductPage};
 use crate::checkout::pages::{CheckoutPage, OrderPage, OrdersPage};
 use crate::reviews::pages::WishlistPage;
 use crate::search::pages::SearchPage;
-use crate::seller::pages::{EditProduct, NewProduct, SellerDashboard, SellerLayout, SellerOrders, SellerProducts};
+use crate::seller::pages::{EditProduct, NewProduct, PaymentsCheck, SellerDashboard, SellerLayout, SellerOrders, SellerProducts};
 use crate::ui::{Footer, Header, NotFound, ShopActions};
 
 /// The HTML document around the app (server only renders it).
@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("products/new") view=NewProduct />
                         <Route path=path!("products/:id") view=EditProduct />
                         <Route path=path!("orders") view=SellerOrders />
+                        <Route path=path!("payments") view=PaymentsCheck />
                     </ParentRoute>
                 </Routes>
             </main>

@@ -31,6 +31,29 @@ pub enum AuthorizeOutcome {
     Declined { intent_id: Option<String>, message: String },
 }
 
+/// A reconciliation finding as the admin page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingView {
+    pub kind: String,
+    pub intent_id: String,
+    pub order_id: Option<i64>,
+    pub detail: String,
+    pub found_at: String,
+}
+
+/// Open reconciliation findings (admins only).
+#[leptos::server(prefix = "/api/fn", endpoint = "reconciliation_findings")]
+pub async fn get_findings() -> Result<Vec<FindingView>, crate::error::AppError> {
+    let state = crate::state::app_state()?;
+    let session = crate::accounts::session().await?;
+    crate::accounts::session::require(&state.db, &session, crate::accounts::Need::Admin).await?;
+    Ok(reconcile::findings(&state.db)
+        .await?
+        .into_iter()
+        .map(|f| FindingView { kind: f.kind, intent_id: f.intent_id, order_id: f.order_id, detail: f.detail, found_at: f.found_at })
+        .collect())
+}
+
 /// An intent as the provider lists it, for reconciliation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderIntent {

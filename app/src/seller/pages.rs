@@ -31,6 +31,7 @@ pub fn SellerLayout() -> impl IntoView {
                                 <A href="/seller/products" exact=true>"Products"</A>
                                 <A href="/seller/products/new">"New product"</A>
                                 <A href="/seller/orders">"Orders"</A>
+                                {(u.role == Role::Admin).then(|| view! { <A href="/seller/payments">"Payments check"</A> })}
                             </nav>
                             <div class="admin-main"><Outlet /></div>
                         </div>
@@ -699,5 +700,39 @@ fn RefundButton(id: i64, refunded: i64, action: ServerAction<crate::checkout::Re
             <input type="hidden" name="key" value=key />
             <button type="submit" class="link danger">"Refund in full"</button>
         </ActionForm>
+    }
+}
+
+/// Reconciliation findings for admins: intents at the provider that disagree with our records.
+#[component]
+pub fn PaymentsCheck() -> impl IntoView {
+    let findings = Resource::new(|| (), |_| crate::payments::get_findings());
+    view! {
+        <h1>"Payments check"</h1>
+        <p class="muted">"Daily, and with " <code>"sellout reconcile"</code> ", our payments are compared with the payment provider's. Orphan authorizations are cancelled; what needs a person is listed here."</p>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match findings.await {
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty-state" data-testid="no-findings">"Everything matches."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="admin-table">
+                            <thead><tr><th scope="col">"Found"</th><th scope="col">"Kind"</th><th scope="col">"Intent"</th><th scope="col">"Order"</th><th scope="col">"Detail"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|f| view! {
+                                    <tr data-testid="finding">
+                                        <td>{f.found_at.get(..10).unwrap_or_default().to_owned()}</td>
+                                        <td>{f.kind.replace('_', " ")}</td>
+                                        <td><code>{f.intent_id}</code></td>
+                                        <td>{f.order_id.map(|o| format!("#{o}")).unwrap_or_else(|| "–".to_owned())}</td>
+                                        <td>{f.detail}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

@@ -338,6 +338,9 @@ async fn reconciliation_cancels_orphans_and_lists_mismatches(backend: Backend) -
     assert_eq!(status, 200);
     assert!(list.as_array().unwrap().iter().any(|f| f["kind"] == "amount_mismatch" && f["order_id"].as_i64() == Some(id)), "{list}");
     assert_eq!(ann.get("/api/v1/admin/reconciliation").await?.0, 403);
+    // And on the admin's page.
+    let html = root.client.get(format!("{}/seller/payments", app.address)).send().await?.text().await?;
+    assert!(html.contains("amount mismatch") && html.contains(p.intent_id.as_deref().unwrap()), "the admin page lists it");
     Ok(())
 }
 
