@@ -203,6 +203,12 @@ pub struct AddressInput {
     pub country: String,
 }
 
+impl From<Address> for AddressInput {
+    fn from(a: Address) -> Self {
+        AddressInput { name: a.name, line1: a.line1, line2: a.line2, city: a.city, region: a.region, postal_code: a.postal_code, country: a.country }
+    }
+}
+
 impl AddressInput {
     /// Trims every field and checks it; the error marks each bad field.
     pub fn validate(&self) -> Result<AddressInput, AppError> {

@@ -21,6 +21,14 @@ pub(crate) async fn session() -> Result<tower_sessions::Session, AppError> {
     })
 }
 
+/// The state and the caller of a server function, who must meet `need` (401/403 otherwise).
+#[cfg(feature = "ssr")]
+pub(crate) async fn caller(need: Need) -> Result<(crate::state::AppState, CurrentUser), AppError> {
+    let state = crate::state::app_state()?;
+    let user = session::require(&state.db, &session().await?, need).await?;
+    Ok((state, user))
+}
+
 /// Where to go after signing in: a local path only (no open redirect).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {

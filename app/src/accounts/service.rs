@@ -156,7 +156,7 @@ pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) 
 
 // ---- address book ----
 
-fn to_address(a: address::Model) -> Address {
+pub fn to_address(a: address::Model) -> Address {
     Address {
         address_id: a.id,
         name: a.name,

@@ -77,7 +77,7 @@ pub async fn seller_orders(db: &DatabaseConnection, user: &CurrentUser) -> Resul
                 order_id: o.id,
                 fulfillable: lines.iter().all(|i| is_mine(i)),
                 lines: lines.iter().filter(|i| is_mine(i)).map(|i| line_of(i)).collect(),
-                created_at: o.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                created_at: crate::db::rfc3339(o.created_at),
                 total: Money::new(o.total, &o.currency),
                 refunded: Money::new(refunds.iter().filter(|r| r.order_id == o.id).map(|r| r.amount).sum(), &o.currency),
                 tracking_number: o.tracking_number,

@@ -206,17 +206,9 @@ pub fn tax_of(taxable: i64, rate_bps: i64) -> i64 {
 
 // ---- server functions ----
 
-#[cfg(feature = "ssr")]
-async fn shopper() -> Result<(crate::state::AppState, crate::accounts::CurrentUser), crate::error::AppError> {
-    let state = crate::state::app_state()?;
-    let session = crate::accounts::session().await?;
-    let user = crate::accounts::session::require(&state.db, &session, crate::accounts::Need::SignedIn).await?;
-    Ok((state, user))
-}
-
 #[leptos::server(prefix = "/api/fn", endpoint = "checkout_info")]
 pub async fn get_checkout_info() -> Result<CheckoutInfo, crate::error::AppError> {
-    let (state, user) = shopper().await?;
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
     let cart = crate::cart::service::view(&state, Some(&crate::cart::CartOwner::User(user.user_id))).await?;
     let addresses = crate::accounts::service::list_addresses(&state.db, user.user_id).await?;
     let demo = state.stores.payments.provider() == "demo";
@@ -267,7 +259,7 @@ pub async fn place_order(
         payment_method_id: payment_method_id.unwrap_or_default(),
     };
     let result = async {
-        let (state, user) = shopper().await?;
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         let key = service::check_idempotency_key(Some(&idempotency_key))?;
         match service::checkout(&state, &user, &key, &req).await {
             Ok((r, _)) => Ok(Placed { order_id: r.order_id, status: r.status, message: None }),
@@ -310,7 +302,7 @@ pub fn order_page(p: &Placed) -> String {
 pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Result<Placed, crate::error::AppError> {
     use crate::error::AppError;
     let result = async {
-        let (state, user) = shopper().await?;
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         match service::pay_again(&state, &user, order_id, payment_method_id.as_deref().unwrap_or_default()).await {
             Ok(r) => Ok(Placed { order_id, status: r.status, message: None }),
             Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message) }),
@@ -329,7 +321,7 @@ pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Resu
 #[leptos::server(prefix = "/api/fn", endpoint = "cancel_order")]
 pub async fn cancel_order(order_id: i64) -> Result<OrderView, crate::error::AppError> {
     let result = async {
-        let (state, user) = shopper().await?;
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         service::cancel(&state, &user, order_id).await
     }
     .await;
@@ -342,49 +334,41 @@ pub async fn cancel_order(order_id: i64) -> Result<OrderView, crate::error::AppE
     result
 }
 
-#[cfg(feature = "ssr")]
-async fn seller() -> Result<(crate::state::AppState, crate::accounts::CurrentUser), crate::error::AppError> {
-    let state = crate::state::app_state()?;
-    let session = crate::accounts::session().await?;
-    let user = crate::accounts::session::require(&state.db, &session, crate::accounts::Need::Seller).await?;
-    Ok((state, user))
-}
-
 #[leptos::server(prefix = "/api/fn", endpoint = "seller_orders")]
 pub async fn get_seller_orders() -> Result<Vec<SellerOrder>, crate::error::AppError> {
-    let (state, user) = seller().await?;
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
     fulfil::seller_orders(&state.db, &user).await
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "seller_ship")]
 pub async fn ship_order(order_id: i64, tracking_number: String) -> Result<SellerOrder, crate::error::AppError> {
-    let (state, user) = seller().await?;
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
     fulfil::ship(&state, &user, order_id, &tracking_number).await
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "seller_deliver")]
 pub async fn deliver_order(order_id: i64) -> Result<SellerOrder, crate::error::AppError> {
-    let (state, user) = seller().await?;
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
     fulfil::deliver(&state, &user, order_id).await
 }
 
 /// A full refund from the admin page; `key` comes with the page, so a double click refunds once.
 #[leptos::server(prefix = "/api/fn", endpoint = "seller_refund")]
 pub async fn refund_in_full(order_id: i64, key: String) -> Result<SellerOrder, crate::error::AppError> {
-    let (state, user) = seller().await?;
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
     fulfil::refund_order(&state, &user, order_id, &RefundRequest::default(), Some(&key)).await
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "orders")]
 pub async fn get_orders() -> Result<Vec<OrderSummary>, crate::error::AppError> {
-    let (state, user) = shopper().await?;
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
     service::order_list(&state.db, user.user_id).await
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "order")]
 pub async fn get_order(order_id: i64) -> Result<(OrderView, Vec<(String, String)>), crate::error::AppError> {
-    let (state, user) = shopper().await?;
-    let view = service::order_view_with(&state.db, user.user_id, order_id, state.rules.cancel_window_minutes).await?;
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+    let view = service::order_view(&state.db, user.user_id, order_id, state.rules.cancel_window_minutes).await?;
     let demo = state.stores.payments.provider() == "demo";
     let cards = if demo { crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect() } else { vec![] };
     Ok((view, cards))

@@ -21,6 +21,7 @@ use crate::accounts::CurrentUser;
 use crate::cart::CartOwner;
 use crate::catalog::service::ACTIVE;
 use crate::db::{address, inventory, order, order_item, payment, product, reservation, variant};
+use crate::db::rfc3339;
 use crate::error::{AppError, FieldErrors};
 use crate::payments::{AuthorizeOutcome, AuthorizeRequest, GatewayError};
 use crate::state::AppState;
@@ -29,10 +30,6 @@ pub const PENDING: &str = "pending";
 pub const PAID: &str = "paid";
 pub const EXPIRED: &str = "expired";
 pub const CANCELLED: &str = "cancelled";
-
-fn rfc3339(t: chrono::DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// An idempotency key as clients send it: 1-200 visible ASCII characters.
 pub fn check_idempotency_key(key: Option<&str>) -> Result<String, AppError> {
@@ -79,15 +76,7 @@ async fn validate(db: &DatabaseConnection, user_id: i64, req: &CheckoutRequest) 
         },
         (None, Some(id)) => {
             match address::Entity::find_by_id(id).filter(address::Column::UserId.eq(user_id)).one(db).await? {
-                Some(a) => Some(AddressInput {
-                    name: a.name,
-                    line1: a.line1,
-                    line2: a.line2,
-                    city: a.city,
-                    region: a.region,
-                    postal_code: a.postal_code,
-                    country: a.country,
-                }),
+                Some(a) => Some(AddressInput::from(crate::accounts::service::to_address(a))),
                 None => {
                     errors.add("shipping_address_id", format!("Address {id} is not in your address book."));
                     None
@@ -212,10 +201,6 @@ async fn sqlite_turn(state: &AppState) -> Option<tokio::sync::MutexGuard<'_, ()>
     }
 }
 
-async fn begin_write(state: &AppState) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-    crate::db::begin_write(&state.db).await
-}
-
 /// Runs the checkout for `user` under `key`. Returns the result and whether it is a replay of
 /// an earlier request with the same key (200 rather than 201).
 #[tracing::instrument(skip(state, user, req), fields(user = user.user_id))]
@@ -236,7 +221,7 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
 
     let created = {
         let _turn = sqlite_turn(state).await;
-        let txn = begin_write(state).await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let inserted = order::ActiveModel {
             user_id: Set(user.user_id),
             status: Set(PENDING.to_owned()),
@@ -463,7 +448,7 @@ async fn release_lease(db: &DatabaseConnection, order_id: i64) -> Result<(), DbE
 /// all in one transaction; fails, changing nothing, if a reservation is no longer held.
 async fn commit_paid(state: &AppState, o: &order::Model) -> Result<order::Model, AppError> {
     let _turn = sqlite_turn(state).await;
-    let txn = begin_write(state).await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let held = reservation::Entity::find()
         .filter(reservation::Column::OrderId.eq(o.id))
         .filter(reservation::Column::State.eq("held"))
@@ -550,7 +535,7 @@ pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
             continue;
         }
         let _turn = sqlite_turn(state).await;
-        let txn = begin_write(state).await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let moved = reservation::Entity::update_many()
             .col_expr(reservation::Column::State, Expr::value("released"))
             .filter(reservation::Column::Id.eq(r.id))
@@ -694,7 +679,7 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
     let o = own_order(db, user.user_id, order_id).await?;
     if o.status == CANCELLED {
         // Cancelling twice is cancelling once.
-        return order_view_with(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
+        return order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
     }
     let now = Utc::now();
     match (o.status.as_str(), cancellable_until(&o, state.rules.cancel_window_minutes)) {
@@ -710,7 +695,7 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
     let was_paid = o.status == PAID;
     let cancelled = {
         let _turn = sqlite_turn(state).await;
-        let txn = begin_write(state).await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let res = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(CANCELLED))
             .col_expr(order::Column::UpdatedAt, Expr::value(now))
@@ -754,7 +739,7 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
     if !cancelled {
         let now_status = own_order(db, user.user_id, order_id).await?.status;
         if now_status == CANCELLED {
-            return order_view_with(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
+            return order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
         }
         return Err(AppError::Conflict(format!("Order {order_id} is being paid or changed right now. Reload and try again.")));
     }
@@ -771,7 +756,7 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(db).await?;
     announce_stock(state, items.iter().map(|i| i.product_id)).await;
     tracing::info!(order_id, was_paid, "order cancelled");
-    order_view_with(db, user.user_id, order_id, state.rules.cancel_window_minutes).await
+    order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await
 }
 
 // ---- reading orders ----
@@ -794,13 +779,10 @@ async fn own_order(db: &DatabaseConnection, user_id: i64, order_id: i64) -> Resu
         .ok_or_else(|| AppError::not_found(format!("You have no order {order_id}.")))
 }
 
-pub async fn order_view(db: &DatabaseConnection, user_id: i64, order_id: i64) -> Result<OrderView, AppError> {
-    order_view_with(db, user_id, order_id, DEFAULT_CANCEL_WINDOW_MINUTES).await
-}
-
 pub const DEFAULT_CANCEL_WINDOW_MINUTES: i64 = 30;
 
-pub async fn order_view_with(db: &DatabaseConnection, user_id: i64, order_id: i64, window: i64) -> Result<OrderView, AppError> {
+/// The caller's order; `window` is the cancel window in minutes.
+pub async fn order_view(db: &DatabaseConnection, user_id: i64, order_id: i64, window: i64) -> Result<OrderView, AppError> {
     let o = own_order(db, user_id, order_id).await?;
     let cancel_until = cancellable_until(&o, window).filter(|t| *t > Utc::now()).map(rfc3339);
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).order_by_asc(order_item::Column::Id).all(db).await?;

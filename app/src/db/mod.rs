@@ -57,3 +57,8 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
     }
     Ok(txn)
 }
+
+/// A timestamp as the API and pages show it: RFC 3339, UTC, whole seconds.
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

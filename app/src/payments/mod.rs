@@ -44,9 +44,7 @@ pub struct FindingView {
 /// Open reconciliation findings (admins only).
 #[leptos::server(prefix = "/api/fn", endpoint = "reconciliation_findings")]
 pub async fn get_findings() -> Result<Vec<FindingView>, crate::error::AppError> {
-    let state = crate::state::app_state()?;
-    let session = crate::accounts::session().await?;
-    crate::accounts::session::require(&state.db, &session, crate::accounts::Need::Admin).await?;
+    let (state, _) = crate::accounts::caller(crate::accounts::Need::Admin).await?;
     Ok(reconcile::findings(&state.db)
         .await?
         .into_iter()

@@ -53,9 +53,17 @@ pub async fn reconcile(db: &DatabaseConnection, gateway: &dyn PaymentGateway) ->
         AppError::Conflict("The payment provider could not be reached; reconciliation did not run.".to_owned())
     })?;
     let mut report = Report { checked: intents.len(), ..Default::default() };
+    let keys: Vec<String> = intents.iter().filter_map(|i| i.attempt_key.clone()).collect();
+    let mut ours_by_key: std::collections::HashMap<String, payment::Model> = payment::Entity::find()
+        .filter(payment::Column::IdempotencyKey.is_in(keys))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.idempotency_key.clone(), p))
+        .collect();
     for i in intents {
         let Some(key) = i.attempt_key.clone() else { continue };
-        let ours = payment::Entity::find().filter(payment::Column::IdempotencyKey.eq(key.clone())).one(db).await?;
+        let ours = ours_by_key.remove(&key);
         let finding = match ours {
             None if i.status == "requires_capture" || i.status == "requires_action" => {
                 match gateway.void(&i.intent_id, &format!("{key}-orphan")).await {
@@ -91,7 +99,7 @@ pub async fn reconcile(db: &DatabaseConnection, gateway: &dyn PaymentGateway) ->
                 intent_id: r.intent_id,
                 order_id: r.order_id,
                 detail: r.detail,
-                found_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                found_at: crate::db::rfc3339(now),
             }),
             // Already listed by an earlier run.
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
@@ -115,7 +123,7 @@ pub async fn findings(db: &DatabaseConnection) -> Result<Vec<Finding>, AppError>
             intent_id: r.intent_id,
             order_id: r.order_id,
             detail: r.detail,
-            found_at: r.found_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            found_at: crate::db::rfc3339(r.found_at),
         })
         .collect())
 }

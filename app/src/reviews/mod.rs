@@ -62,17 +62,10 @@ pub fn check_review(rating: &str, body: &str) -> Result<(i32, String), AppError>
 
 // ---- server functions ----
 
-#[cfg(feature = "ssr")]
-async fn signed_in() -> Result<(crate::state::AppState, Option<crate::accounts::CurrentUser>), AppError> {
-    let state = crate::state::app_state()?;
-    let session = crate::accounts::session().await?;
-    let user = crate::accounts::session::current_user(&state.db, &session).await?;
-    Ok((state, user))
-}
-
 #[server(prefix = "/api/fn", endpoint = "reviews")]
 pub async fn get_reviews(product_id: i64) -> Result<ProductReviews, AppError> {
-    let (state, user) = signed_in().await?;
+    let state = crate::state::app_state()?;
+    let user = crate::accounts::session::current_user(&state.db, &crate::accounts::session().await?).await?;
     service::reviews(&state.db, user.as_ref().map(|u| u.user_id), product_id).await
 }
 
@@ -82,8 +75,7 @@ pub async fn save_review(product_id: i64, rating: Option<String>, body: Option<S
     // No star chosen sends no `rating` at all.
     let (rating, body) = (rating.unwrap_or_default(), body.unwrap_or_default());
     let result = async {
-        let (state, user) = signed_in().await?;
-        let user = crate::accounts::authorize(user.as_ref(), crate::accounts::Need::SignedIn)?.clone();
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         let (rating, body) = check_review(&rating, &body)?;
         service::save_review(&state, user.user_id, product_id, rating, &body).await.map(|(r, _)| r)
     }
@@ -99,8 +91,7 @@ pub async fn save_review(product_id: i64, rating: Option<String>, body: Option<S
 
 #[server(prefix = "/api/fn", endpoint = "wishlist")]
 pub async fn get_wishlist() -> Result<Vec<ProductSummary>, AppError> {
-    let (state, user) = signed_in().await?;
-    let user = crate::accounts::authorize(user.as_ref(), crate::accounts::Need::SignedIn)?;
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
     service::wishlist(&state.db, user.user_id).await
 }
 
@@ -108,8 +99,7 @@ pub async fn get_wishlist() -> Result<Vec<ProductSummary>, AppError> {
 #[server(prefix = "/api/fn", endpoint = "set_wishlist")]
 pub async fn set_wishlist(product_id: i64, save: String, back: Option<String>) -> Result<bool, AppError> {
     let result = async {
-        let (state, user) = signed_in().await?;
-        let user = crate::accounts::authorize(user.as_ref(), crate::accounts::Need::SignedIn)?.clone();
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         if save == "true" {
             service::add_to_wishlist(&state.db, user.user_id, product_id).await?;
             Ok(true)

@@ -99,7 +99,7 @@ pub async fn reviews(db: &DatabaseConnection, viewer: Option<i64>, product_id: i
                 rating: r.rating,
                 body: r.body,
                 verified_purchase: r.verified_purchase,
-                created_at: r.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                created_at: crate::db::rfc3339(r.created_at),
                 mine: Some(r.user_id) == viewer,
             })
             .collect(),
@@ -166,7 +166,7 @@ pub async fn save_review(state: &AppState, user_id: i64, product_id: i64, rating
             rating: saved.rating,
             body: saved.body,
             verified_purchase: saved.verified_purchase,
-            created_at: saved.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            created_at: crate::db::rfc3339(saved.created_at),
             mine: true,
         },
         delta_count == 1,

@@ -17,6 +17,7 @@ use super::*;
 use crate::accounts::{CurrentUser, Need, Role, authorize};
 use crate::catalog::LOW_STOCK_THRESHOLD;
 use crate::db::{category, inventory, product, product_image, seller, variant, warehouse};
+use crate::db::rfc3339;
 use crate::error::FieldErrors;
 use crate::events::ShopEvent;
 use crate::state::AppState;
@@ -208,10 +209,6 @@ pub fn validate(
 }
 
 // ---- reads ----
-
-fn rfc3339(t: chrono::DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
 
 /// The uploaded pictures of some products, in order.
 pub async fn images_of(db: &impl ConnectionTrait, product_ids: Vec<i64>) -> Result<HashMap<i64, Vec<product_image::Model>>, DbErr> {

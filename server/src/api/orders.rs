@@ -55,7 +55,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
-    Ok(Json(service::order_view_with(&state.db, user.user_id, order_id(&id)?, state.rules.cancel_window_minutes).await?))
+    Ok(Json(service::order_view(&state.db, user.user_id, order_id(&id)?, state.rules.cancel_window_minutes).await?))
 }
 
 /// Cancels the caller's order: unpaid, or paid within the cancel window (default 30 minutes).
