@@ -76,5 +76,5 @@ cargo build -p server
 bash scripts/build-site.sh
 
 log "Playwright in Chromium"
-export SELLOUT_BIN="$CARGO_TARGET_DIR/debug/sellout" E2E_PORT=$(free_port) E2E_DATA_DIR="$work/e2e-data"
+export SELLOUT_BIN="$CARGO_TARGET_DIR/debug/sellout" E2E_PORT=$(free_port) E2E_STRIPE_PORT=$(free_port) E2E_DATA_DIR="$work/e2e-data"
 (cd end2end && npx playwright test)

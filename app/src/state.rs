@@ -23,6 +23,8 @@ pub struct AppState {
     pub rules: crate::checkout::ShopRules,
     /// One writer at a time on SQLite (see `checkout::service`); unused on PostgreSQL.
     pub sqlite_writes: Arc<tokio::sync::Mutex<()>>,
+    /// Stripe.js card entry in the browser (Stripe with a publishable key); none for the demo.
+    pub card_entry: Option<crate::payments::CardEntry>,
 }
 
 /// The ports of DESIGN §3, each backed by Redis or by the embedded adapter.

@@ -1,8 +1,5 @@
-import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
-}
+import { test, expect, type APIRequestContext } from "@playwright/test";
+import { hydrated } from "./shop";
 
 function uniqueEmail(tag: string) {
   return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;

@@ -1,43 +1,5 @@
-import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
-
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
-}
-
-async function inStockProduct(request: APIRequestContext) {
-  const list = await (await request.get("/api/v1/products?limit=40&sort=price_asc")).json();
-  for (const p of list.products) {
-    const d = await (await request.get(`/api/v1/products/${p.product_id}`)).json();
-    if (d.variants[0]?.available >= 3) return d;
-  }
-  throw new Error("no product in stock");
-}
-
-async function shopperWithCart(page: Page, request: APIRequestContext) {
-  const product = await inStockProduct(request);
-  await page.goto("/register");
-  await hydrated(page);
-  await page.getByLabel("Email").fill(`buyer-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`);
-  await page.getByLabel("Password").fill("a good password");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByTestId("account-link")).toBeVisible();
-  await page.goto(`/p/${product.product_id}`);
-  await hydrated(page);
-  await page.getByRole("button", { name: "Add to cart" }).click();
-  await expect(page.getByTestId("cart-count")).toHaveText("1");
-  await page.getByRole("link", { name: /^Cart/ }).click();
-  await page.getByRole("link", { name: "Proceed to checkout" }).click();
-  await expect(page.getByRole("heading", { name: "Checkout" })).toBeVisible();
-  return product;
-}
-
-async function fillAddress(page: Page) {
-  await page.getByLabel("Full name").fill("Ria Nova");
-  await page.getByLabel("Street and number").fill("Linienstraße 12");
-  await page.getByLabel("Postal code").fill("10119");
-  await page.getByLabel("City").fill("Berlin");
-  await page.getByLabel("Country code").fill("DE");
-}
+import { test, expect } from "@playwright/test";
+import { fillAddress, hydrated, shopperWithCart } from "./shop";
 
 test("a shopper buys with a test card and sees the paid order", async ({ page, request }) => {
   const errors: string[] = [];

@@ -1,8 +1,6 @@
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
+import { hydrated } from "./shop";
 
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
-}
 
 test("a shopper saves a product to the wishlist and reviews it", async ({ page }) => {
   const errors: string[] = [];

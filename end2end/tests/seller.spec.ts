@@ -1,9 +1,7 @@
 import { test, expect, type Page } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
+import { hydrated } from "./shop";
 
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
-}
 
 // A 1x1 PNG.
 const PNG = Buffer.from(

@@ -1,4 +1,5 @@
 import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
+import { hydrated } from "./shop";
 
 /** Fails the test on any console error or uncaught exception in the page. */
 function watchConsole(page: Page): string[] {
@@ -11,9 +12,6 @@ function watchConsole(page: Page): string[] {
 }
 
 /** Waits until the wasm has hydrated the page (the app marks <body> when it has). */
-async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
-}
 
 /** A product whose first two variants differ in price, found through the REST API. */
 async function productWithPricedVariants(request: APIRequestContext) {

@@ -33,6 +33,10 @@ pub struct Config {
     pub shop_id: String,
     /// Stripe, when `STRIPE_SECRET_KEY` is set; otherwise the demo gateway.
     pub stripe: Option<StripeSettings>,
+    /// Order mail over SMTP (`SMTP_URL`); otherwise written to `<data dir>/mail.log`.
+    pub smtp_url: Option<String>,
+    /// The sender of order mail (`SMTP_FROM`).
+    pub mail_from: String,
 }
 
 #[derive(Clone, Debug)]
@@ -186,7 +190,17 @@ impl Config {
             return Err(bad("SELLOUT_SHOP_ID", format!("must be up to 64 letters, digits, - or _ (got \"{shop_id}\")")));
         }
 
+        let smtp_url = get("SMTP_URL");
+        if let Some(u) = &smtp_url {
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) || u.contains(char::is_whitespace) {
+                return Err(bad("SMTP_URL", "must be an smtp:// or smtps:// URL, e.g. smtp://mail.example.com:587?tls=required".to_owned()));
+            }
+        }
+        let mail_from = get("SMTP_FROM").unwrap_or_else(|| "Sellout <shop@localhost>".to_owned());
+
         Ok(Config {
+            smtp_url,
+            mail_from,
             shop_id,
             checkout_lease_seconds,
             sweep_seconds,
@@ -253,6 +267,7 @@ mod tests {
             ("SELLOUT_CHECKOUT_LEASE_SECONDS", "0"),
             ("SELLOUT_SWEEP_SECONDS", "often"),
             ("SELLOUT_SHOP_ID", "my shop"),
+            ("SMTP_URL", "mail.example.com:25"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod config;
 pub mod images;
+pub mod mail;
 pub mod metrics;
 pub mod seed;
 pub mod startup;

@@ -134,6 +134,9 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
             lease_seconds: cfg.checkout_lease_seconds,
         },
         sqlite_writes: Arc::new(tokio::sync::Mutex::new(())),
+        card_entry: cfg.stripe.as_ref().and_then(|s| {
+            s.publishable_key.clone().map(|publishable_key| app::payments::CardEntry { publishable_key, js_url: s.js_url.clone() })
+        }),
     })
 }
 
@@ -209,8 +212,11 @@ impl Application {
             .await
             .with_context(|| format!("binding LEPTOS_SITE_ADDR {}", cfg.site_addr))?;
         app::checkout::service::spawn_sweeper(state.clone(), Duration::from_secs(cfg.sweep_seconds));
-        // Order mail: SMTP comes next; until then every node appends to its mail log.
-        let mailer = Arc::new(app::checkout::notify::MailLog::new(cfg.data_dir.join("mail.log")));
+        // Order mail: over SMTP when configured, else into the data dir's mail log.
+        let mailer: Arc<dyn app::checkout::notify::Mailer> = match &cfg.smtp_url {
+            Some(url) => Arc::new(crate::mail::SmtpMailer::new(url, &cfg.mail_from).map_err(anyhow::Error::msg)?),
+            None => Arc::new(app::checkout::notify::MailLog::new(cfg.data_dir.join("mail.log"))),
+        };
         app::checkout::notify::spawn_outbox_worker(state.db.clone(), mailer, Duration::from_secs(2));
         app::payments::reconcile::spawn_daily(state.db.clone(), state.stores.payments.clone());
         Ok(Self { listener, router: router(cfg, state.clone()), state })

@@ -93,6 +93,10 @@ pub struct CheckoutResult {
     pub total: Money,
     /// ISO date.
     pub estimated_delivery: String,
+    /// Only while the card needs 3-D Secure (status `pending`): the browser completes it with
+    /// Stripe.js `confirmCardPayment(client_secret)`, then `POST /api/v1/orders/{id}/confirm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +161,8 @@ pub struct CheckoutInfo {
     pub tax_rate_bps: i64,
     /// Demo gateway: Stripe's test ids to pick from (no card entry at all).
     pub demo_cards: Vec<(String, String)>,
+    /// Stripe: card entry with Stripe.js.
+    pub card_entry: Option<crate::payments::CardEntry>,
     pub idempotency_key: String,
 }
 
@@ -166,6 +172,9 @@ pub struct Placed {
     pub order_id: i64,
     pub status: String,
     pub message: Option<String>,
+    /// The card needs 3-D Secure: the page completes it with Stripe.js, then confirms.
+    #[serde(default)]
+    pub client_secret: Option<String>,
 }
 
 /// An order as a seller's queue shows it: their lines, and whether they may fulfil it alone.
@@ -217,6 +226,7 @@ pub async fn get_checkout_info() -> Result<CheckoutInfo, crate::error::AppError>
         addresses,
         tax_rate_bps: state.rules.tax_rate_bps,
         demo_cards: if demo { crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect() } else { vec![] },
+        card_entry: state.card_entry.clone(),
         idempotency_key: uuid::Uuid::new_v4().to_string(),
     })
 }
@@ -262,10 +272,10 @@ pub async fn place_order(
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         let key = service::check_idempotency_key(Some(&idempotency_key))?;
         match service::checkout(&state, &user, &key, &req).await {
-            Ok((r, _)) => Ok(Placed { order_id: r.order_id, status: r.status, message: None }),
+            Ok((r, _)) => Ok(Placed { order_id: r.order_id, status: r.status, message: None, client_secret: r.client_secret }),
             Err(AppError::PaymentDeclined(message)) => {
                 let order_id = service::order_id_for_key(&state.db, user.user_id, &key).await?.ok_or(AppError::Internal)?;
-                Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message) })
+                Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message), client_secret: None })
             }
             // The form's address fields are named without the API's `shipping_address.`.
             Err(AppError::Invalid(fields)) => Err(AppError::Invalid(
@@ -304,8 +314,8 @@ pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Resu
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         match service::pay_again(&state, &user, order_id, payment_method_id.as_deref().unwrap_or_default()).await {
-            Ok(r) => Ok(Placed { order_id, status: r.status, message: None }),
-            Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message) }),
+            Ok(r) => Ok(Placed { order_id, status: r.status, message: None, client_secret: r.client_secret }),
+            Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message), client_secret: None }),
             Err(e) => Err(e),
         }
     }
@@ -316,6 +326,19 @@ pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Resu
         _ => {}
     }
     result
+}
+
+/// After 3-D Secure in the browser: the order is paid, or the check failed (the message comes
+/// back and the order stays payable).
+#[leptos::server(prefix = "/api/fn", endpoint = "confirm_payment")]
+pub async fn confirm_payment(order_id: i64) -> Result<Placed, crate::error::AppError> {
+    use crate::error::AppError;
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+    match service::confirm_payment(&state, &user, order_id).await {
+        Ok(r) => Ok(Placed { order_id, status: r.status, message: None, client_secret: None }),
+        Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message), client_secret: None }),
+        Err(e) => Err(e),
+    }
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "cancel_order")]
@@ -366,12 +389,12 @@ pub async fn get_orders() -> Result<Vec<OrderSummary>, crate::error::AppError> {
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "order")]
-pub async fn get_order(order_id: i64) -> Result<(OrderView, Vec<(String, String)>), crate::error::AppError> {
+pub async fn get_order(order_id: i64) -> Result<(OrderView, Vec<(String, String)>, Option<crate::payments::CardEntry>), crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
     let view = service::order_view(&state.db, user.user_id, order_id, state.rules.cancel_window_minutes).await?;
     let demo = state.stores.payments.provider() == "demo";
     let cards = if demo { crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect() } else { vec![] };
-    Ok((view, cards))
+    Ok((view, cards, state.card_entry.clone()))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::*;
+use crate::payments::card::CardField;
 use crate::ui::forms::{Feedback, Field, FormMessage};
 use crate::ui::{ErrorPanel, Loading};
 
@@ -36,24 +37,91 @@ fn TestCardPicker(cards: Vec<(String, String)>) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn CheckoutPage() -> impl IntoView {
-    let place = expect_context::<crate::ui::ShopActions>().place;
-    let info = Resource::new(|| (), |_| get_checkout_info());
-    // A result from an earlier visit is not this form's.
-    place.value().set(None);
-    let feedback = Feedback::new(place.value());
-    let navigate = use_navigate();
-    // The action is shared (the header's cart count follows it): only a submit made on this
-    // visit of the page navigates.
-    let seen = place.version().get_untracked();
+/// A submit handler for a form whose card is in Stripe's element: Stripe.js turns the card into
+/// a payment method id, then `dispatch` gets the form's fields with it.
+fn card_submit<T>(busy: RwSignal<bool>, error: RwSignal<Option<String>>, dispatch: impl Fn(T) + Clone + 'static) -> impl Fn(leptos::ev::SubmitEvent) + Clone + 'static
+where
+    T: serde::de::DeserializeOwned + 'static,
+{
+    move |ev| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let form = event_target::<leptos::web_sys::HtmlFormElement>(&ev);
+        let dispatch = dispatch.clone();
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match crate::payments::card::form_with_card::<T>(form).await {
+                Ok(args) => dispatch(args),
+                Err(m) => error.set(Some(m)),
+            }
+            busy.set(false);
+        });
+    }
+}
+
+/// When a payment comes back needing 3-D Secure: the bank's check runs with Stripe.js, then
+/// the server is asked for the outcome (it asks Stripe, whatever the page was told). Runs once
+/// per completed `dispatch` of `action` (tracked by its version).
+fn after_payment<A>(action: ServerAction<A>, placed: impl Fn() -> Option<Placed> + 'static, busy: RwSignal<bool>, on_done: impl Fn(Placed) + 'static)
+where
+    A: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    A::Output: Send + Sync + 'static,
+    A::Error: Send + Sync + 'static,
+{
+    let confirm = expect_context::<crate::ui::ShopActions>().confirm;
+    let handled = StoredValue::new(action.version().get_untracked());
     Effect::new(move |_| {
-        if place.version().get() > seen {
-            if let Some(Ok(placed)) = place.value().get() {
-                navigate(&order_page(&placed), Default::default());
+        let version = action.version().get();
+        if version <= handled.get_value() {
+            return;
+        }
+        let Some(p) = placed() else { return };
+        handled.set_value(version);
+        match p.client_secret.clone() {
+            None => on_done(p),
+            Some(secret) => {
+                busy.set(true);
+                leptos::task::spawn_local(async move {
+                    // A failed or abandoned check is the server's to find out too.
+                    let _ = crate::payments::card::authenticate(&secret).await;
+                    confirm.dispatch(ConfirmPayment { order_id: p.order_id });
+                    busy.set(false);
+                });
             }
         }
     });
+}
+
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let actions = expect_context::<crate::ui::ShopActions>();
+    let (place, confirm) = (actions.place, actions.confirm);
+    let info = Resource::new(|| (), |_| get_checkout_info());
+    // A result from an earlier visit is not this form's.
+    place.value().set(None);
+    confirm.value().set(None);
+    let feedback = Feedback::new(place.value());
+    let card_error = RwSignal::new(None::<String>);
+    let card_busy = RwSignal::new(false);
+    let navigate = use_navigate();
+    // The actions are shared (the header's cart count follows them): only a submit made on this
+    // visit of the page navigates.
+    let go = navigate.clone();
+    after_payment(place, move || place.value().get().and_then(Result::ok), card_busy, move |p| go(&order_page(&p), Default::default()));
+    let seen_confirm = confirm.version().get_untracked();
+    Effect::new(move |_| {
+        if confirm.version().get() > seen_confirm {
+            match confirm.value().get() {
+                Some(Ok(p)) => navigate(&order_page(&p), Default::default()),
+                Some(Err(e)) => card_error.set(Some(e.to_string())),
+                None => {}
+            }
+        }
+    });
+    let working = move || place.pending().get() || confirm.pending().get() || card_busy.get();
     view! {
         <Title text="Checkout" />
         <h1>"Checkout"</h1>
@@ -85,11 +153,7 @@ pub fn CheckoutPage() -> impl IntoView {
                 let has_saved = !info.addresses.is_empty();
                 let (use_new, set_use_new) = signal(!has_saved);
                 let pay_kind = if info.demo_cards.is_empty() { None } else { Some(info.demo_cards.clone()) };
-                view! {
-                    <div class="checkout">
-                        <ActionForm action=place attr:class="stack checkout-form" attr:novalidate=true>
-                            <FormMessage feedback />
-                            <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
+                let fields = view! {
                             <fieldset class="stack">
                                 <legend>"Shipping address"</legend>
                                 {has_saved.then(|| view! {
@@ -134,15 +198,45 @@ pub fn CheckoutPage() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </fieldset>
-                            {match pay_kind {
-                                Some(cards) => view! { <TestCardPicker cards /> }.into_any(),
-                                None => view! { <p class="form-error">"Card payments are not set up on this server yet."</p> }.into_any(),
-                            }}
-                            {feedback.field("payment_method_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-                            <button type="submit" disabled=move || place.pending().get()>
-                                {move || if place.pending().get() { "Placing your order…" } else { "Place order" }}
-                            </button>
-                        </ActionForm>
+                };
+                view! {
+                    <div class="checkout">
+                        {match (pay_kind, info.card_entry.clone()) {
+                            (Some(cards), _) => view! {
+                                <ActionForm action=place attr:class="stack checkout-form" attr:novalidate=true>
+                                    <FormMessage feedback />
+                                    <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
+                                    {fields}
+                                    <TestCardPicker cards />
+                                    {feedback.field("payment_method_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                                    <button type="submit" disabled=working>
+                                        {move || if place.pending().get() { "Placing your order…" } else { "Place order" }}
+                                    </button>
+                                </ActionForm>
+                            }.into_any(),
+                            (None, Some(entry)) => {
+                                let on_submit = card_submit(card_busy, card_error, move |args: PlaceOrder| { place.dispatch(args); });
+                                view! {
+                                    <form method="post" action="/api/fn/place_order" class="stack checkout-form" novalidate=true on:submit=on_submit>
+                                        <FormMessage feedback />
+                                        <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
+                                        {fields}
+                                        <CardField entry error=card_error />
+                                        {feedback.field("payment_method_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                                        <button type="submit" disabled=working>
+                                            {move || if confirm.pending().get() || (card_busy.get() && !place.pending().get()) { "Checking your card…" }
+                                                else if place.pending().get() { "Placing your order…" } else { "Place order" }}
+                                        </button>
+                                    </form>
+                                }.into_any()
+                            }
+                            (None, None) => view! {
+                                <div class="stack checkout-form">
+                                    {fields}
+                                    <p class="form-error">"Card payments are not set up on this server yet (STRIPE_PUBLISHABLE_KEY is missing). Please try again later."</p>
+                                </div>
+                            }.into_any(),
+                        }}
                         <aside class="order-summary" aria-labelledby="summary-heading">
                             <h2 id="summary-heading">"Order summary"</h2>
                             <ul class="summary-lines">
@@ -241,22 +335,37 @@ pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-    let pay = expect_context::<crate::ui::ShopActions>().pay;
+    let actions = expect_context::<crate::ui::ShopActions>();
+    let (pay, confirm) = (actions.pay, actions.confirm);
     let cancel = ServerAction::<CancelOrder>::new();
-    let order = Resource::new(move || (id(), pay.version().get(), cancel.version().get()), |(id, ..)| get_order(id));
+    let order = Resource::new(
+        move || (id(), pay.version().get(), cancel.version().get(), confirm.version().get()),
+        |(id, ..)| get_order(id),
+    );
     let cancel_feedback = Feedback::new(cancel.value());
     pay.value().set(None);
+    confirm.value().set(None);
     let feedback = Feedback::new(pay.value());
-    let seen = pay.version().get_untracked();
-    let declined = move || match pay.value().get().filter(|_| pay.version().get() > seen) {
-        Some(Ok(p)) => p.message,
-        Some(Err(_)) => None,
-        None => query.read().get("declined"),
-    };
+    let card_error = RwSignal::new(None::<String>);
+    let card_busy = RwSignal::new(false);
+    // Why the last payment did not go through: from the checkout (query), a card or a 3-D Secure check.
+    let declined = RwSignal::new(query.read_untracked().get("declined"));
+    after_payment(pay, move || pay.value().get().and_then(Result::ok), card_busy, move |p| declined.set(p.message));
+    let seen_confirm = confirm.version().get_untracked();
+    Effect::new(move |_| {
+        if confirm.version().get() > seen_confirm {
+            match confirm.value().get() {
+                Some(Ok(p)) => declined.set(p.message),
+                Some(Err(e)) => declined.set(Some(e.to_string())),
+                None => {}
+            }
+        }
+    });
+    let working = move || pay.pending().get() || confirm.pending().get() || card_busy.get();
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                let (o, cards) = match order.await {
+                let (o, cards, card_entry) = match order.await {
                     Ok(x) => x,
                     Err(crate::error::AppError::Unauthorized(_)) => return sign_in_first(&format!("/orders/{}", id())),
                     Err(e) => {
@@ -276,16 +385,33 @@ pub fn OrderPage() -> impl IntoView {
                     {payable.then(|| view! {
                         <section class="panel" aria-labelledby="pay-heading">
                             <h2 id="pay-heading">"Pay for this order"</h2>
-                            {move || declined().map(|m| view! { <p class="form-error" role="alert" data-testid="declined">{m}</p> })}
+                            {move || declined.get().map(|m| view! { <p class="form-error" role="alert" data-testid="declined">{m}</p> })}
                             {o.expires_at.clone().map(|t| view! { <p class="muted">"Your items are held until " <time datetime=t.clone()>{t.replace('T', " ").replace('Z', " UTC")}</time> "."</p> })}
                             <FormMessage feedback />
-                            <ActionForm action=pay attr:class="stack">
-                                <input type="hidden" name="order_id" value=o.order_id />
-                                <TestCardPicker cards=cards.clone() />
-                                <button type="submit" disabled=move || pay.pending().get()>
-                                    {move || if pay.pending().get() { "Paying…" } else { "Pay now" }}
-                                </button>
-                            </ActionForm>
+                            {match (cards.is_empty(), card_entry.clone()) {
+                                (false, _) => view! {
+                                    <ActionForm action=pay attr:class="stack">
+                                        <input type="hidden" name="order_id" value=o.order_id />
+                                        <TestCardPicker cards=cards.clone() />
+                                        <button type="submit" disabled=working>
+                                            {move || if pay.pending().get() { "Paying…" } else { "Pay now" }}
+                                        </button>
+                                    </ActionForm>
+                                }.into_any(),
+                                (true, Some(entry)) => {
+                                    let on_submit = card_submit(card_busy, card_error, move |args: PayOrder| { pay.dispatch(args); });
+                                    view! {
+                                        <form method="post" action="/api/fn/pay_order" class="stack" on:submit=on_submit>
+                                            <input type="hidden" name="order_id" value=o.order_id />
+                                            <CardField entry error=card_error />
+                                            <button type="submit" disabled=working>
+                                                {move || if working() { "Paying…" } else { "Pay now" }}
+                                            </button>
+                                        </form>
+                                    }.into_any()
+                                }
+                                (true, None) => view! { <p class="form-error">"Card payments are not set up on this server yet."</p> }.into_any(),
+                            }}
                         </section>
                     })}
                     {o.cancellable_until.clone().map(|until| view! {

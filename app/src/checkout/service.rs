@@ -189,6 +189,7 @@ fn result_of(o: &order::Model) -> CheckoutResult {
         status: o.status.clone(),
         total: Money::new(o.total, &o.currency),
         estimated_delivery: (o.created_at + Duration::days(method.days())).date_naive().to_string(),
+        client_secret: None,
     }
 }
 
@@ -274,8 +275,7 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
     };
     tracing::info!(order_id = created.id, total = created.total, "order created, stock reserved");
     announce_stock(state, lines.iter().map(|l| l.product.id)).await;
-    let paid = pay(state, created, &valid.payment_method_id).await?;
-    Ok((result_of(&paid), false))
+    Ok((pay(state, created, &valid.payment_method_id).await?, false))
 }
 
 /// The answer to a request whose key was seen before.
@@ -317,7 +317,7 @@ pub async fn pay_again(state: &AppState, user: &CurrentUser, order_id: i64, paym
         return Err(AppError::Conflict("This order is being paid in another window. Wait a moment and reload.".to_owned()));
     }
     let o = order::Entity::find_by_id(order_id).one(db).await?.ok_or(AppError::Internal)?;
-    Ok(result_of(&pay(state, o, pm).await?))
+    pay(state, o, pm).await
 }
 
 /// The provider idempotency key of one attempt: derived from the order (its id and a digest of
@@ -339,9 +339,12 @@ fn rfc3339_nanos(t: chrono::DateTime<Utc>) -> String {
 }
 
 /// One payment attempt: recorded (state `created`, its key) before the provider is asked,
-/// then moved by the answer. Returns the order as it ends up.
-async fn pay(state: &AppState, o: order::Model, payment_method_id: &str) -> Result<order::Model, AppError> {
+/// then moved by the answer. Returns the order as it ends up; with the client secret when the
+/// card needs 3-D Secure (the attempt stays `created` with its intent until the browser is done).
+async fn pay(state: &AppState, o: order::Model, payment_method_id: &str) -> Result<CheckoutResult, AppError> {
     let db = &state.db;
+    // An earlier attempt still waiting for 3-D Secure must not be completed later as well.
+    void_waiting(state, o.id).await?;
     let attempt = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).count(db).await? as i32 + 1;
     let key = attempt_key(&o, attempt);
     let now = Utc::now();
@@ -377,39 +380,20 @@ async fn pay(state: &AppState, o: order::Model, payment_method_id: &str) -> Resu
     match outcome {
         Ok(AuthorizeOutcome::Authorized { intent_id }) => {
             set_payment(db, p.id, "created", "authorized", Some(&intent_id)).await?;
-            match commit_paid(state, &o).await {
-                Ok(paid) => {
-                    if let Err(e) = state.stores.carts.clear(&CartOwner::User(o.user_id)).await {
-                        tracing::warn!(error = %e, order_id = o.id, "clearing the cart after payment");
-                    }
-                    let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).all(db).await?;
-                    announce_stock(state, items.iter().map(|i| i.product_id)).await;
-                    tracing::info!(order_id = o.id, intent_id, "order paid");
-                    Ok(paid)
-                }
-                Err(e) => {
-                    // The reservation ran out before the payment came back: give the money back.
-                    let void_key = format!("{key}-void");
-                    if let Err(ve) = state.stores.payments.void(&intent_id, &void_key).await {
-                        tracing::error!(error = %ve, order_id = o.id, intent_id, "voiding after a lost reservation; reconciliation will retry");
-                    } else {
-                        set_payment(db, p.id, "authorized", "voided", None).await?;
-                    }
-                    Err(e)
-                }
-            }
+            settle_authorized(state, p.id).await.map(|paid| result_of(&paid))
         }
         Ok(AuthorizeOutcome::Declined { intent_id, message }) => {
             set_payment(db, p.id, "created", "failed", intent_id.as_deref()).await?;
             release_lease(db, o.id).await?;
             Err(AppError::PaymentDeclined(message))
         }
-        Ok(AuthorizeOutcome::RequiresAction { intent_id, .. }) => {
-            // 3-D Secure is completed in the browser (Stripe adapter, next slice); until then
-            // the order stays pending and payable.
+        Ok(AuthorizeOutcome::RequiresAction { intent_id, client_secret }) => {
+            // 3-D Secure: the browser completes it with Stripe.js, then asks us to confirm
+            // (`confirm_payment`); a webhook or the recovery sweep finishes it otherwise.
             set_payment(db, p.id, "created", "created", Some(&intent_id)).await?;
             release_lease(db, o.id).await?;
-            Err(AppError::PaymentDeclined("This card needs 3-D Secure, which this shop cannot complete yet. Try another card.".to_owned()))
+            tracing::info!(order_id = o.id, intent_id, "card needs 3-D Secure");
+            Ok(CheckoutResult { client_secret: Some(client_secret), ..result_of(&o) })
         }
         Err(GatewayError::InvalidPaymentMethod(m)) => {
             set_payment(db, p.id, "created", "failed", None).await?;
@@ -425,14 +409,131 @@ async fn pay(state: &AppState, o: order::Model, payment_method_id: &str) -> Resu
     }
 }
 
-async fn set_payment(db: &DatabaseConnection, id: i64, from: &str, to: &str, intent_id: Option<&str>) -> Result<(), DbErr> {
+/// After the shopper's 3-D Secure in the browser: asks the provider where the waiting attempt
+/// stands. Authorized → the order is paid (or, if its stock is gone, the money released);
+/// authentication failed → 402 and the order stays payable; not finished → 409.
+#[tracing::instrument(skip(state, user), fields(user = user.user_id))]
+pub async fn confirm_payment(state: &AppState, user: &CurrentUser, order_id: i64) -> Result<CheckoutResult, AppError> {
+    let db = &state.db;
+    let o = own_order(db, user.user_id, order_id).await?;
+    let waiting = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(order_id))
+        .filter(payment::Column::IntentId.is_not_null())
+        .order_by_desc(payment::Column::Attempt)
+        .one(db)
+        .await?;
+    let Some(p) = waiting.filter(|p| p.state == "created") else {
+        // Nothing waiting: a webhook may have finished it already, or it never needed a check.
+        return match o.status.as_str() {
+            PENDING => Err(AppError::Conflict(format!("Order {order_id} has no card check waiting. Pay for it with a card."))),
+            _ => Ok(result_of(&o)),
+        };
+    };
+    let intent_id = p.intent_id.clone().unwrap_or_default();
+    match state.stores.payments.retrieve(&intent_id).await {
+        Ok(AuthorizeOutcome::Authorized { .. }) => {
+            if set_payment(db, p.id, "created", "authorized", None).await? {
+                settle_authorized(state, p.id).await.map(|o| result_of(&o))
+            } else {
+                // A webhook got there first.
+                Ok(result_of(&own_order(db, user.user_id, order_id).await?))
+            }
+        }
+        Ok(AuthorizeOutcome::RequiresAction { .. }) => {
+            Err(AppError::Conflict("The card check (3-D Secure) is not finished yet. Complete it in the window your bank opened, or pay with another card.".to_owned()))
+        }
+        Ok(AuthorizeOutcome::Declined { message, .. }) => {
+            set_payment(db, p.id, "created", "failed", None).await?;
+            Err(AppError::PaymentDeclined(message))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, order_id, intent_id, "looking up a 3-D Secure attempt");
+            Err(AppError::Conflict("We could not reach the payment provider to check your card. Try again in a minute.".to_owned()))
+        }
+    }
+}
+
+/// A payment that became `authorized` settles its order: paid if the order is still pending
+/// with its stock held. Otherwise (the reservation ran out, the order was cancelled, or another
+/// attempt paid it) the authorization is voided, so no card is charged without an order. Used
+/// by checkout, the 3-D Secure confirmation, webhooks and crash recovery; whoever moved the
+/// payment to `authorized` (a conditional update) calls it, so it runs once per payment.
+pub async fn settle_authorized(state: &AppState, payment_id: i64) -> Result<order::Model, AppError> {
+    let db = &state.db;
+    let p = payment::Entity::find_by_id(payment_id).one(db).await?.ok_or(AppError::Internal)?;
+    let o = order::Entity::find_by_id(p.order_id).one(db).await?.ok_or(AppError::Internal)?;
+    if !matches!(p.state.as_str(), "authorized" | "captured") {
+        return Ok(o);
+    }
+    if o.status == PENDING {
+        return match commit_paid(state, &o).await {
+            Ok(paid) => {
+                if let Err(e) = state.stores.carts.clear(&CartOwner::User(o.user_id)).await {
+                    tracing::warn!(error = %e, order_id = o.id, "clearing the cart after payment");
+                }
+                let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).all(db).await?;
+                announce_stock(state, items.iter().map(|i| i.product_id)).await;
+                tracing::info!(order_id = o.id, intent_id = p.intent_id, "order paid");
+                Ok(paid)
+            }
+            Err(e @ AppError::Conflict(_)) => {
+                // The reservation ran out before the payment came back: give the money back.
+                void_payment(state, &p).await?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        };
+    }
+    let paid_by_other = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(o.id))
+        .filter(payment::Column::Id.ne(p.id))
+        .filter(payment::Column::State.is_in(["authorized", "captured", "settled"]))
+        .count(db)
+        .await?
+        > 0;
+    if paid_by_other || !matches!(o.status.as_str(), PAID | "shipped" | "delivered") {
+        tracing::warn!(order_id = o.id, status = o.status, "an authorization for an order that no longer needs it: voiding");
+        void_payment(state, &p).await?;
+    }
+    Ok(o)
+}
+
+/// Voids an authorized payment at the provider; a failure is logged and left to reconciliation.
+async fn void_payment(state: &AppState, p: &payment::Model) -> Result<(), AppError> {
+    let Some(intent_id) = p.intent_id.as_deref() else { return Ok(()) };
+    match state.stores.payments.void(intent_id, &format!("{}-void", p.idempotency_key)).await {
+        Ok(()) => {
+            set_payment(&state.db, p.id, &p.state, "voided", None).await?;
+        }
+        Err(e) => tracing::error!(error = %e, order_id = p.order_id, intent_id, "voiding a payment; reconciliation will retry"),
+    }
+    Ok(())
+}
+
+/// Cancels an order's attempts still waiting for 3-D Secure (a new card, expiry, cancel), so
+/// a check finished late cannot authorize money for an order that moved on.
+async fn void_waiting(state: &AppState, order_id: i64) -> Result<(), AppError> {
+    let waiting = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(order_id))
+        .filter(payment::Column::State.eq("created"))
+        .filter(payment::Column::IntentId.is_not_null())
+        .all(&state.db)
+        .await?;
+    for p in waiting {
+        void_payment(state, &p).await?;
+    }
+    Ok(())
+}
+
+/// Moves a payment from `from` to `to` if it is still in `from`; true when this call moved it.
+async fn set_payment(db: &DatabaseConnection, id: i64, from: &str, to: &str, intent_id: Option<&str>) -> Result<bool, DbErr> {
     let mut q = payment::Entity::update_many()
         .col_expr(payment::Column::State, Expr::value(to))
         .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()));
     if let Some(i) = intent_id {
         q = q.col_expr(payment::Column::IntentId, Expr::value(i));
     }
-    q.filter(payment::Column::Id.eq(id)).filter(payment::Column::State.eq(from)).exec(db).await.map(|_| ())
+    q.filter(payment::Column::Id.eq(id)).filter(payment::Column::State.eq(from)).exec(db).await.map(|r| r.rows_affected == 1)
 }
 
 async fn release_lease(db: &DatabaseConnection, order_id: i64) -> Result<(), DbErr> {
@@ -566,6 +667,7 @@ pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
             .filter(order::Column::Status.eq(PENDING))
             .exec(db)
             .await?;
+        void_waiting(state, id).await?;
     }
     if !touched_variants.is_empty() {
         let products = variant::Entity::find().filter(variant::Column::Id.is_in(touched_variants)).all(db).await?;
@@ -597,14 +699,10 @@ pub async fn recover_in_flight(state: &AppState) -> Result<usize, AppError> {
         }
         match state.stores.payments.find_attempt(&p.idempotency_key).await {
             Ok(Some(AuthorizeOutcome::Authorized { intent_id })) => {
-                set_payment(db, p.id, "created", "authorized", Some(&intent_id)).await?;
-                match complete_authorized(state, o.id).await {
-                    Ok(()) => tracing::info!(order_id = o.id, "recovered: paid after a crash"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, order_id = o.id, "recovered: stock no longer held, voiding");
-                        if state.stores.payments.void(&intent_id, &format!("{}-void", p.idempotency_key)).await.is_ok() {
-                            set_payment(db, p.id, "authorized", "voided", None).await?;
-                        }
+                if set_payment(db, p.id, "created", "authorized", Some(&intent_id)).await? {
+                    match settle_authorized(state, p.id).await {
+                        Ok(o) => tracing::info!(order_id = o.id, status = o.status, "recovered an authorization cut off by a crash"),
+                        Err(e) => tracing::warn!(error = %e, order_id = o.id, "recovered an authorization, but the order could not take it"),
                     }
                 }
             }
@@ -612,8 +710,12 @@ pub async fn recover_in_flight(state: &AppState) -> Result<usize, AppError> {
                 // Waiting on the shopper's 3-D Secure; the webhook finishes it.
                 set_payment(db, p.id, "created", "created", Some(&intent_id)).await?;
             }
-            Ok(Some(AuthorizeOutcome::Declined { intent_id, .. })) => set_payment(db, p.id, "created", "failed", intent_id.as_deref()).await?,
-            Ok(None) => set_payment(db, p.id, "created", "failed", None).await?,
+            Ok(Some(AuthorizeOutcome::Declined { intent_id, .. })) => {
+                set_payment(db, p.id, "created", "failed", intent_id.as_deref()).await?;
+            }
+            Ok(None) => {
+                set_payment(db, p.id, "created", "failed", None).await?;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, order_id = o.id, "recovery: provider unavailable, will retry");
                 continue;
@@ -640,22 +742,6 @@ pub fn spawn_sweeper(state: AppState, every: std::time::Duration) {
             }
         }
     });
-}
-
-/// An order whose payment was authorized outside the request (a webhook after 3-D Secure):
-/// paid with its reservations committed, if it is still pending and its stock still held.
-pub async fn complete_authorized(state: &AppState, order_id: i64) -> Result<(), AppError> {
-    let Some(o) = order::Entity::find_by_id(order_id).one(&state.db).await? else { return Ok(()) };
-    if o.status != PENDING {
-        return Ok(());
-    }
-    commit_paid(state, &o).await?;
-    if let Err(e) = state.stores.carts.clear(&CartOwner::User(o.user_id)).await {
-        tracing::warn!(error = %e, order_id, "clearing the cart after payment");
-    }
-    let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(&state.db).await?;
-    announce_stock(state, items.iter().map(|i| i.product_id)).await;
-    Ok(())
 }
 
 // ---- cancelling ----
@@ -743,11 +829,14 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
         }
         return Err(AppError::Conflict(format!("Order {order_id} is being paid or changed right now. Reload and try again.")));
     }
+    void_waiting(state, order_id).await?;
     if was_paid {
         for p in payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).filter(payment::Column::State.eq("authorized")).all(db).await? {
             let Some(intent) = p.intent_id.clone() else { continue };
             match state.stores.payments.void(&intent, &format!("{}-void", p.idempotency_key)).await {
-                Ok(()) => set_payment(db, p.id, "authorized", "voided", None).await?,
+                Ok(()) => {
+                    set_payment(db, p.id, "authorized", "voided", None).await?;
+                }
                 // The order is cancelled either way; reconciliation voids what is left.
                 Err(e) => tracing::error!(error = %e, order_id, intent, "voiding a cancelled order's payment"),
             }

@@ -31,9 +31,18 @@ pub enum AuthorizeOutcome {
     Declined { intent_id: Option<String>, message: String },
 }
 
+/// What the browser needs to take a card with Stripe.js (`STRIPE_PUBLISHABLE_KEY`,
+/// `STRIPE_JS_URL`): the card goes from the page to Stripe, our server gets a payment method id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardEntry {
+    pub publishable_key: String,
+    pub js_url: String,
+}
+
 /// A reconciliation finding as the admin page shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindingView {
+    pub id: i64,
     pub kind: String,
     pub intent_id: String,
     pub order_id: Option<i64>,
@@ -48,8 +57,21 @@ pub async fn get_findings() -> Result<Vec<FindingView>, crate::error::AppError> 
     Ok(reconcile::findings(&state.db)
         .await?
         .into_iter()
-        .map(|f| FindingView { kind: f.kind, intent_id: f.intent_id, order_id: f.order_id, detail: f.detail, found_at: f.found_at })
+        .map(|f| FindingView { id: f.id, kind: f.kind, intent_id: f.intent_id, order_id: f.order_id, detail: f.detail, found_at: f.found_at })
         .collect())
+}
+
+/// Marks a finding as dealt with (admins only).
+#[leptos::server(prefix = "/api/fn", endpoint = "resolve_finding")]
+pub async fn resolve_finding(id: i64) -> Result<(), crate::error::AppError> {
+    let (state, _) = crate::accounts::caller(crate::accounts::Need::Admin).await?;
+    let result = reconcile::resolve(&state.db, id).await;
+    match &result {
+        Ok(()) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect("/seller/payments"),
+        Err(e) => crate::ui::forms::bounce_on_error("/seller/payments", e, &[]).await,
+        _ => {}
+    }
+    result
 }
 
 /// An intent as the provider lists it, for reconciliation.
@@ -62,6 +84,7 @@ pub struct ProviderIntent {
     pub attempt_key: Option<String>,
 }
 
+pub mod card;
 #[cfg(feature = "ssr")]
 pub use ports::*;
 #[cfg(feature = "ssr")]
@@ -92,6 +115,8 @@ mod ports {
     pub trait PaymentGateway: Send + Sync + 'static {
         fn provider(&self) -> &'static str;
         async fn authorize(&self, req: &AuthorizeRequest) -> Result<AuthorizeOutcome, GatewayError>;
+        /// Where an intent stands now: after the shopper's 3-D Secure in the browser.
+        async fn retrieve(&self, intent_id: &str) -> Result<AuthorizeOutcome, GatewayError>;
         async fn capture(&self, intent_id: &str, idempotency_key: &str) -> Result<(), GatewayError>;
         async fn void(&self, intent_id: &str, idempotency_key: &str) -> Result<(), GatewayError>;
         /// The intent made under an attempt's idempotency key, if the provider has one: how a
@@ -152,6 +177,17 @@ mod ports {
             };
             seen.insert(req.idempotency_key.clone(), outcome.clone());
             Ok(outcome)
+        }
+
+        async fn retrieve(&self, intent_id: &str) -> Result<AuthorizeOutcome, GatewayError> {
+            let seen = self.seen.lock().map_err(|_| GatewayError::Unavailable("demo gateway lock".into()))?;
+            seen.values()
+                .find(|o| match o {
+                    AuthorizeOutcome::Authorized { intent_id: i } | AuthorizeOutcome::RequiresAction { intent_id: i, .. } => i == intent_id,
+                    AuthorizeOutcome::Declined { intent_id: i, .. } => i.as_deref() == Some(intent_id),
+                })
+                .cloned()
+                .ok_or_else(|| GatewayError::InvalidPaymentMethod(format!("No payment {intent_id} here.")))
         }
 
         async fn capture(&self, _intent_id: &str, _key: &str) -> Result<(), GatewayError> {

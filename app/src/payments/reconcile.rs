@@ -17,6 +17,7 @@ use crate::error::AppError;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Finding {
+    pub id: i64,
     pub kind: String,
     pub intent_id: String,
     pub order_id: Option<i64>,
@@ -95,6 +96,7 @@ pub async fn reconcile(db: &DatabaseConnection, gateway: &dyn PaymentGateway) ->
         };
         match row.insert(db).await {
             Ok(r) => report.new_findings.push(Finding {
+                id: r.id,
                 kind: r.kind,
                 intent_id: r.intent_id,
                 order_id: r.order_id,
@@ -119,6 +121,7 @@ pub async fn findings(db: &DatabaseConnection) -> Result<Vec<Finding>, AppError>
         .await?
         .into_iter()
         .map(|r| Finding {
+            id: r.id,
             kind: r.kind,
             intent_id: r.intent_id,
             order_id: r.order_id,
@@ -126,6 +129,23 @@ pub async fn findings(db: &DatabaseConnection) -> Result<Vec<Finding>, AppError>
             found_at: crate::db::rfc3339(r.found_at),
         })
         .collect())
+}
+
+/// An admin marks a finding as dealt with (a refund made by hand, a mismatch explained): it
+/// leaves the open list. Resolving twice is resolving once; an unknown id is 404.
+pub async fn resolve(db: &DatabaseConnection, id: i64) -> Result<(), AppError> {
+    use sea_orm::sea_query::Expr;
+    let found = reconciliation_finding::Entity::find_by_id(id).one(db).await?;
+    if found.is_none() {
+        return Err(AppError::not_found(format!("There is no finding {id}.")));
+    }
+    reconciliation_finding::Entity::update_many()
+        .col_expr(reconciliation_finding::Column::Resolved, Expr::value(true))
+        .filter(reconciliation_finding::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    tracing::info!(finding = id, "reconciliation finding resolved");
+    Ok(())
 }
 
 /// Runs `reconcile` once a day for as long as the server runs.

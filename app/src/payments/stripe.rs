@@ -46,6 +46,23 @@ pub struct Intent {
 #[derive(Serialize)]
 struct Empty {}
 
+/// An intent's status in our words: held (manual capture, or already captured), waiting for the
+/// shopper's 3-D Secure, or not paid (declined, authentication failed, cancelled).
+fn outcome_of(intent: Intent) -> AuthorizeOutcome {
+    match intent.status.as_str() {
+        "requires_capture" | "succeeded" => AuthorizeOutcome::Authorized { intent_id: intent.id },
+        "requires_action" => AuthorizeOutcome::RequiresAction { client_secret: intent.client_secret.unwrap_or_default(), intent_id: intent.id },
+        status => AuthorizeOutcome::Declined {
+            message: match intent.last_payment_error.as_ref().and_then(|e| e["message"].as_str()) {
+                Some(m) => format!("{m} Try again or use another card."),
+                None if status == "canceled" => "This payment was cancelled. Try again or use another card.".to_owned(),
+                None => "Your card was declined. Try another card.".to_owned(),
+            },
+            intent_id: Some(intent.id),
+        },
+    }
+}
+
 impl StripeGateway {
     /// `api_base` is checked by the configuration (a URL), so this does not panic.
     pub fn new(api_base: &str, secret_key: &str, shop: &str) -> Self {
@@ -115,19 +132,7 @@ impl PaymentGateway for StripeGateway {
             ]),
         };
         match self.with_key(&req.idempotency_key).post_form::<Intent, _>("/payment_intents", &params).await {
-            Ok(intent) => Ok(match intent.status.as_str() {
-                "requires_capture" | "succeeded" => AuthorizeOutcome::Authorized { intent_id: intent.id },
-                "requires_action" => AuthorizeOutcome::RequiresAction { client_secret: intent.client_secret.unwrap_or_default(), intent_id: intent.id },
-                _ => AuthorizeOutcome::Declined {
-                    message: intent
-                        .last_payment_error
-                        .as_ref()
-                        .and_then(|e| e["message"].as_str())
-                        .unwrap_or("Your card was declined. Try another card.")
-                        .to_owned(),
-                    intent_id: Some(intent.id),
-                },
-            }),
+            Ok(intent) => Ok(outcome_of(intent)),
             Err(StripeError::Stripe(e)) => {
                 let declined = e.http_status == 402
                     || e.error_type == ::stripe::ErrorType::Card
@@ -156,11 +161,15 @@ impl PaymentGateway for StripeGateway {
     /// further).
     async fn find_attempt(&self, key: &str) -> Result<Option<AuthorizeOutcome>, GatewayError> {
         let intents = self.list_pages().await?;
-        Ok(intents.into_iter().find(|i| i.metadata.get("attempt_key").map(String::as_str) == Some(key)).map(|i| match i.status.as_str() {
-            "requires_capture" | "succeeded" => AuthorizeOutcome::Authorized { intent_id: i.id },
-            "requires_action" => AuthorizeOutcome::RequiresAction { client_secret: i.client_secret.unwrap_or_default(), intent_id: i.id },
-            _ => AuthorizeOutcome::Declined { intent_id: Some(i.id), message: "declined".to_owned() },
-        }))
+        Ok(intents.into_iter().find(|i| i.metadata.get("attempt_key").map(String::as_str) == Some(key)).map(outcome_of))
+    }
+
+    async fn retrieve(&self, intent_id: &str) -> Result<AuthorizeOutcome, GatewayError> {
+        match self.client.get::<Intent>(&format!("/payment_intents/{intent_id}")).await {
+            Ok(intent) => Ok(outcome_of(intent)),
+            Err(StripeError::Stripe(e)) if e.http_status == 404 => Err(GatewayError::InvalidPaymentMethod(format!("The provider has no payment {intent_id}."))),
+            Err(e) => Err(Self::unavailable(e)),
+        }
     }
 
     async fn list_recent(&self) -> Result<Vec<ProviderIntent>, GatewayError> {

@@ -128,7 +128,7 @@ pub async fn handle_event(state: &AppState, payload: &str) -> Result<Handled, Ap
                 if moved.rows_affected == 1 && matches!(to, "authorized" | "captured") && p.state == "created" {
                     // Authorized out of band (3-D Secure finished in the browser): the order
                     // becomes paid if its stock is still held.
-                    if let Err(e) = crate::checkout::service::complete_authorized(state, p.order_id).await {
+                    if let Err(e) = crate::checkout::service::settle_authorized(state, p.id).await {
                         tracing::warn!(error = %e, order_id = p.order_id, "completing an order after an authorization webhook");
                     }
                 }

@@ -706,9 +706,14 @@ fn RefundButton(id: i64, refunded: i64, action: ServerAction<crate::checkout::Re
 /// Reconciliation findings for admins: intents at the provider that disagree with our records.
 #[component]
 pub fn PaymentsCheck() -> impl IntoView {
-    let findings = Resource::new(|| (), |_| crate::payments::get_findings());
+    use crate::ui::forms::{Feedback, FormMessage};
+    use leptos::form::ActionForm;
+    let resolve = ServerAction::<crate::payments::ResolveFinding>::new();
+    let findings = Resource::new(move || resolve.version().get(), |_| crate::payments::get_findings());
+    let feedback = Feedback::new(resolve.value());
     view! {
         <h1>"Payments check"</h1>
+        <FormMessage feedback />
         <p class="muted">"Daily, and with " <code>"sellout reconcile"</code> ", our payments are compared with the payment provider's. Orphan authorizations are cancelled; what needs a person is listed here."</p>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
@@ -717,7 +722,7 @@ pub fn PaymentsCheck() -> impl IntoView {
                     Ok(list) if list.is_empty() => view! { <p class="empty-state" data-testid="no-findings">"Everything matches."</p> }.into_any(),
                     Ok(list) => view! {
                         <table class="admin-table">
-                            <thead><tr><th scope="col">"Found"</th><th scope="col">"Kind"</th><th scope="col">"Intent"</th><th scope="col">"Order"</th><th scope="col">"Detail"</th></tr></thead>
+                            <thead><tr><th scope="col">"Found"</th><th scope="col">"Kind"</th><th scope="col">"Intent"</th><th scope="col">"Order"</th><th scope="col">"Detail"</th><th scope="col"><span class="visually-hidden">"Action"</span></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|f| view! {
                                     <tr data-testid="finding">
@@ -726,6 +731,14 @@ pub fn PaymentsCheck() -> impl IntoView {
                                         <td><code>{f.intent_id}</code></td>
                                         <td>{f.order_id.map(|o| format!("#{o}")).unwrap_or_else(|| "–".to_owned())}</td>
                                         <td>{f.detail}</td>
+                                        <td>
+                                            <ActionForm action=resolve>
+                                                <input type="hidden" name="id" value=f.id />
+                                                <button type="submit" class="link" disabled=move || resolve.pending().get()>
+                                                    "Mark resolved" <span class="visually-hidden">{format!(" finding {}", f.id)}</span>
+                                                </button>
+                                            </ActionForm>
+                                        </td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

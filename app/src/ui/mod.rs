@@ -22,6 +22,8 @@ pub struct ShopActions {
     /// Placing an order empties the cart.
     pub place: ServerAction<crate::checkout::PlaceOrder>,
     pub pay: ServerAction<crate::checkout::PayOrder>,
+    /// Finishing 3-D Secure pays the order and empties the cart.
+    pub confirm: ServerAction<crate::checkout::ConfirmPayment>,
 }
 
 impl ShopActions {
@@ -35,6 +37,7 @@ impl ShopActions {
             remove: ServerAction::new(),
             place: ServerAction::new(),
             pay: ServerAction::new(),
+            confirm: ServerAction::new(),
         }
     }
 
@@ -51,6 +54,7 @@ impl ShopActions {
             + self.remove.version().get()
             + self.place.version().get()
             + self.pay.version().get()
+            + self.confirm.version().get()
     }
 }
 

@@ -70,3 +70,13 @@ pub async fn reconciliation(State(state): State<AppState>, caller: Caller) -> Re
     caller.require(Need::Admin)?;
     Ok(Json(app::payments::reconcile::findings(&state.db).await?))
 }
+
+/// Marks a finding as dealt with; it leaves the open list (admins only).
+#[utoipa::path(post, path = "/api/v1/admin/reconciliation/{id}/resolve", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn resolve_finding(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<axum::http::StatusCode, ApiError> {
+    caller.require(Need::Admin)?;
+    let id: i64 = id.parse().map_err(|_| AppError::not_found(format!("There is no finding \"{id}\".")))?;
+    app::payments::reconcile::resolve(&state.db, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -96,8 +96,8 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
         products::list_products, products::get_product, search::search,
         cart::get_cart, cart::add_item, cart::set_item, cart::remove_item,
         auth::register, auth::login, auth::logout, auth::me,
-        access::account, access::seller_summary, access::admin_users, access::reconciliation,
-        orders::checkout, orders::pay, orders::list, orders::get, orders::cancel,
+        access::account, access::seller_summary, access::admin_users, access::reconciliation, access::resolve_finding,
+        orders::checkout, orders::pay, orders::confirm, orders::list, orders::get, orders::cancel,
         orders::seller_list, orders::ship, orders::deliver, orders::refund,
         reviews::list, reviews::save, reviews::wishlist, reviews::add, reviews::remove,
         seller::list, seller::create, seller::get, seller::update, seller::archive, seller::add_image, seller::remove_image,
@@ -124,6 +124,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/checkout", post(orders::checkout))
         .route("/orders/{id}", get(orders::get))
         .route("/orders/{id}/pay", post(orders::pay))
+        .route("/orders/{id}/confirm", post(orders::confirm))
         .route("/orders/{id}/cancel", post(orders::cancel))
         .route("/seller/orders", get(orders::seller_list))
         .route("/seller/orders/{id}/ship", post(orders::ship))
@@ -143,6 +144,7 @@ pub fn router() -> Router<AppState> {
         .route("/sellers/{seller_id}", get(access::seller_summary))
         .route("/admin/users", get(access::admin_users))
         .route("/admin/reconciliation", get(access::reconciliation))
+        .route("/admin/reconciliation/{id}/resolve", post(access::resolve_finding))
         .route("/seller/products", get(seller::list).post(seller::create))
         .route("/seller/products/{id}", get(seller::get).put(seller::update).delete(seller::archive))
         .route(

@@ -1,5 +1,6 @@
 //! Checkout and orders over REST: `POST /api/v1/orders/checkout` (header `Idempotency-Key`),
-//! `GET /api/v1/orders`, `GET /api/v1/orders/{id}`, `POST /api/v1/orders/{id}/pay`.
+//! `GET /api/v1/orders`, `GET /api/v1/orders/{id}`, `POST /api/v1/orders/{id}/pay`,
+//! `POST /api/v1/orders/{id}/confirm` (after 3-D Secure), `POST /api/v1/orders/{id}/cancel`.
 
 use app::accounts::Need;
 use app::checkout::service::{self, check_idempotency_key};
@@ -42,6 +43,16 @@ pub async fn pay(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     let user = caller.require(Need::SignedIn)?;
     let pm = body.string("payment_method_id")?.unwrap_or_default();
     Ok(Json(service::pay_again(&state, user, order_id(&id)?, &pm).await?))
+}
+
+/// After the shopper completed 3-D Secure with Stripe.js (`client_secret` from checkout or pay):
+/// the order is paid (200), the check failed (402, the order stays payable) or is not finished
+/// yet (409).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", params(("id" = i64, Path)),
+    responses((status = 200, body = CheckoutResult), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn confirm(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<CheckoutResult>, ApiError> {
+    let user = caller.require(Need::SignedIn)?;
+    Ok(Json(service::confirm_payment(&state, user, order_id(&id)?).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders", responses((status = 200, body = [OrderSummary]), (status = 401, body = ErrorBody)))]

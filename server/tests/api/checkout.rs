@@ -270,6 +270,87 @@ async fn order_mail_is_sent_through_the_outbox(backend: Backend) -> anyhow::Resu
     Ok(())
 }
 
+/// A minimal SMTP server: accepts every mail and sends each message's text down the channel.
+/// The first `refuse` connections are turned away with 421, as a busy server does.
+async fn smtp_sink(refuse: usize) -> anyhow::Result<(u16, tokio::sync::mpsc::UnboundedReceiver<String>)> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut turned_away = 0;
+        while let Ok((socket, _)) = listener.accept().await {
+            let (read, mut write) = socket.into_split();
+            if turned_away < refuse {
+                turned_away += 1;
+                let _ = write.write_all(b"421 sink.test busy, try again later\r\n").await;
+                continue;
+            }
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 sink.test ESMTP\r\n").await;
+                let (mut in_data, mut message) = (false, String::new());
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            let _ = tx.send(std::mem::take(&mut message));
+                            let _ = write.write_all(b"250 queued\r\n").await;
+                        } else {
+                            message.push_str(&line);
+                            message.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink.test\r\n",
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    let _ = write.write_all(reply).await;
+                }
+            });
+        }
+    });
+    Ok((port, rx))
+}
+
+/// With `SMTP_URL` the order mail goes to the SMTP server (lettre); a server that is busy at
+/// first gets the mail on a later round, once. Nothing goes to the mail log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_mail_goes_out_over_smtp() -> anyhow::Result<()> {
+    let (port, mut inbox) = smtp_sink(1).await?;
+    let mut cfg = crate::helpers::test_config(crate::helpers::fresh_database_url(Backend::Sqlite).await?);
+    cfg.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+    cfg.mail_from = "Sellout Orders <orders@sellout.test>".into();
+    let app = crate::helpers::spawn_app_with(cfg).await?;
+    let sku = in_stock_skus(&app, 3, 1).await?.remove(0);
+    let ann = shopper_with_cart(&app, "ann.smtp@example.com", &[(&sku, 1)]).await?;
+    let (status, res) = checkout_with(&ann, Some("k-smtp"), body("pm_card_visa")).await?;
+    assert_eq!(status, 201, "{res}");
+    let id = res["order_id"].as_i64().unwrap();
+    let mail = tokio::time::timeout(std::time::Duration::from_secs(30), inbox.recv()).await?.expect("a mail arrives");
+    assert!(mail.contains("To: ann.smtp@example.com"), "{mail}");
+    assert!(mail.contains("orders@sellout.test"), "{mail}");
+    assert!(mail.contains(&format!("Subject: Your order #{id} is confirmed")), "{mail}");
+    assert!(mail.contains("Thank you for your order"), "{mail}");
+    // Sent once: the outbox has nothing left for any mailer.
+    let log = app::checkout::notify::MailLog::new(app.config.data_dir.join("check.log"));
+    assert_eq!(app::checkout::notify::deliver_outbox(&app.db, &log).await?, 0);
+    assert!(!app.config.data_dir.join("mail.log").exists(), "SMTP replaces the mail log");
+    assert!(inbox.try_recv().is_err(), "one mail");
+    Ok(())
+}
+
 crate::on_both_databases!(
     order_mail_is_sent_through_the_outbox,
     a_checkout_pays_takes_the_stock_and_empties_the_cart,

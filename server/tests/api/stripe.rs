@@ -198,7 +198,7 @@ async fn webhooks_finish_an_authorization_once(backend: Backend) -> anyhow::Resu
     };
     let ann = shopper(&app, "ann@example.com", &sku).await?;
     let (status, res) = checkout(&ann, "three-ds", body(&card("4000002500003155").await?)).await?;
-    assert_eq!(status, 402, "needs the browser's 3-D Secure step: {res}");
+    assert_eq!((status, res["status"].as_str()), (201, Some("pending")), "waits for the browser's 3-D Secure step: {res}");
     let o = order::Entity::find().one(&app.db).await?.unwrap();
     let p = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).one(&app.db).await?.unwrap();
     let intent = p.intent_id.clone().expect("the intent is recorded");
@@ -226,6 +226,104 @@ async fn webhooks_finish_an_authorization_once(backend: Backend) -> anyhow::Resu
     let rows = app::db::inventory::Entity::find().filter(app::db::inventory::Column::VariantId.eq(v.id)).all(&app.db).await?;
     assert_eq!((rows.iter().map(|r| r.quantity).sum::<i64>(), rows.iter().map(|r| r.reserved).sum::<i64>()), (on_hand - 1, reserved0), "sold once");
     assert_eq!(app::db::webhook_event::Entity::find().count(&app.db).await?, 2, "each event recorded once");
+    Ok(())
+}
+
+/// What Stripe.js does in the browser for 3-D Secure: localstripe's check passes or fails.
+async fn authenticate(client_secret: &str, success: bool) -> anyhow::Result<Value> {
+    let intent = client_secret.split("_secret_").next().unwrap_or_default();
+    let res = reqwest::Client::new()
+        .post(format!("{}v1/payment_intents/{intent}/_authenticate?success={success}", env_url("TEST_STRIPE_URL")?))
+        .body(json!({"key": "pk_test_sellout", "client_secret": client_secret}).to_string())
+        .send()
+        .await?;
+    Ok(res.json().await?)
+}
+
+async fn stock_of(app: &TestApp, sku: &str) -> anyhow::Result<(i64, i64)> {
+    let v = app::db::variant::Entity::find().filter(app::db::variant::Column::Sku.eq(sku)).one(&app.db).await?.unwrap();
+    let rows = app::db::inventory::Entity::find().filter(app::db::inventory::Column::VariantId.eq(v.id)).all(&app.db).await?;
+    Ok((rows.iter().map(|r| r.quantity).sum(), rows.iter().map(|r| r.reserved).sum()))
+}
+
+async fn payment_states(app: &TestApp, order_id: i64) -> anyhow::Result<Vec<String>> {
+    let mut rows = payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).all(&app.db).await?;
+    rows.sort_by_key(|p| p.attempt);
+    Ok(rows.into_iter().map(|p| p.state).collect())
+}
+
+/// 3-D Secure: checkout answers with the intent's client secret, the browser runs the check with
+/// Stripe.js, then `POST /orders/{id}/confirm` asks localstripe for the outcome. Passed → paid
+/// once; failed → 402 and payable with another card; a new card, expiry or cancel cancels a
+/// check still waiting, so it cannot authorize money later.
+async fn three_d_secure_is_completed_in_the_browser(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app_with_stripe(backend).await?;
+    let skus = in_stock_skus(&app, 3, 4).await?;
+
+    // Passed.
+    let before = stock_of(&app, &skus[0]).await?;
+    let ann = shopper(&app, "ann@example.com", &skus[0]).await?;
+    let (status, res) = checkout(&ann, "3ds-pass", body(&card("4000002500003155").await?)).await?;
+    assert_eq!((status, res["status"].as_str()), (201, Some("pending")), "{res}");
+    let id = res["order_id"].as_i64().unwrap();
+    let secret = res["client_secret"].as_str().expect("the browser needs the client secret").to_owned();
+    let intents = intents_of(&app, id).await?;
+    assert_eq!((intents.len(), intents[0]["status"].as_str()), (1, Some("requires_action")));
+    assert!(secret.starts_with(intents[0]["id"].as_str().unwrap()));
+    let confirm = format!("/api/v1/orders/{id}/confirm");
+    let (status, res) = ann.post(&confirm, json!({})).await?;
+    assert_eq!(status, 409, "the check is not done yet: {res}");
+    assert!(res["error"]["message"].as_str().unwrap().contains("3-D Secure"), "{res}");
+    assert_eq!(authenticate(&secret, true).await?["status"], "requires_capture");
+    let (status, res) = ann.post(&confirm, json!({})).await?;
+    assert_eq!((status, res["status"].as_str()), (200, Some("paid")), "{res}");
+    let (status, res) = ann.post(&confirm, json!({})).await?;
+    assert_eq!((status, res["status"].as_str()), (200, Some("paid")), "confirming twice changes nothing: {res}");
+    assert_eq!(payment_states(&app, id).await?, ["authorized"]);
+    assert_eq!(stock_of(&app, &skus[0]).await?, (before.0 - 1, before.1), "sold once, nothing left reserved");
+    assert_eq!(intents_of(&app, id).await?[0]["status"], "requires_capture", "held, captured at shipping");
+    let bob = app.visitor();
+    bob.register("bob@example.com", "long enough").await?;
+    assert_eq!(bob.post(&confirm, json!({})).await?.0, 404, "someone else's order");
+
+    // Failed, then another card.
+    let cy = shopper(&app, "cy@example.com", &skus[1]).await?;
+    let (_, res) = checkout(&cy, "3ds-fail", body(&card("4000002500003155").await?)).await?;
+    let id = res["order_id"].as_i64().unwrap();
+    authenticate(res["client_secret"].as_str().unwrap(), false).await?;
+    let (status, res) = cy.post(&format!("/api/v1/orders/{id}/confirm"), json!({})).await?;
+    assert_eq!((status, res["error"]["code"].as_str()), (402, Some("card_declined")), "{res}");
+    assert!(res["error"]["message"].as_str().unwrap().contains("authentication"), "{res}");
+    assert_eq!(payment_states(&app, id).await?, ["failed"]);
+    let (status, res) = cy.post(&format!("/api/v1/orders/{id}/pay"), json!({"payment_method_id": card("4242424242424242").await?})).await?;
+    assert_eq!((status, res["status"].as_str()), (200, Some("paid")), "{res}");
+
+    // Abandoned, then another card: the waiting check is cancelled at the provider.
+    let di = shopper(&app, "di@example.com", &skus[2]).await?;
+    let (_, res) = checkout(&di, "3ds-abandon", body(&card("4000002500003155").await?)).await?;
+    let id = res["order_id"].as_i64().unwrap();
+    let waiting = intents_of(&app, id).await?[0]["id"].as_str().unwrap().to_owned();
+    let (status, res) = di.post(&format!("/api/v1/orders/{id}/pay"), json!({"payment_method_id": card("4242424242424242").await?})).await?;
+    assert_eq!((status, res["status"].as_str()), (200, Some("paid")), "{res}");
+    assert_eq!(payment_states(&app, id).await?, ["voided", "authorized"]);
+    let by_id: Vec<Value> = intents_of(&app, id).await?;
+    assert_eq!(by_id.iter().find(|i| i["id"] == waiting.as_str()).unwrap()["status"], "canceled");
+
+    // Abandoned until the reservation ran out: expiry cancels the waiting check too.
+    let ed = shopper(&app, "ed@example.com", &skus[3]).await?;
+    let (_, res) = checkout(&ed, "3ds-expire", body(&card("4000002500003155").await?)).await?;
+    let id = res["order_id"].as_i64().unwrap();
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    use sea_orm::sea_query::Expr;
+    app::db::reservation::Entity::update_many()
+        .col_expr(app::db::reservation::Column::ExpiresAt, Expr::value(past))
+        .filter(app::db::reservation::Column::OrderId.eq(id))
+        .exec(&app.db)
+        .await?;
+    app::checkout::service::release_expired(&app.state).await?;
+    assert_eq!(order::Entity::find_by_id(id).one(&app.db).await?.unwrap().status, "expired");
+    assert_eq!(payment_states(&app, id).await?, ["voided"]);
+    assert_eq!(intents_of(&app, id).await?[0]["status"], "canceled");
     Ok(())
 }
 
@@ -350,6 +448,7 @@ crate::on_both_databases!(
     a_double_submit_makes_one_payment_intent,
     cancelling_cancels_the_intent,
     webhooks_finish_an_authorization_once,
+    three_d_secure_is_completed_in_the_browser,
     a_seller_ships_captures_and_refunds,
     reconciliation_cancels_orphans_and_lists_mismatches,
 );

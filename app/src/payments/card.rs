@@ -1,0 +1,175 @@
+//! Card entry with Stripe.js (`STRIPE_JS_URL`, `STRIPE_PUBLISHABLE_KEY`): the card is typed into
+//! Stripe's element and goes from the browser to Stripe; our forms carry only the payment
+//! method id Stripe.js gives back. 3-D Secure runs in the browser too (`confirmCardPayment`).
+//! Tests use localstripe's Stripe.js, which has no `createPaymentMethod`: there the id is the
+//! card of a `createToken` token, which PaymentIntents accept as a payment method as well.
+
+use leptos::prelude::*;
+
+use super::CardEntry;
+
+/// Stripe's card element, mounted once Stripe.js has loaded, with the card's error in place.
+#[component]
+pub fn CardField(entry: CardEntry, error: RwSignal<Option<String>>) -> impl IntoView {
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| {
+        let entry = entry.clone();
+        leptos::task::spawn_local(async move {
+            match mount(&entry, "#card-element").await {
+                Ok(()) => set_ready.set(true),
+                Err(m) => error.set(Some(m)),
+            }
+        });
+    });
+    view! {
+        <fieldset class="stack card-entry" data-testid="card-entry">
+            <legend>"Card"</legend>
+            <div id="card-element" class="card-element" aria-describedby="card-note"></div>
+            {move || (!ready.get() && error.get().is_none()).then(|| view! { <p class="muted small" role="status">"Loading the card form…"</p> })}
+            {move || error.get().map(|m| view! { <p class="field-error" role="alert" data-testid="card-error">{m}</p> })}
+            <noscript><p class="form-error">"Card payments need JavaScript: the card goes straight to our payment provider from your browser."</p></noscript>
+            <p id="card-note" class="muted small">"Your card goes straight to our payment provider, Stripe; this shop never sees its number."</p>
+        </fieldset>
+    }
+}
+
+/// Reads `form`, asks Stripe.js for the payment method of the card in the element, and gives
+/// back the form's fields with `payment_method_id` set, as the form's server function takes them.
+#[cfg(feature = "hydrate")]
+pub async fn form_with_card<T: serde::de::DeserializeOwned>(form: leptos::web_sys::HtmlFormElement) -> Result<T, String> {
+    use leptos::form::FromFormData;
+    let pm = js::payment_method_id().await?;
+    let data = web_sys::FormData::new_with_form(&form).map_err(|_| "The form could not be read. Please reload the page.".to_owned())?;
+    data.set_with_str("payment_method_id", &pm).map_err(|_| "The form could not be read. Please reload the page.".to_owned())?;
+    T::from_form_data(&data).map_err(|e| format!("The form could not be read ({e}). Please reload the page."))
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub async fn form_with_card<T>(_form: leptos::web_sys::HtmlFormElement) -> Result<T, String> {
+    Err(NEEDS_JS.to_owned())
+}
+
+/// Runs the bank's check (3-D Secure) for an intent; the server asks Stripe for the outcome.
+#[cfg(feature = "hydrate")]
+pub async fn authenticate(client_secret: &str) -> Result<(), String> {
+    js::authenticate(client_secret).await
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub async fn authenticate(_client_secret: &str) -> Result<(), String> {
+    Err(NEEDS_JS.to_owned())
+}
+
+#[cfg(feature = "hydrate")]
+async fn mount(entry: &CardEntry, selector: &str) -> Result<(), String> {
+    js::mount(entry, selector).await
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn mount(_entry: &CardEntry, _selector: &str) -> Result<(), String> {
+    Err(NEEDS_JS.to_owned())
+}
+
+#[cfg(not(feature = "hydrate"))]
+const NEEDS_JS: &str = "Card payments need JavaScript.";
+
+#[cfg(feature = "hydrate")]
+mod js {
+    use std::cell::RefCell;
+
+    use js_sys::{Array, Function, Object, Promise, Reflect};
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    use super::CardEntry;
+
+    thread_local! {
+        /// The page's Stripe object and its card element (one card form per page).
+        static CARD: RefCell<Option<(JsValue, JsValue)>> = const { RefCell::new(None) };
+    }
+
+    const UNREADABLE: &str = "The card could not be read. Check the number, expiry date and security code.";
+
+    fn get(obj: &JsValue, key: &str) -> JsValue {
+        Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, String> {
+        let f: Function = get(obj, method).dyn_into().map_err(|_| format!("Stripe.js has no {method}."))?;
+        f.apply(obj, &args.iter().collect::<Array>()).map_err(|e| message_of(&e).unwrap_or_else(|| UNREADABLE.to_owned()))
+    }
+
+    async fn settle(v: JsValue) -> Result<JsValue, String> {
+        match v.dyn_into::<Promise>() {
+            Ok(p) => JsFuture::from(p).await.map_err(|e| message_of(&e).unwrap_or_else(|| UNREADABLE.to_owned())),
+            Err(v) => Ok(v),
+        }
+    }
+
+    /// `{error: {message}}` as Stripe.js answers, or a thrown Error.
+    fn message_of(v: &JsValue) -> Option<String> {
+        let err = get(v, "error");
+        let err = if err.is_object() { err } else { v.clone() };
+        get(&err, "message").as_string().filter(|m| !m.is_empty())
+    }
+
+    /// Adds Stripe.js to the page (once) and waits until it has run.
+    async fn load(url: &str) -> Result<(), String> {
+        let failed = || "The card form could not be loaded. Check your connection and reload the page.".to_owned();
+        let window = web_sys::window().ok_or_else(failed)?;
+        if get(&window, "Stripe").is_function() {
+            return Ok(());
+        }
+        let document = window.document().ok_or_else(failed)?;
+        let script = document.create_element("script").map_err(|_| failed())?;
+        script.set_attribute("src", url).map_err(|_| failed())?;
+        let loaded = Promise::new(&mut |resolve, reject| {
+            let _ = script.add_event_listener_with_callback("load", &resolve);
+            let _ = script.add_event_listener_with_callback("error", &reject);
+        });
+        // At the end of the body: localstripe's Stripe.js finds its own address as the last script.
+        document.body().ok_or_else(failed)?.append_child(&script).map_err(|_| failed())?;
+        JsFuture::from(loaded).await.map_err(|_| failed())?;
+        Ok(())
+    }
+
+    pub async fn mount(entry: &CardEntry, selector: &str) -> Result<(), String> {
+        load(&entry.js_url).await?;
+        let window: JsValue = web_sys::window().ok_or("no window")?.into();
+        let stripe = call(&window, "Stripe", &[JsValue::from_str(&entry.publishable_key)])?;
+        let elements = call(&stripe, "elements", &[])?;
+        let card = call(&elements, "create", &[JsValue::from_str("card")])?;
+        call(&card, "mount", &[JsValue::from_str(selector)])?;
+        CARD.with(|c| *c.borrow_mut() = Some((stripe, card)));
+        Ok(())
+    }
+
+    pub async fn payment_method_id() -> Result<String, String> {
+        let (stripe, card) = CARD.with(|c| c.borrow().clone()).ok_or("The card form has not loaded yet. Wait a moment and try again.")?;
+        let data = Object::new();
+        Reflect::set(&data, &"type".into(), &"card".into()).map_err(|_| UNREADABLE)?;
+        Reflect::set(&data, &"card".into(), &card).map_err(|_| UNREADABLE)?;
+        let answer = settle(call(&stripe, "createPaymentMethod", &[data.into()])?).await?;
+        if let Some(m) = message_of(&answer) {
+            return Err(m);
+        }
+        if let Some(id) = get(&get(&answer, "paymentMethod"), "id").as_string() {
+            return Ok(id);
+        }
+        // localstripe's Stripe.js: a token, whose card is the payment method.
+        let answer = settle(call(&stripe, "createToken", &[card])?).await?;
+        if message_of(&answer).is_some() || !get(&answer, "token").is_object() {
+            return Err(UNREADABLE.to_owned());
+        }
+        get(&get(&get(&answer, "token"), "card"), "id").as_string().ok_or_else(|| UNREADABLE.to_owned())
+    }
+
+    pub async fn authenticate(client_secret: &str) -> Result<(), String> {
+        let stripe = CARD.with(|c| c.borrow().as_ref().map(|(s, _)| s.clone())).ok_or("The card form has not loaded yet.")?;
+        let answer = settle(call(&stripe, "confirmCardPayment", &[JsValue::from_str(client_secret)])?).await?;
+        match message_of(&answer) {
+            Some(m) => Err(m),
+            None => Ok(()),
+        }
+    }
+}
