@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { fillAddress, hydrated, shopperWithCart } from "./shop";
+import { fillAddress, hydrated, inStockProduct, shopperWithCart } from "./shop";
 
 test("a shopper buys with a test card and sees the paid order", async ({ page, request }) => {
   const errors: string[] = [];
