@@ -133,7 +133,8 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             let gateway = server::startup::payment_gateway(&cfg);
             eprintln!("reconciling with {} ...", gateway.provider());
             let report = app::payments::reconcile::reconcile(&db, gateway.as_ref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("checked {} intents; cancelled {} orphans; {} new findings", report.checked, report.orphans_cancelled, report.new_findings.len());
+            let orphans = if report.orphans_cancelled == 1 { "orphan" } else { "orphans" };
+            println!("checked {} intents; cancelled {} {orphans}; {} new findings", report.checked, report.orphans_cancelled, report.new_findings.len());
             for f in &report.new_findings {
                 println!("  {:<17} {}  order {}  {}", f.kind, f.intent_id, f.order_id.map(|o| o.to_string()).unwrap_or_else(|| "-".into()), f.detail);
             }

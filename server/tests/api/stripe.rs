@@ -420,14 +420,28 @@ async fn reconciliation_cancels_orphans_and_lists_mismatches(backend: Backend) -
     .await?;
     let orphan_id = orphan["id"].as_str().unwrap().to_owned();
 
-    let report = app::payments::reconcile::reconcile(&app.db, app.state.stores.payments.as_ref()).await?;
-    assert_eq!(report.orphans_cancelled, 1, "{report:?}");
-    let kinds: Vec<&str> = report.new_findings.iter().map(|f| f.kind.as_str()).collect();
-    assert!(kinds.contains(&"orphan_cancelled") && kinds.contains(&"amount_mismatch"), "{report:?}");
+    // The operator's command, as a separate process on the same database and provider.
+    let reconcile = || {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_sellout"))
+            .arg("reconcile")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &app.config.database_url)
+            .env("SELLOUT_DATA_DIR", &app.config.data_dir)
+            .env("STRIPE_SECRET_KEY", SECRET)
+            .env("STRIPE_API_BASE", env_url("TEST_STRIPE_URL").unwrap_or_default())
+            .env("SELLOUT_SHOP_ID", &shop)
+            .output()
+    };
+    let out = reconcile().await?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("cancelled 1 orphan") && stdout.contains("2 new findings"), "{stdout}");
+    assert!(stdout.contains("orphan_cancelled") && stdout.contains(&orphan_id) && stdout.contains("amount_mismatch"), "{stdout}");
     let after = stripe(reqwest::Method::GET, &format!("payment_intents/{orphan_id}"), &[]).await?;
     assert_eq!(after["status"], "canceled");
-    let again = app::payments::reconcile::reconcile(&app.db, app.state.stores.payments.as_ref()).await?;
-    assert!(again.new_findings.is_empty(), "listed once: {again:?}");
+    let again = String::from_utf8_lossy(&reconcile().await?.stdout).into_owned();
+    assert!(again.contains("cancelled 0 orphans; 0 new findings"), "listed once: {again}");
 
     app::accounts::service::create_admin(&app.db, "root@example.com", "admin password").await?;
     let root = app.visitor();
@@ -439,6 +453,20 @@ async fn reconciliation_cancels_orphans_and_lists_mismatches(backend: Backend) -
     // And on the admin's page.
     let html = root.client.get(format!("{}/seller/payments", app.address)).send().await?.text().await?;
     assert!(html.contains("amount mismatch") && html.contains(p.intent_id.as_deref().unwrap()), "the admin page lists it");
+    assert!(html.contains("Mark resolved"), "with a way to resolve it");
+
+    // Resolving takes a finding off the open list, once; shoppers may not.
+    let mismatch = list.as_array().unwrap().iter().find(|f| f["kind"] == "amount_mismatch").unwrap()["id"].as_i64().unwrap();
+    let resolve = format!("/api/v1/admin/reconciliation/{mismatch}/resolve");
+    assert_eq!(ann.post(&resolve, json!({})).await?.0, 403);
+    for _ in 0..2 {
+        let res = root.client.post(format!("{}{resolve}", app.address)).send().await?;
+        assert_eq!(res.status().as_u16(), 204);
+    }
+    assert_eq!(root.post("/api/v1/admin/reconciliation/999999/resolve", json!({})).await?.0, 404);
+    let (_, list) = root.get("/api/v1/admin/reconciliation").await?;
+    let open: Vec<&str> = list.as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    assert_eq!(open, ["orphan_cancelled"], "{list}");
     Ok(())
 }
 
