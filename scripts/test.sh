@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: Rust unit and integration tests on SQLite and PostgreSQL, the store contract
-# suites on the embedded adapters and Redis, then Playwright in Chromium against the demo shop.
+# suites on the embedded adapters and Redis, then Playwright in Chromium against the demo shop and
+# a second shop that takes cards with (localstripe's) Stripe.js.
 # Uses TEST_DATABASE_URL / TEST_REDIS_URL / TEST_STRIPE_URL when given; otherwise starts
 # throw-away PostgreSQL, Redis and localstripe servers (own data dir, free port) and stops them at
 # the end, also when a test fails.
