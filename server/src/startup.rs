@@ -135,6 +135,9 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         },
         sqlite_writes: Arc::new(tokio::sync::Mutex::new(())),
         card_entry: cfg.stripe.as_ref().and_then(|s| {
+            if s.publishable_key.is_none() {
+                tracing::warn!("STRIPE_SECRET_KEY is set but STRIPE_PUBLISHABLE_KEY is not: shoppers cannot enter a card (the REST API still takes payment method ids)");
+            }
             s.publishable_key.clone().map(|publishable_key| app::payments::CardEntry { publishable_key, js_url: s.js_url.clone() })
         }),
     })

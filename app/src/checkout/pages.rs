@@ -233,7 +233,7 @@ pub fn CheckoutPage() -> impl IntoView {
                             (None, None) => view! {
                                 <div class="stack checkout-form">
                                     {fields}
-                                    <p class="form-error">"Card payments are not set up on this server yet (STRIPE_PUBLISHABLE_KEY is missing). Please try again later."</p>
+                                    <p class="form-error">"Card payments are not set up on this shop yet. Please try again later."</p>
                                 </div>
                             }.into_any(),
                         }}
