@@ -37,6 +37,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of order mail (`SMTP_FROM`).
     pub mail_from: String,
+    /// Where shoppers reach the shop, for links in mail (`SELLOUT_PUBLIC_URL`, no trailing `/`).
+    pub public_url: String,
 }
 
 #[derive(Clone, Debug)]
@@ -197,8 +199,10 @@ impl Config {
             }
         }
         let mail_from = get("SMTP_FROM").unwrap_or_else(|| "Sellout <shop@localhost>".to_owned());
+        let public_url = url("SELLOUT_PUBLIC_URL", &format!("http://{site_addr}"))?.trim_end_matches('/').to_owned();
 
         Ok(Config {
+            public_url,
             smtp_url,
             mail_from,
             shop_id,
@@ -268,6 +272,7 @@ mod tests {
             ("SELLOUT_SWEEP_SECONDS", "often"),
             ("SELLOUT_SHOP_ID", "my shop"),
             ("SMTP_URL", "mail.example.com:25"),
+            ("SELLOUT_PUBLIC_URL", "shop.example.com"),
         ] {
             let err = with(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

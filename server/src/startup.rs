@@ -220,7 +220,7 @@ impl Application {
             Some(url) => Arc::new(crate::mail::SmtpMailer::new(url, &cfg.mail_from).map_err(anyhow::Error::msg)?),
             None => Arc::new(app::checkout::notify::MailLog::new(cfg.data_dir.join("mail.log"))),
         };
-        app::checkout::notify::spawn_outbox_worker(state.db.clone(), mailer, Duration::from_secs(2));
+        app::checkout::notify::spawn_outbox_worker(state.db.clone(), mailer, cfg.public_url.clone(), Duration::from_secs(2));
         app::payments::reconcile::spawn_daily(state.db.clone(), state.stores.payments.clone());
         Ok(Self { listener, router: router(cfg, state.clone()), state })
     }

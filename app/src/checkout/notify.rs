@@ -61,7 +61,8 @@ pub async fn enqueue(db: &impl ConnectionTrait, topic: &str, payload: serde_json
         .map(|_| ())
 }
 
-async fn render(db: &DatabaseConnection, row: &outbox::Model) -> Result<Option<Mail>, AppError> {
+/// The mail for an outbox row; links point into the shop at `public_url`.
+async fn render(db: &DatabaseConnection, row: &outbox::Model, public_url: &str) -> Result<Option<Mail>, AppError> {
     let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
     let Some(order_id) = payload["order_id"].as_i64() else { return Ok(None) };
     let Some(o) = order::Entity::find_by_id(order_id).one(db).await? else { return Ok(None) };
@@ -70,11 +71,14 @@ async fn render(db: &DatabaseConnection, row: &outbox::Model) -> Result<Option<M
     let (subject, body) = match row.topic.as_str() {
         "order.paid" => (
             format!("Your order #{order_id} is confirmed"),
-            format!("Thank you for your order #{order_id} of {total}. We will write again when it ships.\n\nSee it at /orders/{order_id}"),
+            format!("Thank you for your order #{order_id} of {total}. We will write again when it ships.\n\nSee it at {public_url}/orders/{order_id}"),
         ),
         "order.shipped" => (
             format!("Your order #{order_id} is on its way"),
-            format!("Order #{order_id} has shipped. Tracking number: {}.", o.tracking_number.clone().unwrap_or_default()),
+            format!(
+                "Order #{order_id} has shipped. Tracking number: {}.\n\nSee it at {public_url}/orders/{order_id}",
+                o.tracking_number.clone().unwrap_or_default()
+            ),
         ),
         "order.cancelled" => (
             format!("Your order #{order_id} is cancelled"),
@@ -85,8 +89,9 @@ async fn render(db: &DatabaseConnection, row: &outbox::Model) -> Result<Option<M
     Ok(Some(Mail { to: u.email, subject, body }))
 }
 
-/// Sends what is waiting; returns how many mails went out.
-pub async fn deliver_outbox(db: &DatabaseConnection, mailer: &dyn Mailer) -> Result<usize, AppError> {
+/// Sends what is waiting; returns how many mails went out. `public_url`: the shop's address
+/// for links in the mail (`SELLOUT_PUBLIC_URL`).
+pub async fn deliver_outbox(db: &DatabaseConnection, mailer: &dyn Mailer, public_url: &str) -> Result<usize, AppError> {
     let waiting = outbox::Entity::find()
         .filter(outbox::Column::ProcessedAt.is_null())
         .filter(outbox::Column::Attempts.lt(MAX_ATTEMPTS))
@@ -106,7 +111,7 @@ pub async fn deliver_outbox(db: &DatabaseConnection, mailer: &dyn Mailer) -> Res
         if claimed.rows_affected != 1 {
             continue; // another node has it
         }
-        let result = match render(db, &row).await? {
+        let result = match render(db, &row, public_url).await? {
             Some(mail) => mailer.send(&mail).await.map(|_| true),
             None => Ok(false),
         };
@@ -126,12 +131,12 @@ pub async fn deliver_outbox(db: &DatabaseConnection, mailer: &dyn Mailer) -> Res
     Ok(sent)
 }
 
-pub fn spawn_outbox_worker(db: DatabaseConnection, mailer: std::sync::Arc<dyn Mailer>, every: std::time::Duration) {
+pub fn spawn_outbox_worker(db: DatabaseConnection, mailer: std::sync::Arc<dyn Mailer>, public_url: String, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Err(e) = deliver_outbox(&db, mailer.as_ref()).await {
+            if let Err(e) = deliver_outbox(&db, mailer.as_ref(), &public_url).await {
                 tracing::warn!(error = %e, "delivering the outbox");
             }
         }

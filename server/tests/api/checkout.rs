@@ -262,11 +262,12 @@ async fn order_mail_is_sent_through_the_outbox(backend: Backend) -> anyhow::Resu
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     assert!(text.contains("To: ann.mail@example.com"), "{text}");
+    assert!(text.contains(&format!("See it at {}/orders/{id}", app.config.public_url)) && app.config.public_url.starts_with("http://"), "{text}");
     assert_eq!(text.matches(&format!("Subject: Your order #{id} is confirmed")).count(), 1, "{text}");
     assert_eq!(text.matches(&format!("Subject: Your order #{id} is cancelled")).count(), 1, "{text}");
     // Nothing is sent twice, however often the worker runs.
     let mail_log = app::checkout::notify::MailLog::new(log.clone());
-    assert_eq!(app::checkout::notify::deliver_outbox(&app.db, &mail_log).await?, 0);
+    assert_eq!(app::checkout::notify::deliver_outbox(&app.db, &mail_log, &app.config.public_url).await?, 0);
     Ok(())
 }
 
@@ -345,7 +346,7 @@ async fn order_mail_goes_out_over_smtp() -> anyhow::Result<()> {
     assert!(mail.contains("Thank you for your order"), "{mail}");
     // Sent once: the outbox has nothing left for any mailer.
     let log = app::checkout::notify::MailLog::new(app.config.data_dir.join("check.log"));
-    assert_eq!(app::checkout::notify::deliver_outbox(&app.db, &log).await?, 0);
+    assert_eq!(app::checkout::notify::deliver_outbox(&app.db, &log, &app.config.public_url).await?, 0);
     assert!(!app.config.data_dir.join("mail.log").exists(), "SMTP replaces the mail log");
     assert!(inbox.try_recv().is_err(), "one mail");
     Ok(())
