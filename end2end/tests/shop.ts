@@ -39,3 +39,12 @@ export async function fillAddress(page: Page) {
   await page.getByLabel("City").fill("Berlin");
   await page.getByLabel("Country code").fill("DE");
 }
+
+/** The order page after a successful purchase: paid, with this total and product, cart empty. */
+export async function expectPaidOrder(page: Page, total: string, title: string) {
+  await expect(page.getByTestId("order-placed")).toBeVisible();
+  await expect(page.getByTestId("order-status")).toHaveText("Paid");
+  await expect(page.getByTestId("order-total")).toHaveText(total);
+  await expect(page.getByTestId("order-line")).toContainText(title);
+  await expect(page.getByTestId("cart-count")).toHaveText("0");
+}

@@ -152,17 +152,36 @@ pub struct ShopRules {
     pub lease_seconds: i64,
 }
 
-/// What the checkout page needs: the cart, saved addresses, the tax rate, the test cards (in
-/// demo mode) and a fresh idempotency key for this page's order.
+/// How a shopper pays on this shop's pages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PaymentEntry {
+    /// The demo gateway: Stripe's test ids to pick from (no card entry at all).
+    TestCards(Vec<(String, String)>),
+    /// Stripe: card entry with Stripe.js.
+    Card(crate::payments::CardEntry),
+    /// Stripe without a publishable key: no way to enter a card.
+    NotSetUp,
+}
+
+#[cfg(feature = "ssr")]
+fn payment_entry(state: &crate::state::AppState) -> PaymentEntry {
+    if state.stores.payments.provider() == "demo" {
+        return PaymentEntry::TestCards(crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect());
+    }
+    match &state.card_entry {
+        Some(entry) => PaymentEntry::Card(entry.clone()),
+        None => PaymentEntry::NotSetUp,
+    }
+}
+
+/// What the checkout page needs: the cart, saved addresses, the tax rate, how to pay and a
+/// fresh idempotency key for this page's order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckoutInfo {
     pub cart: crate::cart::CartView,
     pub addresses: Vec<crate::accounts::Address>,
     pub tax_rate_bps: i64,
-    /// Demo gateway: Stripe's test ids to pick from (no card entry at all).
-    pub demo_cards: Vec<(String, String)>,
-    /// Stripe: card entry with Stripe.js.
-    pub card_entry: Option<crate::payments::CardEntry>,
+    pub payment: PaymentEntry,
     pub idempotency_key: String,
 }
 
@@ -220,13 +239,11 @@ pub async fn get_checkout_info() -> Result<CheckoutInfo, crate::error::AppError>
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
     let cart = crate::cart::service::view(&state, Some(&crate::cart::CartOwner::User(user.user_id))).await?;
     let addresses = crate::accounts::service::list_addresses(&state.db, user.user_id).await?;
-    let demo = state.stores.payments.provider() == "demo";
     Ok(CheckoutInfo {
         cart,
         addresses,
         tax_rate_bps: state.rules.tax_rate_bps,
-        demo_cards: if demo { crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect() } else { vec![] },
-        card_entry: state.card_entry.clone(),
+        payment: payment_entry(&state),
         idempotency_key: uuid::Uuid::new_v4().to_string(),
     })
 }
@@ -389,12 +406,10 @@ pub async fn get_orders() -> Result<Vec<OrderSummary>, crate::error::AppError> {
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "order")]
-pub async fn get_order(order_id: i64) -> Result<(OrderView, Vec<(String, String)>, Option<crate::payments::CardEntry>), crate::error::AppError> {
+pub async fn get_order(order_id: i64) -> Result<(OrderView, PaymentEntry), crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
     let view = service::order_view(&state.db, user.user_id, order_id, state.rules.cancel_window_minutes).await?;
-    let demo = state.stores.payments.provider() == "demo";
-    let cards = if demo { crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect() } else { vec![] };
-    Ok((view, cards, state.card_entry.clone()))
+    Ok((view, payment_entry(&state)))
 }
 
 #[cfg(test)]

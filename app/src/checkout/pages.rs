@@ -152,7 +152,6 @@ pub fn CheckoutPage() -> impl IntoView {
                 let sub_amount = subtotal.amount;
                 let has_saved = !info.addresses.is_empty();
                 let (use_new, set_use_new) = signal(!has_saved);
-                let pay_kind = if info.demo_cards.is_empty() { None } else { Some(info.demo_cards.clone()) };
                 let fields = view! {
                             <fieldset class="stack">
                                 <legend>"Shipping address"</legend>
@@ -201,8 +200,8 @@ pub fn CheckoutPage() -> impl IntoView {
                 };
                 view! {
                     <div class="checkout">
-                        {match (pay_kind, info.card_entry.clone()) {
-                            (Some(cards), _) => view! {
+                        {match info.payment.clone() {
+                            PaymentEntry::TestCards(cards) => view! {
                                 <ActionForm action=place attr:class="stack checkout-form" attr:novalidate=true>
                                     <FormMessage feedback />
                                     <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
@@ -214,7 +213,7 @@ pub fn CheckoutPage() -> impl IntoView {
                                     </button>
                                 </ActionForm>
                             }.into_any(),
-                            (None, Some(entry)) => {
+                            PaymentEntry::Card(entry) => {
                                 let on_submit = card_submit(card_busy, card_error, move |args: PlaceOrder| { place.dispatch(args); });
                                 view! {
                                     <form method="post" action="/api/fn/place_order" class="stack checkout-form" novalidate=true on:submit=on_submit>
@@ -230,7 +229,7 @@ pub fn CheckoutPage() -> impl IntoView {
                                     </form>
                                 }.into_any()
                             }
-                            (None, None) => view! {
+                            PaymentEntry::NotSetUp => view! {
                                 <div class="stack checkout-form">
                                     {fields}
                                     <p class="form-error">"Card payments are not set up on this shop yet. Please try again later."</p>
@@ -365,7 +364,7 @@ pub fn OrderPage() -> impl IntoView {
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                let (o, cards, card_entry) = match order.await {
+                let (o, payment) = match order.await {
                     Ok(x) => x,
                     Err(crate::error::AppError::Unauthorized(_)) => return sign_in_first(&format!("/orders/{}", id())),
                     Err(e) => {
@@ -388,17 +387,17 @@ pub fn OrderPage() -> impl IntoView {
                             {move || declined.get().map(|m| view! { <p class="form-error" role="alert" data-testid="declined">{m}</p> })}
                             {o.expires_at.clone().map(|t| view! { <p class="muted">"Your items are held until " <time datetime=t.clone()>{t.replace('T', " ").replace('Z', " UTC")}</time> "."</p> })}
                             <FormMessage feedback />
-                            {match (cards.is_empty(), card_entry.clone()) {
-                                (false, _) => view! {
+                            {match payment.clone() {
+                                PaymentEntry::TestCards(cards) => view! {
                                     <ActionForm action=pay attr:class="stack">
                                         <input type="hidden" name="order_id" value=o.order_id />
-                                        <TestCardPicker cards=cards.clone() />
+                                        <TestCardPicker cards />
                                         <button type="submit" disabled=working>
                                             {move || if pay.pending().get() { "Paying…" } else { "Pay now" }}
                                         </button>
                                     </ActionForm>
                                 }.into_any(),
-                                (true, Some(entry)) => {
+                                PaymentEntry::Card(entry) => {
                                     let on_submit = card_submit(card_busy, card_error, move |args: PayOrder| { pay.dispatch(args); });
                                     view! {
                                         <form method="post" action="/api/fn/pay_order" class="stack" on:submit=on_submit>
@@ -410,7 +409,7 @@ pub fn OrderPage() -> impl IntoView {
                                         </form>
                                     }.into_any()
                                 }
-                                (true, None) => view! { <p class="form-error">"Card payments are not set up on this server yet."</p> }.into_any(),
+                                PaymentEntry::NotSetUp => view! { <p class="form-error">"Card payments are not set up on this server yet."</p> }.into_any(),
                             }}
                         </section>
                     })}

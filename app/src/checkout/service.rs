@@ -343,9 +343,11 @@ fn rfc3339_nanos(t: chrono::DateTime<Utc>) -> String {
 /// card needs 3-D Secure (the attempt stays `created` with its intent until the browser is done).
 async fn pay(state: &AppState, o: order::Model, payment_method_id: &str) -> Result<CheckoutResult, AppError> {
     let db = &state.db;
-    // An earlier attempt still waiting for 3-D Secure must not be completed later as well.
-    void_waiting(state, o.id).await?;
     let attempt = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).count(db).await? as i32 + 1;
+    if attempt > 1 {
+        // An earlier attempt still waiting for 3-D Secure must not be completed later as well.
+        void_waiting(state, o.id).await?;
+    }
     let key = attempt_key(&o, attempt);
     let now = Utc::now();
     let p = payment::ActiveModel {
@@ -545,6 +547,18 @@ async fn release_lease(db: &DatabaseConnection, order_id: i64) -> Result<(), DbE
         .map(|_| ())
 }
 
+/// Moves a reservation from `from` to `to` if it is still in `from`; true when this call moved
+/// it, so the caller adjusts its stock exactly once.
+async fn move_reservation(txn: &impl ConnectionTrait, id: i64, from: &str, to: &str) -> Result<bool, DbErr> {
+    let moved = reservation::Entity::update_many()
+        .col_expr(reservation::Column::State, Expr::value(to))
+        .filter(reservation::Column::Id.eq(id))
+        .filter(reservation::Column::State.eq(from))
+        .exec(txn)
+        .await?;
+    Ok(moved.rows_affected == 1)
+}
+
 /// Pending → paid with every held reservation committed (sold: off `quantity` and `reserved`),
 /// all in one transaction; fails, changing nothing, if a reservation is no longer held.
 async fn commit_paid(state: &AppState, o: &order::Model) -> Result<order::Model, AppError> {
@@ -561,13 +575,7 @@ async fn commit_paid(state: &AppState, o: &order::Model) -> Result<order::Model,
         return Err(lost());
     }
     for r in &held {
-        let moved = reservation::Entity::update_many()
-            .col_expr(reservation::Column::State, Expr::value("committed"))
-            .filter(reservation::Column::Id.eq(r.id))
-            .filter(reservation::Column::State.eq("held"))
-            .exec(&txn)
-            .await?;
-        if moved.rows_affected != 1 {
+        if !move_reservation(&txn, r.id, "held", "committed").await? {
             return Err(lost());
         }
         inventory::Entity::update_many()
@@ -637,13 +645,7 @@ pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
         }
         let _turn = sqlite_turn(state).await;
         let txn = crate::db::begin_write(&state.db).await?;
-        let moved = reservation::Entity::update_many()
-            .col_expr(reservation::Column::State, Expr::value("released"))
-            .filter(reservation::Column::Id.eq(r.id))
-            .filter(reservation::Column::State.eq("held"))
-            .exec(&txn)
-            .await?;
-        if moved.rows_affected == 1 {
+        if move_reservation(&txn, r.id, "held", "released").await? {
             inventory::Entity::update_many()
                 .col_expr(inventory::Column::Reserved, Expr::col(inventory::Column::Reserved).sub(r.quantity))
                 .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1))
@@ -800,13 +802,7 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
                     "committed" => ("committed", true),
                     _ => continue,
                 };
-                let moved = reservation::Entity::update_many()
-                    .col_expr(reservation::Column::State, Expr::value("released"))
-                    .filter(reservation::Column::Id.eq(r.id))
-                    .filter(reservation::Column::State.eq(from))
-                    .exec(&txn)
-                    .await?;
-                if moved.rows_affected != 1 {
+                if !move_reservation(&txn, r.id, from, "released").await? {
                     continue;
                 }
                 let mut q = inventory::Entity::update_many()

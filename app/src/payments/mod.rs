@@ -39,9 +39,10 @@ pub struct CardEntry {
     pub js_url: String,
 }
 
-/// A reconciliation finding as the admin page shows it.
+/// A reconciliation finding: an intent at the provider that disagrees with our records.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FindingView {
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Finding {
     pub id: i64,
     pub kind: String,
     pub intent_id: String,
@@ -52,13 +53,9 @@ pub struct FindingView {
 
 /// Open reconciliation findings (admins only).
 #[leptos::server(prefix = "/api/fn", endpoint = "reconciliation_findings")]
-pub async fn get_findings() -> Result<Vec<FindingView>, crate::error::AppError> {
+pub async fn get_findings() -> Result<Vec<Finding>, crate::error::AppError> {
     let (state, _) = crate::accounts::caller(crate::accounts::Need::Admin).await?;
-    Ok(reconcile::findings(&state.db)
-        .await?
-        .into_iter()
-        .map(|f| FindingView { id: f.id, kind: f.kind, intent_id: f.intent_id, order_id: f.order_id, detail: f.detail, found_at: f.found_at })
-        .collect())
+    reconcile::findings(&state.db).await
 }
 
 /// Marks a finding as dealt with (admins only).

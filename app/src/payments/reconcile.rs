@@ -10,20 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use sea_orm::DatabaseConnection;
 
-use super::PaymentGateway;
+use super::{Finding, PaymentGateway};
 use crate::db::{payment, reconciliation_finding};
 use crate::error::AppError;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct Finding {
-    pub id: i64,
-    pub kind: String,
-    pub intent_id: String,
-    pub order_id: Option<i64>,
-    pub detail: String,
-    pub found_at: String,
-}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {

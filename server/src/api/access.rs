@@ -65,8 +65,8 @@ pub async fn admin_users(State(state): State<AppState>, caller: Caller) -> Resul
 }
 
 /// Open reconciliation findings: orphan intents, amount and state mismatches (admins only).
-#[utoipa::path(get, path = "/api/v1/admin/reconciliation", responses((status = 200, body = [app::payments::reconcile::Finding]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn reconciliation(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<app::payments::reconcile::Finding>>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/admin/reconciliation", responses((status = 200, body = [app::payments::Finding]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn reconciliation(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<app::payments::Finding>>, ApiError> {
     caller.require(Need::Admin)?;
     Ok(Json(app::payments::reconcile::findings(&state.db).await?))
 }
