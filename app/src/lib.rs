@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod error;
 pub mod events;
 pub mod flash;
+pub mod frame;
 pub mod money;
 pub mod payments;
 pub mod ratelimit;
@@ -36,7 +37,63 @@ use crate::checkout::pages::{CheckoutPage, OrderPage, OrdersPage};
 use crate::reviews::pages::WishlistPage;
 use crate::search::pages::SearchPage;
 use crate::seller::pages::{EditProduct, NewProduct, PaymentsCheck, SellerDashboard, SellerLayout, SellerOrders, SellerProducts};
-use crate::ui::{Footer, Header, NotFound, ShopActions};
+use crate::frame::{Footer, Header};
+use crate::ui::NotFound;
+
+/// The actions that change who is signed in or what is in the cart, shared so the header and
+/// the pages refresh after any of them without a reload.
+#[derive(Clone, Copy)]
+pub struct ShopActions {
+    pub login: ServerAction<crate::accounts::Login>,
+    pub register: ServerAction<crate::accounts::Register>,
+    pub logout: ServerAction<crate::accounts::Logout>,
+    pub add: ServerAction<crate::cart::AddToCart>,
+    pub update: ServerAction<crate::cart::UpdateCartLine>,
+    pub remove: ServerAction<crate::cart::RemoveCartLine>,
+    /// Placing an order empties the cart.
+    pub place: ServerAction<crate::checkout::PlaceOrder>,
+    pub pay: ServerAction<crate::checkout::PayOrder>,
+    /// Finishing 3-D Secure pays the order and empties the cart.
+    pub confirm: ServerAction<crate::checkout::ConfirmPayment>,
+}
+
+impl ShopActions {
+    pub fn new() -> Self {
+        Self {
+            login: ServerAction::new(),
+            register: ServerAction::new(),
+            logout: ServerAction::new(),
+            add: ServerAction::new(),
+            update: ServerAction::new(),
+            remove: ServerAction::new(),
+            place: ServerAction::new(),
+            pay: ServerAction::new(),
+            confirm: ServerAction::new(),
+        }
+    }
+
+    /// Changes whenever who is signed in may have changed.
+    pub fn auth_version(&self) -> usize {
+        self.login.version().get() + self.register.version().get() + self.logout.version().get()
+    }
+
+    /// Changes whenever the cart may have changed.
+    pub fn cart_version(&self) -> usize {
+        self.auth_version()
+            + self.add.version().get()
+            + self.update.version().get()
+            + self.remove.version().get()
+            + self.place.version().get()
+            + self.pay.version().get()
+            + self.confirm.version().get()
+    }
+}
+
+impl Default for ShopActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// The HTML document around the app (server only renders it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -1,16 +1,24 @@
 //! The server's shared state, built once by the `server` crate and handed to server functions
-//! through Leptos' context (and to axum handlers through `State`).
+//! through Leptos' context (and to axum handlers through `State`). It names only the ports
+//! (`port.rs`, `engine.rs`) and rules of the areas, never their services, so every area may
+//! depend on it without a circle.
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use sea_orm::DatabaseConnection;
 
-use crate::cart::CartStore;
+use crate::cart::port::CartStore;
+use crate::catalog::port::ProductCache;
+use crate::checkout::rules::ShopRules;
 use crate::error::AppError;
-use crate::events::EventBus;
-use crate::flash::StockGate;
-use crate::ratelimit::{RateLimiter, RateLimits};
+use crate::events::port::EventBus;
+use crate::flash::port::StockGate;
+use crate::payments::CardEntry;
+use crate::payments::port::PaymentGateway;
+use crate::ratelimit::RateLimits;
+use crate::ratelimit::port::RateLimiter;
+use crate::search::engine::SearchEngine;
 
 #[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
@@ -20,11 +28,11 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Where uploaded pictures live (`<data dir>/media`), served under `/media`.
     pub media_dir: std::path::PathBuf,
-    pub rules: crate::checkout::ShopRules,
+    pub rules: ShopRules,
     /// One writer at a time on SQLite (see `checkout::service`); unused on PostgreSQL.
     pub sqlite_writes: Arc<tokio::sync::Mutex<()>>,
     /// Stripe.js card entry in the browser (Stripe with a publishable key); none for the demo.
-    pub card_entry: Option<crate::payments::CardEntry>,
+    pub card_entry: Option<CardEntry>,
 }
 
 /// The ports of DESIGN §3, each backed by Redis or by the embedded adapter.
@@ -34,9 +42,9 @@ pub struct Stores {
     pub stock_gate: Arc<dyn StockGate>,
     pub events: Arc<dyn EventBus>,
     pub rate_limiter: Arc<dyn RateLimiter>,
-    pub search: Arc<dyn crate::search::index::SearchEngine>,
-    pub product_cache: Arc<dyn crate::catalog::cache::ProductCache>,
-    pub payments: Arc<dyn crate::payments::PaymentGateway>,
+    pub search: Arc<dyn SearchEngine>,
+    pub product_cache: Arc<dyn ProductCache>,
+    pub payments: Arc<dyn PaymentGateway>,
     pub redis: Option<fred::clients::Pool>,
 }
 

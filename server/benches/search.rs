@@ -8,7 +8,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::search::index::{TantivyEngine, rebuild};
+use app::search::index::TantivyEngine;
+use app::search::service::rebuild;
 use app::search::SearchQuery;
 use server::config::Config;
 use server::seed::{SeedOptions, seed};

@@ -154,7 +154,7 @@ impl Config {
                 Ok(n) if (0..=10_080).contains(&n) => n,
                 _ => return Err(bad("SELLOUT_CANCEL_WINDOW_MINUTES", format!("must be whole minutes from 0 to 10080 (got \"{v}\")"))),
             },
-            None => app::checkout::service::DEFAULT_CANCEL_WINDOW_MINUTES,
+            None => app::checkout::rules::DEFAULT_CANCEL_WINDOW_MINUTES,
         };
 
         let url = |var: &'static str, default: &str| -> Result<String, ConfigError> {

@@ -123,7 +123,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             let started = std::time::Instant::now();
-            let n = app::search::index::rebuild(&db, &engine, |done| bar.set_position(done)).await?;
+            let n = app::search::service::rebuild(&db, &engine, |done| bar.set_position(done)).await?;
             bar.finish();
             eprintln!("indexed {n} products in {:.1}s", started.elapsed().as_secs_f64());
             Ok(())

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::cart::{CartTtl, RedisCartStore, SqlCartStore};
-use app::catalog::cache::{MemoryProductCache, PRODUCT_TTL, RedisProductCache};
+use app::catalog::port::PRODUCT_TTL;
+use app::catalog::{MemoryProductCache, RedisProductCache};
 use app::events::{LocalEventBus, RedisEventBus};
 use app::accounts::session::{AnySessionStore, SqlSessionStore};
 use app::flash::{MemoryStockGate, RedisStockGate};
@@ -62,10 +63,10 @@ pub fn search_index_dir(cfg: &Config) -> std::path::PathBuf {
 /// The ports: Redis adapters when `REDIS_URL` is set, embedded ones otherwise; the search
 /// index (tantivy, under the data dir) either way, kept current by the event bus.
 pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -> anyhow::Result<Stores> {
-    let engine = app::search::index::open_current(db, Some(&search_index_dir(cfg)))
+    let engine = app::search::service::open_current(db, Some(&search_index_dir(cfg)))
         .await
         .context("opening the search index")?;
-    let search: Arc<dyn app::search::index::SearchEngine> = Arc::new(engine.clone());
+    let search: Arc<dyn app::search::engine::SearchEngine> = Arc::new(engine.clone());
     let stores = match &cfg.redis_url {
         Some(url) => {
             let rc = RedisConfig::from_url(url).context("REDIS_URL is not a valid Redis URL")?;
@@ -95,8 +96,8 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
             redis: None,
         },
     };
-    app::search::index::spawn_sync(db.clone(), engine, stores.events.clone());
-    app::catalog::cache::spawn_invalidation(stores.product_cache.clone(), stores.events.as_ref());
+    app::search::service::spawn_sync(db.clone(), engine, stores.events.clone());
+    app::catalog::port::spawn_invalidation(stores.product_cache.clone(), stores.events.as_ref());
     Ok(stores)
 }
 

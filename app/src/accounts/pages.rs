@@ -7,7 +7,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::*;
 use crate::ui::forms::{Feedback, Field, FormMessage};
-use crate::ui::{Loading, ShopActions};
+use crate::ShopActions;
+use crate::ui::Loading;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {

@@ -4,6 +4,7 @@ use chrono::{TimeDelta, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use super::port::{CartStore, CartTtl};
 use super::*;
 use crate::db::cart_line;
 use crate::store::StoreError;

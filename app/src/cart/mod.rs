@@ -9,18 +9,23 @@ use crate::money::Money;
 
 pub mod pages;
 mod server_fns;
-pub use server_fns::*;
 
 #[cfg(feature = "ssr")]
-mod embedded;
+pub mod embedded;
+#[cfg(feature = "ssr")]
+pub mod port;
+#[cfg(feature = "ssr")]
+pub mod redis;
 #[cfg(feature = "ssr")]
 pub mod service;
-#[cfg(feature = "ssr")]
-mod redis;
+
 #[cfg(feature = "ssr")]
 pub use embedded::SqlCartStore;
 #[cfg(feature = "ssr")]
+pub use port::{CartStore, CartTtl};
+#[cfg(feature = "ssr")]
 pub use redis::RedisCartStore;
+pub use server_fns::*;
 
 /// The most anyone may ask for in one request; more is a 400.
 pub const MAX_REQUEST_QUANTITY: i64 = 99;
@@ -96,52 +101,4 @@ pub struct CartLine {
     pub added_price: Money,
 }
 
-#[cfg(feature = "ssr")]
-pub use ports::*;
 
-#[cfg(feature = "ssr")]
-mod ports {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::store::StoreError;
-
-    /// How long an untouched cart lives: 7 days for guests, 30 for users (DESIGN §3).
-    #[derive(Clone, Copy, Debug)]
-    pub struct CartTtl {
-        pub guest: Duration,
-        pub user: Duration,
-    }
-
-    impl Default for CartTtl {
-        fn default() -> Self {
-            Self { guest: Duration::from_secs(7 * 24 * 3600), user: Duration::from_secs(30 * 24 * 3600) }
-        }
-    }
-
-    impl CartTtl {
-        pub fn for_owner(&self, owner: &CartOwner) -> Duration {
-            match owner {
-                CartOwner::Guest(_) => self.guest,
-                CartOwner::User(_) => self.user,
-            }
-        }
-    }
-
-    #[async_trait::async_trait]
-    pub trait CartStore: Send + Sync + 'static {
-        /// The live lines, ordered by SKU; an expired cart is empty.
-        async fn lines(&self, owner: &CartOwner) -> Result<Vec<CartLine>, StoreError>;
-        /// Sets a line's quantity (callers cap it; 0 removes). Keeps the
-        /// price of the first add, and renews the whole cart's time to live.
-        async fn set_quantity(
-            &self,
-            owner: &CartOwner,
-            sku: &str,
-            quantity: i64,
-            price_now: &Money,
-        ) -> Result<(), StoreError>;
-        async fn remove(&self, owner: &CartOwner, sku: &str) -> Result<(), StoreError>;
-        async fn clear(&self, owner: &CartOwner) -> Result<(), StoreError>;
-    }
-}

@@ -8,7 +8,8 @@ use leptos_router::hooks::use_query_map;
 use super::*;
 use crate::catalog::product_path;
 use crate::ui::forms::{Feedback, FormMessage};
-use crate::ui::{Loading, ShopActions};
+use crate::ShopActions;
+use crate::ui::Loading;
 
 /// "Add to cart" for the chosen variant. A plain form post without JavaScript, an action with.
 #[component]

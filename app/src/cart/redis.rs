@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use fred::clients::Pool;
 use fred::interfaces::{HashesInterface, KeysInterface, TransactionInterface};
 
+use super::port::{CartStore, CartTtl};
 use super::*;
 use crate::store::StoreError;
 

@@ -1,20 +1,32 @@
 //! The catalog: categories, products and their variants as shoppers see them. Shared types come
-//! first (they cross the wire to the wasm storefront and the REST API), then the server
-//! functions the pages call, then the server-only service in `service`.
+//! first (they cross the wire to the wasm storefront and the REST API), the server
+//! functions are in `server_fns`, the queries in `service` and the product-page cache port in
+//! `port` (adapters `redis`, `embedded`), all server-only but the functions' client stubs.
 
 use std::collections::BTreeMap;
 
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::money::Money;
 
+pub mod cards;
 #[cfg(feature = "ssr")]
-pub mod cache;
+pub mod embedded;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod port;
+#[cfg(feature = "ssr")]
+pub mod redis;
+mod server_fns;
+#[cfg(feature = "ssr")]
 pub mod service;
+
+#[cfg(feature = "ssr")]
+pub use embedded::MemoryProductCache;
+#[cfg(feature = "ssr")]
+pub use redis::RedisProductCache;
+pub use server_fns::*;
 
 /// At or below this many units a variant shows as "only N left".
 pub const LOW_STOCK_THRESHOLD: i64 = 5;
@@ -251,30 +263,6 @@ pub fn product_path(id: i64) -> String {
 
 pub fn category_path(slug: &str) -> String {
     format!("/c/{slug}")
-}
-
-// ---- server functions (thin: take the state, call the service, map the error) ----
-
-#[server(prefix = "/api/fn", endpoint = "home")]
-pub async fn get_home() -> Result<(Vec<CategoryNode>, Vec<ProductSummary>), AppError> {
-    let state = crate::state::app_state()?;
-    let tree = service::category_tree(&state.db).await?;
-    let featured = service::list_products(&state.db, &ListQuery { limit: 12, ..Default::default() }).await?;
-    Ok((tree, featured.products))
-}
-
-#[server(prefix = "/api/fn", endpoint = "category_page")]
-pub async fn get_category_page(slug: String, query: ListQuery) -> Result<(CategoryView, ProductList), AppError> {
-    let state = crate::state::app_state()?;
-    let view = service::category_view(&state.db, &slug).await?;
-    let list = service::list_products(&state.db, &ListQuery { category: Some(slug), ..query }).await?;
-    Ok((view, list))
-}
-
-#[server(prefix = "/api/fn", endpoint = "product")]
-pub async fn get_product(id: i64) -> Result<ProductDetail, AppError> {
-    let state = crate::state::app_state()?;
-    Ok(service::cached_product_detail(&state, id).await?)
 }
 
 #[cfg(test)]

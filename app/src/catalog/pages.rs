@@ -6,8 +6,9 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
+use super::cards::ProductGrid;
 use crate::ui::forms::url_encode;
-use crate::ui::{ErrorPanel, Loading, Pagination, ProductGrid, Stars};
+use crate::ui::{ErrorPanel, Loading, Pagination, Stars};
 
 fn query_pairs(map: &leptos_router::params::ParamsMap) -> Vec<(String, String)> {
     ["sort", "page", "limit"]
@@ -267,3 +268,4 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
         <crate::reviews::pages::ProductReviewsSection product_id=product.product_id />
     }
 }
+

@@ -5,12 +5,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
     QueryOrder,
 };
 
 use super::*;
-use crate::db::{category, inventory, product, seller, variant};
+use crate::db::{category, inventory, product, product_image, seller, variant};
+use crate::events::ShopEvent;
+use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -40,6 +42,26 @@ const RATING: &str =
 
 pub fn image_url(product_id: i64, n: i32) -> String {
     format!("/img/products/{product_id}/{n}.svg")
+}
+
+/// Where an uploaded picture is served.
+pub fn media_url(file_name: &str) -> String {
+    format!("/media/products/{file_name}")
+}
+
+/// The uploaded pictures of some products, in order.
+pub async fn images_of(db: &impl ConnectionTrait, product_ids: Vec<i64>) -> Result<HashMap<i64, Vec<product_image::Model>>, DbErr> {
+    let mut map: HashMap<i64, Vec<product_image::Model>> = HashMap::new();
+    for img in product_image::Entity::find()
+        .filter(product_image::Column::ProductId.is_in(product_ids))
+        .order_by_asc(product_image::Column::Position)
+        .order_by_asc(product_image::Column::Id)
+        .all(db)
+        .await?
+    {
+        map.entry(img.product_id).or_default().push(img);
+    }
+    Ok(map)
 }
 
 fn category_ref(c: &category::Model) -> CategoryRef {
@@ -155,7 +177,7 @@ async fn summaries(db: &DatabaseConnection, products: Vec<product::Model>) -> Re
     let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
     let variants = variant::Entity::find().filter(variant::Column::ProductId.is_in(ids)).all(db).await?;
     let available = available_by_variant(db, variants.iter().map(|v| v.id).collect()).await?;
-    let mut pictures = crate::seller::service::images_of(db, products.iter().map(|p| p.id).collect()).await?;
+    let mut pictures = images_of(db, products.iter().map(|p| p.id).collect()).await?;
     let seller_ids: Vec<i64> = products.iter().map(|p| p.seller_id).collect();
     let sellers: HashMap<i64, String> = seller::Entity::find()
         .filter(seller::Column::Id.is_in(seller_ids))
@@ -179,7 +201,7 @@ async fn summaries(db: &DatabaseConnection, products: Vec<product::Model>) -> Re
                 rating: rating_of(p.rating_sum, p.rating_count),
                 review_count: p.rating_count,
                 image_url: match pictures.remove(&p.id).and_then(|v| v.into_iter().next()) {
-                    Some(img) => crate::seller::service::media_url(&img.file_name),
+                    Some(img) => media_url(&img.file_name),
                     None => image_url(p.id, 0),
                 },
                 in_stock,
@@ -195,7 +217,7 @@ async fn summaries(db: &DatabaseConnection, products: Vec<product::Model>) -> Re
 /// The product page through the cache (five minutes, dropped on every change). A cache that
 /// cannot be reached only makes the page slower, never unavailable.
 pub async fn cached_product_detail(state: &crate::state::AppState, id: i64) -> Result<ProductDetail, CatalogError> {
-    use super::cache::Lookup;
+    use super::port::Lookup;
     let cache = &state.stores.product_cache;
     let generation = match cache.get(id).await {
         Ok(Lookup::Hit(detail)) => return Ok(detail),
@@ -231,7 +253,7 @@ pub async fn product_detail(db: &DatabaseConnection, id: i64) -> Result<ProductD
     let cheapest = variants.iter().min_by_key(|v| v.price_amount).ok_or_else(not_found)?;
     let available = available_by_variant(db, variants.iter().map(|v| v.id).collect()).await?;
     let seller = seller::Entity::find_by_id(p.seller_id).one(db).await?;
-    let uploaded = crate::seller::service::images_of(db, vec![p.id]).await?.remove(&p.id).unwrap_or_default();
+    let uploaded = images_of(db, vec![p.id]).await?.remove(&p.id).unwrap_or_default();
     let all_categories = category::Entity::find().all(db).await?;
     let mut categories = Vec::new();
     let mut next = Some(p.category_id);
@@ -271,10 +293,34 @@ pub async fn product_detail(db: &DatabaseConnection, id: i64) -> Result<ProductD
         images: if uploaded.is_empty() {
             (0..p.image_count.max(1)).map(|n| image_url(p.id, n)).collect()
         } else {
-            uploaded.iter().map(|i| crate::seller::service::media_url(&i.file_name)).collect()
+            uploaded.iter().map(|i| media_url(&i.file_name)).collect()
         },
         seller: SellerRef { seller_id: p.seller_id, name: seller.map(|s| s.name).unwrap_or_default() },
         categories,
         variants: views,
     })
+}
+
+/// Tells every node (search index, page caches, open pages) what changed.
+pub async fn announce(state: &AppState, product_id: i64) {
+    let events = &state.stores.events;
+    if let Err(e) = events.publish(ShopEvent::ProductChanged { product_id }).await {
+        tracing::warn!(error = %e, product_id, "publishing ProductChanged");
+    }
+    let variants = match variant::Entity::find().filter(variant::Column::ProductId.eq(product_id)).all(&state.db).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, product_id, "reading variants to announce stock");
+            return;
+        }
+    };
+    let available = available_by_variant(&state.db, variants.iter().map(|v| v.id).collect())
+        .await
+        .unwrap_or_default();
+    for v in variants {
+        let event = ShopEvent::StockChanged { product_id, available: available.get(&v.id).copied().unwrap_or(0), sku: v.sku };
+        if let Err(e) = events.publish(event).await {
+            tracing::warn!(error = %e, product_id, "publishing StockChanged");
+        }
+    }
 }

@@ -15,15 +15,11 @@ pub mod fulfil;
 #[cfg(feature = "ssr")]
 pub mod notify;
 pub mod pages;
+pub mod rules;
 #[cfg(feature = "ssr")]
 pub mod service;
 
-/// How long stock is held for an unpaid order.
-pub const RESERVATION_MINUTES: i64 = 10;
-/// How long one request may work on an order before another may take over.
-pub const LEASE_SECONDS: i64 = 30;
-/// Standard shipping is free from this subtotal (minor units) on.
-pub const FREE_SHIPPING_FROM: i64 = 5_000;
+pub use rules::{FREE_SHIPPING_FROM, LEASE_SECONDS, RESERVATION_MINUTES, ShopRules, tax_of};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -140,18 +136,6 @@ pub struct OrderSummary {
     pub created_at: String,
 }
 
-/// The shop's checkout settings (`SELLOUT_TAX_RATE`, `SELLOUT_CANCEL_WINDOW_MINUTES`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ShopRules {
-    /// Tax added at checkout on goods and shipping, in basis points.
-    pub tax_rate_bps: i64,
-    /// Minutes after ordering in which a shopper may cancel a paid order.
-    pub cancel_window_minutes: i64,
-    /// How long one request may work on an order before recovery or another request may
-    /// take over (`SELLOUT_CHECKOUT_LEASE_SECONDS`, default 30).
-    pub lease_seconds: i64,
-}
-
 /// How a shopper pays on this shop's pages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PaymentEntry {
@@ -225,11 +209,6 @@ pub struct RefundRequest {
 pub struct RefundLine {
     pub sku: String,
     pub quantity: i64,
-}
-
-/// Tax on `subtotal + shipping` at `rate_bps` basis points, rounded half up, in minor units.
-pub fn tax_of(taxable: i64, rate_bps: i64) -> i64 {
-    (taxable * rate_bps + 5_000) / 10_000
 }
 
 // ---- server functions ----

@@ -71,7 +71,7 @@ where
     A::Output: Send + Sync + 'static,
     A::Error: Send + Sync + 'static,
 {
-    let confirm = expect_context::<crate::ui::ShopActions>().confirm;
+    let confirm = expect_context::<crate::ShopActions>().confirm;
     let handled = StoredValue::new(action.version().get_untracked());
     Effect::new(move |_| {
         let version = action.version().get();
@@ -97,7 +97,7 @@ where
 
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
-    let actions = expect_context::<crate::ui::ShopActions>();
+    let actions = expect_context::<crate::ShopActions>();
     let (place, confirm) = (actions.place, actions.confirm);
     let info = Resource::new(|| (), |_| get_checkout_info());
     // A result from an earlier visit is not this form's.
@@ -334,7 +334,7 @@ pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-    let actions = expect_context::<crate::ui::ShopActions>();
+    let actions = expect_context::<crate::ShopActions>();
     let (pay, confirm) = (actions.pay, actions.confirm);
     let cancel = ServerAction::<CancelOrder>::new();
     let order = Resource::new(

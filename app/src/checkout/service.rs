@@ -611,7 +611,7 @@ async fn announce_stock(state: &AppState, products: impl Iterator<Item = i64>) {
     ids.sort_unstable();
     ids.dedup();
     for id in ids {
-        crate::seller::service::announce(state, id).await;
+        crate::catalog::service::announce(state, id).await;
     }
 }
 
@@ -863,8 +863,6 @@ async fn own_order(db: &DatabaseConnection, user_id: i64, order_id: i64) -> Resu
         .await?
         .ok_or_else(|| AppError::not_found(format!("You have no order {order_id}.")))
 }
-
-pub const DEFAULT_CANCEL_WINDOW_MINUTES: i64 = 30;
 
 /// The caller's order; `window` is the cancel window in minutes.
 pub async fn order_view(db: &DatabaseConnection, user_id: i64, order_id: i64, window: i64) -> Result<OrderView, AppError> {

@@ -3,6 +3,15 @@
 //! expires back into stock. The database's `sold <= allocated` stays the final word.
 
 #[cfg(feature = "ssr")]
-mod gate;
+pub mod embedded;
 #[cfg(feature = "ssr")]
-pub use gate::*;
+pub mod port;
+#[cfg(feature = "ssr")]
+pub mod redis;
+
+#[cfg(feature = "ssr")]
+pub use embedded::MemoryStockGate;
+#[cfg(feature = "ssr")]
+pub use port::{Hold, StockGate, TakeOutcome};
+#[cfg(feature = "ssr")]
+pub use redis::RedisStockGate;

@@ -7,7 +7,8 @@ use leptos_meta::Title;
 
 use super::*;
 use crate::ui::forms::{Feedback, FormMessage};
-use crate::ui::{ErrorPanel, Loading, ProductGrid, Stars};
+use crate::catalog::cards::ProductGrid;
+use crate::ui::{ErrorPanel, Loading, Stars};
 
 /// Reviews of one product, the caller's review form and the wishlist button.
 #[component]

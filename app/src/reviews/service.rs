@@ -157,7 +157,7 @@ pub async fn save_review(state: &AppState, user_id: i64, product_id: i64, rating
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    crate::seller::service::announce(state, product_id).await;
+    crate::catalog::service::announce(state, product_id).await;
     let email = user::Entity::find_by_id(user_id).one(db).await?.map(|u| u.email).unwrap_or_default();
     Ok((
         Review {

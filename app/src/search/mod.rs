@@ -1,6 +1,6 @@
 //! Catalog search (DESIGN §5): BM25 over title (boosted), brand, description and tags, with
 //! typo tolerance, filters and facet counts. Shared types and query parsing here; the tantivy
-//! index behind the search port in `index` (server only).
+//! port in `engine`, its tantivy adapter in `index`, rebuild, sync and search in `service` (server only).
 
 use serde::{Deserialize, Serialize};
 
@@ -8,8 +8,15 @@ use crate::catalog::{ProductSummary, parse_whole as whole};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
+pub mod engine;
+#[cfg(feature = "ssr")]
 pub mod index;
 pub mod pages;
+mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+pub use server_fns::*;
 
 pub const MAX_QUERY_CHARS: usize = 256;
 pub const MAX_QUERY_WORDS: usize = 16;
@@ -248,29 +255,6 @@ pub struct Suggestion {
     pub title: String,
     pub brand: String,
     pub price: crate::money::Money,
-}
-
-/// Up to 6 products for what has been typed so far (2+ characters), best first.
-#[leptos::server(prefix = "/api/fn", endpoint = "suggest")]
-pub async fn suggest(q: String) -> Result<Vec<Suggestion>, AppError> {
-    let mut q = SearchQuery::parse([("q", q.as_str()), ("limit", "6")])?;
-    q.as_you_type = true;
-    if q.q.chars().count() < 2 {
-        return Ok(Vec::new());
-    }
-    let state = crate::state::app_state()?;
-    let found = index::search(&state, &q).await?;
-    Ok(found
-        .results
-        .into_iter()
-        .map(|p| Suggestion { product_id: p.product_id, title: p.title, brand: p.brand, price: p.price })
-        .collect())
-}
-
-#[leptos::server(prefix = "/api/fn", endpoint = "search")]
-pub async fn search_products(query: SearchQuery) -> Result<SearchResults, AppError> {
-    let state = crate::state::app_state()?;
-    index::search(&state, &query).await
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::*;
-use crate::ui::{ErrorPanel, Loading, Pagination, ProductGrid};
+use crate::catalog::cards::ProductGrid;
+use crate::ui::{ErrorPanel, Loading, Pagination};
 
 fn href(q: &SearchQuery) -> String {
     let s = q.to_query_string();

@@ -16,19 +16,15 @@ use sea_orm::{
 use super::*;
 use crate::accounts::{CurrentUser, Need, Role, authorize};
 use crate::catalog::LOW_STOCK_THRESHOLD;
+use crate::catalog::service::{announce, images_of, media_url};
 use crate::db::{category, inventory, product, product_image, seller, variant, warehouse};
 use crate::db::rfc3339;
 use crate::error::FieldErrors;
-use crate::events::ShopEvent;
 use crate::state::AppState;
 
 pub const MAX_IMAGES: u64 = 12;
 const FALLBACK_CATEGORY: (&str, &str) = ("other", "Other");
 const DEFAULT_WAREHOUSE: (&str, &str) = ("MAIN", "Main warehouse");
-
-pub fn media_url(file_name: &str) -> String {
-    format!("/media/products/{file_name}")
-}
 
 /// Which products the caller may touch: all (`None`, an admin) or one seller's.
 fn scope(user: &CurrentUser) -> Result<Option<i64>, AppError> {
@@ -209,21 +205,6 @@ pub fn validate(
 }
 
 // ---- reads ----
-
-/// The uploaded pictures of some products, in order.
-pub async fn images_of(db: &impl ConnectionTrait, product_ids: Vec<i64>) -> Result<HashMap<i64, Vec<product_image::Model>>, DbErr> {
-    let mut map: HashMap<i64, Vec<product_image::Model>> = HashMap::new();
-    for img in product_image::Entity::find()
-        .filter(product_image::Column::ProductId.is_in(product_ids))
-        .order_by_asc(product_image::Column::Position)
-        .order_by_asc(product_image::Column::Id)
-        .all(db)
-        .await?
-    {
-        map.entry(img.product_id).or_default().push(img);
-    }
-    Ok(map)
-}
 
 async fn seller_view(db: &impl ConnectionTrait, p: product::Model) -> Result<SellerProduct, AppError> {
     let variants = variant::Entity::find()
@@ -576,30 +557,6 @@ async fn write_variants(db: &impl ConnectionTrait, product_id: i64, valid: &Vali
         }
     }
     Ok(())
-}
-
-/// Tells every node (search index, page caches, open pages) what changed.
-pub async fn announce(state: &AppState, product_id: i64) {
-    let events = &state.stores.events;
-    if let Err(e) = events.publish(ShopEvent::ProductChanged { product_id }).await {
-        tracing::warn!(error = %e, product_id, "publishing ProductChanged");
-    }
-    let variants = match variant::Entity::find().filter(variant::Column::ProductId.eq(product_id)).all(&state.db).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::warn!(error = %e, product_id, "reading variants to announce stock");
-            return;
-        }
-    };
-    let available = crate::catalog::service::available_by_variant(&state.db, variants.iter().map(|v| v.id).collect())
-        .await
-        .unwrap_or_default();
-    for v in variants {
-        let event = ShopEvent::StockChanged { product_id, available: available.get(&v.id).copied().unwrap_or(0), sku: v.sku };
-        if let Err(e) = events.publish(event).await {
-            tracing::warn!(error = %e, product_id, "publishing StockChanged");
-        }
-    }
 }
 
 fn owner_for_new(user: &CurrentUser, asked: Option<i64>) -> Result<i64, AppError> {

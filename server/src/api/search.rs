@@ -32,5 +32,5 @@ use super::{ApiError, ErrorBody};
 pub async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<SearchResults>, ApiError> {
     let pairs = query_pairs(raw)?;
     let query = SearchQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    Ok(Json(app::search::index::search(&state, &query).await?))
+    Ok(Json(app::search::service::search(&state, &query).await?))
 }

@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::cart::{CartOwner, CartStore, CartTtl, RedisCartStore, SqlCartStore};
-use app::catalog::cache::{Lookup, MemoryProductCache, ProductCache, RedisProductCache};
+use app::catalog::port::{Lookup, ProductCache};
+use app::catalog::{MemoryProductCache, RedisProductCache};
 use app::catalog::{ProductDetail, SellerRef};
 use app::events::{EventBus, LocalEventBus, RedisEventBus, ShopEvent};
 use app::flash::{MemoryStockGate, RedisStockGate, StockGate, TakeOutcome};

@@ -1,0 +1,29 @@
+//! The shop's checkout rules: how long stock is held, leases, free shipping, tax and the cancel
+//! window. Plain values and arithmetic the server and the wasm share; no area above is used.
+
+/// How long stock is held for an unpaid order.
+pub const RESERVATION_MINUTES: i64 = 10;
+/// How long one request may work on an order before another may take over.
+pub const LEASE_SECONDS: i64 = 30;
+/// Standard shipping is free from this subtotal (minor units) on.
+pub const FREE_SHIPPING_FROM: i64 = 5_000;
+
+/// The cancel window when `SELLOUT_CANCEL_WINDOW_MINUTES` is not set.
+pub const DEFAULT_CANCEL_WINDOW_MINUTES: i64 = 30;
+
+/// The shop's checkout settings (`SELLOUT_TAX_RATE`, `SELLOUT_CANCEL_WINDOW_MINUTES`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShopRules {
+    /// Tax added at checkout on goods and shipping, in basis points.
+    pub tax_rate_bps: i64,
+    /// Minutes after ordering in which a shopper may cancel a paid order.
+    pub cancel_window_minutes: i64,
+    /// How long one request may work on an order before recovery or another request may
+    /// take over (`SELLOUT_CHECKOUT_LEASE_SECONDS`, default 30).
+    pub lease_seconds: i64,
+}
+
+/// Tax on `subtotal + shipping` at `rate_bps` basis points, rounded half up, in minor units.
+pub fn tax_of(taxable: i64, rate_bps: i64) -> i64 {
+    (taxable * rate_bps + 5_000) / 10_000
+}

@@ -1,0 +1,23 @@
+//! Payments' server functions: the admin's reconciliation findings.
+
+use super::*;
+
+/// Open reconciliation findings (admins only).
+#[leptos::server(prefix = "/api/fn", endpoint = "reconciliation_findings")]
+pub async fn get_findings() -> Result<Vec<Finding>, crate::error::AppError> {
+    let (state, _) = crate::accounts::caller(crate::accounts::Need::Admin).await?;
+    super::reconcile::findings(&state.db).await
+}
+
+/// Marks a finding as dealt with (admins only).
+#[leptos::server(prefix = "/api/fn", endpoint = "resolve_finding")]
+pub async fn resolve_finding(id: i64) -> Result<(), crate::error::AppError> {
+    let (state, _) = crate::accounts::caller(crate::accounts::Need::Admin).await?;
+    let result = super::reconcile::resolve(&state.db, id).await;
+    match &result {
+        Ok(()) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect("/seller/payments"),
+        Err(e) => crate::ui::forms::bounce_on_error("/seller/payments", e, &[]).await,
+        _ => {}
+    }
+    result
+}

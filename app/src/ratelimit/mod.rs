@@ -1,0 +1,96 @@
+//! Rate limits (DESIGN §3): a token bucket per key. `limit` requests may burst, then one more
+//! each `per / limit`. Redis runs the bucket as one Lua script; the embedded adapter keeps it
+//! in a mutex-guarded map.
+
+use std::time::Duration;
+
+/// `limit` requests per `per`, e.g. 10 per minute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub limit: u32,
+    pub per: Duration,
+}
+
+impl Rule {
+    /// Parses `N/30s`, `N/5m`, `N/1h` (or a bare number of seconds).
+    pub fn parse(s: &str) -> Result<Rule, String> {
+        let bad = || format!("expected a limit such as 10/60s, 20/5m or 100/1h (got \"{s}\")");
+        let (n, per) = s.trim().split_once('/').ok_or_else(bad)?;
+        let limit: u32 = n.trim().parse().map_err(|_| bad())?;
+        let per = per.trim();
+        let (digits, unit) = per.split_at(per.find(|c: char| !c.is_ascii_digit()).unwrap_or(per.len()));
+        let amount: u64 = digits.parse().map_err(|_| bad())?;
+        let secs = match unit {
+            "" | "s" => amount,
+            "m" => amount * 60,
+            "h" => amount * 3600,
+            _ => return Err(bad()),
+        };
+        if limit == 0 || secs == 0 {
+            return Err(bad());
+        }
+        Ok(Rule { limit, per: Duration::from_secs(secs) })
+    }
+
+    #[cfg(feature = "ssr")]
+    fn refill_per_ms(&self) -> f64 {
+        self.limit as f64 / self.per.as_millis() as f64
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allowed,
+    /// Refused; a token will be there after `retry_after`.
+    Limited { retry_after: Duration },
+}
+
+/// The limits the shop applies, from `SELLOUT_RATE_*` (README). `enabled = false`
+/// (`SELLOUT_RATE_LIMITS=off`) turns every limit off, for loopback load tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    pub enabled: bool,
+    pub signin_per_ip: Rule,
+    pub signin_per_email: Rule,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            signin_per_ip: Rule { limit: 30, per: Duration::from_secs(300) },
+            signin_per_email: Rule { limit: 10, per: Duration::from_secs(300) },
+        }
+    }
+}
+
+
+#[cfg(feature = "ssr")]
+pub mod embedded;
+#[cfg(feature = "ssr")]
+pub mod port;
+#[cfg(feature = "ssr")]
+pub mod redis;
+
+#[cfg(feature = "ssr")]
+pub use embedded::MemoryRateLimiter;
+#[cfg(feature = "ssr")]
+pub use port::RateLimiter;
+#[cfg(feature = "ssr")]
+pub use redis::RedisRateLimiter;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_parse_with_units() {
+        assert_eq!(Rule::parse("10/60s").unwrap(), Rule { limit: 10, per: Duration::from_secs(60) });
+        assert_eq!(Rule::parse(" 5 / 5m ").unwrap(), Rule { limit: 5, per: Duration::from_secs(300) });
+        assert_eq!(Rule::parse("100/1h").unwrap().per, Duration::from_secs(3600));
+        assert_eq!(Rule::parse("3/30").unwrap().per, Duration::from_secs(30));
+        for bad in ["", "10", "0/60s", "10/0s", "x/60s", "10/5d", "-1/60s"] {
+            assert!(Rule::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
