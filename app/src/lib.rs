@@ -12,6 +12,7 @@ pub mod events;
 pub mod flash;
 pub mod frame;
 pub mod money;
+pub mod orders;
 pub mod payments;
 pub mod ratelimit;
 pub mod reviews;
@@ -19,6 +20,7 @@ pub mod search;
 pub mod seller;
 pub mod store;
 pub mod ui;
+pub mod wishlist;
 
 #[cfg(feature = "ssr")]
 pub mod db;
@@ -33,12 +35,14 @@ use leptos_router::{SsrMode, path};
 use crate::accounts::pages::{AccountPage, RegisterPage, SignInPage};
 use crate::cart::pages::CartPage;
 use crate::catalog::pages::{CategoryPage, HomePage, ProductPage};
-use crate::checkout::pages::{CheckoutPage, OrderPage, OrdersPage};
-use crate::reviews::pages::WishlistPage;
-use crate::search::pages::SearchPage;
-use crate::seller::pages::{EditProduct, NewProduct, PaymentsCheck, SellerDashboard, SellerLayout, SellerOrders, SellerProducts};
+use crate::checkout::pages::CheckoutPage;
 use crate::frame::{Footer, Header};
+use crate::orders::pages::{OrderPage, OrdersPage, SellerOrders};
+use crate::payments::pages::PaymentsCheck;
+use crate::search::pages::SearchPage;
+use crate::seller::pages::{EditProduct, NewProduct, SellerDashboard, SellerLayout, SellerProducts};
 use crate::ui::NotFound;
+use crate::wishlist::pages::WishlistPage;
 
 /// The actions that change who is signed in or what is in the cart, shared so the header and
 /// the pages refresh after any of them without a reload.

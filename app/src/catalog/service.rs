@@ -44,6 +44,15 @@ pub fn image_url(product_id: i64, n: i32) -> String {
     format!("/img/products/{product_id}/{n}.svg")
 }
 
+/// An active product by id, or a 404 naming it.
+pub async fn active_product(db: &impl ConnectionTrait, id: i64) -> Result<product::Model, AppError> {
+    product::Entity::find_by_id(id)
+        .filter(product::Column::Status.eq(ACTIVE))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no product with id {id}.")))
+}
+
 /// Where an uploaded picture is served.
 pub fn media_url(file_name: &str) -> String {
     format!("/media/products/{file_name}")

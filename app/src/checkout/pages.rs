@@ -5,14 +5,14 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::use_navigate;
 
 use super::*;
 use crate::payments::card::CardField;
 use crate::ui::forms::{Feedback, Field, FormMessage};
 use crate::ui::{ErrorPanel, Loading};
 
-fn sign_in_first(next: &str) -> AnyView {
+pub(crate) fn sign_in_first(next: &str) -> AnyView {
     crate::ui::set_status(401);
     view! {
         <section class="empty-state">
@@ -25,7 +25,7 @@ fn sign_in_first(next: &str) -> AnyView {
 
 /// The demo gateway's test cards, clearly labelled: no card data is entered anywhere.
 #[component]
-fn TestCardPicker(cards: Vec<(String, String)>) -> impl IntoView {
+pub(crate) fn TestCardPicker(cards: Vec<(String, String)>) -> impl IntoView {
     view! {
         <fieldset class="choice test-cards" data-testid="test-cards">
             <legend>"Payment (demo shop: test cards only)"</legend>
@@ -39,7 +39,7 @@ fn TestCardPicker(cards: Vec<(String, String)>) -> impl IntoView {
 
 /// A submit handler for a form whose card is in Stripe's element: Stripe.js turns the card into
 /// a payment method id, then `dispatch` gets the form's fields with it.
-fn card_submit<T>(busy: RwSignal<bool>, error: RwSignal<Option<String>>, dispatch: impl Fn(T) + Clone + 'static) -> impl Fn(leptos::ev::SubmitEvent) + Clone + 'static
+pub(crate) fn card_submit<T>(busy: RwSignal<bool>, error: RwSignal<Option<String>>, dispatch: impl Fn(T) + Clone + 'static) -> impl Fn(leptos::ev::SubmitEvent) + Clone + 'static
 where
     T: serde::de::DeserializeOwned + 'static,
 {
@@ -65,7 +65,7 @@ where
 /// When a payment comes back needing 3-D Secure: the bank's check runs with Stripe.js, then
 /// the server is asked for the outcome (it asks Stripe, whatever the page was told). Runs once
 /// per completed `dispatch` of `action` (tracked by its version).
-fn after_payment<A>(action: ServerAction<A>, placed: impl Fn() -> Option<Placed> + 'static, busy: RwSignal<bool>, on_done: impl Fn(Placed) + 'static)
+pub(crate) fn after_payment<A>(action: ServerAction<A>, placed: impl Fn() -> Option<Placed> + 'static, busy: RwSignal<bool>, on_done: impl Fn(Placed) + 'static)
 where
     A: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
     A::Output: Send + Sync + 'static,
@@ -254,192 +254,6 @@ pub fn CheckoutPage() -> impl IntoView {
                             </dl>
                         </aside>
                     </div>
-                }.into_any()
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-pub fn OrdersPage() -> impl IntoView {
-    let orders = Resource::new(|| (), |_| get_orders());
-    view! {
-        <Title text="Your orders" />
-        <h1>"Your orders"</h1>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match orders.await {
-                    Err(crate::error::AppError::Unauthorized(_)) => sign_in_first("/orders"),
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    Ok(list) if list.is_empty() => view! {
-                        <div class="empty-state"><p>"No orders yet."</p><a href="/">"Start shopping"</a></div>
-                    }.into_any(),
-                    Ok(list) => view! {
-                        <table class="admin-table">
-                            <thead><tr><th scope="col">"Order"</th><th scope="col">"Placed"</th><th scope="col">"Items"</th><th scope="col">"Total"</th><th scope="col">"Status"</th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|o| view! {
-                                    <tr data-testid="order-row">
-                                        <td><a href=format!("/orders/{}", o.order_id)>{format!("#{}", o.order_id)}</a></td>
-                                        <td>{o.created_at.get(..10).unwrap_or_default().to_owned()}</td>
-                                        <td>{o.items}</td>
-                                        <td>{o.total.display()}</td>
-                                        <td><span class=format!("status status-{}", o.status)>{status_label(&o.status)}</span></td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "pending" => "Awaiting payment",
-        "paid" => "Paid",
-        "shipped" => "Shipped",
-        "delivered" => "Delivered",
-        "cancelled" => "Cancelled",
-        "refunded" => "Refunded",
-        "expired" => "Expired",
-        _ => "Unknown",
-    }
-}
-
-/// The steps an order goes through, marked done up to where it is.
-#[component]
-fn Timeline(status: String) -> impl IntoView {
-    let steps = ["pending", "paid", "shipped", "delivered"];
-    let reached = steps.iter().position(|s| *s == status);
-    let ended = (!steps.contains(&status.as_str())).then_some(status.clone());
-    view! {
-        <ol class="timeline" aria-label="Order status">
-            {steps.iter().enumerate().map(|(i, s)| {
-                let done = reached.is_some_and(|r| i <= r) || (ended.is_some() && i == 0);
-                let current = reached == Some(i);
-                view! {
-                    <li class:done=done class:current=current aria-current=current.then_some("step")>{status_label(s)}</li>
-                }
-            }).collect_view()}
-            {ended.map(|s| view! { <li class="done current ended" aria-current="step">{status_label(&s)}</li> })}
-        </ol>
-    }
-}
-
-#[component]
-pub fn OrderPage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-    let actions = expect_context::<crate::ShopActions>();
-    let (pay, confirm) = (actions.pay, actions.confirm);
-    let cancel = ServerAction::<CancelOrder>::new();
-    let order = Resource::new(
-        move || (id(), pay.version().get(), cancel.version().get(), confirm.version().get()),
-        |(id, ..)| get_order(id),
-    );
-    let cancel_feedback = Feedback::new(cancel.value());
-    pay.value().set(None);
-    confirm.value().set(None);
-    let feedback = Feedback::new(pay.value());
-    let card_error = RwSignal::new(None::<String>);
-    let card_busy = RwSignal::new(false);
-    // Why the last payment did not go through: from the checkout (query), a card or a 3-D Secure check.
-    let declined = RwSignal::new(query.read_untracked().get("declined"));
-    after_payment(pay, move || pay.value().get().and_then(Result::ok), card_busy, move |p| declined.set(p.message));
-    let seen_confirm = confirm.version().get_untracked();
-    Effect::new(move |_| {
-        if confirm.version().get() > seen_confirm {
-            match confirm.value().get() {
-                Some(Ok(p)) => declined.set(p.message),
-                Some(Err(e)) => declined.set(Some(e.to_string())),
-                None => {}
-            }
-        }
-    });
-    let working = move || pay.pending().get() || confirm.pending().get() || card_busy.get();
-    view! {
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                let (o, payment) = match order.await {
-                    Ok(x) => x,
-                    Err(crate::error::AppError::Unauthorized(_)) => return sign_in_first(&format!("/orders/{}", id())),
-                    Err(e) => {
-                        crate::ui::set_status(e.status());
-                        return view! { <ErrorPanel error=e /> }.into_any();
-                    }
-                };
-                let placed = query.read_untracked().get("placed").is_some() && o.status == "paid";
-                let payable = o.status == "pending";
-                let a = o.shipping_address.clone();
-                view! {
-                    <Title text=format!("Order #{}", o.order_id) />
-                    <h1>{format!("Order #{}", o.order_id)}</h1>
-                    {placed.then(|| view! { <p class="notice" role="status" data-testid="order-placed">"Thank you! Your order is placed and paid."</p> })}
-                    <p data-testid="order-status" class=format!("status status-{}", o.status)>{status_label(&o.status)}</p>
-                    <Timeline status=o.status.clone() />
-                    {payable.then(|| view! {
-                        <section class="panel" aria-labelledby="pay-heading">
-                            <h2 id="pay-heading">"Pay for this order"</h2>
-                            {move || declined.get().map(|m| view! { <p class="form-error" role="alert" data-testid="declined">{m}</p> })}
-                            {o.expires_at.clone().map(|t| view! { <p class="muted">"Your items are held until " <time datetime=t.clone()>{t.replace('T', " ").replace('Z', " UTC")}</time> "."</p> })}
-                            <FormMessage feedback />
-                            {match payment.clone() {
-                                PaymentEntry::TestCards(cards) => view! {
-                                    <ActionForm action=pay attr:class="stack">
-                                        <input type="hidden" name="order_id" value=o.order_id />
-                                        <TestCardPicker cards />
-                                        <button type="submit" disabled=working>
-                                            {move || if pay.pending().get() { "Paying…" } else { "Pay now" }}
-                                        </button>
-                                    </ActionForm>
-                                }.into_any(),
-                                PaymentEntry::Card(entry) => {
-                                    let on_submit = card_submit(card_busy, card_error, move |args: PayOrder| { pay.dispatch(args); });
-                                    view! {
-                                        <form method="post" action="/api/fn/pay_order" class="stack" on:submit=on_submit>
-                                            <input type="hidden" name="order_id" value=o.order_id />
-                                            <CardField entry error=card_error />
-                                            <button type="submit" disabled=working>
-                                                {move || if working() { "Paying…" } else { "Pay now" }}
-                                            </button>
-                                        </form>
-                                    }.into_any()
-                                }
-                                PaymentEntry::NotSetUp => view! { <p class="form-error">"Card payments are not set up on this server yet."</p> }.into_any(),
-                            }}
-                        </section>
-                    })}
-                    {o.cancellable_until.clone().map(|until| view! {
-                        <FormMessage feedback=cancel_feedback />
-                        <ActionForm action=cancel attr:class="row cancel-form">
-                            <input type="hidden" name="order_id" value=o.order_id />
-                            <button type="submit" class="secondary danger" disabled=move || cancel.pending().get()>"Cancel order"</button>
-                            <span class="muted small">"You can cancel until " <time datetime=until.clone()>{until.get(11..16).unwrap_or_default().to_owned()} " UTC"</time>"."</span>
-                        </ActionForm>
-                    })}
-                    <h2>"Items"</h2>
-                    <ul class="summary-lines">
-                        {o.lines.iter().map(|l| view! {
-                            <li data-testid="order-line"><span>{format!("{} × {}", l.quantity, l.title)}</span><span>{l.line_total.display()}</span></li>
-                        }).collect_view()}
-                    </ul>
-                    <dl class="totals">
-                        <dt>"Subtotal"</dt><dd>{o.subtotal.display()}</dd>
-                        <dt>"Shipping (" {o.shipping_method.clone()} ")"</dt><dd>{o.shipping.display()}</dd>
-                        <dt>"Tax"</dt><dd>{o.tax.display()}</dd>
-                        <dt>"Total"</dt><dd class="price" data-testid="order-total">{o.total.display()}</dd>
-                    </dl>
-                    <h2>"Shipping to"</h2>
-                    <address>
-                        {a.name}<br />{a.line1}<br />{a.line2.map(|l| view! { {l}<br /> })}
-                        {format!("{} {}", a.postal_code, a.city)}<br />{a.country}
-                    </address>
-                    <p class="muted">"Estimated delivery: " {o.estimated_delivery.clone()}</p>
-                    <p><a href="/orders">"All your orders"</a></p>
                 }.into_any()
             })}
         </Suspense>

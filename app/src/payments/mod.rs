@@ -64,6 +64,7 @@ pub struct ProviderIntent {
 pub mod card;
 #[cfg(feature = "ssr")]
 pub mod demo;
+pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod port;
 #[cfg(feature = "ssr")]

@@ -1,16 +1,17 @@
 //! Reviews and ratings (one per shopper and product, 1-5 stars; "verified purchase" when they
-//! bought it) and the wishlist. The product's rating aggregate is kept in the same
+//! bought it). The product's rating aggregate is kept in the same
 //! transaction as the review, so the stars in the shop and in search always add up.
 
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::ProductSummary;
 use crate::error::AppError;
 
 pub mod pages;
+mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
+
+pub use server_fns::*;
 
 pub const MAX_REVIEW_CHARS: usize = 5_000;
 pub const REVIEWS_SHOWN: u64 = 20;
@@ -58,64 +59,6 @@ pub fn check_review(rating: &str, body: &str) -> Result<(i32, String), AppError>
     }
     errors.finish()?;
     Ok((rating, body))
-}
-
-// ---- server functions ----
-
-#[server(prefix = "/api/fn", endpoint = "reviews")]
-pub async fn get_reviews(product_id: i64) -> Result<ProductReviews, AppError> {
-    let state = crate::state::app_state()?;
-    let user = crate::accounts::session::current_user(&state.db, &crate::accounts::session().await?).await?;
-    service::reviews(&state.db, user.as_ref().map(|u| u.user_id), product_id).await
-}
-
-/// Writes (or rewrites) the caller's review. A plain form post lands back on the product page.
-#[server(prefix = "/api/fn", endpoint = "save_review")]
-pub async fn save_review(product_id: i64, rating: Option<String>, body: Option<String>) -> Result<Review, AppError> {
-    // No star chosen sends no `rating` at all.
-    let (rating, body) = (rating.unwrap_or_default(), body.unwrap_or_default());
-    let result = async {
-        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-        let (rating, body) = check_review(&rating, &body)?;
-        service::save_review(&state, user.user_id, product_id, rating, &body).await.map(|(r, _)| r)
-    }
-    .await;
-    let page = format!("{}#reviews", crate::catalog::product_path(product_id));
-    match &result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&page),
-        Err(e) => crate::ui::forms::bounce_on_error(&crate::catalog::product_path(product_id), e, &[("rating", &rating), ("body", &body)]).await,
-        _ => {}
-    }
-    result
-}
-
-#[server(prefix = "/api/fn", endpoint = "wishlist")]
-pub async fn get_wishlist() -> Result<Vec<ProductSummary>, AppError> {
-    let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-    service::wishlist(&state.db, user.user_id).await
-}
-
-/// Saves (`save = "true"`) or removes a product; a plain form post goes back where it came from.
-#[server(prefix = "/api/fn", endpoint = "set_wishlist")]
-pub async fn set_wishlist(product_id: i64, save: String, back: Option<String>) -> Result<bool, AppError> {
-    let result = async {
-        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-        if save == "true" {
-            service::add_to_wishlist(&state.db, user.user_id, product_id).await?;
-            Ok(true)
-        } else {
-            service::remove_from_wishlist(&state.db, user.user_id, product_id).await?;
-            Ok(false)
-        }
-    }
-    .await;
-    let back = crate::accounts::safe_next(back.as_deref());
-    match &result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&back),
-        Err(e) => crate::ui::forms::bounce_on_error(&back, e, &[]).await,
-        _ => {}
-    }
-    result
 }
 
 #[cfg(test)]

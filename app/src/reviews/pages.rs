@@ -3,11 +3,10 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use super::*;
+use crate::wishlist::SetWishlist;
 use crate::ui::forms::{Feedback, FormMessage};
-use crate::catalog::cards::ProductGrid;
 use crate::ui::{ErrorPanel, Loading, Stars};
 
 /// Reviews of one product, the caller's review form and the wishlist button.
@@ -102,49 +101,6 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
                     }.into_any()
                 })
             }}
-        </Suspense>
-    }
-}
-
-#[component]
-pub fn WishlistPage() -> impl IntoView {
-    let wish = ServerAction::<SetWishlist>::new();
-    let list = Resource::new(move || wish.version().get(), |_| get_wishlist());
-    view! {
-        <Title text="Wishlist" />
-        <h1>"Your wishlist"</h1>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Err(AppError::Unauthorized(_)) => {
-                        crate::ui::set_status(401);
-                        view! { <p>"Please " <a href="/signin?next=/wishlist">"sign in"</a> " to see your wishlist."</p> }.into_any()
-                    }
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    Ok(items) if items.is_empty() => view! {
-                        <div class="empty-state">
-                            <p>"Nothing saved yet. Tap “Save to wishlist” on a product to keep it here."</p>
-                            <a href="/">"Browse the shop"</a>
-                        </div>
-                    }.into_any(),
-                    Ok(items) => view! {
-                        <ProductGrid products=items.clone() />
-                        <h2 class="visually-hidden">"Remove"</h2>
-                        <ul class="chips">
-                            {items.into_iter().map(|p| view! {
-                                <li>
-                                    <ActionForm action=wish>
-                                        <input type="hidden" name="product_id" value=p.product_id />
-                                        <input type="hidden" name="save" value="false" />
-                                        <input type="hidden" name="back" value="/wishlist" />
-                                        <button type="submit" class="link danger">{format!("Remove {}", p.title)}</button>
-                                    </ActionForm>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                }
-            })}
         </Suspense>
     }
 }

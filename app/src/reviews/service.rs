@@ -1,4 +1,4 @@
-//! Reviews, the rating aggregate and the wishlist on SeaORM (SQLite and PostgreSQL alike).
+//! Reviews and the rating aggregate on SeaORM (SQLite and PostgreSQL alike).
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -9,17 +9,9 @@ use sea_orm::{
 
 use super::*;
 use crate::catalog::rating_of;
-use crate::catalog::service::ACTIVE;
-use crate::db::{product, review, user, wishlist};
+use crate::catalog::service::active_product;
+use crate::db::{product, review, user};
 use crate::state::AppState;
-
-async fn active_product(db: &impl ConnectionTrait, id: i64) -> Result<product::Model, AppError> {
-    product::Entity::find_by_id(id)
-        .filter(product::Column::Status.eq(ACTIVE))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("There is no product with id {id}.")))
-}
 
 /// "ann.lee@example.com" → "Ann L.": enough to tell reviewers apart, never the address.
 pub fn author_name(email: &str) -> String {
@@ -80,12 +72,7 @@ pub async fn reviews(db: &DatabaseConnection, viewer: Option<i64>, product_id: i
         .map(|u| (u.id, author_name(&u.email)))
         .collect();
     let in_wishlist = match viewer {
-        Some(me) => wishlist::Entity::find()
-            .filter(wishlist::Column::UserId.eq(me))
-            .filter(wishlist::Column::ProductId.eq(product_id))
-            .one(db)
-            .await?
-            .is_some(),
+        Some(me) => crate::wishlist::service::is_saved(db, me, product_id).await?,
         None => false,
     };
     Ok(ProductReviews {
@@ -171,39 +158,6 @@ pub async fn save_review(state: &AppState, user_id: i64, product_id: i64, rating
         },
         delta_count == 1,
     ))
-}
-
-pub async fn wishlist(db: &DatabaseConnection, user_id: i64) -> Result<Vec<ProductSummary>, AppError> {
-    let ids: Vec<i64> = wishlist::Entity::find()
-        .filter(wishlist::Column::UserId.eq(user_id))
-        .order_by_desc(wishlist::Column::CreatedAt)
-        .order_by_desc(wishlist::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|w| w.product_id)
-        .collect();
-    Ok(crate::catalog::service::summaries_in_order(db, &ids).await?)
-}
-
-/// Saving twice is saving once.
-pub async fn add_to_wishlist(db: &DatabaseConnection, user_id: i64, product_id: i64) -> Result<(), AppError> {
-    active_product(db, product_id).await?;
-    let row = wishlist::ActiveModel { user_id: Set(user_id), product_id: Set(product_id), created_at: Set(Utc::now()), ..Default::default() };
-    match row.insert(db).await {
-        Ok(_) => Ok(()),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub async fn remove_from_wishlist(db: &DatabaseConnection, user_id: i64, product_id: i64) -> Result<(), AppError> {
-    wishlist::Entity::delete_many()
-        .filter(wishlist::Column::UserId.eq(user_id))
-        .filter(wishlist::Column::ProductId.eq(product_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{CategoryRef, SellerRef};
@@ -14,8 +12,11 @@ use crate::error::AppError;
 use crate::money::Money;
 
 pub mod pages;
+mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
+
+pub use server_fns::*;
 
 /// The largest picture we store.
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
@@ -262,56 +263,6 @@ pub fn price_text(m: &Money) -> String {
     }
     let unit = 10_i64.pow(exp);
     format!("{}.{:0width$}", m.amount / unit, m.amount % unit, width = exp as usize)
-}
-
-// ---- server functions of the /seller pages (thin: who is asking, one service call) ----
-
-#[server(prefix = "/api/fn", endpoint = "seller_dashboard")]
-pub async fn get_seller_dashboard() -> Result<Dashboard, AppError> {
-    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::dashboard(&state.db, &user).await
-}
-
-#[server(prefix = "/api/fn", endpoint = "seller_products", input = Json)]
-pub async fn list_seller_products(query: SellerListQuery) -> Result<SellerProductList, AppError> {
-    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::list(&state.db, &user, &query).await
-}
-
-#[server(prefix = "/api/fn", endpoint = "seller_product")]
-pub async fn get_seller_product(id: i64) -> Result<SellerProduct, AppError> {
-    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::get(&state.db, &user, id).await
-}
-
-#[server(prefix = "/api/fn", endpoint = "seller_form_options")]
-pub async fn get_form_options() -> Result<FormOptions, AppError> {
-    let (state, _) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::form_options(&state.db).await
-}
-
-#[server(prefix = "/api/fn", endpoint = "seller_create_product", input = Json)]
-pub async fn create_product(input: ProductInput) -> Result<SellerProduct, AppError> {
-    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::create(&state, &user, input).await
-}
-
-#[server(prefix = "/api/fn", endpoint = "seller_update_product", input = Json)]
-pub async fn update_product(id: i64, input: ProductInput) -> Result<SellerProduct, AppError> {
-    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::update(&state, &user, id, input).await
-}
-
-#[server(prefix = "/api/fn", endpoint = "seller_set_status")]
-pub async fn set_product_status(id: i64, status: ProductStatus) -> Result<SellerProduct, AppError> {
-    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::set_status(&state, &user, id, status).await
-}
-
-#[server(prefix = "/api/fn", endpoint = "seller_remove_image")]
-pub async fn remove_product_image(id: i64, image_id: i64) -> Result<SellerProduct, AppError> {
-    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::remove_image(&state, &user, id, image_id).await
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 
 use app::accounts::Need;
 use app::checkout::service::{self, check_idempotency_key};
-use app::checkout::{CheckoutRequest, CheckoutResult, OrderSummary, OrderView, RefundRequest, SellerOrder, fulfil};
+use app::checkout::{CheckoutRequest, CheckoutResult};
+use app::orders::service as orders;
+use app::orders::{OrderSummary, OrderView, RefundRequest, SellerOrder};
 use app::error::AppError;
 use app::state::AppState;
 use axum::Json;
@@ -58,7 +60,7 @@ pub async fn confirm(State(state): State<AppState>, caller: Caller, Path(id): Pa
 #[utoipa::path(get, path = "/api/v1/orders", responses((status = 200, body = [OrderSummary]), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<OrderSummary>>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
-    Ok(Json(service::order_list(&state.db, user.user_id).await?))
+    Ok(Json(orders::order_list(&state.db, user.user_id).await?))
 }
 
 /// One of the caller's orders; anyone else's is 404.
@@ -66,7 +68,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
-    Ok(Json(service::order_view(&state.db, user.user_id, order_id(&id)?, state.rules.cancel_window_minutes).await?))
+    Ok(Json(orders::order_view(&state.db, user.user_id, order_id(&id)?, state.rules.cancel_window_minutes).await?))
 }
 
 /// Cancels the caller's order: unpaid, or paid within the cancel window (default 30 minutes).
@@ -75,7 +77,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
-    Ok(Json(service::cancel(&state, user, order_id(&id)?).await?))
+    Ok(Json(orders::cancel(&state, user, order_id(&id)?).await?))
 }
 
 // ---- the seller's order queue ----
@@ -84,7 +86,7 @@ pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Pat
 #[utoipa::path(get, path = "/api/v1/seller/orders", responses((status = 200, body = [SellerOrder]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn seller_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<SellerOrder>>, ApiError> {
     let user = caller.require(Need::Seller)?;
-    Ok(Json(fulfil::seller_orders(&state.db, user).await?))
+    Ok(Json(orders::seller_orders(&state.db, user).await?))
 }
 
 /// Ships a paid order with the carrier's tracking number; the payment is captured.
@@ -94,14 +96,14 @@ pub async fn seller_list(State(state): State<AppState>, caller: Caller) -> Resul
 pub async fn ship(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<Json<SellerOrder>, ApiError> {
     let user = caller.require(Need::Seller)?;
     let tracking = body.string("tracking_number")?.unwrap_or_default();
-    Ok(Json(fulfil::ship(&state, user, order_id(&id)?, &tracking).await?))
+    Ok(Json(orders::ship(&state, user, order_id(&id)?, &tracking).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/seller/orders/{id}/deliver", params(("id" = i64, Path)),
     responses((status = 200, body = SellerOrder), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn deliver(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<SellerOrder>, ApiError> {
     let user = caller.require(Need::Seller)?;
-    Ok(Json(fulfil::deliver(&state, user, order_id(&id)?).await?))
+    Ok(Json(orders::deliver(&state, user, order_id(&id)?).await?))
 }
 
 /// Refunds a shipped order: what is left, or `lines` (`sku`, `quantity`). An `Idempotency-Key`
@@ -113,5 +115,5 @@ pub async fn refund(State(state): State<AppState>, caller: Caller, headers: Head
     let req: RefundRequest = serde_json::from_value(serde_json::Value::Object(body.0))
         .map_err(|e| AppError::bad("body", format!("The refund could not be read: {e}.")))?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    Ok(Json(fulfil::refund_order(&state, user, order_id(&id)?, &req, key).await?))
+    Ok(Json(orders::refund_order(&state, user, order_id(&id)?, &req, key).await?))
 }

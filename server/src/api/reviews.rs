@@ -45,7 +45,7 @@ pub async fn save(State(state): State<AppState>, caller: Caller, Path(id): Path<
 #[utoipa::path(get, path = "/api/v1/wishlist", responses((status = 200, body = [ProductSummary]), (status = 401, body = ErrorBody)))]
 pub async fn wishlist(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProductSummary>>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
-    Ok(Json(service::wishlist(&state.db, user.user_id).await?))
+    Ok(Json(app::wishlist::service::wishlist(&state.db, user.user_id).await?))
 }
 
 /// Saves a product to the wishlist; saving it again changes nothing.
@@ -53,7 +53,7 @@ pub async fn wishlist(State(state): State<AppState>, caller: Caller) -> Result<J
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let user = caller.require(Need::SignedIn)?;
-    service::add_to_wishlist(&state.db, user.user_id, product_id(&id)?).await?;
+    app::wishlist::service::add_to_wishlist(&state.db, user.user_id, product_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -61,6 +61,6 @@ pub async fn add(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let user = caller.require(Need::SignedIn)?;
-    service::remove_from_wishlist(&state.db, user.user_id, product_id(&id)?).await?;
+    app::wishlist::service::remove_from_wishlist(&state.db, user.user_id, product_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -144,7 +144,7 @@ pub async fn ship(state: &AppState, user: &CurrentUser, order_id: i64, tracking:
         .exec(&txn)
         .await?;
     if moved.rows_affected == 1 {
-        super::notify::enqueue(&txn, "order.shipped", serde_json::json!({ "order_id": order_id })).await?;
+        crate::checkout::notify::enqueue(&txn, "order.shipped", serde_json::json!({ "order_id": order_id })).await?;
     }
     txn.commit().await?;
     one(db, user, order_id).await
@@ -175,7 +175,7 @@ pub async fn refund_order(state: &AppState, user: &CurrentUser, order_id: i64, r
     let db = &state.db;
     let (o, items) = fulfillable(db, user, order_id).await?;
     let key = match client_key {
-        Some(k) => format!("sellout-order-{order_id}-refund-{}", service::check_idempotency_key(Some(k))?),
+        Some(k) => format!("sellout-order-{order_id}-refund-{}", crate::checkout::service::check_idempotency_key(Some(k))?),
         None => format!("sellout-order-{order_id}-refund-{}", refund::Entity::find().filter(refund::Column::OrderId.eq(order_id)).all(db).await?.len() + 1),
     };
     if refund::Entity::find().filter(refund::Column::IdempotencyKey.eq(key.clone())).one(db).await?.is_some() {

@@ -1,0 +1,128 @@
+//! Checkout's server functions: the checkout page's data, placing an order, paying again and
+//! confirming after 3-D Secure. A declined card is not an error: the order waits for another.
+
+use super::*;
+
+#[leptos::server(prefix = "/api/fn", endpoint = "checkout_info")]
+pub async fn get_checkout_info() -> Result<CheckoutInfo, crate::error::AppError> {
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+    let cart = crate::cart::service::view(&state, Some(&crate::cart::CartOwner::User(user.user_id))).await?;
+    let addresses = crate::accounts::service::list_addresses(&state.db, user.user_id).await?;
+    Ok(CheckoutInfo {
+        cart,
+        addresses,
+        tax_rate_bps: state.rules.tax_rate_bps,
+        payment: service::payment_entry(&state),
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+/// The checkout form. A declined card is not an error here: the order exists and waits for
+/// another card, so the shopper lands on it either way.
+#[allow(clippy::too_many_arguments)]
+#[leptos::server(prefix = "/api/fn", endpoint = "place_order")]
+pub async fn place_order(
+    idempotency_key: String,
+    shipping_address_id: Option<String>,
+    name: Option<String>,
+    line1: Option<String>,
+    line2: Option<String>,
+    city: Option<String>,
+    region: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    shipping_method: Option<String>,
+    payment_method_id: Option<String>,
+) -> Result<Placed, crate::error::AppError> {
+    use crate::error::AppError;
+    let saved = shipping_address_id.as_deref().filter(|s| !s.is_empty() && *s != "new").map(|s| s.parse::<i64>());
+    let req = CheckoutRequest {
+        shipping_address_id: match saved {
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => return Err(AppError::bad("shipping_address_id", "Choose one of your addresses.")),
+            None => None,
+        },
+        shipping_address: saved.is_none().then(|| AddressInput {
+            name: name.clone().unwrap_or_default(),
+            line1: line1.clone().unwrap_or_default(),
+            line2: line2.clone(),
+            city: city.clone().unwrap_or_default(),
+            region: region.clone(),
+            postal_code: postal_code.clone().unwrap_or_default(),
+            country: country.clone().unwrap_or_default(),
+        }),
+        shipping_method: shipping_method.clone().unwrap_or_default(),
+        payment_method_id: payment_method_id.unwrap_or_default(),
+    };
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+        let key = service::check_idempotency_key(Some(&idempotency_key))?;
+        match service::checkout(&state, &user, &key, &req).await {
+            Ok((r, _)) => Ok(Placed { order_id: r.order_id, status: r.status, message: None, client_secret: r.client_secret }),
+            Err(AppError::PaymentDeclined(message)) => {
+                let order_id = service::order_id_for_key(&state.db, user.user_id, &key).await?.ok_or(AppError::Internal)?;
+                Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message), client_secret: None })
+            }
+            // The form's address fields are named without the API's `shipping_address.`.
+            Err(AppError::Invalid(fields)) => Err(AppError::Invalid(
+                fields.into_iter().map(|(k, v)| (k.strip_prefix("shipping_address.").map(str::to_owned).unwrap_or(k), v)).collect(),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    match &result {
+        Ok(p) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&order_page(p)),
+        Err(e) => {
+            let keep: Vec<(&str, String)> = [("name", name), ("line1", line1), ("line2", line2), ("city", city), ("region", region), ("postal_code", postal_code), ("country", country), ("shipping_method", shipping_method)]
+                .into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect();
+            let keep: Vec<(&str, &str)> = keep.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            crate::ui::forms::bounce_on_error("/checkout", e, &keep).await;
+        }
+        _ => {}
+    }
+    result
+}
+
+/// Where a placed order is shown, with the decline message when there is one.
+pub fn order_page(p: &Placed) -> String {
+    match &p.message {
+        Some(m) => format!("/orders/{}?declined={}", p.order_id, crate::ui::forms::url_encode(m)),
+        None => format!("/orders/{}?placed=1", p.order_id),
+    }
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "pay_order")]
+pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Result<Placed, crate::error::AppError> {
+    use crate::error::AppError;
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+        match service::pay_again(&state, &user, order_id, payment_method_id.as_deref().unwrap_or_default()).await {
+            Ok(r) => Ok(Placed { order_id, status: r.status, message: None, client_secret: r.client_secret }),
+            Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message), client_secret: None }),
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    match &result {
+        Ok(p) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&order_page(p)),
+        Err(e) => crate::ui::forms::bounce_on_error(&format!("/orders/{order_id}"), e, &[]).await,
+        _ => {}
+    }
+    result
+}
+
+/// After 3-D Secure in the browser: the order is paid, or the check failed (the message comes
+/// back and the order stays payable).
+#[leptos::server(prefix = "/api/fn", endpoint = "confirm_payment")]
+pub async fn confirm_payment(order_id: i64) -> Result<Placed, crate::error::AppError> {
+    use crate::error::AppError;
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+    match service::confirm_payment(&state, &user, order_id).await {
+        Ok(r) => Ok(Placed { order_id, status: r.status, message: None, client_secret: None }),
+        Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message), client_secret: None }),
+        Err(e) => Err(e),
+    }
+}

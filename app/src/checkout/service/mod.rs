@@ -1,0 +1,95 @@
+//! The checkout saga on SeaORM, split by step: `idempotency`, `validate` (and pricing),
+//! `reservations`, `attempts` (payments), `saga` (the entry points) and the `sweeper`.
+//!
+//! Invariants: stock is reserved only by a conditional update (`quantity - reserved >= n`), so
+//! it can never be oversold or go negative whatever the concurrency; a reservation leaves
+//! `held` exactly once (committed on payment, released on expiry), each move conditional on
+//! `state = 'held'`; one payment attempt has one idempotency key, stored before the provider is
+//! called, so a retried request never makes a second intent for the same attempt.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, SqlErr,
+};
+use sha2::{Digest, Sha256};
+
+use super::{CheckoutRequest, CheckoutResult, PaymentEntry, RESERVATION_MINUTES, ShippingMethod, tax_of};
+use crate::accounts::{AddressInput, CurrentUser};
+use crate::money::Money;
+use crate::cart::CartOwner;
+use crate::catalog::service::ACTIVE;
+use crate::db::{address, inventory, order, order_item, payment, product, reservation, variant};
+use crate::error::{AppError, FieldErrors};
+use crate::payments::{AuthorizeOutcome, AuthorizeRequest, GatewayError};
+use crate::state::AppState;
+
+mod attempts;
+mod idempotency;
+mod reservations;
+mod saga;
+mod sweeper;
+mod validate;
+
+pub use attempts::*;
+pub use idempotency::*;
+pub(crate) use reservations::*;
+pub use saga::*;
+pub use sweeper::*;
+pub(crate) use validate::*;
+
+pub const PENDING: &str = "pending";
+pub const PAID: &str = "paid";
+pub const EXPIRED: &str = "expired";
+pub const CANCELLED: &str = "cancelled";
+
+pub(crate) fn result_of(o: &order::Model) -> CheckoutResult {
+    let method = ShippingMethod::parse(&o.shipping_method).unwrap_or(ShippingMethod::Standard);
+    CheckoutResult {
+        order_id: o.id,
+        status: o.status.clone(),
+        total: Money::new(o.total, &o.currency),
+        estimated_delivery: (o.created_at + Duration::days(method.days())).date_naive().to_string(),
+        client_secret: None,
+    }
+}
+
+/// Serialises this process's write transactions on SQLite (one writer at a time anyway).
+/// PostgreSQL runs free.
+pub(crate) async fn sqlite_turn(state: &AppState) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    match state.db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => Some(state.sqlite_writes.lock().await),
+        _ => None,
+    }
+}
+
+pub(crate) async fn announce_stock(state: &AppState, products: impl Iterator<Item = i64>) {
+    let mut ids: Vec<i64> = products.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        crate::catalog::service::announce(state, id).await;
+    }
+}
+
+pub(crate) async fn own_order(db: &DatabaseConnection, user_id: i64, order_id: i64) -> Result<order::Model, AppError> {
+    order::Entity::find_by_id(order_id)
+        .filter(order::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("You have no order {order_id}.")))
+}
+
+/// How this shop takes cards on its pages: the demo's test cards, Stripe.js, or not at all.
+pub fn payment_entry(state: &AppState) -> PaymentEntry {
+    if state.stores.payments.provider() == "demo" {
+        return PaymentEntry::TestCards(crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect());
+    }
+    match &state.card_entry {
+        Some(entry) => PaymentEntry::Card(entry.clone()),
+        None => PaymentEntry::NotSetUp,
+    }
+}

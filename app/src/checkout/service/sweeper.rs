@@ -1,0 +1,134 @@
+//! The sweeper: recovers payment attempts a crash cut off, then releases expired reservations.
+
+use super::*;
+
+/// Releases reservations whose time is up, each exactly once (the move from `held` is
+/// conditional), skipping orders a request is still working on; then marks their unpaid
+/// orders `expired`. Returns how many reservations went back into stock.
+#[tracing::instrument(skip(state))]
+pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
+    let db = &state.db;
+    let now = Utc::now();
+    let due = reservation::Entity::find()
+        .filter(reservation::Column::State.eq("held"))
+        .filter(reservation::Column::ExpiresAt.lte(now))
+        .order_by_asc(reservation::Column::ExpiresAt)
+        .all(db)
+        .await?;
+    let order_ids: Vec<i64> = due.iter().filter_map(|r| r.order_id).collect();
+    let leased: BTreeMap<i64, bool> = order::Entity::find()
+        .filter(order::Column::Id.is_in(order_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.locked_until.is_some_and(|t| t > now)))
+        .collect();
+    let mut released = 0;
+    let mut touched_orders = Vec::new();
+    let mut touched_variants = Vec::new();
+    for r in due {
+        if r.order_id.is_some_and(|id| leased.get(&id).copied().unwrap_or(false)) {
+            continue;
+        }
+        let _turn = sqlite_turn(state).await;
+        let txn = crate::db::begin_write(&state.db).await?;
+        if move_reservation(&txn, r.id, "held", "released").await? {
+            inventory::Entity::update_many()
+                .col_expr(inventory::Column::Reserved, Expr::col(inventory::Column::Reserved).sub(r.quantity))
+                .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1))
+                .filter(inventory::Column::VariantId.eq(r.variant_id))
+                .filter(inventory::Column::WarehouseId.eq(r.warehouse_id))
+                .exec(&txn)
+                .await?;
+            released += 1;
+            touched_variants.push(r.variant_id);
+            touched_orders.extend(r.order_id);
+        }
+        txn.commit().await?;
+    }
+    touched_orders.sort_unstable();
+    touched_orders.dedup();
+    for id in touched_orders {
+        order::Entity::update_many()
+            .col_expr(order::Column::Status, Expr::value(EXPIRED))
+            .col_expr(order::Column::UpdatedAt, Expr::value(now))
+            .filter(order::Column::Id.eq(id))
+            .filter(order::Column::Status.eq(PENDING))
+            .exec(db)
+            .await?;
+        void_waiting(state, id).await?;
+    }
+    if !touched_variants.is_empty() {
+        let products = variant::Entity::find().filter(variant::Column::Id.is_in(touched_variants)).all(db).await?;
+        announce_stock(state, products.iter().map(|v| v.product_id)).await;
+        tracing::info!(released, "expired reservations released");
+    }
+    Ok(released)
+}
+
+/// Finishes payment attempts a crash cut off: an attempt still `created` after its lease is
+/// looked up at the provider by its idempotency key. Authorized there → the order is paid if
+/// its stock is still held, else the authorization is voided; never reached or declined → the
+/// attempt failed and nothing was charged. So no card is charged without an order.
+#[tracing::instrument(skip(state))]
+pub async fn recover_in_flight(state: &AppState) -> Result<usize, AppError> {
+    let db = &state.db;
+    let cutoff = Utc::now() - Duration::seconds(state.rules.lease_seconds);
+    let stuck = payment::Entity::find()
+        .filter(payment::Column::State.eq("created"))
+        .filter(payment::Column::IntentId.is_null())
+        .filter(payment::Column::UpdatedAt.lt(cutoff))
+        .all(db)
+        .await?;
+    let mut recovered = 0;
+    for p in stuck {
+        let Some(o) = order::Entity::find_by_id(p.order_id).one(db).await? else { continue };
+        if o.locked_until.is_some_and(|t| t > Utc::now()) {
+            continue;
+        }
+        match state.stores.payments.find_attempt(&p.idempotency_key).await {
+            Ok(Some(AuthorizeOutcome::Authorized { intent_id })) => {
+                if set_payment(db, p.id, "created", "authorized", Some(&intent_id)).await? {
+                    match settle_authorized(state, p.id).await {
+                        Ok(o) => tracing::info!(order_id = o.id, status = o.status, "recovered an authorization cut off by a crash"),
+                        Err(e) => tracing::warn!(error = %e, order_id = o.id, "recovered an authorization, but the order could not take it"),
+                    }
+                }
+            }
+            Ok(Some(AuthorizeOutcome::RequiresAction { intent_id, .. })) => {
+                // Waiting on the shopper's 3-D Secure; the webhook finishes it.
+                set_payment(db, p.id, "created", "created", Some(&intent_id)).await?;
+            }
+            Ok(Some(AuthorizeOutcome::Declined { intent_id, .. })) => {
+                set_payment(db, p.id, "created", "failed", intent_id.as_deref()).await?;
+            }
+            Ok(None) => {
+                set_payment(db, p.id, "created", "failed", None).await?;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, order_id = o.id, "recovery: provider unavailable, will retry");
+                continue;
+            }
+        }
+        release_lease(db, o.id).await?;
+        recovered += 1;
+    }
+    Ok(recovered)
+}
+
+/// Runs `recover_in_flight` and `release_expired` every `every` (recovery first, so a paid
+/// attempt is not mistaken for an abandoned one) for as long as the server runs.
+pub fn spawn_sweeper(state: AppState, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = recover_in_flight(&state).await {
+                tracing::warn!(error = %e, "recovering cut-off payments");
+            }
+            if let Err(e) = release_expired(&state).await {
+                tracing::warn!(error = %e, "releasing expired reservations");
+            }
+        }
+    });
+}

@@ -1,0 +1,83 @@
+//! Checking a checkout request and pricing the cart against the catalog.
+
+use super::*;
+
+pub(crate) struct Valid {
+    pub(crate) address: AddressInput,
+    pub(crate) method: ShippingMethod,
+    pub(crate) payment_method_id: String,
+}
+
+pub(crate) async fn validate(db: &DatabaseConnection, user_id: i64, req: &CheckoutRequest) -> Result<Valid, AppError> {
+    let mut errors = FieldErrors::default();
+    let method = errors.check("shipping_method", ShippingMethod::parse(&req.shipping_method));
+    let payment_method_id = req.payment_method_id.trim().to_owned();
+    if payment_method_id.is_empty() {
+        errors.add("payment_method_id", "Enter your card (the payment method is missing).");
+    } else if payment_method_id.len() > 255 || !payment_method_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        errors.add("payment_method_id", "That is not a payment method id (they look like pm_…).");
+    }
+    let address = match (&req.shipping_address, req.shipping_address_id) {
+        (Some(a), _) => match a.validate() {
+            Ok(a) => Some(a),
+            Err(e) => {
+                for (field, msg) in e.fields() {
+                    errors.add(&format!("shipping_address.{field}"), msg);
+                }
+                None
+            }
+        },
+        (None, Some(id)) => {
+            match address::Entity::find_by_id(id).filter(address::Column::UserId.eq(user_id)).one(db).await? {
+                Some(a) => Some(AddressInput::from(crate::accounts::service::to_address(a))),
+                None => {
+                    errors.add("shipping_address_id", format!("Address {id} is not in your address book."));
+                    None
+                }
+            }
+        }
+        (None, None) => {
+            errors.add("shipping_address", "Give a shipping address (or the id of a saved one).");
+            None
+        }
+    };
+    errors.finish()?;
+    Ok(Valid { address: address.expect("checked above"), method: method.expect("checked above"), payment_method_id })
+}
+
+/// A cart line priced and checked against the catalog.
+pub(crate) struct Line {
+    pub(crate) variant: variant::Model,
+    pub(crate) product: product::Model,
+    pub(crate) quantity: i64,
+}
+
+pub(crate) async fn priced_lines(state: &AppState, user_id: i64) -> Result<Vec<Line>, AppError> {
+    let cart = state.stores.carts.lines(&CartOwner::User(user_id)).await?;
+    if cart.is_empty() {
+        return Err(AppError::bad("cart", "Your cart is empty: the cart is empty, so there is nothing to check out."));
+    }
+    let skus: Vec<String> = cart.iter().map(|l| l.sku.clone()).collect();
+    let variants = variant::Entity::find().filter(variant::Column::Sku.is_in(skus)).all(&state.db).await?;
+    let products: HashMap<i64, product::Model> = product::Entity::find()
+        .filter(product::Column::Id.is_in(variants.iter().map(|v| v.product_id).collect::<Vec<_>>()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mut lines = Vec::new();
+    for l in cart {
+        let v = variants.iter().find(|v| v.sku == l.sku);
+        match v.and_then(|v| products.get(&v.product_id).map(|p| (v, p))) {
+            Some((v, p)) if p.status == ACTIVE => lines.push(Line { variant: v.clone(), product: p.clone(), quantity: l.quantity }),
+            Some((_, p)) => return Err(AppError::Conflict(format!("\"{}\" is no longer sold. Remove it from your cart to check out.", p.title))),
+            None => return Err(AppError::Conflict(format!("An item in your cart ({}) is no longer sold. Remove it to check out.", l.sku))),
+        }
+    }
+    let currency = &lines[0].variant.currency;
+    if lines.iter().any(|l| &l.variant.currency != currency) {
+        return Err(AppError::bad("cart", "Your cart has prices in more than one currency; check them out separately."));
+    }
+    Ok(lines)
+}

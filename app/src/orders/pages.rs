@@ -1,0 +1,289 @@
+//! Order pages: the shopper's orders and one order (timeline, pay again, 3-D Secure, cancel),
+//! and the seller's order queue in the admin (ship, deliver, refund).
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::*;
+use crate::checkout::pages::{TestCardPicker, after_payment, card_submit, sign_in_first};
+use crate::checkout::{PayOrder, PaymentEntry};
+use crate::payments::card::CardField;
+use crate::ui::forms::{Feedback, FormMessage};
+use crate::ui::{ErrorPanel, Loading};
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let orders = Resource::new(|| (), |_| get_orders());
+    view! {
+        <Title text="Your orders" />
+        <h1>"Your orders"</h1>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Err(crate::error::AppError::Unauthorized(_)) => sign_in_first("/orders"),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <div class="empty-state"><p>"No orders yet."</p><a href="/">"Start shopping"</a></div>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <table class="admin-table">
+                            <thead><tr><th scope="col">"Order"</th><th scope="col">"Placed"</th><th scope="col">"Items"</th><th scope="col">"Total"</th><th scope="col">"Status"</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|o| view! {
+                                    <tr data-testid="order-row">
+                                        <td><a href=format!("/orders/{}", o.order_id)>{format!("#{}", o.order_id)}</a></td>
+                                        <td>{o.created_at.get(..10).unwrap_or_default().to_owned()}</td>
+                                        <td>{o.items}</td>
+                                        <td>{o.total.display()}</td>
+                                        <td><span class=format!("status status-{}", o.status)>{status_label(&o.status)}</span></td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "pending" => "Awaiting payment",
+        "paid" => "Paid",
+        "shipped" => "Shipped",
+        "delivered" => "Delivered",
+        "cancelled" => "Cancelled",
+        "refunded" => "Refunded",
+        "expired" => "Expired",
+        _ => "Unknown",
+    }
+}
+
+/// The steps an order goes through, marked done up to where it is.
+#[component]
+fn Timeline(status: String) -> impl IntoView {
+    let steps = ["pending", "paid", "shipped", "delivered"];
+    let reached = steps.iter().position(|s| *s == status);
+    let ended = (!steps.contains(&status.as_str())).then_some(status.clone());
+    view! {
+        <ol class="timeline" aria-label="Order status">
+            {steps.iter().enumerate().map(|(i, s)| {
+                let done = reached.is_some_and(|r| i <= r) || (ended.is_some() && i == 0);
+                let current = reached == Some(i);
+                view! {
+                    <li class:done=done class:current=current aria-current=current.then_some("step")>{status_label(s)}</li>
+                }
+            }).collect_view()}
+            {ended.map(|s| view! { <li class="done current ended" aria-current="step">{status_label(&s)}</li> })}
+        </ol>
+    }
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let actions = expect_context::<crate::ShopActions>();
+    let (pay, confirm) = (actions.pay, actions.confirm);
+    let cancel = ServerAction::<CancelOrder>::new();
+    let order = Resource::new(
+        move || (id(), pay.version().get(), cancel.version().get(), confirm.version().get()),
+        |(id, ..)| get_order(id),
+    );
+    let cancel_feedback = Feedback::new(cancel.value());
+    pay.value().set(None);
+    confirm.value().set(None);
+    let feedback = Feedback::new(pay.value());
+    let card_error = RwSignal::new(None::<String>);
+    let card_busy = RwSignal::new(false);
+    // Why the last payment did not go through: from the checkout (query), a card or a 3-D Secure check.
+    let declined = RwSignal::new(query.read_untracked().get("declined"));
+    after_payment(pay, move || pay.value().get().and_then(Result::ok), card_busy, move |p| declined.set(p.message));
+    let seen_confirm = confirm.version().get_untracked();
+    Effect::new(move |_| {
+        if confirm.version().get() > seen_confirm {
+            match confirm.value().get() {
+                Some(Ok(p)) => declined.set(p.message),
+                Some(Err(e)) => declined.set(Some(e.to_string())),
+                None => {}
+            }
+        }
+    });
+    let working = move || pay.pending().get() || confirm.pending().get() || card_busy.get();
+    view! {
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                let (o, payment) = match order.await {
+                    Ok(x) => x,
+                    Err(crate::error::AppError::Unauthorized(_)) => return sign_in_first(&format!("/orders/{}", id())),
+                    Err(e) => {
+                        crate::ui::set_status(e.status());
+                        return view! { <ErrorPanel error=e /> }.into_any();
+                    }
+                };
+                let placed = query.read_untracked().get("placed").is_some() && o.status == "paid";
+                let payable = o.status == "pending";
+                let a = o.shipping_address.clone();
+                view! {
+                    <Title text=format!("Order #{}", o.order_id) />
+                    <h1>{format!("Order #{}", o.order_id)}</h1>
+                    {placed.then(|| view! { <p class="notice" role="status" data-testid="order-placed">"Thank you! Your order is placed and paid."</p> })}
+                    <p data-testid="order-status" class=format!("status status-{}", o.status)>{status_label(&o.status)}</p>
+                    <Timeline status=o.status.clone() />
+                    {payable.then(|| view! {
+                        <section class="panel" aria-labelledby="pay-heading">
+                            <h2 id="pay-heading">"Pay for this order"</h2>
+                            {move || declined.get().map(|m| view! { <p class="form-error" role="alert" data-testid="declined">{m}</p> })}
+                            {o.expires_at.clone().map(|t| view! { <p class="muted">"Your items are held until " <time datetime=t.clone()>{t.replace('T', " ").replace('Z', " UTC")}</time> "."</p> })}
+                            <FormMessage feedback />
+                            {match payment.clone() {
+                                PaymentEntry::TestCards(cards) => view! {
+                                    <ActionForm action=pay attr:class="stack">
+                                        <input type="hidden" name="order_id" value=o.order_id />
+                                        <TestCardPicker cards />
+                                        <button type="submit" disabled=working>
+                                            {move || if pay.pending().get() { "Paying…" } else { "Pay now" }}
+                                        </button>
+                                    </ActionForm>
+                                }.into_any(),
+                                PaymentEntry::Card(entry) => {
+                                    let on_submit = card_submit(card_busy, card_error, move |args: PayOrder| { pay.dispatch(args); });
+                                    view! {
+                                        <form method="post" action="/api/fn/pay_order" class="stack" on:submit=on_submit>
+                                            <input type="hidden" name="order_id" value=o.order_id />
+                                            <CardField entry error=card_error />
+                                            <button type="submit" disabled=working>
+                                                {move || if working() { "Paying…" } else { "Pay now" }}
+                                            </button>
+                                        </form>
+                                    }.into_any()
+                                }
+                                PaymentEntry::NotSetUp => view! { <p class="form-error">"Card payments are not set up on this server yet."</p> }.into_any(),
+                            }}
+                        </section>
+                    })}
+                    {o.cancellable_until.clone().map(|until| view! {
+                        <FormMessage feedback=cancel_feedback />
+                        <ActionForm action=cancel attr:class="row cancel-form">
+                            <input type="hidden" name="order_id" value=o.order_id />
+                            <button type="submit" class="secondary danger" disabled=move || cancel.pending().get()>"Cancel order"</button>
+                            <span class="muted small">"You can cancel until " <time datetime=until.clone()>{until.get(11..16).unwrap_or_default().to_owned()} " UTC"</time>"."</span>
+                        </ActionForm>
+                    })}
+                    <h2>"Items"</h2>
+                    <ul class="summary-lines">
+                        {o.lines.iter().map(|l| view! {
+                            <li data-testid="order-line"><span>{format!("{} × {}", l.quantity, l.title)}</span><span>{l.line_total.display()}</span></li>
+                        }).collect_view()}
+                    </ul>
+                    <dl class="totals">
+                        <dt>"Subtotal"</dt><dd>{o.subtotal.display()}</dd>
+                        <dt>"Shipping (" {o.shipping_method.clone()} ")"</dt><dd>{o.shipping.display()}</dd>
+                        <dt>"Tax"</dt><dd>{o.tax.display()}</dd>
+                        <dt>"Total"</dt><dd class="price" data-testid="order-total">{o.total.display()}</dd>
+                    </dl>
+                    <h2>"Shipping to"</h2>
+                    <address>
+                        {a.name}<br />{a.line1}<br />{a.line2.map(|l| view! { {l}<br /> })}
+                        {format!("{} {}", a.postal_code, a.city)}<br />{a.country}
+                    </address>
+                    <p class="muted">"Estimated delivery: " {o.estimated_delivery.clone()}</p>
+                    <p><a href="/orders">"All your orders"</a></p>
+                }.into_any()
+            })}
+        </Suspense>
+    }
+}
+
+
+/// Orders to fulfil: ship (with tracking, which captures the payment), mark delivered, refund.
+#[component]
+pub fn SellerOrders() -> impl IntoView {
+    use super::{DeliverOrder, RefundInFull, ShipOrder, get_seller_orders};
+    use leptos::form::ActionForm;
+    let ship = ServerAction::<ShipOrder>::new();
+    let deliver = ServerAction::<DeliverOrder>::new();
+    let refund = ServerAction::<RefundInFull>::new();
+    let orders = Resource::new(move || (ship.version().get(), deliver.version().get(), refund.version().get()), |_| get_seller_orders());
+    let error = move || {
+        [ship.value().get().and_then(|r| r.err()), deliver.value().get().and_then(|r| r.err()), refund.value().get().and_then(|r| r.err())]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|e| e.to_string())
+    };
+    view! {
+        <h1>"Orders"</h1>
+        {move || error().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty-state">"No paid orders with your products yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="admin-table">
+                            <thead><tr>
+                                <th scope="col">"Order"</th><th scope="col">"Items"</th><th scope="col">"Total"</th>
+                                <th scope="col">"Status"</th><th scope="col">"Next step"</th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|o| {
+                                    let id = o.order_id;
+                                    let tracking_id = format!("tracking-{id}");
+                                    view! {
+                                        <tr data-testid="seller-order">
+                                            <td>{format!("#{id}")}<br /><span class="muted small">{o.created_at.get(..10).unwrap_or_default().to_owned()}</span></td>
+                                            <td>{o.lines.iter().map(|l| view! { <div>{format!("{} × {}", l.quantity, l.title)}</div> }).collect_view()}</td>
+                                            <td>{o.total.display()}{(o.refunded.amount > 0).then(|| view! { <br /><span class="muted small">{format!("refunded {}", o.refunded.display())}</span> })}</td>
+                                            <td><span class=format!("status status-{}", o.status)>{status_label(&o.status)}</span>
+                                                {o.tracking_number.clone().map(|t| view! { <br /><span class="small">{t}</span> })}</td>
+                                            <td>{match (o.status.as_str(), o.fulfillable) {
+                                                (_, false) => view! { <span class="muted small">"Mixed sellers: an admin fulfils it."</span> }.into_any(),
+                                                ("paid", true) => view! {
+                                                    <ActionForm action=ship attr:class="row">
+                                                        <input type="hidden" name="order_id" value=id />
+                                                        <label for=tracking_id.clone() class="visually-hidden">{format!("Tracking number for order {id}")}</label>
+                                                        <input id=tracking_id type="text" name="tracking_number" placeholder="Tracking number" required=true />
+                                                        <button type="submit">"Mark shipped"</button>
+                                                    </ActionForm>
+                                                }.into_any(),
+                                                ("shipped", true) => view! {
+                                                    <ActionForm action=deliver>
+                                                        <input type="hidden" name="order_id" value=id />
+                                                        <button type="submit" class="secondary">"Mark delivered"</button>
+                                                    </ActionForm>
+                                                    <RefundButton id refunded=o.refunded.amount action=refund />
+                                                }.into_any(),
+                                                ("delivered", true) => view! { <RefundButton id refunded=o.refunded.amount action=refund /> }.into_any(),
+                                                _ => view! { <span class="muted small">"Done"</span> }.into_any(),
+                                            }}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn RefundButton(id: i64, refunded: i64, action: ServerAction<RefundInFull>) -> impl IntoView {
+    use leptos::form::ActionForm;
+    // "Everything left after `refunded`" names one refund: a double click, or the same button
+    // in two tabs, refunds once.
+    let key = format!("ui-full-{id}-after-{refunded}");
+    view! {
+        <ActionForm action>
+            <input type="hidden" name="order_id" value=id />
+            <input type="hidden" name="key" value=key />
+            <button type="submit" class="link danger">"Refund in full"</button>
+        </ActionForm>
+    }
+}

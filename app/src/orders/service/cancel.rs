@@ -1,0 +1,101 @@
+//! Cancelling an order within the window: stock back exactly once, the authorization voided.
+
+use sea_orm::sea_query::ExprTrait;
+
+use super::*;
+
+/// Until when the shopper may cancel a paid order themselves.
+pub fn cancellable_until(o: &order::Model, window_minutes: i64) -> Option<chrono::DateTime<Utc>> {
+    match o.status.as_str() {
+        PENDING => o.expires_at,
+        PAID => Some(o.created_at + Duration::minutes(window_minutes)),
+        _ => None,
+    }
+}
+
+/// Cancels the caller's order: a pending one gives its held stock back; a paid one within the
+/// window gives its sold stock back and has its authorization voided. The status change is
+/// conditional and carries the stock in the same transaction, so a double cancel (two tabs,
+/// two nodes) returns the stock once.
+#[tracing::instrument(skip(state, user), fields(user = user.user_id))]
+pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Result<OrderView, AppError> {
+    let db = &state.db;
+    let o = own_order(db, user.user_id, order_id).await?;
+    if o.status == CANCELLED {
+        // Cancelling twice is cancelling once.
+        return order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
+    }
+    let now = Utc::now();
+    match (o.status.as_str(), cancellable_until(&o, state.rules.cancel_window_minutes)) {
+        (PENDING | PAID, Some(until)) if until > now => {}
+        (PAID, _) => {
+            return Err(AppError::Conflict(format!(
+                "Order {order_id} can no longer be cancelled here: the {} minutes for that have passed. Contact the seller for a return.",
+                state.rules.cancel_window_minutes
+            )));
+        }
+        (status, _) => return Err(AppError::Conflict(format!("Order {order_id} is {status} and cannot be cancelled."))),
+    }
+    let was_paid = o.status == PAID;
+    let cancelled = {
+        let _turn = sqlite_turn(state).await;
+        let txn = crate::db::begin_write(&state.db).await?;
+        let res = order::Entity::update_many()
+            .col_expr(order::Column::Status, Expr::value(CANCELLED))
+            .col_expr(order::Column::UpdatedAt, Expr::value(now))
+            .col_expr(order::Column::ExpiresAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .filter(order::Column::Id.eq(order_id))
+            .filter(order::Column::Status.eq(o.status.clone()))
+            .filter(sea_orm::Condition::any().add(order::Column::LockedUntil.is_null()).add(order::Column::LockedUntil.lt(now)))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 1 {
+            crate::checkout::notify::enqueue(&txn, "order.cancelled", serde_json::json!({ "order_id": order_id })).await?;
+            let rows = reservation::Entity::find().filter(reservation::Column::OrderId.eq(order_id)).all(&txn).await?;
+            for r in rows {
+                let (from, back_on_shelf) = match r.state.as_str() {
+                    "held" => ("held", false),
+                    "committed" => ("committed", true),
+                    _ => continue,
+                };
+                if !move_reservation(&txn, r.id, from, "released").await? {
+                    continue;
+                }
+                let mut q = inventory::Entity::update_many()
+                    .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1));
+                q = if back_on_shelf {
+                    q.col_expr(inventory::Column::Quantity, Expr::col(inventory::Column::Quantity).add(r.quantity))
+                } else {
+                    q.col_expr(inventory::Column::Reserved, Expr::col(inventory::Column::Reserved).sub(r.quantity))
+                };
+                q.filter(inventory::Column::VariantId.eq(r.variant_id)).filter(inventory::Column::WarehouseId.eq(r.warehouse_id)).exec(&txn).await?;
+            }
+        }
+        txn.commit().await?;
+        res.rows_affected == 1
+    };
+    if !cancelled {
+        let now_status = own_order(db, user.user_id, order_id).await?.status;
+        if now_status == CANCELLED {
+            return order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
+        }
+        return Err(AppError::Conflict(format!("Order {order_id} is being paid or changed right now. Reload and try again.")));
+    }
+    void_waiting(state, order_id).await?;
+    if was_paid {
+        for p in payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).filter(payment::Column::State.eq("authorized")).all(db).await? {
+            let Some(intent) = p.intent_id.clone() else { continue };
+            match state.stores.payments.void(&intent, &format!("{}-void", p.idempotency_key)).await {
+                Ok(()) => {
+                    set_payment(db, p.id, "authorized", "voided", None).await?;
+                }
+                // The order is cancelled either way; reconciliation voids what is left.
+                Err(e) => tracing::error!(error = %e, order_id, intent, "voiding a cancelled order's payment"),
+            }
+        }
+    }
+    let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(db).await?;
+    announce_stock(state, items.iter().map(|i| i.product_id)).await;
+    tracing::info!(order_id, was_paid, "order cancelled");
+    order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await
+}

@@ -1,0 +1,59 @@
+//! The shopper's orders: one order as its page shows it, and the list.
+
+use super::*;
+
+/// The caller's order; `window` is the cancel window in minutes.
+pub async fn order_view(db: &DatabaseConnection, user_id: i64, order_id: i64, window: i64) -> Result<OrderView, AppError> {
+    let o = own_order(db, user_id, order_id).await?;
+    let cancel_until = cancellable_until(&o, window).filter(|t| *t > Utc::now()).map(rfc3339);
+    let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).order_by_asc(order_item::Column::Id).all(db).await?;
+    let r = result_of(&o);
+    Ok(OrderView {
+        order_id: o.id,
+        status: o.status.clone(),
+        lines: items
+            .into_iter()
+            .map(|i| OrderLine {
+                product_id: i.product_id,
+                unit_price: Money::new(i.unit_price, &i.currency),
+                line_total: Money::new(i.line_total, &i.currency),
+                sku: i.sku,
+                title: i.title,
+                quantity: i.quantity,
+            })
+            .collect(),
+        subtotal: Money::new(o.subtotal, &o.currency),
+        shipping: Money::new(o.shipping, &o.currency),
+        tax: Money::new(o.tax, &o.currency),
+        total: Money::new(o.total, &o.currency),
+        shipping_method: o.shipping_method.clone(),
+        shipping_address: serde_json::from_str(&o.shipping_address).unwrap_or_default(),
+        created_at: rfc3339(o.created_at),
+        expires_at: (o.status == PENDING).then_some(o.expires_at).flatten().map(rfc3339),
+        cancellable_until: cancel_until,
+        estimated_delivery: r.estimated_delivery,
+    })
+}
+
+pub async fn order_list(db: &DatabaseConnection, user_id: i64) -> Result<Vec<OrderSummary>, AppError> {
+    let orders = order::Entity::find()
+        .filter(order::Column::UserId.eq(user_id))
+        .order_by_desc(order::Column::CreatedAt)
+        .order_by_desc(order::Column::Id)
+        .all(db)
+        .await?;
+    let items = order_item::Entity::find()
+        .filter(order_item::Column::OrderId.is_in(orders.iter().map(|o| o.id).collect::<Vec<_>>()))
+        .all(db)
+        .await?;
+    Ok(orders
+        .into_iter()
+        .map(|o| OrderSummary {
+            order_id: o.id,
+            items: items.iter().filter(|i| i.order_id == o.id).map(|i| i.quantity).sum(),
+            total: Money::new(o.total, &o.currency),
+            created_at: rfc3339(o.created_at),
+            status: o.status,
+        })
+        .collect())
+}

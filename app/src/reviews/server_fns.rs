@@ -1,0 +1,34 @@
+//! Reviews' server functions: a product's reviews, and writing the caller's own.
+
+use leptos::prelude::*;
+
+use super::*;
+use crate::error::AppError;
+
+
+#[server(prefix = "/api/fn", endpoint = "reviews")]
+pub async fn get_reviews(product_id: i64) -> Result<ProductReviews, AppError> {
+    let state = crate::state::app_state()?;
+    let user = crate::accounts::session::current_user(&state.db, &crate::accounts::session().await?).await?;
+    service::reviews(&state.db, user.as_ref().map(|u| u.user_id), product_id).await
+}
+
+/// Writes (or rewrites) the caller's review. A plain form post lands back on the product page.
+#[server(prefix = "/api/fn", endpoint = "save_review")]
+pub async fn save_review(product_id: i64, rating: Option<String>, body: Option<String>) -> Result<Review, AppError> {
+    // No star chosen sends no `rating` at all.
+    let (rating, body) = (rating.unwrap_or_default(), body.unwrap_or_default());
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+        let (rating, body) = check_review(&rating, &body)?;
+        service::save_review(&state, user.user_id, product_id, rating, &body).await.map(|(r, _)| r)
+    }
+    .await;
+    let page = format!("{}#reviews", crate::catalog::product_path(product_id));
+    match &result {
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&page),
+        Err(e) => crate::ui::forms::bounce_on_error(&crate::catalog::product_path(product_id), e, &[("rating", &rating), ("body", &body)]).await,
+        _ => {}
+    }
+    result
+}

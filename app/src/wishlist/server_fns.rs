@@ -1,0 +1,35 @@
+//! The wishlist's server functions: the list, and saving or removing a product.
+
+use leptos::prelude::*;
+
+use crate::catalog::ProductSummary;
+use crate::error::AppError;
+
+#[server(prefix = "/api/fn", endpoint = "wishlist")]
+pub async fn get_wishlist() -> Result<Vec<ProductSummary>, AppError> {
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+    super::service::wishlist(&state.db, user.user_id).await
+}
+
+/// Saves (`save = "true"`) or removes a product; a plain form post goes back where it came from.
+#[server(prefix = "/api/fn", endpoint = "set_wishlist")]
+pub async fn set_wishlist(product_id: i64, save: String, back: Option<String>) -> Result<bool, AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+        if save == "true" {
+            super::service::add_to_wishlist(&state.db, user.user_id, product_id).await?;
+            Ok(true)
+        } else {
+            super::service::remove_from_wishlist(&state.db, user.user_id, product_id).await?;
+            Ok(false)
+        }
+    }
+    .await;
+    let back = crate::accounts::safe_next(back.as_deref());
+    match &result {
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&back),
+        Err(e) => crate::ui::forms::bounce_on_error(&back, e, &[]).await,
+        _ => {}
+    }
+    result
+}
