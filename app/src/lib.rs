@@ -18,6 +18,7 @@ pub mod ratelimit;
 pub mod reviews;
 pub mod search;
 pub mod seller;
+pub mod states;
 pub mod store;
 pub mod ui;
 pub mod wishlist;

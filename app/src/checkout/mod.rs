@@ -85,7 +85,7 @@ pub struct CheckoutRequest {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckoutResult {
     pub order_id: i64,
-    pub status: String,
+    pub status: crate::states::OrderStatus,
     pub total: Money,
     /// ISO date.
     pub estimated_delivery: String,
@@ -121,7 +121,7 @@ pub struct CheckoutInfo {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placed {
     pub order_id: i64,
-    pub status: String,
+    pub status: crate::states::OrderStatus,
     pub message: Option<String>,
     /// The card needs 3-D Secure: the page completes it with Stripe.js, then confirms.
     #[serde(default)]

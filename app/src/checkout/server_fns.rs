@@ -61,7 +61,7 @@ pub async fn place_order(
             Ok((r, _)) => Ok(Placed { order_id: r.order_id, status: r.status, message: None, client_secret: r.client_secret }),
             Err(AppError::PaymentDeclined(message)) => {
                 let order_id = service::order_id_for_key(&state.db, user.user_id, &key).await?.ok_or(AppError::Internal)?;
-                Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message), client_secret: None })
+                Ok(Placed { order_id, status: crate::states::OrderStatus::Pending, message: Some(message), client_secret: None })
             }
             // The form's address fields are named without the API's `shipping_address.`.
             Err(AppError::Invalid(fields)) => Err(AppError::Invalid(
@@ -101,7 +101,7 @@ pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Resu
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         match service::pay_again(&state, &user, order_id, payment_method_id.as_deref().unwrap_or_default()).await {
             Ok(r) => Ok(Placed { order_id, status: r.status, message: None, client_secret: r.client_secret }),
-            Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message), client_secret: None }),
+            Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: crate::states::OrderStatus::Pending, message: Some(message), client_secret: None }),
             Err(e) => Err(e),
         }
     }
@@ -122,7 +122,7 @@ pub async fn confirm_payment(order_id: i64) -> Result<Placed, crate::error::AppE
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
     match service::confirm_payment(&state, &user, order_id).await {
         Ok(r) => Ok(Placed { order_id, status: r.status, message: None, client_secret: None }),
-        Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: service::PENDING.to_owned(), message: Some(message), client_secret: None }),
+        Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: crate::states::OrderStatus::Pending, message: Some(message), client_secret: None }),
         Err(e) => Err(e),
     }
 }

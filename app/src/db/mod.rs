@@ -4,6 +4,7 @@
 pub mod address;
 pub mod cart_line;
 pub mod category;
+pub mod flash_sale;
 pub mod inventory;
 pub mod order;
 pub mod order_item;

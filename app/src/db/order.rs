@@ -9,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub user_id: i64,
-    pub status: String,
+    pub status: crate::states::OrderStatus,
     pub currency: String,
     pub subtotal: i64,
     pub shipping: i64,

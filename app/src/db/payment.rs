@@ -11,7 +11,7 @@ pub struct Model {
     pub order_id: i64,
     pub provider: String,
     pub intent_id: Option<String>,
-    pub state: String,
+    pub state: crate::states::PaymentState,
     pub amount: i64,
     pub currency: String,
     #[sea_orm(unique)]

@@ -13,7 +13,7 @@ pub struct Model {
     pub warehouse_id: i64,
     pub quantity: i64,
     pub expires_at: ChronoDateTimeUtc,
-    pub state: String,
+    pub state: crate::states::ReservationState,
     pub created_at: ChronoDateTimeUtc,
 }
 

@@ -29,7 +29,7 @@ pub struct OrderLine {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderView {
     pub order_id: i64,
-    pub status: String,
+    pub status: crate::states::OrderStatus,
     pub lines: Vec<OrderLine>,
     pub subtotal: Money,
     pub shipping: Money,
@@ -49,7 +49,7 @@ pub struct OrderView {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderSummary {
     pub order_id: i64,
-    pub status: String,
+    pub status: crate::states::OrderStatus,
     pub total: Money,
     pub items: i64,
     pub created_at: String,
@@ -60,7 +60,7 @@ pub struct OrderSummary {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SellerOrder {
     pub order_id: i64,
-    pub status: String,
+    pub status: crate::states::OrderStatus,
     pub created_at: String,
     pub total: Money,
     /// The caller's lines (an admin: all).

@@ -10,6 +10,7 @@ use super::*;
 use crate::checkout::pages::{TestCardPicker, after_payment, card_submit, sign_in_first};
 use crate::checkout::{PayOrder, PaymentEntry};
 use crate::payments::card::CardField;
+use crate::states::OrderStatus;
 use crate::ui::forms::{Feedback, FormMessage};
 use crate::ui::{ErrorPanel, Loading};
 
@@ -37,7 +38,7 @@ pub fn OrdersPage() -> impl IntoView {
                                         <td>{o.created_at.get(..10).unwrap_or_default().to_owned()}</td>
                                         <td>{o.items}</td>
                                         <td>{o.total.display()}</td>
-                                        <td><span class=format!("status status-{}", o.status)>{status_label(&o.status)}</span></td>
+                                        <td><span class=format!("status status-{}", o.status)>{o.status.label()}</span></td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -49,35 +50,22 @@ pub fn OrdersPage() -> impl IntoView {
     }
 }
 
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "pending" => "Awaiting payment",
-        "paid" => "Paid",
-        "shipped" => "Shipped",
-        "delivered" => "Delivered",
-        "cancelled" => "Cancelled",
-        "refunded" => "Refunded",
-        "expired" => "Expired",
-        _ => "Unknown",
-    }
-}
-
 /// The steps an order goes through, marked done up to where it is.
 #[component]
-fn Timeline(status: String) -> impl IntoView {
-    let steps = ["pending", "paid", "shipped", "delivered"];
+fn Timeline(status: OrderStatus) -> impl IntoView {
+    let steps = [OrderStatus::Pending, OrderStatus::Paid, OrderStatus::Shipped, OrderStatus::Delivered];
     let reached = steps.iter().position(|s| *s == status);
-    let ended = (!steps.contains(&status.as_str())).then_some(status.clone());
+    let ended = (!steps.contains(&status)).then_some(status);
     view! {
         <ol class="timeline" aria-label="Order status">
             {steps.iter().enumerate().map(|(i, s)| {
                 let done = reached.is_some_and(|r| i <= r) || (ended.is_some() && i == 0);
                 let current = reached == Some(i);
                 view! {
-                    <li class:done=done class:current=current aria-current=current.then_some("step")>{status_label(s)}</li>
+                    <li class:done=done class:current=current aria-current=current.then_some("step")>{s.label()}</li>
                 }
             }).collect_view()}
-            {ended.map(|s| view! { <li class="done current ended" aria-current="step">{status_label(&s)}</li> })}
+            {ended.map(|s| view! { <li class="done current ended" aria-current="step">{s.label()}</li> })}
         </ol>
     }
 }
@@ -125,15 +113,15 @@ pub fn OrderPage() -> impl IntoView {
                         return view! { <ErrorPanel error=e /> }.into_any();
                     }
                 };
-                let placed = query.read_untracked().get("placed").is_some() && o.status == "paid";
-                let payable = o.status == "pending";
+                let placed = query.read_untracked().get("placed").is_some() && o.status == OrderStatus::Paid;
+                let payable = o.status == OrderStatus::Pending;
                 let a = o.shipping_address.clone();
                 view! {
                     <Title text=format!("Order #{}", o.order_id) />
                     <h1>{format!("Order #{}", o.order_id)}</h1>
                     {placed.then(|| view! { <p class="notice" role="status" data-testid="order-placed">"Thank you! Your order is placed and paid."</p> })}
-                    <p data-testid="order-status" class=format!("status status-{}", o.status)>{status_label(&o.status)}</p>
-                    <Timeline status=o.status.clone() />
+                    <p data-testid="order-status" class=format!("status status-{}", o.status)>{o.status.label()}</p>
+                    <Timeline status=o.status />
                     {payable.then(|| view! {
                         <section class="panel" aria-labelledby="pay-heading">
                             <h2 id="pay-heading">"Pay for this order"</h2>
@@ -239,11 +227,11 @@ pub fn SellerOrders() -> impl IntoView {
                                             <td>{format!("#{id}")}<br /><span class="muted small">{o.created_at.get(..10).unwrap_or_default().to_owned()}</span></td>
                                             <td>{o.lines.iter().map(|l| view! { <div>{format!("{} × {}", l.quantity, l.title)}</div> }).collect_view()}</td>
                                             <td>{o.total.display()}{(o.refunded.amount > 0).then(|| view! { <br /><span class="muted small">{format!("refunded {}", o.refunded.display())}</span> })}</td>
-                                            <td><span class=format!("status status-{}", o.status)>{status_label(&o.status)}</span>
+                                            <td><span class=format!("status status-{}", o.status)>{o.status.label()}</span>
                                                 {o.tracking_number.clone().map(|t| view! { <br /><span class="small">{t}</span> })}</td>
-                                            <td>{match (o.status.as_str(), o.fulfillable) {
+                                            <td>{match (o.status, o.fulfillable) {
                                                 (_, false) => view! { <span class="muted small">"Mixed sellers: an admin fulfils it."</span> }.into_any(),
-                                                ("paid", true) => view! {
+                                                (OrderStatus::Paid, true) => view! {
                                                     <ActionForm action=ship attr:class="row">
                                                         <input type="hidden" name="order_id" value=id />
                                                         <label for=tracking_id.clone() class="visually-hidden">{format!("Tracking number for order {id}")}</label>
@@ -251,14 +239,14 @@ pub fn SellerOrders() -> impl IntoView {
                                                         <button type="submit">"Mark shipped"</button>
                                                     </ActionForm>
                                                 }.into_any(),
-                                                ("shipped", true) => view! {
+                                                (OrderStatus::Shipped, true) => view! {
                                                     <ActionForm action=deliver>
                                                         <input type="hidden" name="order_id" value=id />
                                                         <button type="submit" class="secondary">"Mark delivered"</button>
                                                     </ActionForm>
                                                     <RefundButton id refunded=o.refunded.amount action=refund />
                                                 }.into_any(),
-                                                ("delivered", true) => view! { <RefundButton id refunded=o.refunded.amount action=refund /> }.into_any(),
+                                                (OrderStatus::Delivered, true) => view! { <RefundButton id refunded=o.refunded.amount action=refund /> }.into_any(),
                                                 _ => view! { <span class="muted small">"Done"</span> }.into_any(),
                                             }}</td>
                                         </tr>

@@ -13,6 +13,7 @@ use sea_orm::DatabaseConnection;
 use super::{Finding, PaymentGateway};
 use crate::db::{payment, reconciliation_finding};
 use crate::error::AppError;
+use crate::states::PaymentState;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
@@ -22,13 +23,13 @@ pub struct Report {
 }
 
 /// What the provider should say for a payment in our state; `None`: anything goes (in flight).
-fn expected(state: &str) -> Option<&'static [&'static str]> {
+fn expected(state: PaymentState) -> Option<&'static [&'static str]> {
     match state {
-        "authorized" => Some(&["requires_capture"]),
-        "captured" | "settled" | "refunded" => Some(&["succeeded"]),
-        "voided" => Some(&["canceled"]),
-        "failed" => Some(&["requires_payment_method", "canceled", "requires_confirmation"]),
-        _ => None,
+        PaymentState::Authorized => Some(&["requires_capture"]),
+        PaymentState::Captured | PaymentState::Settled | PaymentState::Refunded => Some(&["succeeded"]),
+        PaymentState::Voided => Some(&["canceled"]),
+        PaymentState::Failed => Some(&["requires_payment_method", "canceled", "requires_confirmation"]),
+        PaymentState::Created => None,
     }
 }
 
@@ -67,7 +68,7 @@ pub async fn reconcile(db: &DatabaseConnection, gateway: &dyn PaymentGateway) ->
             None if i.status == "succeeded" => Some(("orphan_captured", format!("No payment of ours but {} captured: refund by hand.", i.amount))),
             None => None,
             Some(p) if p.amount != i.amount => Some(("amount_mismatch", format!("ours {} {}, provider {}", p.amount, p.currency, i.amount))),
-            Some(p) => match expected(&p.state) {
+            Some(p) => match expected(p.state) {
                 Some(ok) if !ok.contains(&i.status.as_str()) => Some(("state_mismatch", format!("ours {}, provider {}", p.state, i.status))),
                 _ => None,
             },
@@ -159,7 +160,7 @@ mod tests {
     fn order_ids_come_from_attempt_keys() {
         assert_eq!(order_of("sellout-order-42-a1b2c3d4e5-attempt-1"), Some(42));
         assert_eq!(order_of("something-else"), None);
-        assert_eq!(expected("authorized"), Some(&["requires_capture"][..]));
-        assert_eq!(expected("created"), None);
+        assert_eq!(expected(PaymentState::Authorized), Some(&["requires_capture"][..]));
+        assert_eq!(expected(PaymentState::Created), None);
     }
 }

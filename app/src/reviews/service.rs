@@ -12,6 +12,7 @@ use crate::catalog::rating_of;
 use crate::catalog::service::active_product;
 use crate::db::{product, review, user};
 use crate::state::AppState;
+use crate::states::OrderStatus;
 
 /// "ann.lee@example.com" → "Ann L.": enough to tell reviewers apart, never the address.
 pub fn author_name(email: &str) -> String {
@@ -35,9 +36,12 @@ pub async fn bought(db: &impl ConnectionTrait, user_id: i64, product_id: i64) ->
         DbBackend::Postgres => ("$1", "$2"),
         _ => ("?", "?"),
     };
+    let purchases: Vec<String> =
+        OrderStatus::ALL.iter().filter(|s| s.is_purchase()).map(|s| format!("'{}'", s.as_str())).collect();
     let sql = format!(
         "SELECT 1 AS found FROM orders o JOIN order_items i ON i.order_id = o.id \
-         WHERE o.user_id = {a} AND i.product_id = {b} AND o.status IN ('paid', 'shipped', 'delivered') LIMIT 1"
+         WHERE o.user_id = {a} AND i.product_id = {b} AND o.status IN ({}) LIMIT 1",
+        purchases.join(", ")
     );
     Ok(db.query_one_raw(Statement::from_sql_and_values(backend, sql, [user_id.into(), product_id.into()])).await?.is_some())
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use app::accounts::{CurrentUser, Role};
+use app::states::{OrderStatus, PaymentState};
 use app::cart::CartOwner;
 use app::checkout::service as checkout;
 use app::checkout::{CheckoutRequest, ShippingMethod};
@@ -75,7 +76,7 @@ async fn a_checkout_pays_takes_the_stock_and_empties_the_cart(backend: Backend) 
     assert_eq!(list[0]["order_id"].as_i64(), Some(id));
     let payments = payment::Entity::find().filter(payment::Column::OrderId.eq(id)).all(&app.db).await?;
     assert_eq!(payments.len(), 1);
-    assert_eq!(payments[0].state, "authorized");
+    assert_eq!(payments[0].state, PaymentState::Authorized);
     let o = order::Entity::find_by_id(id).one(&app.db).await?.unwrap();
     assert_eq!(payments[0].idempotency_key, checkout::attempt_key(&o, 1), "derived from the order and the attempt");
 
@@ -134,13 +135,13 @@ async fn a_declined_card_keeps_the_order_payable(backend: Backend) -> anyhow::Re
     assert_eq!((status, res["error"]["code"].as_str()), (402, Some("card_declined")), "{res}");
     assert!(res["error"]["message"].as_str().unwrap().contains("declined"));
     let o = order::Entity::find().one(&app.db).await?.unwrap();
-    assert_eq!(o.status, "pending");
+    assert_eq!(o.status, OrderStatus::Pending);
     assert_eq!(stock(&app, &sku).await?, (on_hand, 3), "the stock stays reserved for another card");
 
     let (status, res) = ann.post(&format!("/api/v1/orders/{}/pay", o.id), json!({"payment_method_id": "pm_card_visa"})).await?;
     assert_eq!((status, res["status"].as_str()), (200, Some("paid")), "{res}");
     assert_eq!(stock(&app, &sku).await?, (on_hand - 3, 0));
-    let states: Vec<String> = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).all(&app.db).await?.into_iter().map(|p| p.state).collect();
+    let states: Vec<String> = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).all(&app.db).await?.into_iter().map(|p| p.state.as_str().to_owned()).collect();
     assert_eq!(states, ["failed", "authorized"]);
     let (status, _) = ann.post(&format!("/api/v1/orders/{}/pay", o.id), json!({"payment_method_id": "pm_card_visa"})).await?;
     assert_eq!(status, 409, "a paid order is not paid twice");
@@ -188,7 +189,7 @@ async fn expired_reservations_return_to_stock_exactly_once(backend: Backend) -> 
     assert_eq!(checkout::release_expired(&app.state).await?, 0, "and never again");
     assert_eq!(stock(&app, &sku).await?, (on_hand, 0), "all back in stock, not more");
     let o = order::Entity::find().one(&app.db).await?.unwrap();
-    assert_eq!(o.status, "expired");
+    assert_eq!(o.status, OrderStatus::Expired);
     let (status, _) = ann.post(&format!("/api/v1/orders/{}/pay", o.id), json!({"payment_method_id": "pm_card_visa"})).await?;
     assert_eq!(status, 409, "an expired order cannot be paid");
     Ok(())
@@ -233,7 +234,7 @@ async fn two_hundred_buyers_for_fifty_units_never_oversell(backend: Backend) -> 
     let (mut paid, mut sold_out) = (0, 0);
     for t in tasks {
         match t.await? {
-            Ok((r, _)) if r.status == "paid" => paid += 1,
+            Ok((r, _)) if r.status == OrderStatus::Paid => paid += 1,
             Err(AppError::Conflict(m)) if m.contains("does not have") => sold_out += 1,
             other => panic!("unexpected outcome: {other:?}"),
         }
@@ -382,7 +383,7 @@ async fn cancelling_returns_stock_once_and_voids_the_payment(backend: Backend) -
     assert_eq!(a.1["status"], "cancelled");
     assert_eq!(stock(&app, &skus[0]).await?, (on_hand, 0), "all back, exactly once");
     let p = payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap();
-    assert_eq!(p.state, "voided");
+    assert_eq!(p.state, PaymentState::Voided);
     assert_eq!(ann.post(&path, json!({})).await?.0, 200, "cancelling again changes nothing");
     assert_eq!(stock(&app, &skus[0]).await?, (on_hand, 0));
 

@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use app::db::{inventory, order, payment, variant};
+use app::states::{OrderStatus, PaymentState};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
@@ -87,22 +88,22 @@ async fn a_crash_after_authorization_ends_paid_and_charged_once() -> anyhow::Res
 
     // At this moment: an authorized intent at the provider, an order still pending.
     let o = order::Entity::find().filter(order::Column::IdempotencyKey.eq("crash-1")).one(&db).await?.expect("the order was written before the payment");
-    assert_eq!(o.status, "pending");
+    assert_eq!(o.status, OrderStatus::Pending);
 
     let _second = sellout(&db_url, &data_dir, port, false)?;
     wait_healthy(&base).await?;
     let started = Instant::now();
     let o = loop {
         let o = order::Entity::find_by_id(o.id).one(&db).await?.unwrap();
-        if o.status != "pending" || started.elapsed() > Duration::from_secs(30) {
+        if o.status != OrderStatus::Pending || started.elapsed() > Duration::from_secs(30) {
             break o;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    assert_eq!(o.status, "paid", "recovered into a paid order");
+    assert_eq!(o.status, OrderStatus::Paid, "recovered into a paid order");
     let p = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).all(&db).await?;
     assert_eq!(p.len(), 1);
-    assert_eq!(p[0].state, "authorized");
+    assert_eq!(p[0].state, PaymentState::Authorized);
     let stock: Vec<inventory::Model> = inventory::Entity::find().filter(inventory::Column::VariantId.eq(v.id)).all(&db).await?;
     assert_eq!((stock.iter().map(|r| r.quantity).sum::<i64>(), stock.iter().map(|r| r.reserved).sum::<i64>()), (on_hand - 1, 0), "sold once");
 

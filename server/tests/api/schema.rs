@@ -1,6 +1,8 @@
 //! The schema's rules hold on both databases: the database itself refuses bad rows.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use app::db::{flash_sale, order, payment, reservation};
+use app::states::{OrderStatus, PaymentState, ReservationState, SaleStatus};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement};
 
 use crate::helpers::{Backend, migrated_database};
 
@@ -72,4 +74,47 @@ async fn money_and_enumerations_are_checked(backend: Backend) -> anyhow::Result<
     Ok(())
 }
 
-crate::on_both_databases!(stock_can_never_go_negative_or_below_reserved, money_and_enumerations_are_checked);
+/// Rows written as the code before typed states wrote them (plain text, raw SQL) read back as
+/// the enums, every value the CHECK constraints allow; and the enums write that same text. So
+/// databases made by older versions need no migration.
+async fn stored_states_read_back_as_their_types(backend: Backend) -> anyhow::Result<()> {
+    let db = migrated_database(backend).await?;
+    base_rows(&db).await?;
+    let now = "'2026-01-01 00:00:00+00:00'";
+    let later = "'2026-01-02 00:00:00+00:00'";
+    let orders = ["pending", "paid", "shipped", "delivered", "cancelled", "refunded", "expired"];
+    for (i, status) in orders.iter().enumerate() {
+        db.execute_unprepared(&format!("INSERT INTO orders (id, user_id, status, currency, subtotal, shipping, tax, total, shipping_address, shipping_method, idempotency_key, request_hash, created_at, updated_at) VALUES ({id}, 1, '{status}', 'EUR', 100, 0, 0, 100, '{{}}', 'standard', 'k{id}', 'h', {now}, {now})", id = i + 1)).await?;
+    }
+    let read: Vec<OrderStatus> = order::Entity::find().order_by_asc(order::Column::Id).all(&db).await?.into_iter().map(|o| o.status).collect();
+    assert_eq!(read, OrderStatus::ALL, "every stored order status reads back, in the old text");
+    let payments = ["created", "authorized", "captured", "settled", "voided", "refunded", "failed"];
+    for (i, state) in payments.iter().enumerate() {
+        db.execute_unprepared(&format!("INSERT INTO payments (id, order_id, provider, state, amount, currency, idempotency_key, attempt, created_at, updated_at) VALUES ({id}, 1, 'demo', '{state}', 100, 'EUR', 'p{id}', 1, {now}, {now})", id = i + 1)).await?;
+    }
+    let read: Vec<PaymentState> = payment::Entity::find().order_by_asc(payment::Column::Id).all(&db).await?.into_iter().map(|p| p.state).collect();
+    assert_eq!(read, PaymentState::ALL);
+    for (i, state) in ["held", "committed", "released"].iter().enumerate() {
+        db.execute_unprepared(&format!("INSERT INTO reservations (id, order_id, checkout_ref, variant_id, warehouse_id, quantity, expires_at, state, created_at) VALUES ({id}, 1, 'order-1', 1, 1, 1, {later}, '{state}', {now})", id = i + 1)).await?;
+    }
+    let read: Vec<ReservationState> = reservation::Entity::find().order_by_asc(reservation::Column::Id).all(&db).await?.into_iter().map(|r| r.state).collect();
+    assert_eq!(read, ReservationState::ALL);
+    for (i, status) in ["scheduled", "active", "ended", "cancelled"].iter().enumerate() {
+        db.execute_unprepared(&format!("INSERT INTO flash_sales (id, product_id, variant_id, price_amount, currency, starts_at, ends_at, allocated, sold, per_buyer_limit, status, created_at) VALUES ({id}, 1, 1, 500, 'EUR', {now}, {later}, 10, 0, 1, '{status}', {now})", id = i + 1)).await?;
+    }
+    let read: Vec<SaleStatus> = flash_sale::Entity::find().order_by_asc(flash_sale::Column::Id).all(&db).await?.into_iter().map(|s| s.status).collect();
+    assert_eq!(read, SaleStatus::ALL);
+    // Written through the typed entity, the column holds the same text the old code wrote.
+    order::Entity::update_many()
+        .col_expr(order::Column::Status, sea_orm::sea_query::Expr::value(OrderStatus::Shipped))
+        .filter(order::Column::Id.eq(1))
+        .exec(&db)
+        .await?;
+    let backend_kind = db.get_database_backend();
+    let row = db.query_one_raw(Statement::from_string(backend_kind, "SELECT status FROM orders WHERE id = 1".to_owned())).await?.expect("order 1");
+    assert_eq!(row.try_get::<String>("", "status")?, "shipped");
+    assert!(refused(&db, "UPDATE payments SET state = 'approved' WHERE id = 1").await, "only the enum's values are allowed");
+    Ok(())
+}
+
+crate::on_both_databases!(stock_can_never_go_negative_or_below_reserved, money_and_enumerations_are_checked, stored_states_read_back_as_their_types);

@@ -3,6 +3,7 @@
 //! and a cancel that cancels the intent.
 
 use app::db::{order, payment};
+use app::states::{OrderStatus, PaymentState};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use server::config::StripeSettings;
@@ -139,10 +140,10 @@ async fn a_declined_card_then_a_good_one(backend: Backend) -> anyhow::Result<()>
     let (status, res) = checkout(&ann, "stripe-decline", body(&card("4000000000000341").await?)).await?;
     assert_eq!((status, res["error"]["code"].as_str()), (402, Some("card_declined")), "{res}");
     let o = order::Entity::find().one(&app.db).await?.unwrap();
-    assert_eq!(o.status, "pending", "the order waits for another card");
+    assert_eq!(o.status, OrderStatus::Pending, "the order waits for another card");
     let (status, res) = ann.post(&format!("/api/v1/orders/{}/pay", o.id), json!({"payment_method_id": card("4242424242424242").await?})).await?;
     assert_eq!((status, res["status"].as_str()), (200, Some("paid")), "{res}");
-    let states: Vec<String> = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).all(&app.db).await?.into_iter().map(|p| p.state).collect();
+    let states: Vec<String> = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).all(&app.db).await?.into_iter().map(|p| p.state.as_str().to_owned()).collect();
     assert_eq!(states, ["failed", "authorized"]);
     Ok(())
 }
@@ -176,7 +177,7 @@ async fn cancelling_cancels_the_intent(backend: Backend) -> anyhow::Result<()> {
     assert_eq!((status, o["status"].as_str()), (200, Some("cancelled")), "{o}");
     let intents = intents_of(&app, id).await?;
     assert_eq!(intents[0]["status"], "canceled", "the authorization is released at the provider");
-    assert_eq!(payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap().state, "voided");
+    assert_eq!(payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap().state, PaymentState::Voided);
     Ok(())
 }
 
@@ -209,7 +210,7 @@ async fn webhooks_finish_an_authorization_once(backend: Backend) -> anyhow::Resu
     let forged = event("evt_forged", "payment_intent.amount_capturable_updated");
     let (status, _) = post_webhook(&app, &forged, &app::payments::webhooks::sign("whsec_wrong", forged.as_bytes(), now)).await?;
     assert_eq!(status, 400, "a wrong signature is refused");
-    assert_eq!(order::Entity::find_by_id(o.id).one(&app.db).await?.unwrap().status, "pending");
+    assert_eq!(order::Entity::find_by_id(o.id).one(&app.db).await?.unwrap().status, OrderStatus::Pending);
 
     // Delivered out of order (capture first) and twice each.
     let succeeded = event("evt_2", "payment_intent.succeeded");
@@ -219,9 +220,9 @@ async fn webhooks_finish_an_authorization_once(backend: Backend) -> anyhow::Resu
         assert_eq!(status, 200, "{res}");
     }
     let o = order::Entity::find_by_id(o.id).one(&app.db).await?.unwrap();
-    assert_eq!(o.status, "paid");
+    assert_eq!(o.status, OrderStatus::Paid);
     let p = payment::Entity::find_by_id(p.id).one(&app.db).await?.unwrap();
-    assert_eq!(p.state, "captured", "never moved back by the late event");
+    assert_eq!(p.state, PaymentState::Captured, "never moved back by the late event");
     let v = app::db::variant::Entity::find().filter(app::db::variant::Column::Sku.eq(&sku)).one(&app.db).await?.unwrap();
     let rows = app::db::inventory::Entity::find().filter(app::db::inventory::Column::VariantId.eq(v.id)).all(&app.db).await?;
     assert_eq!((rows.iter().map(|r| r.quantity).sum::<i64>(), rows.iter().map(|r| r.reserved).sum::<i64>()), (on_hand - 1, reserved0), "sold once");
@@ -249,7 +250,7 @@ async fn stock_of(app: &TestApp, sku: &str) -> anyhow::Result<(i64, i64)> {
 async fn payment_states(app: &TestApp, order_id: i64) -> anyhow::Result<Vec<String>> {
     let mut rows = payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).all(&app.db).await?;
     rows.sort_by_key(|p| p.attempt);
-    Ok(rows.into_iter().map(|p| p.state).collect())
+    Ok(rows.into_iter().map(|p| p.state.as_str().to_owned()).collect())
 }
 
 /// 3-D Secure: checkout answers with the intent's client secret, the browser runs the check with
@@ -321,7 +322,7 @@ async fn three_d_secure_is_completed_in_the_browser(backend: Backend) -> anyhow:
         .exec(&app.db)
         .await?;
     app::checkout::service::release_expired(&app.state).await?;
-    assert_eq!(order::Entity::find_by_id(id).one(&app.db).await?.unwrap().status, "expired");
+    assert_eq!(order::Entity::find_by_id(id).one(&app.db).await?.unwrap().status, OrderStatus::Expired);
     assert_eq!(payment_states(&app, id).await?, ["voided"]);
     assert_eq!(intents_of(&app, id).await?[0]["status"], "canceled");
     Ok(())
@@ -369,7 +370,7 @@ async fn a_seller_ships_captures_and_refunds(backend: Backend) -> anyhow::Result
     let (status, shipped) = ann.post(&ship, json!({"tracking_number": "DHL 0034 5678"})).await?;
     assert_eq!((status, shipped["status"].as_str(), shipped["tracking_number"].as_str()), (200, Some("shipped"), Some("DHL 0034 5678")), "{shipped}");
     assert_eq!(intents_of(&app, id).await?[0]["status"], "succeeded", "captured at shipping");
-    assert_eq!(payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap().state, "captured");
+    assert_eq!(payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap().state, PaymentState::Captured);
     assert_eq!(cy.get(&format!("/api/v1/orders/{id}")).await?.1["status"], "shipped");
     assert_eq!(ann.post(&format!("/api/v1/seller/orders/{id}/deliver"), json!({})).await?.1["status"], "delivered");
 

@@ -19,7 +19,7 @@ pub(crate) async fn pay(state: &AppState, o: order::Model, payment_method_id: &s
         order_id: Set(o.id),
         provider: Set(state.stores.payments.provider().to_owned()),
         intent_id: Set(None),
-        state: Set("created".to_owned()),
+        state: Set(PaymentState::Created),
         amount: Set(o.total),
         currency: Set(o.currency.clone()),
         idempotency_key: Set(key.clone()),
@@ -46,30 +46,30 @@ pub(crate) async fn pay(state: &AppState, o: order::Model, payment_method_id: &s
     }
     match outcome {
         Ok(AuthorizeOutcome::Authorized { intent_id }) => {
-            set_payment(db, p.id, "created", "authorized", Some(&intent_id)).await?;
+            set_payment(db, p.id, PaymentState::Created, PaymentState::Authorized, Some(&intent_id)).await?;
             settle_authorized(state, p.id).await.map(|paid| result_of(&paid))
         }
         Ok(AuthorizeOutcome::Declined { intent_id, message }) => {
-            set_payment(db, p.id, "created", "failed", intent_id.as_deref()).await?;
+            set_payment(db, p.id, PaymentState::Created, PaymentState::Failed, intent_id.as_deref()).await?;
             release_lease(db, o.id).await?;
             Err(AppError::PaymentDeclined(message))
         }
         Ok(AuthorizeOutcome::RequiresAction { intent_id, client_secret }) => {
             // 3-D Secure: the browser completes it with Stripe.js, then asks us to confirm
             // (`confirm_payment`); a webhook or the recovery sweep finishes it otherwise.
-            set_payment(db, p.id, "created", "created", Some(&intent_id)).await?;
+            set_payment(db, p.id, PaymentState::Created, PaymentState::Created, Some(&intent_id)).await?;
             release_lease(db, o.id).await?;
             tracing::info!(order_id = o.id, intent_id, "card needs 3-D Secure");
             Ok(CheckoutResult { client_secret: Some(client_secret), ..result_of(&o) })
         }
         Err(GatewayError::InvalidPaymentMethod(m)) => {
-            set_payment(db, p.id, "created", "failed", None).await?;
+            set_payment(db, p.id, PaymentState::Created, PaymentState::Failed, None).await?;
             release_lease(db, o.id).await?;
             Err(AppError::bad("payment_method_id", m))
         }
         Err(GatewayError::Unavailable(m)) => {
             tracing::error!(order_id = o.id, error = m, "payment provider unavailable");
-            set_payment(db, p.id, "created", "failed", None).await?;
+            set_payment(db, p.id, PaymentState::Created, PaymentState::Failed, None).await?;
             release_lease(db, o.id).await?;
             Err(AppError::Conflict("We could not reach the payment provider. Your order is saved; please try paying again in a minute.".to_owned()))
         }
@@ -89,17 +89,17 @@ pub async fn confirm_payment(state: &AppState, user: &CurrentUser, order_id: i64
         .order_by_desc(payment::Column::Attempt)
         .one(db)
         .await?;
-    let Some(p) = waiting.filter(|p| p.state == "created") else {
+    let Some(p) = waiting.filter(|p| p.state == PaymentState::Created) else {
         // Nothing waiting: a webhook may have finished it already, or it never needed a check.
-        return match o.status.as_str() {
-            PENDING => Err(AppError::Conflict(format!("Order {order_id} has no card check waiting. Pay for it with a card."))),
+        return match o.status {
+            OrderStatus::Pending => Err(AppError::Conflict(format!("Order {order_id} has no card check waiting. Pay for it with a card."))),
             _ => Ok(result_of(&o)),
         };
     };
     let intent_id = p.intent_id.clone().unwrap_or_default();
     match state.stores.payments.retrieve(&intent_id).await {
         Ok(AuthorizeOutcome::Authorized { .. }) => {
-            if set_payment(db, p.id, "created", "authorized", None).await? {
+            if set_payment(db, p.id, PaymentState::Created, PaymentState::Authorized, None).await? {
                 settle_authorized(state, p.id).await.map(|o| result_of(&o))
             } else {
                 // A webhook got there first.
@@ -110,7 +110,7 @@ pub async fn confirm_payment(state: &AppState, user: &CurrentUser, order_id: i64
             Err(AppError::Conflict("The card check (3-D Secure) is not finished yet. Complete it in the window your bank opened, or pay with another card.".to_owned()))
         }
         Ok(AuthorizeOutcome::Declined { message, .. }) => {
-            set_payment(db, p.id, "created", "failed", None).await?;
+            set_payment(db, p.id, PaymentState::Created, PaymentState::Failed, None).await?;
             Err(AppError::PaymentDeclined(message))
         }
         Err(e) => {
@@ -129,10 +129,10 @@ pub async fn settle_authorized(state: &AppState, payment_id: i64) -> Result<orde
     let db = &state.db;
     let p = payment::Entity::find_by_id(payment_id).one(db).await?.ok_or(AppError::Internal)?;
     let o = order::Entity::find_by_id(p.order_id).one(db).await?.ok_or(AppError::Internal)?;
-    if !matches!(p.state.as_str(), "authorized" | "captured") {
+    if !matches!(p.state, PaymentState::Authorized | PaymentState::Captured) {
         return Ok(o);
     }
-    if o.status == PENDING {
+    if o.status == OrderStatus::Pending {
         return match commit_paid(state, &o).await {
             Ok(paid) => {
                 if let Err(e) = state.stores.carts.clear(&CartOwner::User(o.user_id)).await {
@@ -154,12 +154,12 @@ pub async fn settle_authorized(state: &AppState, payment_id: i64) -> Result<orde
     let paid_by_other = payment::Entity::find()
         .filter(payment::Column::OrderId.eq(o.id))
         .filter(payment::Column::Id.ne(p.id))
-        .filter(payment::Column::State.is_in(["authorized", "captured", "settled"]))
+        .filter(payment::Column::State.is_in([PaymentState::Authorized, PaymentState::Captured, PaymentState::Settled]))
         .count(db)
         .await?
         > 0;
-    if paid_by_other || !matches!(o.status.as_str(), PAID | "shipped" | "delivered") {
-        tracing::warn!(order_id = o.id, status = o.status, "an authorization for an order that no longer needs it: voiding");
+    if paid_by_other || !o.status.is_purchase() {
+        tracing::warn!(order_id = o.id, status = %o.status, "an authorization for an order that no longer needs it: voiding");
         void_payment(state, &p).await?;
     }
     Ok(o)
@@ -170,7 +170,7 @@ pub(crate) async fn void_payment(state: &AppState, p: &payment::Model) -> Result
     let Some(intent_id) = p.intent_id.as_deref() else { return Ok(()) };
     match state.stores.payments.void(intent_id, &format!("{}-void", p.idempotency_key)).await {
         Ok(()) => {
-            set_payment(&state.db, p.id, &p.state, "voided", None).await?;
+            set_payment(&state.db, p.id, p.state, PaymentState::Voided, None).await?;
         }
         Err(e) => tracing::error!(error = %e, order_id = p.order_id, intent_id, "voiding a payment; reconciliation will retry"),
     }
@@ -182,7 +182,7 @@ pub(crate) async fn void_payment(state: &AppState, p: &payment::Model) -> Result
 pub(crate) async fn void_waiting(state: &AppState, order_id: i64) -> Result<(), AppError> {
     let waiting = payment::Entity::find()
         .filter(payment::Column::OrderId.eq(order_id))
-        .filter(payment::Column::State.eq("created"))
+        .filter(payment::Column::State.eq(PaymentState::Created))
         .filter(payment::Column::IntentId.is_not_null())
         .all(&state.db)
         .await?;
@@ -193,7 +193,7 @@ pub(crate) async fn void_waiting(state: &AppState, order_id: i64) -> Result<(), 
 }
 
 /// Moves a payment from `from` to `to` if it is still in `from`; true when this call moved it.
-pub(crate) async fn set_payment(db: &DatabaseConnection, id: i64, from: &str, to: &str, intent_id: Option<&str>) -> Result<bool, DbErr> {
+pub(crate) async fn set_payment(db: &DatabaseConnection, id: i64, from: PaymentState, to: PaymentState, intent_id: Option<&str>) -> Result<bool, DbErr> {
     let mut q = payment::Entity::update_many()
         .col_expr(payment::Column::State, Expr::value(to))
         .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()));

@@ -26,7 +26,7 @@ pub(crate) fn replay(existing: &order::Model, user_id: i64, hash: &str) -> Resul
     if existing.user_id != user_id || existing.request_hash != hash {
         return Err(AppError::Unprocessable("This Idempotency-Key was already used for a different checkout request. Use a new key for a new order.".to_owned()));
     }
-    if existing.status == PENDING && existing.locked_until.is_some_and(|t| t > Utc::now()) {
+    if existing.status == OrderStatus::Pending && existing.locked_until.is_some_and(|t| t > Utc::now()) {
         return Err(AppError::Conflict("A checkout with this Idempotency-Key is still in progress. Wait a moment and ask again.".to_owned()));
     }
     Ok(result_of(existing))

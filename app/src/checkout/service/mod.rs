@@ -26,6 +26,7 @@ use crate::db::{address, inventory, order, order_item, payment, product, reserva
 use crate::error::{AppError, FieldErrors};
 use crate::payments::{AuthorizeOutcome, AuthorizeRequest, GatewayError};
 use crate::state::AppState;
+pub(crate) use crate::states::{OrderStatus, PaymentState, ReservationState};
 
 mod attempts;
 mod idempotency;
@@ -41,16 +42,11 @@ pub use saga::*;
 pub use sweeper::*;
 pub(crate) use validate::*;
 
-pub const PENDING: &str = "pending";
-pub const PAID: &str = "paid";
-pub const EXPIRED: &str = "expired";
-pub const CANCELLED: &str = "cancelled";
-
 pub(crate) fn result_of(o: &order::Model) -> CheckoutResult {
     let method = ShippingMethod::parse(&o.shipping_method).unwrap_or(ShippingMethod::Standard);
     CheckoutResult {
         order_id: o.id,
-        status: o.status.clone(),
+        status: o.status,
         total: Money::new(o.total, &o.currency),
         estimated_delivery: (o.created_at + Duration::days(method.days())).date_naive().to_string(),
         client_secret: None,

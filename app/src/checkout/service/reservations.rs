@@ -46,7 +46,7 @@ pub(crate) async fn reserve_line(txn: &impl ConnectionTrait, order_id: i64, line
             warehouse_id: Set(warehouse_id),
             quantity: Set(n),
             expires_at: Set(expires),
-            state: Set("held".to_owned()),
+            state: Set(ReservationState::Held),
             created_at: Set(now),
             ..Default::default()
         }
@@ -58,7 +58,7 @@ pub(crate) async fn reserve_line(txn: &impl ConnectionTrait, order_id: i64, line
 
 /// Moves a reservation from `from` to `to` if it is still in `from`; true when this call moved
 /// it, so the caller adjusts its stock exactly once.
-pub(crate) async fn move_reservation(txn: &impl ConnectionTrait, id: i64, from: &str, to: &str) -> Result<bool, DbErr> {
+pub(crate) async fn move_reservation(txn: &impl ConnectionTrait, id: i64, from: ReservationState, to: ReservationState) -> Result<bool, DbErr> {
     let moved = reservation::Entity::update_many()
         .col_expr(reservation::Column::State, Expr::value(to))
         .filter(reservation::Column::Id.eq(id))
@@ -75,7 +75,7 @@ pub(crate) async fn commit_paid(state: &AppState, o: &order::Model) -> Result<or
     let txn = crate::db::begin_write(&state.db).await?;
     let held = reservation::Entity::find()
         .filter(reservation::Column::OrderId.eq(o.id))
-        .filter(reservation::Column::State.eq("held"))
+        .filter(reservation::Column::State.eq(ReservationState::Held))
         .all(&txn)
         .await?;
     let expected: i64 = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).all(&txn).await?.iter().map(|i| i.quantity).sum();
@@ -84,7 +84,7 @@ pub(crate) async fn commit_paid(state: &AppState, o: &order::Model) -> Result<or
         return Err(lost());
     }
     for r in &held {
-        if !move_reservation(&txn, r.id, "held", "committed").await? {
+        if !move_reservation(&txn, r.id, ReservationState::Held, ReservationState::Committed).await? {
             return Err(lost());
         }
         inventory::Entity::update_many()
@@ -98,12 +98,12 @@ pub(crate) async fn commit_paid(state: &AppState, o: &order::Model) -> Result<or
     }
     let now = Utc::now();
     let res = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(PAID))
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::Paid))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .col_expr(order::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
         .col_expr(order::Column::ExpiresAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
         .filter(order::Column::Id.eq(o.id))
-        .filter(order::Column::Status.eq(PENDING))
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
         .exec(&txn)
         .await?;
     if res.rows_affected != 1 {

@@ -26,7 +26,7 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
         let txn = crate::db::begin_write(&state.db).await?;
         let inserted = order::ActiveModel {
             user_id: Set(user.user_id),
-            status: Set(PENDING.to_owned()),
+            status: Set(OrderStatus::Pending),
             currency: Set(currency.clone()),
             subtotal: Set(subtotal),
             shipping: Set(shipping),
@@ -84,7 +84,7 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
 pub async fn pay_again(state: &AppState, user: &CurrentUser, order_id: i64, payment_method_id: &str) -> Result<CheckoutResult, AppError> {
     let db = &state.db;
     let o = own_order(db, user.user_id, order_id).await?;
-    if o.status != PENDING {
+    if o.status != OrderStatus::Pending {
         return Err(AppError::Conflict(format!("Order {order_id} is {} and cannot be paid.", o.status)));
     }
     if o.expires_at.is_some_and(|t| t <= Utc::now()) {
@@ -99,7 +99,7 @@ pub async fn pay_again(state: &AppState, user: &CurrentUser, order_id: i64, paym
     let claimed = order::Entity::update_many()
         .col_expr(order::Column::LockedUntil, Expr::value(now + Duration::seconds(state.rules.lease_seconds)))
         .filter(order::Column::Id.eq(order_id))
-        .filter(order::Column::Status.eq(PENDING))
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
         .filter(sea_orm::Condition::any().add(order::Column::LockedUntil.is_null()).add(order::Column::LockedUntil.lt(now)))
         .exec(db)
         .await?;

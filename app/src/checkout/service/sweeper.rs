@@ -10,7 +10,7 @@ pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
     let db = &state.db;
     let now = Utc::now();
     let due = reservation::Entity::find()
-        .filter(reservation::Column::State.eq("held"))
+        .filter(reservation::Column::State.eq(ReservationState::Held))
         .filter(reservation::Column::ExpiresAt.lte(now))
         .order_by_asc(reservation::Column::ExpiresAt)
         .all(db)
@@ -32,7 +32,7 @@ pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
         }
         let _turn = sqlite_turn(state).await;
         let txn = crate::db::begin_write(&state.db).await?;
-        if move_reservation(&txn, r.id, "held", "released").await? {
+        if move_reservation(&txn, r.id, ReservationState::Held, ReservationState::Released).await? {
             inventory::Entity::update_many()
                 .col_expr(inventory::Column::Reserved, Expr::col(inventory::Column::Reserved).sub(r.quantity))
                 .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1))
@@ -50,10 +50,10 @@ pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
     touched_orders.dedup();
     for id in touched_orders {
         order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(EXPIRED))
+            .col_expr(order::Column::Status, Expr::value(OrderStatus::Expired))
             .col_expr(order::Column::UpdatedAt, Expr::value(now))
             .filter(order::Column::Id.eq(id))
-            .filter(order::Column::Status.eq(PENDING))
+            .filter(order::Column::Status.eq(OrderStatus::Pending))
             .exec(db)
             .await?;
         void_waiting(state, id).await?;
@@ -75,7 +75,7 @@ pub async fn recover_in_flight(state: &AppState) -> Result<usize, AppError> {
     let db = &state.db;
     let cutoff = Utc::now() - Duration::seconds(state.rules.lease_seconds);
     let stuck = payment::Entity::find()
-        .filter(payment::Column::State.eq("created"))
+        .filter(payment::Column::State.eq(PaymentState::Created))
         .filter(payment::Column::IntentId.is_null())
         .filter(payment::Column::UpdatedAt.lt(cutoff))
         .all(db)
@@ -88,22 +88,22 @@ pub async fn recover_in_flight(state: &AppState) -> Result<usize, AppError> {
         }
         match state.stores.payments.find_attempt(&p.idempotency_key).await {
             Ok(Some(AuthorizeOutcome::Authorized { intent_id })) => {
-                if set_payment(db, p.id, "created", "authorized", Some(&intent_id)).await? {
+                if set_payment(db, p.id, PaymentState::Created, PaymentState::Authorized, Some(&intent_id)).await? {
                     match settle_authorized(state, p.id).await {
-                        Ok(o) => tracing::info!(order_id = o.id, status = o.status, "recovered an authorization cut off by a crash"),
+                        Ok(o) => tracing::info!(order_id = o.id, status = %o.status, "recovered an authorization cut off by a crash"),
                         Err(e) => tracing::warn!(error = %e, order_id = o.id, "recovered an authorization, but the order could not take it"),
                     }
                 }
             }
             Ok(Some(AuthorizeOutcome::RequiresAction { intent_id, .. })) => {
                 // Waiting on the shopper's 3-D Secure; the webhook finishes it.
-                set_payment(db, p.id, "created", "created", Some(&intent_id)).await?;
+                set_payment(db, p.id, PaymentState::Created, PaymentState::Created, Some(&intent_id)).await?;
             }
             Ok(Some(AuthorizeOutcome::Declined { intent_id, .. })) => {
-                set_payment(db, p.id, "created", "failed", intent_id.as_deref()).await?;
+                set_payment(db, p.id, PaymentState::Created, PaymentState::Failed, intent_id.as_deref()).await?;
             }
             Ok(None) => {
-                set_payment(db, p.id, "created", "failed", None).await?;
+                set_payment(db, p.id, PaymentState::Created, PaymentState::Failed, None).await?;
             }
             Err(e) => {
                 tracing::warn!(error = %e, order_id = o.id, "recovery: provider unavailable, will retry");

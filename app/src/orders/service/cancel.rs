@@ -6,9 +6,9 @@ use super::*;
 
 /// Until when the shopper may cancel a paid order themselves.
 pub fn cancellable_until(o: &order::Model, window_minutes: i64) -> Option<chrono::DateTime<Utc>> {
-    match o.status.as_str() {
-        PENDING => o.expires_at,
-        PAID => Some(o.created_at + Duration::minutes(window_minutes)),
+    match o.status {
+        OrderStatus::Pending => o.expires_at,
+        OrderStatus::Paid => Some(o.created_at + Duration::minutes(window_minutes)),
         _ => None,
     }
 }
@@ -21,14 +21,14 @@ pub fn cancellable_until(o: &order::Model, window_minutes: i64) -> Option<chrono
 pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Result<OrderView, AppError> {
     let db = &state.db;
     let o = own_order(db, user.user_id, order_id).await?;
-    if o.status == CANCELLED {
+    if o.status == OrderStatus::Cancelled {
         // Cancelling twice is cancelling once.
         return order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
     }
     let now = Utc::now();
-    match (o.status.as_str(), cancellable_until(&o, state.rules.cancel_window_minutes)) {
-        (PENDING | PAID, Some(until)) if until > now => {}
-        (PAID, _) => {
+    match (o.status, cancellable_until(&o, state.rules.cancel_window_minutes)) {
+        (OrderStatus::Pending | OrderStatus::Paid, Some(until)) if until > now => {}
+        (OrderStatus::Paid, _) => {
             return Err(AppError::Conflict(format!(
                 "Order {order_id} can no longer be cancelled here: the {} minutes for that have passed. Contact the seller for a return.",
                 state.rules.cancel_window_minutes
@@ -36,12 +36,12 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
         }
         (status, _) => return Err(AppError::Conflict(format!("Order {order_id} is {status} and cannot be cancelled."))),
     }
-    let was_paid = o.status == PAID;
+    let was_paid = o.status == OrderStatus::Paid;
     let cancelled = {
         let _turn = sqlite_turn(state).await;
         let txn = crate::db::begin_write(&state.db).await?;
         let res = order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(CANCELLED))
+            .col_expr(order::Column::Status, Expr::value(OrderStatus::Cancelled))
             .col_expr(order::Column::UpdatedAt, Expr::value(now))
             .col_expr(order::Column::ExpiresAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
             .filter(order::Column::Id.eq(order_id))
@@ -53,12 +53,12 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
             crate::checkout::notify::enqueue(&txn, "order.cancelled", serde_json::json!({ "order_id": order_id })).await?;
             let rows = reservation::Entity::find().filter(reservation::Column::OrderId.eq(order_id)).all(&txn).await?;
             for r in rows {
-                let (from, back_on_shelf) = match r.state.as_str() {
-                    "held" => ("held", false),
-                    "committed" => ("committed", true),
+                let (from, back_on_shelf) = match r.state {
+                    ReservationState::Held => (ReservationState::Held, false),
+                    ReservationState::Committed => (ReservationState::Committed, true),
                     _ => continue,
                 };
-                if !move_reservation(&txn, r.id, from, "released").await? {
+                if !move_reservation(&txn, r.id, from, ReservationState::Released).await? {
                     continue;
                 }
                 let mut q = inventory::Entity::update_many()
@@ -76,18 +76,18 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
     };
     if !cancelled {
         let now_status = own_order(db, user.user_id, order_id).await?.status;
-        if now_status == CANCELLED {
+        if now_status == OrderStatus::Cancelled {
             return order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
         }
         return Err(AppError::Conflict(format!("Order {order_id} is being paid or changed right now. Reload and try again.")));
     }
     void_waiting(state, order_id).await?;
     if was_paid {
-        for p in payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).filter(payment::Column::State.eq("authorized")).all(db).await? {
+        for p in payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).filter(payment::Column::State.eq(PaymentState::Authorized)).all(db).await? {
             let Some(intent) = p.intent_id.clone() else { continue };
             match state.stores.payments.void(&intent, &format!("{}-void", p.idempotency_key)).await {
                 Ok(()) => {
-                    set_payment(db, p.id, "authorized", "voided", None).await?;
+                    set_payment(db, p.id, PaymentState::Authorized, PaymentState::Voided, None).await?;
                 }
                 // The order is cancelled either way; reconciliation voids what is left.
                 Err(e) => tracing::error!(error = %e, order_id, intent, "voiding a cancelled order's payment"),

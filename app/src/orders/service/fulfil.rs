@@ -56,7 +56,7 @@ pub async fn seller_orders(db: &DatabaseConnection, user: &CurrentUser) -> Resul
     let order_ids: HashSet<i64> = items.all(db).await?.into_iter().map(|i| i.order_id).collect();
     let orders = order::Entity::find()
         .filter(order::Column::Id.is_in(order_ids.into_iter().collect::<Vec<_>>()))
-        .filter(order::Column::Status.is_in(["paid", "shipped", "delivered", "refunded"]))
+        .filter(order::Column::Status.is_in([OrderStatus::Paid, OrderStatus::Shipped, OrderStatus::Delivered, OrderStatus::Refunded]))
         .order_by_desc(order::Column::CreatedAt)
         .order_by_desc(order::Column::Id)
         .limit(200)
@@ -95,7 +95,7 @@ async fn fulfillable(db: &DatabaseConnection, user: &CurrentUser, order_id: i64)
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(db).await?;
     if let Some(m) = &mine {
         let owned = items.iter().filter(|i| m.contains(&i.product_id)).count();
-        if owned == 0 || o.status == "pending" || o.status == "expired" {
+        if owned == 0 || o.status == OrderStatus::Pending || o.status == OrderStatus::Expired {
             return Err(not_found());
         }
         if owned < items.len() {
@@ -115,32 +115,32 @@ pub async fn ship(state: &AppState, user: &CurrentUser, order_id: i64, tracking:
         return Err(AppError::bad("tracking_number", "Enter the carrier's tracking number (letters, digits, dashes; up to 64)."));
     }
     let (o, _) = fulfillable(db, user, order_id).await?;
-    if o.status != "paid" {
+    if o.status != OrderStatus::Paid {
         return Err(AppError::Conflict(format!("Order {order_id} is {} and cannot be shipped.", o.status)));
     }
-    for p in payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).filter(payment::Column::State.eq("authorized")).all(db).await? {
+    for p in payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).filter(payment::Column::State.eq(PaymentState::Authorized)).all(db).await? {
         let Some(intent) = p.intent_id.clone() else { continue };
         if let Err(e) = state.stores.payments.capture(&intent, &format!("{}-capture", p.idempotency_key)).await {
             tracing::error!(error = %e, order_id, "capturing at shipping");
             return Err(AppError::Conflict("The payment could not be captured just now, so nothing was shipped. Try again in a minute.".to_owned()));
         }
         payment::Entity::update_many()
-            .col_expr(payment::Column::State, Expr::value("captured"))
+            .col_expr(payment::Column::State, Expr::value(PaymentState::Captured))
             .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(payment::Column::Id.eq(p.id))
-            .filter(payment::Column::State.eq("authorized"))
+            .filter(payment::Column::State.eq(PaymentState::Authorized))
             .exec(db)
             .await?;
     }
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     let moved = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value("shipped"))
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::Shipped))
         .col_expr(order::Column::TrackingNumber, Expr::value(tracking))
         .col_expr(order::Column::ShippedAt, Expr::value(now))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(order_id))
-        .filter(order::Column::Status.eq("paid"))
+        .filter(order::Column::Status.eq(OrderStatus::Paid))
         .exec(&txn)
         .await?;
     if moved.rows_affected == 1 {
@@ -153,16 +153,16 @@ pub async fn ship(state: &AppState, user: &CurrentUser, order_id: i64, tracking:
 pub async fn deliver(state: &AppState, user: &CurrentUser, order_id: i64) -> Result<SellerOrder, AppError> {
     let db = &state.db;
     let (o, _) = fulfillable(db, user, order_id).await?;
-    if o.status != "shipped" {
+    if o.status != OrderStatus::Shipped {
         return Err(AppError::Conflict(format!("Order {order_id} is {} and cannot be marked delivered.", o.status)));
     }
     let now = Utc::now();
     order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value("delivered"))
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::Delivered))
         .col_expr(order::Column::DeliveredAt, Expr::value(now))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(order_id))
-        .filter(order::Column::Status.eq("shipped"))
+        .filter(order::Column::Status.eq(OrderStatus::Shipped))
         .exec(db)
         .await?;
     one(db, user, order_id).await
@@ -181,8 +181,8 @@ pub async fn refund_order(state: &AppState, user: &CurrentUser, order_id: i64, r
     if refund::Entity::find().filter(refund::Column::IdempotencyKey.eq(key.clone())).one(db).await?.is_some() {
         return one(db, user, order_id).await;
     }
-    if !matches!(o.status.as_str(), "shipped" | "delivered") {
-        let hint = if o.status == "paid" { " It is not shipped yet: cancel it instead, which releases the card authorization." } else { "" };
+    if !matches!(o.status, OrderStatus::Shipped | OrderStatus::Delivered) {
+        let hint = if o.status == OrderStatus::Paid { " It is not shipped yet: cancel it instead, which releases the card authorization." } else { "" };
         return Err(AppError::Conflict(format!("Order {order_id} is {} and cannot be refunded.{hint}", o.status)));
     }
     let already = refunded_amount(db, order_id).await?;
@@ -205,7 +205,7 @@ pub async fn refund_order(state: &AppState, user: &CurrentUser, order_id: i64, r
     }
     let p = payment::Entity::find()
         .filter(payment::Column::OrderId.eq(order_id))
-        .filter(payment::Column::State.is_in(["captured", "settled"]))
+        .filter(payment::Column::State.is_in([PaymentState::Captured, PaymentState::Settled]))
         .one(db)
         .await?
         .ok_or_else(|| AppError::Conflict("This order has no captured payment to refund.".to_owned()))?;
@@ -234,13 +234,13 @@ pub async fn refund_order(state: &AppState, user: &CurrentUser, order_id: i64, r
     if already + amount == o.total {
         let now = Utc::now();
         order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value("refunded"))
+            .col_expr(order::Column::Status, Expr::value(OrderStatus::Refunded))
             .col_expr(order::Column::UpdatedAt, Expr::value(now))
             .filter(order::Column::Id.eq(order_id))
             .exec(db)
             .await?;
         payment::Entity::update_many()
-            .col_expr(payment::Column::State, Expr::value("refunded"))
+            .col_expr(payment::Column::State, Expr::value(PaymentState::Refunded))
             .col_expr(payment::Column::UpdatedAt, Expr::value(now))
             .filter(payment::Column::Id.eq(p.id))
             .exec(db)

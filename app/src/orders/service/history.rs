@@ -10,7 +10,7 @@ pub async fn order_view(db: &DatabaseConnection, user_id: i64, order_id: i64, wi
     let r = result_of(&o);
     Ok(OrderView {
         order_id: o.id,
-        status: o.status.clone(),
+        status: o.status,
         lines: items
             .into_iter()
             .map(|i| OrderLine {
@@ -29,7 +29,7 @@ pub async fn order_view(db: &DatabaseConnection, user_id: i64, order_id: i64, wi
         shipping_method: o.shipping_method.clone(),
         shipping_address: serde_json::from_str(&o.shipping_address).unwrap_or_default(),
         created_at: rfc3339(o.created_at),
-        expires_at: (o.status == PENDING).then_some(o.expires_at).flatten().map(rfc3339),
+        expires_at: (o.status == OrderStatus::Pending).then_some(o.expires_at).flatten().map(rfc3339),
         cancellable_until: cancel_until,
         estimated_delivery: r.estimated_delivery,
     })

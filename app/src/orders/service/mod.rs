@@ -9,13 +9,14 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use super::{OrderLine, OrderSummary, OrderView, RefundRequest, SellerOrder};
 use crate::accounts::CurrentUser;
 use crate::checkout::service::{
-    CANCELLED, PAID, PENDING, announce_stock, move_reservation, own_order, result_of, set_payment, sqlite_turn, void_waiting,
+    announce_stock, move_reservation, own_order, result_of, set_payment, sqlite_turn, void_waiting,
 };
 use crate::db::{inventory, order, order_item, payment, reservation};
 use crate::db::rfc3339;
 use crate::error::AppError;
 use crate::money::Money;
 use crate::state::AppState;
+use crate::states::{OrderStatus, PaymentState, ReservationState};
 
 mod cancel;
 mod fulfil;

@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+
+/// A flash sale of one variant: `allocated` units moved out of ordinary stock, `sold <= allocated`
+/// (a CHECK, the final word whatever the stock gate says), at most `per_buyer_limit` each.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "flash_sales")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub product_id: i64,
+    pub variant_id: i64,
+    pub price_amount: i64,
+    pub currency: String,
+    pub starts_at: ChronoDateTimeUtc,
+    pub ends_at: ChronoDateTimeUtc,
+    pub allocated: i64,
+    pub sold: i64,
+    pub per_buyer_limit: i64,
+    pub status: crate::states::SaleStatus,
+    pub created_at: ChronoDateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

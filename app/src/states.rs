@@ -1,0 +1,154 @@
+//! The life cycles of orders, payments, reservations and flash sales as types. Each is stored as
+//! the same text the database's CHECK constraints list (SeaORM `DeriveActiveEnum`), crosses the
+//! wire as that text (serde), and is matched exhaustively: a typo no longer compiles. Ground
+//! floor: used by `db/` and every area, importing none.
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a state enum with its stored text; `as_str` gives that text back.
+macro_rules! states {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum, utoipa::ToSchema))]
+        #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* #[cfg_attr(feature = "ssr", sea_orm(string_value = $text))] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored (and serialised) text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+states! {
+    /// An order: created `Pending` under the client's idempotency key, then `Paid`, `Shipped`,
+    /// `Delivered`; or `Cancelled`, `Refunded`, `Expired` (its reservation ran out unpaid).
+    OrderStatus {
+        Pending = "pending",
+        Paid = "paid",
+        Shipped = "shipped",
+        Delivered = "delivered",
+        Cancelled = "cancelled",
+        Refunded = "refunded",
+        Expired = "expired",
+    }
+}
+
+impl OrderStatus {
+    /// The shopper's words for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "Awaiting payment",
+            OrderStatus::Paid => "Paid",
+            OrderStatus::Shipped => "Shipped",
+            OrderStatus::Delivered => "Delivered",
+            OrderStatus::Cancelled => "Cancelled",
+            OrderStatus::Refunded => "Refunded",
+            OrderStatus::Expired => "Expired",
+        }
+    }
+
+    /// Paid for and not given back: what counts as a purchase (verified reviews, fulfilment).
+    pub fn is_purchase(self) -> bool {
+        matches!(self, OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered)
+    }
+}
+
+states! {
+    /// One payment attempt: `Created` (recorded before the provider is asked) → `Authorized`
+    /// → `Captured` → `Settled`, or → `Voided` / `Refunded` / `Failed`.
+    PaymentState {
+        Created = "created",
+        Authorized = "authorized",
+        Captured = "captured",
+        Settled = "settled",
+        Voided = "voided",
+        Refunded = "refunded",
+        Failed = "failed",
+    }
+}
+
+impl PaymentState {
+    /// How far along a payment is. Webhooks only ever move a payment to a higher rank, so late
+    /// and repeated deliveries cannot undo anything; a later success beats an earlier failure
+    /// of the same intent.
+    pub fn rank(self) -> u8 {
+        match self {
+            PaymentState::Created => 0,
+            PaymentState::Failed => 1,
+            PaymentState::Authorized => 2,
+            PaymentState::Captured => 3,
+            PaymentState::Settled => 4,
+            PaymentState::Voided | PaymentState::Refunded => 5,
+        }
+    }
+
+    /// The money is held or taken: the order is paid by this attempt.
+    pub fn holds_money(self) -> bool {
+        matches!(self, PaymentState::Authorized | PaymentState::Captured | PaymentState::Settled)
+    }
+}
+
+states! {
+    /// Stock held for an order: `Held` until paid (`Committed`: sold) or given back (`Released`).
+    /// Each move is a conditional update on the current state, so stock moves exactly once.
+    ReservationState {
+        Held = "held",
+        Committed = "committed",
+        Released = "released",
+    }
+}
+
+states! {
+    /// A flash sale: `Scheduled` (editable), `Active` from its start, `Ended` at its end or when
+    /// ended early, `Cancelled` before its start.
+    SaleStatus {
+        Scheduled = "scheduled",
+        Active = "active",
+        Ended = "ended",
+        Cancelled = "cancelled",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_serialise_as_their_stored_text() {
+        for s in OrderStatus::ALL {
+            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<OrderStatus>(&format!("\"{s}\"")).unwrap(), *s);
+        }
+        for s in PaymentState::ALL {
+            assert_eq!(serde_json::from_str::<PaymentState>(&format!("\"{s}\"")).unwrap(), *s);
+        }
+        assert_eq!(ReservationState::Committed.as_str(), "committed");
+        assert_eq!(SaleStatus::ALL.len(), 4);
+    }
+
+    #[test]
+    fn payments_only_move_forward() {
+        use PaymentState::*;
+        assert!(Captured.rank() > Authorized.rank());
+        assert!(Authorized.rank() > Created.rank());
+        assert!(Voided.rank() > Captured.rank());
+        assert!(Authorized.rank() > Failed.rank(), "a later success beats an earlier failure of the same intent");
+    }
+}
