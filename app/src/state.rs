@@ -29,8 +29,8 @@ pub struct AppState {
     /// Where uploaded pictures live (`<data dir>/media`), served under `/media`.
     pub media_dir: std::path::PathBuf,
     pub rules: ShopRules,
-    /// One writer at a time on SQLite (see `checkout::service`); unused on PostgreSQL.
-    pub sqlite_writes: Arc<tokio::sync::Mutex<()>>,
+    /// Where write transactions begin (one at a time on SQLite, free on PostgreSQL).
+    pub writer: crate::db::Writer,
     /// Stripe.js card entry in the browser (Stripe with a publishable key); none for the demo.
     pub card_entry: Option<CardEntry>,
 }

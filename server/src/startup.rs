@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use app::cart::{CartTtl, RedisCartStore, SqlCartStore};
 use app::catalog::port::PRODUCT_TTL;
+use app::workers::Workers;
 use app::catalog::{MemoryProductCache, RedisProductCache};
 use app::events::{LocalEventBus, RedisEventBus};
 use app::accounts::session::{AnySessionStore, SqlSessionStore};
@@ -125,16 +126,16 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         .build();
     Ok(AppState {
         leptos_options,
+        writer: app::db::Writer::new(db.clone()),
         db,
         stores,
         limits: cfg.rate_limits,
         media_dir: cfg.data_dir.join("media"),
-        rules: app::checkout::ShopRules {
+        rules: app::checkout::rules::ShopRules {
             tax_rate_bps: cfg.tax_rate_bps,
             cancel_window_minutes: cfg.cancel_window_minutes,
             lease_seconds: cfg.checkout_lease_seconds,
         },
-        sqlite_writes: Arc::new(tokio::sync::Mutex::new(())),
         card_entry: cfg.stripe.as_ref().and_then(|s| {
             if s.publishable_key.is_none() {
                 tracing::warn!("STRIPE_SECRET_KEY is set but STRIPE_PUBLISHABLE_KEY is not: shoppers cannot enter a card (the REST API still takes payment method ids)");
@@ -149,18 +150,7 @@ fn session_layer(cfg: &Config, state: &AppState) -> SessionManagerLayer<AnySessi
     let store = match &state.stores.redis {
         Some(pool) => AnySessionStore(Arc::new(RedisStore::new(pool.clone()))),
         None => {
-            let sql = SqlSessionStore::new(state.db.clone());
-            let sweeper = sql.clone();
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(Duration::from_secs(600));
-                loop {
-                    every.tick().await;
-                    if let Err(e) = sweeper.delete_expired().await {
-                        tracing::warn!(error = %e, "deleting expired sessions");
-                    }
-                }
-            });
-            AnySessionStore(Arc::new(sql))
+            AnySessionStore(Arc::new(SqlSessionStore::new(state.db.clone())))
         }
     };
     SessionManagerLayer::new(store)
@@ -207,7 +197,11 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    workers: Workers,
 }
+
+/// How long a node waits at shutdown for worker rounds in progress.
+const WORKER_GRACE: Duration = Duration::from_secs(10);
 
 impl Application {
     pub async fn build(cfg: &Config) -> anyhow::Result<Self> {
@@ -215,15 +209,28 @@ impl Application {
         let listener = TcpListener::bind(cfg.site_addr)
             .await
             .with_context(|| format!("binding LEPTOS_SITE_ADDR {}", cfg.site_addr))?;
-        app::checkout::service::spawn_sweeper(state.clone(), Duration::from_secs(cfg.sweep_seconds));
+        let workers = Workers::new();
+        app::checkout::service::spawn_sweeper(&workers, state.clone(), Duration::from_secs(cfg.sweep_seconds));
         // Order mail: over SMTP when configured, else into the data dir's mail log.
         let mailer: Arc<dyn app::checkout::notify::Mailer> = match &cfg.smtp_url {
             Some(url) => Arc::new(crate::mail::SmtpMailer::new(url, &cfg.mail_from).map_err(anyhow::Error::msg)?),
             None => Arc::new(app::checkout::notify::MailLog::new(cfg.data_dir.join("mail.log"))),
         };
-        app::checkout::notify::spawn_outbox_worker(state.db.clone(), mailer, cfg.public_url.clone(), Duration::from_secs(2));
-        app::payments::reconcile::spawn_daily(state.db.clone(), state.stores.payments.clone());
-        Ok(Self { listener, router: router(cfg, state.clone()), state })
+        app::checkout::notify::spawn_outbox_worker(&workers, state.db.clone(), mailer, cfg.public_url.clone(), Duration::from_secs(2));
+        app::payments::reconcile::spawn_daily(&workers, state.db.clone(), state.stores.payments.clone());
+        if state.stores.redis.is_none() {
+            // The embedded default's session table: Redis expires its own keys.
+            let sessions = SqlSessionStore::new(state.db.clone());
+            workers.every("sessions", Duration::from_secs(600), move || {
+                let sessions = sessions.clone();
+                async move {
+                    if let Err(e) = sessions.delete_expired().await {
+                        tracing::warn!(error = %e, "deleting expired sessions");
+                    }
+                }
+            });
+        }
+        Ok(Self { listener, router: router(cfg, state.clone()), state, workers })
     }
 
     /// The state the server runs with (tests publish events and read stores through it).
@@ -235,9 +242,14 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }
 
+    /// Serves until SIGTERM or Ctrl-C; then stops accepting, finishes the requests in flight,
+    /// lets worker rounds in progress end and returns.
     pub async fn run(self) -> anyhow::Result<()> {
         let service = self.router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+        if self.workers.shutdown(WORKER_GRACE).await {
+            tracing::info!("requests and workers finished");
+        }
         Ok(())
     }
 }

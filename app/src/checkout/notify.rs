@@ -131,11 +131,11 @@ pub async fn deliver_outbox(db: &DatabaseConnection, mailer: &dyn Mailer, public
     Ok(sent)
 }
 
-pub fn spawn_outbox_worker(db: DatabaseConnection, mailer: std::sync::Arc<dyn Mailer>, public_url: String, every: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
+/// Delivers the outbox every `every` until the node shuts down.
+pub fn spawn_outbox_worker(workers: &crate::workers::Workers, db: DatabaseConnection, mailer: std::sync::Arc<dyn Mailer>, public_url: String, every: std::time::Duration) {
+    workers.every("outbox", every, move || {
+        let (db, mailer, public_url) = (db.clone(), mailer.clone(), public_url.clone());
+        async move {
             if let Err(e) = deliver_outbox(&db, mailer.as_ref(), &public_url).await {
                 tracing::warn!(error = %e, "delivering the outbox");
             }

@@ -46,17 +46,73 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
     Ok(db)
 }
 
-/// A write transaction. On SQLite it takes the write lock first (as `BEGIN IMMEDIATE` would):
-/// a transaction that reads first and writes later otherwise fails at once with "database is
-/// locked" when another connection wrote meanwhile, instead of waiting its turn. On PostgreSQL
-/// it is a plain transaction.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        txn.execute_unprepared("UPDATE warehouses SET id = id WHERE 1 = 0").await?;
+/// Where write transactions begin, so domain code never asks which database it runs on.
+/// On SQLite (one writer at a time anyway) this process's write transactions take turns on an
+/// in-process lock, and each takes SQLite's write lock first (as `BEGIN IMMEDIATE` would): a
+/// transaction that reads first and writes later otherwise fails at once with "database is
+/// locked" when another connection wrote meanwhile, instead of waiting its turn. On PostgreSQL a
+/// write transaction is a plain transaction and they run side by side.
+#[derive(Clone)]
+pub struct Writer {
+    db: DatabaseConnection,
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Writer {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db, turn: Default::default() }
     }
-    Ok(txn)
+
+    /// A write transaction; dropping it without `commit` rolls it back.
+    pub async fn begin(&self) -> Result<WriteTxn, sea_orm::DbErr> {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let sqlite = self.db.get_database_backend() == sea_orm::DbBackend::Sqlite;
+        let turn = if sqlite { Some(self.turn.clone().lock_owned().await) } else { None };
+        let txn = self.db.begin().await?;
+        if sqlite {
+            txn.execute_unprepared("UPDATE warehouses SET id = id WHERE 1 = 0").await?;
+        }
+        Ok(WriteTxn { txn, _turn: turn })
+    }
+}
+
+/// A write transaction from `Writer::begin`: use it as any connection, then `commit`.
+pub struct WriteTxn {
+    txn: sea_orm::DatabaseTransaction,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), sea_orm::DbErr> {
+        self.txn.commit().await
+    }
+}
+
+#[async_trait::async_trait]
+impl sea_orm::ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> sea_orm::DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: sea_orm::Statement) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, sea_orm::DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: sea_orm::Statement) -> Result<Option<sea_orm::QueryResult>, sea_orm::DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: sea_orm::Statement) -> Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
 }
 
 /// A timestamp as the API and pages show it: RFC 3339, UTC, whole seconds.

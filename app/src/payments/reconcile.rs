@@ -139,12 +139,16 @@ pub async fn resolve(db: &DatabaseConnection, id: i64) -> Result<(), AppError> {
 }
 
 /// Runs `reconcile` once a day for as long as the server runs.
-pub fn spawn_daily(db: DatabaseConnection, gateway: std::sync::Arc<dyn PaymentGateway>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
-        tick.tick().await; // the first tick is immediate: start a day from now
-        loop {
-            tick.tick().await;
+/// Reconciles once a day (the first a day after start) until the node shuts down.
+pub fn spawn_daily(workers: &crate::workers::Workers, db: DatabaseConnection, gateway: std::sync::Arc<dyn PaymentGateway>) {
+    let mut first = true;
+    workers.every("reconciliation", std::time::Duration::from_secs(24 * 3600), move || {
+        let skip = std::mem::replace(&mut first, false);
+        let (db, gateway) = (db.clone(), gateway.clone());
+        async move {
+            if skip {
+                return;
+            }
             if let Err(e) = reconcile(&db, gateway.as_ref()).await {
                 tracing::warn!(error = %e, "daily reconciliation");
             }

@@ -107,7 +107,7 @@ pub async fn save_review(state: &AppState, user_id: i64, product_id: i64, rating
     let db = &state.db;
     active_product(db, product_id).await?;
     let verified = bought(db, user_id, product_id).await?;
-    let txn = crate::db::begin_write(db).await?;
+    let txn = state.writer.begin().await?;
     let existing = review::Entity::find()
         .filter(review::Column::ProductId.eq(product_id))
         .filter(review::Column::UserId.eq(user_id))

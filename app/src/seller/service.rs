@@ -582,7 +582,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: ProductInput) -
     }
     check_skus_free(db, &valid, None).await?;
     let default_warehouse = ensure_warehouses(db).await?.first().map(|w| w.id).ok_or(AppError::Internal)?;
-    let txn = crate::db::begin_write(db).await?;
+    let txn = state.writer.begin().await?;
     let category_id = match valid.category {
         Some(id) => id,
         None => fallback_category(&txn).await?,
@@ -622,7 +622,7 @@ pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: Produc
     let valid = validated(db, &input).await?;
     check_skus_free(db, &valid, Some(id)).await?;
     let default_warehouse = ensure_warehouses(db).await?.first().map(|w| w.id).ok_or(AppError::Internal)?;
-    let txn = crate::db::begin_write(db).await?;
+    let txn = state.writer.begin().await?;
     let category_id = match valid.category {
         Some(c) => c,
         None => fallback_category(&txn).await?,

@@ -1,6 +1,7 @@
 //! The real `sellout` binary killed (abort, as `kill -9` would) between the provider's
 //! authorization and our bookkeeping: after a restart the order ends paid, with exactly one
-//! authorized PaymentIntent; a card is never charged without an order.
+//! authorized PaymentIntent; a card is never charged without an order. And SIGTERM during a
+//! checkout: the request finishes, the workers stop, the binary exits 0.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -114,5 +115,74 @@ async fn a_crash_after_authorization_ends_paid_and_charged_once() -> anyhow::Res
     assert_eq!(mine.len(), 1, "one PaymentIntent");
     assert_eq!(mine[0]["id"].as_str(), p[0].intent_id.as_deref());
     assert_eq!(mine[0]["status"], "requires_capture");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_checkout_in_flight_and_exits_0() -> anyhow::Result<()> {
+    let db_url = fresh_database_url(Backend::Sqlite).await?;
+    let data_dir = scratch_dir();
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    // The embedded default (SQLite, demo gateway); authorizing takes 1.5 s.
+    let mut server = Command::new(env!("CARGO_BIN_EXE_sellout"))
+        .arg("serve")
+        .env_remove("REDIS_URL")
+        .env_remove("STRIPE_SECRET_KEY")
+        .env("DATABASE_URL", &db_url)
+        .env("SELLOUT_DATA_DIR", &data_dir)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("SELLOUT_SWEEP_SECONDS", "1")
+        .env("SELLOUT_LOG", "warn")
+        .env("SELLOUT_FAULT_AUTHORIZE_DELAY_MS", "1500")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    wait_healthy(&base).await?;
+    let db = app::db::connect(&db_url).await?;
+    let row = inventory::Entity::find().filter(inventory::Column::Quantity.gte(3)).one(&db).await?.expect("the demo catalog has stock");
+    let v = variant::Entity::find_by_id(row.variant_id).one(&db).await?.unwrap();
+
+    let client = cookie_client();
+    let res = client.post(format!("{base}/api/v1/auth/register")).json(&json!({"email": "term@example.com", "password": "long enough"})).send().await?;
+    assert_eq!(res.status().as_u16(), 201);
+    client.post(format!("{base}/api/v1/cart/items")).json(&json!({"sku": v.sku, "quantity": 1})).send().await?;
+    let body = json!({
+        "shipping_address": {"name": "Ann Lee", "line1": "Main St 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+        "shipping_method": "standard",
+        "payment_method_id": "pm_card_visa"
+    });
+    let checkout = tokio::spawn({
+        let (client, base) = (client.clone(), base.clone());
+        async move { client.post(format!("{base}/api/v1/orders/checkout")).header("Idempotency-Key", "term-1").json(&body).send().await }
+    });
+    // Wait until the order exists (the request is inside the payment step), then SIGTERM.
+    let started = Instant::now();
+    while order::Entity::find().filter(order::Column::IdempotencyKey.eq("term-1")).one(&db).await?.is_none() {
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(10), "the checkout never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = server.id().expect("the server is running");
+    let sent = Instant::now();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?.success());
+
+    let res = checkout.await??;
+    assert_eq!(res.status().as_u16(), 201, "the checkout in flight was answered");
+    let answer: Value = res.json().await?;
+    assert_eq!(answer["status"], "paid");
+    let status = tokio::time::timeout(Duration::from_secs(15), server.wait()).await??;
+    assert!(status.success(), "exit 0 after SIGTERM, got {status:?}");
+    let took = sent.elapsed();
+    assert!(took < Duration::from_secs(15), "exited {took:?} after SIGTERM");
+
+    // Nothing half-written: the order is paid with its stock sold, none left reserved.
+    let o = order::Entity::find().filter(order::Column::IdempotencyKey.eq("term-1")).one(&db).await?.unwrap();
+    assert_eq!(o.status, OrderStatus::Paid);
+    assert_eq!(o.locked_until, None, "no lease left behind");
+    let p = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).all(&db).await?;
+    assert_eq!(p.iter().map(|p| p.state).collect::<Vec<_>>(), [PaymentState::Authorized]);
+    let stock = inventory::Entity::find().filter(inventory::Column::VariantId.eq(v.id)).all(&db).await?;
+    assert_eq!(stock.iter().map(|r| r.reserved).sum::<i64>(), 0, "the reservation was committed");
     Ok(())
 }

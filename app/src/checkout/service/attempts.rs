@@ -37,6 +37,13 @@ pub(crate) async fn pay(state: &AppState, o: order::Model, payment_method_id: &s
         payment_method_id: payment_method_id.to_owned(),
         idempotency_key: key.clone(),
     };
+    // Fault injection for the shutdown test (debug builds only): a slow provider, so a
+    // checkout is still in flight when SIGTERM arrives.
+    if cfg!(debug_assertions) {
+        if let Some(ms) = std::env::var("SELLOUT_FAULT_AUTHORIZE_DELAY_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+    }
     let outcome = state.stores.payments.authorize(&request).await;
     // Fault injection for the crash test (debug builds only): die between the provider's
     // answer and our bookkeeping, the worst moment for a crash.

@@ -53,15 +53,6 @@ pub(crate) fn result_of(o: &order::Model) -> CheckoutResult {
     }
 }
 
-/// Serialises this process's write transactions on SQLite (one writer at a time anyway).
-/// PostgreSQL runs free.
-pub(crate) async fn sqlite_turn(state: &AppState) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-    match state.db.get_database_backend() {
-        sea_orm::DbBackend::Sqlite => Some(state.sqlite_writes.lock().await),
-        _ => None,
-    }
-}
-
 pub(crate) async fn announce_stock(state: &AppState, products: impl Iterator<Item = i64>) {
     let mut ids: Vec<i64> = products.collect();
     ids.sort_unstable();

@@ -71,8 +71,7 @@ pub(crate) async fn move_reservation(txn: &impl ConnectionTrait, id: i64, from: 
 /// Pending → paid with every held reservation committed (sold: off `quantity` and `reserved`),
 /// all in one transaction; fails, changing nothing, if a reservation is no longer held.
 pub(crate) async fn commit_paid(state: &AppState, o: &order::Model) -> Result<order::Model, AppError> {
-    let _turn = sqlite_turn(state).await;
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = state.writer.begin().await?;
     let held = reservation::Entity::find()
         .filter(reservation::Column::OrderId.eq(o.id))
         .filter(reservation::Column::State.eq(ReservationState::Held))

@@ -22,8 +22,7 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
     let expires = now + Duration::minutes(RESERVATION_MINUTES);
 
     let created = {
-        let _turn = sqlite_turn(state).await;
-        let txn = crate::db::begin_write(&state.db).await?;
+        let txn = state.writer.begin().await?;
         let inserted = order::ActiveModel {
             user_id: Set(user.user_id),
             status: Set(OrderStatus::Pending),

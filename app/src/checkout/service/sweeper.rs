@@ -30,8 +30,7 @@ pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
         if r.order_id.is_some_and(|id| leased.get(&id).copied().unwrap_or(false)) {
             continue;
         }
-        let _turn = sqlite_turn(state).await;
-        let txn = crate::db::begin_write(&state.db).await?;
+        let txn = state.writer.begin().await?;
         if move_reservation(&txn, r.id, ReservationState::Held, ReservationState::Released).await? {
             inventory::Entity::update_many()
                 .col_expr(inventory::Column::Reserved, Expr::col(inventory::Column::Reserved).sub(r.quantity))
@@ -117,12 +116,11 @@ pub async fn recover_in_flight(state: &AppState) -> Result<usize, AppError> {
 }
 
 /// Runs `recover_in_flight` and `release_expired` every `every` (recovery first, so a paid
-/// attempt is not mistaken for an abandoned one) for as long as the server runs.
-pub fn spawn_sweeper(state: AppState, every: std::time::Duration) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
+/// attempt is not mistaken for an abandoned one) until the node shuts down.
+pub fn spawn_sweeper(workers: &crate::workers::Workers, state: AppState, every: std::time::Duration) {
+    workers.every("sweeper", every, move || {
+        let state = state.clone();
+        async move {
             if let Err(e) = recover_in_flight(&state).await {
                 tracing::warn!(error = %e, "recovering cut-off payments");
             }

@@ -38,8 +38,7 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
     }
     let was_paid = o.status == OrderStatus::Paid;
     let cancelled = {
-        let _turn = sqlite_turn(state).await;
-        let txn = crate::db::begin_write(&state.db).await?;
+        let txn = state.writer.begin().await?;
         let res = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(OrderStatus::Cancelled))
             .col_expr(order::Column::UpdatedAt, Expr::value(now))

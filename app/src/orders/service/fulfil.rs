@@ -133,7 +133,7 @@ pub async fn ship(state: &AppState, user: &CurrentUser, order_id: i64, tracking:
             .await?;
     }
     let now = Utc::now();
-    let txn = crate::db::begin_write(db).await?;
+    let txn = state.writer.begin().await?;
     let moved = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(OrderStatus::Shipped))
         .col_expr(order::Column::TrackingNumber, Expr::value(tracking))

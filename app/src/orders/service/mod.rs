@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use super::{OrderLine, OrderSummary, OrderView, RefundRequest, SellerOrder};
 use crate::accounts::CurrentUser;
 use crate::checkout::service::{
-    announce_stock, move_reservation, own_order, result_of, set_payment, sqlite_turn, void_waiting,
+    announce_stock, move_reservation, own_order, result_of, set_payment, void_waiting,
 };
 use crate::db::{inventory, order, order_item, payment, reservation};
 use crate::db::rfc3339;
