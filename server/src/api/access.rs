@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 
 use super::guard::Caller;
 use super::{ApiError, ErrorBody};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Serialize, ToSchema)]
 pub struct Account {
@@ -19,7 +21,7 @@ pub struct Account {
     pub addresses: Vec<Address>,
 }
 
-#[utoipa::path(get, path = "/api/v1/account", responses((status = 200, body = Account), (status = 401, body = ErrorBody)))]
+#[utoipa::path(tag = "access", get, path = "/api/v1/account", responses((status = 200, body = Account), (status = 401, body = ErrorBody)))]
 pub async fn account(State(state): State<AppState>, caller: Caller) -> Result<Json<Account>, ApiError> {
     let user = caller.require(Need::SignedIn)?.clone();
     let addresses = service::list_addresses(&state.db, user.user_id).await?;
@@ -34,7 +36,7 @@ pub struct SellerSummary {
 }
 
 /// A seller's own summary; admins may read any seller's.
-#[utoipa::path(get, path = "/api/v1/sellers/{seller_id}", params(("seller_id" = i64, Path)),
+#[utoipa::path(tag = "access", get, path = "/api/v1/sellers/{seller_id}", params(("seller_id" = i64, Path)),
     responses((status = 200, body = SellerSummary), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn seller_summary(State(state): State<AppState>, caller: Caller, Path(seller_id): Path<i64>) -> Result<Json<SellerSummary>, ApiError> {
     caller.require(Need::SellerAccount(seller_id))?;
@@ -57,7 +59,7 @@ pub struct UserRow {
 }
 
 /// The newest 100 accounts (admins only).
-#[utoipa::path(get, path = "/api/v1/admin/users", responses((status = 200, body = [UserRow]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "access", get, path = "/api/v1/admin/users", responses((status = 200, body = [UserRow]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn admin_users(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<UserRow>>, ApiError> {
     caller.require(Need::Admin)?;
     let rows = user::Entity::find().order_by_desc(user::Column::Id).limit(100).all(&state.db).await.map_err(AppError::from)?;
@@ -65,18 +67,28 @@ pub async fn admin_users(State(state): State<AppState>, caller: Caller) -> Resul
 }
 
 /// Open reconciliation findings: orphan intents, amount and state mismatches (admins only).
-#[utoipa::path(get, path = "/api/v1/admin/reconciliation", responses((status = 200, body = [app::payments::Finding]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "access", get, path = "/api/v1/admin/reconciliation", responses((status = 200, body = [app::payments::Finding]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn reconciliation(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<app::payments::Finding>>, ApiError> {
     caller.require(Need::Admin)?;
     Ok(Json(app::payments::reconcile::findings(&state.db).await?))
 }
 
 /// Marks a finding as dealt with; it leaves the open list (admins only).
-#[utoipa::path(post, path = "/api/v1/admin/reconciliation/{id}/resolve", params(("id" = i64, Path)),
+#[utoipa::path(tag = "access", post, path = "/api/v1/admin/reconciliation/{id}/resolve", params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn resolve_finding(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<axum::http::StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     let id: i64 = id.parse().map_err(|_| AppError::not_found(format!("There is no finding \"{id}\".")))?;
     app::payments::reconcile::resolve(&state.db, id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// This module's endpoints (signed-in, seller and admin routes), each declared once: route and OpenAPI entry.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(account))
+        .routes(routes!(seller_summary))
+        .routes(routes!(admin_users))
+        .routes(routes!(reconciliation))
+        .routes(routes!(resolve_finding))
 }

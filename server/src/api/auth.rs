@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 
 use super::guard::{Caller, JsonBody};
 use super::{ApiError, ErrorBody};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Serialize, ToSchema)]
 pub struct SignedIn {
@@ -21,7 +23,7 @@ pub struct SignedIn {
 }
 
 /// Creates an account and signs it in; a guest cart in the session is kept.
-#[utoipa::path(post, path = "/api/v1/auth/register", request_body(content = String, description = "{\"email\", \"password\", \"role\"?: \"shopper\"|\"seller\", \"seller_name\"?}"),
+#[utoipa::path(tag = "auth", post, path = "/api/v1/auth/register", request_body(content = String, description = "{\"email\", \"password\", \"role\"?: \"shopper\"|\"seller\", \"seller_name\"?}"),
     responses((status = 201, body = SignedIn), (status = 400, description = "Field errors, e.g. email already registered", body = ErrorBody)))]
 pub async fn register(State(state): State<AppState>, caller: Caller, body: JsonBody) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
     let reg = Registration {
@@ -36,7 +38,7 @@ pub async fn register(State(state): State<AppState>, caller: Caller, body: JsonB
 }
 
 /// Signs in; rate limited per client IP and per email (429 with Retry-After).
-#[utoipa::path(post, path = "/api/v1/auth/login", request_body(content = String, description = "{\"email\", \"password\"}"),
+#[utoipa::path(tag = "auth", post, path = "/api/v1/auth/login", request_body(content = String, description = "{\"email\", \"password\"}"),
     responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
@@ -52,13 +54,22 @@ pub async fn login(
     Ok(Json(SignedIn { user, notices }))
 }
 
-#[utoipa::path(post, path = "/api/v1/auth/logout", responses((status = 204, description = "Signed out")))]
+#[utoipa::path(tag = "auth", post, path = "/api/v1/auth/logout", responses((status = 204, description = "Signed out")))]
 pub async fn logout(caller: Caller) -> Result<StatusCode, ApiError> {
     session::sign_out(&caller.session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/auth/me", responses((status = 200, body = CurrentUser), (status = 401, body = ErrorBody)))]
+#[utoipa::path(tag = "auth", get, path = "/api/v1/auth/me", responses((status = 200, body = CurrentUser), (status = 401, body = ErrorBody)))]
 pub async fn me(caller: Caller) -> Result<Json<CurrentUser>, ApiError> {
     Ok(Json(caller.require(Need::SignedIn)?.clone()))
+}
+
+/// This module's endpoints (accounts on the cookie session), each declared once: route and OpenAPI entry.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
 }

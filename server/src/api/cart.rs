@@ -11,6 +11,8 @@ use axum::extract::{Path, State};
 
 use super::guard::{Caller, JsonBody};
 use super::{ApiError, ErrorBody};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 fn quantity(body: &JsonBody, default: Option<i64>) -> Result<i64, AppError> {
     let msg = |got: String| format!("quantity must be a whole number from 0 to {MAX_REQUEST_QUANTITY} (got {got})");
@@ -25,7 +27,7 @@ fn quantity(body: &JsonBody, default: Option<i64>) -> Result<i64, AppError> {
     Ok(q)
 }
 
-#[utoipa::path(get, path = "/api/v1/cart", responses((status = 200, body = CartView)))]
+#[utoipa::path(tag = "cart", get, path = "/api/v1/cart", responses((status = 200, body = CartView)))]
 pub async fn get_cart(State(state): State<AppState>, caller: Caller) -> Result<Json<CartView>, ApiError> {
     let owner = cart_owner(&caller.session, false).await?;
     Ok(Json(service::view(&state, owner.as_ref()).await?))
@@ -33,7 +35,7 @@ pub async fn get_cart(State(state): State<AppState>, caller: Caller) -> Result<J
 
 /// Adds `quantity` (default 1) of an SKU, or of a product's first available variant; with
 /// `"mode": "set"` sets the line instead. Quantities are capped by stock and 10 per line.
-#[utoipa::path(post, path = "/api/v1/cart/items",
+#[utoipa::path(tag = "cart", post, path = "/api/v1/cart/items",
     request_body(content = String, description = "{\"sku\" | \"product_id\", \"quantity\"?, \"mode\"?: \"add\"|\"set\"}"),
     responses((status = 200, body = CartView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Out of stock", body = ErrorBody)))]
 pub async fn add_item(State(state): State<AppState>, caller: Caller, body: JsonBody) -> Result<Json<CartView>, ApiError> {
@@ -53,7 +55,7 @@ pub async fn add_item(State(state): State<AppState>, caller: Caller, body: JsonB
 }
 
 /// Sets a line's quantity; 0 removes it. Idempotent.
-#[utoipa::path(put, path = "/api/v1/cart/items/{sku}", params(("sku" = String, Path)),
+#[utoipa::path(tag = "cart", put, path = "/api/v1/cart/items/{sku}", params(("sku" = String, Path)),
     request_body(content = String, description = "{\"quantity\"}"),
     responses((status = 200, body = CartView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_item(State(state): State<AppState>, caller: Caller, Path(sku): Path<String>, body: JsonBody) -> Result<Json<CartView>, ApiError> {
@@ -62,9 +64,17 @@ pub async fn set_item(State(state): State<AppState>, caller: Caller, Path(sku): 
     Ok(Json(service::put_item(&state, &owner, ItemRef::Sku(sku), quantity, Mode::Set).await?))
 }
 
-#[utoipa::path(delete, path = "/api/v1/cart/items/{sku}", params(("sku" = String, Path)),
+#[utoipa::path(tag = "cart", delete, path = "/api/v1/cart/items/{sku}", params(("sku" = String, Path)),
     responses((status = 200, body = CartView), (status = 404, body = ErrorBody)))]
 pub async fn remove_item(State(state): State<AppState>, caller: Caller, Path(sku): Path<String>) -> Result<Json<CartView>, ApiError> {
     let owner = cart_owner(&caller.session, true).await?.ok_or(AppError::Internal)?;
     Ok(Json(service::remove_item(&state, &owner, &sku).await?))
+}
+
+/// This module's endpoints (the session's cart), each declared once: route and OpenAPI entry.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_cart))
+        .routes(routes!(add_item))
+        .routes(routes!(set_item, remove_item))
 }

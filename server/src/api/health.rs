@@ -7,13 +7,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use fred::interfaces::ClientLike;
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "The process is up")))]
+#[utoipa::path(tag = "health", get, path = "/healthz", responses((status = 200, description = "The process is up")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
 #[utoipa::path(
+    tag = "health",
     get,
     path = "/readyz",
     responses((status = 200, description = "Database and Redis answer"), (status = 503, description = "A dependency is down"))
@@ -39,4 +42,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let ready = database == "ok" && redis != "unavailable";
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(json!({"status": if ready { "ready" } else { "not ready" }, "checks": {"database": database, "redis": redis}})))
+}
+
+/// This module's endpoints (liveness and readiness), each declared once: route and OpenAPI entry.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }

@@ -9,9 +9,10 @@ use axum::Json;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 
 pub mod access;
 pub mod auth;
@@ -89,76 +90,43 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
     (status, Json(body)).into_response()
 }
 
+/// The document's frame; every path comes from the module routers (`router()` in each file).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sellout API", version = "1", description = "Storefront REST API. Money is integer minor units plus an ISO 4217 currency."),
-    paths(
-        products::list_products, products::get_product, search::search,
-        cart::get_cart, cart::add_item, cart::set_item, cart::remove_item,
-        auth::register, auth::login, auth::logout, auth::me,
-        access::account, access::seller_summary, access::admin_users, access::reconciliation, access::resolve_finding,
-        orders::checkout, orders::pay, orders::confirm, orders::list, orders::get, orders::cancel,
-        orders::seller_list, orders::ship, orders::deliver, orders::refund,
-        reviews::list, reviews::save, reviews::wishlist, reviews::add, reviews::remove,
-        seller::list, seller::create, seller::get, seller::update, seller::archive, seller::add_image, seller::remove_image,
-        health::healthz, health::readyz,
-    ),
     components(schemas(ErrorBody, ErrorDetail, app::catalog::ProductList, app::catalog::ProductDetail, app::cart::CartView, app::search::SearchResults, app::seller::SellerProduct, app::seller::SellerProductList, app::seller::ProductInput))
 )]
 pub struct ApiDoc;
-
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
-}
 
 async fn api_not_found() -> ApiError {
     ApiError(AppError::not_found("There is no such API endpoint."))
 }
 
+/// Every endpoint with its OpenAPI entry, from each module's `router()`.
+fn endpoints() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(products::router())
+        .merge(search::router())
+        .merge(cart::router())
+        .merge(auth::router())
+        .merge(access::router())
+        .merge(orders::router())
+        .merge(reviews::router())
+        .merge(seller::router())
+        .merge(health::router())
+}
+
+/// The OpenAPI document the server serves at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    endpoints().into_openapi()
+}
+
 pub fn router() -> Router<AppState> {
-    let v1 = Router::new()
-        .route("/products", get(products::list_products))
-        .route("/products/{id}", get(products::get_product))
-        .route("/products/{id}/reviews", get(reviews::list).post(reviews::save))
-        .route("/orders", get(orders::list))
-        .route("/orders/checkout", post(orders::checkout))
-        .route("/orders/{id}", get(orders::get))
-        .route("/orders/{id}/pay", post(orders::pay))
-        .route("/orders/{id}/confirm", post(orders::confirm))
-        .route("/orders/{id}/cancel", post(orders::cancel))
-        .route("/seller/orders", get(orders::seller_list))
-        .route("/seller/orders/{id}/ship", post(orders::ship))
-        .route("/seller/orders/{id}/deliver", post(orders::deliver))
-        .route("/seller/orders/{id}/refund", post(orders::refund))
-        .route("/wishlist", get(reviews::wishlist))
-        .route("/wishlist/{product_id}", put(reviews::add).delete(reviews::remove))
-        .route("/search", get(search::search))
-        .route("/cart", get(cart::get_cart))
-        .route("/cart/items", post(cart::add_item))
-        .route("/cart/items/{sku}", put(cart::set_item).delete(cart::remove_item))
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/me", get(auth::me))
-        .route("/account", get(access::account))
-        .route("/sellers/{seller_id}", get(access::seller_summary))
-        .route("/admin/users", get(access::admin_users))
-        .route("/admin/reconciliation", get(access::reconciliation))
-        .route("/admin/reconciliation/{id}/resolve", post(access::resolve_finding))
-        .route("/seller/products", get(seller::list).post(seller::create))
-        .route("/seller/products/{id}", get(seller::get).put(seller::update).delete(seller::archive))
-        .route(
-            "/seller/products/{id}/images",
-            // The handler caps the upload itself (5 MB and the multipart envelope).
-            post(seller::add_image).layer(axum::extract::DefaultBodyLimit::disable()),
-        )
-        .route("/seller/products/{id}/images/{image_id}", axum::routing::delete(seller::remove_image))
-        .route("/openapi.json", get(openapi_json))
-        .fallback(api_not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));
-    Router::new()
-        .nest("/api/v1", v1)
+    let (api, doc) = endpoints().split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    api.route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route("/api/v1", axum::routing::any(api_not_found))
+        .route("/api/v1/{*rest}", axum::routing::any(api_not_found))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .route("/webhooks/stripe", post(webhooks::stripe).layer(axum::extract::DefaultBodyLimit::max(256 * 1024)))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
 }

@@ -15,6 +15,8 @@ use axum::http::{HeaderMap, StatusCode};
 
 use super::guard::{Caller, JsonBody};
 use super::{ApiError, ErrorBody};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 fn order_id(raw: &str) -> Result<i64, AppError> {
     raw.parse().map_err(|_| AppError::not_found(format!("You have no order \"{raw}\".")))
@@ -24,7 +26,7 @@ fn order_id(raw: &str) -> Result<i64, AppError> {
 /// same `Idempotency-Key` with the same body gives the same order (200); with another body 422;
 /// while the first request is still working 409. A declined card is 402; the order stays
 /// payable (`POST /api/v1/orders/{id}/pay`) until its reservation expires.
-#[utoipa::path(post, path = "/api/v1/orders/checkout", request_body = CheckoutRequest,
+#[utoipa::path(tag = "orders", post, path = "/api/v1/orders/checkout", request_body = CheckoutRequest,
     params(("Idempotency-Key" = String, Header, description = "A unique key per order attempt, e.g. a UUID")),
     responses((status = 201, body = CheckoutResult), (status = 200, description = "A replay of an earlier request", body = CheckoutResult),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 402, description = "Card declined", body = ErrorBody),
@@ -38,7 +40,7 @@ pub async fn checkout(State(state): State<AppState>, caller: Caller, headers: He
     Ok((if replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(result)))
 }
 
-#[utoipa::path(post, path = "/api/v1/orders/{id}/pay", params(("id" = i64, Path)),
+#[utoipa::path(tag = "orders", post, path = "/api/v1/orders/{id}/pay", params(("id" = i64, Path)),
     request_body(content = String, description = r#"{"payment_method_id": "pm_…"}"#, content_type = "application/json"),
     responses((status = 200, body = CheckoutResult), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn pay(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<Json<CheckoutResult>, ApiError> {
@@ -50,21 +52,21 @@ pub async fn pay(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 /// After the shopper completed 3-D Secure with Stripe.js (`client_secret` from checkout or pay):
 /// the order is paid (200), the check failed (402, the order stays payable) or is not finished
 /// yet (409).
-#[utoipa::path(post, path = "/api/v1/orders/{id}/confirm", params(("id" = i64, Path)),
+#[utoipa::path(tag = "orders", post, path = "/api/v1/orders/{id}/confirm", params(("id" = i64, Path)),
     responses((status = 200, body = CheckoutResult), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn confirm(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<CheckoutResult>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
     Ok(Json(service::confirm_payment(&state, user, order_id(&id)?).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/orders", responses((status = 200, body = [OrderSummary]), (status = 401, body = ErrorBody)))]
+#[utoipa::path(tag = "orders", get, path = "/api/v1/orders", responses((status = 200, body = [OrderSummary]), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<OrderSummary>>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
     Ok(Json(orders::order_list(&state.db, user.user_id).await?))
 }
 
 /// One of the caller's orders; anyone else's is 404.
-#[utoipa::path(get, path = "/api/v1/orders/{id}", params(("id" = i64, Path)),
+#[utoipa::path(tag = "orders", get, path = "/api/v1/orders/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
@@ -73,7 +75,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 
 /// Cancels the caller's order: unpaid, or paid within the cancel window (default 30 minutes).
 /// The card authorization is voided and the stock returned, once.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", params(("id" = i64, Path)),
+#[utoipa::path(tag = "orders", post, path = "/api/v1/orders/{id}/cancel", params(("id" = i64, Path)),
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
@@ -83,14 +85,14 @@ pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Pat
 // ---- the seller's order queue ----
 
 /// Orders with the caller's products that were paid, newest first (an admin: all orders).
-#[utoipa::path(get, path = "/api/v1/seller/orders", responses((status = 200, body = [SellerOrder]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "orders", get, path = "/api/v1/seller/orders", responses((status = 200, body = [SellerOrder]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn seller_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<SellerOrder>>, ApiError> {
     let user = caller.require(Need::Seller)?;
     Ok(Json(orders::seller_orders(&state.db, user).await?))
 }
 
 /// Ships a paid order with the carrier's tracking number; the payment is captured.
-#[utoipa::path(post, path = "/api/v1/seller/orders/{id}/ship", params(("id" = i64, Path)),
+#[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/ship", params(("id" = i64, Path)),
     request_body(content = String, description = r#"{"tracking_number": "…"}"#, content_type = "application/json"),
     responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn ship(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<Json<SellerOrder>, ApiError> {
@@ -99,7 +101,7 @@ pub async fn ship(State(state): State<AppState>, caller: Caller, Path(id): Path<
     Ok(Json(orders::ship(&state, user, order_id(&id)?, &tracking).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/seller/orders/{id}/deliver", params(("id" = i64, Path)),
+#[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/deliver", params(("id" = i64, Path)),
     responses((status = 200, body = SellerOrder), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn deliver(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<SellerOrder>, ApiError> {
     let user = caller.require(Need::Seller)?;
@@ -108,7 +110,7 @@ pub async fn deliver(State(state): State<AppState>, caller: Caller, Path(id): Pa
 
 /// Refunds a shipped order: what is left, or `lines` (`sku`, `quantity`). An `Idempotency-Key`
 /// makes a retried request return the first refund.
-#[utoipa::path(post, path = "/api/v1/seller/orders/{id}/refund", params(("id" = i64, Path)), request_body = RefundRequest,
+#[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/refund", params(("id" = i64, Path)), request_body = RefundRequest,
     responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn refund(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Result<Json<SellerOrder>, ApiError> {
     let user = caller.require(Need::Seller)?;
@@ -116,4 +118,19 @@ pub async fn refund(State(state): State<AppState>, caller: Caller, headers: Head
         .map_err(|e| AppError::bad("body", format!("The refund could not be read: {e}.")))?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     Ok(Json(orders::refund_order(&state, user, order_id(&id)?, &req, key).await?))
+}
+
+/// This module's endpoints (checkout, the shopper's orders and the seller's queue), each declared once: route and OpenAPI entry.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(checkout))
+        .routes(routes!(pay))
+        .routes(routes!(confirm))
+        .routes(routes!(list))
+        .routes(routes!(get))
+        .routes(routes!(cancel))
+        .routes(routes!(seller_list))
+        .routes(routes!(ship))
+        .routes(routes!(deliver))
+        .routes(routes!(refund))
 }

@@ -7,6 +7,8 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 
 use super::{ApiError, ErrorBody};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Query string pairs; a malformed query string is a 400, not a 500.
 pub fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, AppError> {
@@ -16,6 +18,7 @@ pub fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, AppErro
 
 /// One page of products, optionally in a category (and its subcategories).
 #[utoipa::path(
+    tag = "products",
     get,
     path = "/api/v1/products",
     params(
@@ -39,6 +42,7 @@ pub async fn list_products(State(state): State<AppState>, RawQuery(raw): RawQuer
 
 /// A product with its variants, their prices and availability.
 #[utoipa::path(
+    tag = "products",
     get,
     path = "/api/v1/products/{id}",
     params(("id" = i64, Path, description = "Product id")),
@@ -51,4 +55,11 @@ pub async fn list_products(State(state): State<AppState>, RawQuery(raw): RawQuer
 pub async fn get_product(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ProductDetail>, ApiError> {
     let id: i64 = id.parse().map_err(|_| AppError::not_found(format!("There is no product with id \"{id}\".")))?;
     Ok(Json(service::cached_product_detail(&state, id).await.map_err(AppError::from)?))
+}
+
+/// This module's endpoints (the catalog as shoppers see it), each declared once: route and OpenAPI entry.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_products))
+        .routes(routes!(get_product))
 }

@@ -11,6 +11,8 @@ use axum::http::StatusCode;
 
 use super::guard::{Caller, JsonBody};
 use super::{ApiError, ErrorBody};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 fn product_id(raw: &str) -> Result<i64, AppError> {
     raw.parse().map_err(|_| AppError::not_found(format!("There is no product with id \"{raw}\".")))
@@ -18,7 +20,7 @@ fn product_id(raw: &str) -> Result<i64, AppError> {
 
 /// The product's rating, its newest reviews (the caller's first) and whether it is on the
 /// caller's wishlist.
-#[utoipa::path(get, path = "/api/v1/products/{id}/reviews", params(("id" = i64, Path)),
+#[utoipa::path(tag = "reviews", get, path = "/api/v1/products/{id}/reviews", params(("id" = i64, Path)),
     responses((status = 200, body = ProductReviews), (status = 404, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<ProductReviews>, ApiError> {
     let viewer = caller.user.as_ref().map(|u| u.user_id);
@@ -26,7 +28,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Path(id): Path<
 }
 
 /// Writes the caller's review (201) or rewrites it (200): one per shopper and product.
-#[utoipa::path(post, path = "/api/v1/products/{id}/reviews", params(("id" = i64, Path)),
+#[utoipa::path(tag = "reviews", post, path = "/api/v1/products/{id}/reviews", params(("id" = i64, Path)),
     request_body(content = String, description = r#"{"rating": 1-5, "body": "text"}"#, content_type = "application/json"),
     responses((status = 201, body = Review), (status = 200, body = Review), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn save(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<(StatusCode, Json<Review>), ApiError> {
@@ -42,14 +44,14 @@ pub async fn save(State(state): State<AppState>, caller: Caller, Path(id): Path<
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(review)))
 }
 
-#[utoipa::path(get, path = "/api/v1/wishlist", responses((status = 200, body = [ProductSummary]), (status = 401, body = ErrorBody)))]
+#[utoipa::path(tag = "reviews", get, path = "/api/v1/wishlist", responses((status = 200, body = [ProductSummary]), (status = 401, body = ErrorBody)))]
 pub async fn wishlist(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProductSummary>>, ApiError> {
     let user = caller.require(Need::SignedIn)?;
     Ok(Json(app::wishlist::service::wishlist(&state.db, user.user_id).await?))
 }
 
 /// Saves a product to the wishlist; saving it again changes nothing.
-#[utoipa::path(put, path = "/api/v1/wishlist/{product_id}", params(("product_id" = i64, Path)),
+#[utoipa::path(tag = "reviews", put, path = "/api/v1/wishlist/{product_id}", params(("product_id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let user = caller.require(Need::SignedIn)?;
@@ -57,10 +59,18 @@ pub async fn add(State(state): State<AppState>, caller: Caller, Path(id): Path<S
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(delete, path = "/api/v1/wishlist/{product_id}", params(("product_id" = i64, Path)),
+#[utoipa::path(tag = "reviews", delete, path = "/api/v1/wishlist/{product_id}", params(("product_id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let user = caller.require(Need::SignedIn)?;
     app::wishlist::service::remove_from_wishlist(&state.db, user.user_id, product_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This module's endpoints (reviews and the wishlist), each declared once: route and OpenAPI entry.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, save))
+        .routes(routes!(wishlist))
+        .routes(routes!(add, remove))
 }

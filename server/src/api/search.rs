@@ -7,9 +7,12 @@ use axum::extract::{RawQuery, State};
 
 use super::products::query_pairs;
 use super::{ApiError, ErrorBody};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Searches active products. `brand` may repeat (any of them); prices are minor units.
 #[utoipa::path(
+    tag = "search",
     get,
     path = "/api/v1/search",
     params(
@@ -33,4 +36,10 @@ pub async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> R
     let pairs = query_pairs(raw)?;
     let query = SearchQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
     Ok(Json(app::search::service::search(&state, &query).await?))
+}
+
+/// This module's endpoints (full-text search with facets), each declared once: route and OpenAPI entry.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search))
 }

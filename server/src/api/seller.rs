@@ -13,6 +13,8 @@ use super::guard::{Caller, JsonBody};
 use super::products::query_pairs;
 use super::{ApiError, ErrorBody, error_response};
 use app::accounts::Need;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 fn product_id(raw: &str) -> Result<i64, AppError> {
     raw.parse().map_err(|_| AppError::not_found(format!("There is no product \"{raw}\" in your shop.")))
@@ -24,7 +26,7 @@ fn product_input(body: JsonBody) -> Result<ProductInput, AppError> {
 }
 
 /// Your products (an admin: everyone's), newest change first, 25 per page.
-#[utoipa::path(get, path = "/api/v1/seller/products",
+#[utoipa::path(tag = "seller", get, path = "/api/v1/seller/products",
     params(
         ("q" = Option<String>, Query, description = "Words of the title or brand, or part of a SKU"),
         ("status" = Option<String>, Query, description = "draft, active or archived"),
@@ -50,7 +52,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): 
 }
 
 /// Creates a product (a draft unless `status` says `active`) with its variants and stock.
-#[utoipa::path(post, path = "/api/v1/seller/products", request_body = ProductInput,
+#[utoipa::path(tag = "seller", post, path = "/api/v1/seller/products", request_body = ProductInput,
     responses((status = 201, body = SellerProduct), (status = 400, description = "Bad fields, each named", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, caller: Caller, body: JsonBody) -> Result<(StatusCode, Json<SellerProduct>), ApiError> {
@@ -59,7 +61,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, body: JsonBod
     Ok((StatusCode::CREATED, Json(service::create(&state, user, input).await?)))
 }
 
-#[utoipa::path(get, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)),
+#[utoipa::path(tag = "seller", get, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = SellerProduct), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<SellerProduct>, ApiError> {
     let user = caller.require(Need::Seller)?;
@@ -68,7 +70,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 
 /// Replaces the product's fields and variants (matched by SKU; a variant without stock keeps
 /// its stock). `status` publishes (active), unpublishes (draft) or archives.
-#[utoipa::path(put, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)), request_body = ProductInput,
+#[utoipa::path(tag = "seller", put, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)), request_body = ProductInput,
     responses((status = 200, body = SellerProduct), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<Json<SellerProduct>, ApiError> {
@@ -79,7 +81,7 @@ pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Pat
 }
 
 /// Archives the product: shoppers no longer see it, orders keep their history.
-#[utoipa::path(delete, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)),
+#[utoipa::path(tag = "seller", delete, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)),
     responses((status = 204, description = "Archived"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn archive(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let user = caller.require(Need::Seller)?;
@@ -146,7 +148,7 @@ async fn upload_bytes(req: Request, state: &AppState) -> Result<Vec<u8>, Respons
 }
 
 /// Adds a picture (JPEG, PNG, GIF or WebP, at most 5 MB; checked by its bytes).
-#[utoipa::path(post, path = "/api/v1/seller/products/{id}/images", params(("id" = i64, Path)),
+#[utoipa::path(tag = "seller", post, path = "/api/v1/seller/products/{id}/images", params(("id" = i64, Path)),
     request_body(content = Vec<u8>, description = "multipart/form-data with an `image` field, or the raw picture", content_type = "multipart/form-data"),
     responses((status = 201, body = SellerProduct), (status = 400, description = "Not a picture", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, description = "Larger than 5 MB", body = ErrorBody)))]
@@ -181,10 +183,20 @@ enum Failure {
     Body(Response),
 }
 
-#[utoipa::path(delete, path = "/api/v1/seller/products/{id}/images/{image_id}", params(("id" = i64, Path), ("image_id" = i64, Path)),
+#[utoipa::path(tag = "seller", delete, path = "/api/v1/seller/products/{id}/images/{image_id}", params(("id" = i64, Path), ("image_id" = i64, Path)),
     responses((status = 200, body = SellerProduct), (status = 404, body = ErrorBody)))]
 pub async fn remove_image(State(state): State<AppState>, caller: Caller, Path((id, image_id)): Path<(String, String)>) -> Result<Json<SellerProduct>, ApiError> {
     let user = caller.require(Need::Seller)?;
     let image_id: i64 = image_id.parse().map_err(|_| AppError::not_found("There is no such picture."))?;
     Ok(Json(service::remove_image(&state, user, product_id(&id)?, image_id).await?))
+}
+
+/// This module's endpoints (the seller's catalog and pictures), each declared once: route and OpenAPI entry.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update, archive))
+        .routes(routes!(remove_image))
+        // The handler caps the upload itself (5 MB and the multipart envelope).
+        .merge(OpenApiRouter::new().routes(routes!(add_image)).layer(axum::extract::DefaultBodyLimit::disable()))
 }
