@@ -7,7 +7,7 @@ use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, Set, SqlErr, TransactionTrait,
+    QueryOrder, Set, TransactionTrait,
 };
 
 use super::*;
@@ -66,7 +66,7 @@ pub async fn create_account(db: &DatabaseConnection, reg: ValidRegistration) -> 
     .await;
     let u = match inserted {
         Ok(u) => u,
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+        Err(e) if crate::db::is_unique_violation(&e) => {
             return Err(AppError::Invalid(
                 [("email".to_owned(), "This email is already registered. Sign in instead?".to_owned())].into(),
             ));

@@ -115,6 +115,13 @@ impl sea_orm::ConnectionTrait for WriteTxn {
     }
 }
 
+/// Whether a write failed on a UNIQUE constraint (an email, a SKU, an idempotency key or event
+/// id already there), the one database error domain code turns into its own answer. The same
+/// test on SQLite and PostgreSQL.
+pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
 /// A timestamp as the API and pages show it: RFC 3339, UTC, whole seconds.
 pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

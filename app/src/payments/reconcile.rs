@@ -5,7 +5,7 @@
 //! admin (`GET /api/v1/admin/reconciliation`), once per intent and kind.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 
 use sea_orm::DatabaseConnection;
@@ -94,7 +94,7 @@ pub async fn reconcile(db: &DatabaseConnection, gateway: &dyn PaymentGateway) ->
                 found_at: crate::db::rfc3339(now),
             }),
             // Already listed by an earlier run.
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(e) if crate::db::is_unique_violation(&e) => {}
             Err(e) => return Err(e.into()),
         }
     }

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use sha2::Sha256;
 
 use crate::db::{payment, webhook_event};
@@ -91,7 +91,7 @@ pub async fn handle_event(state: &AppState, payload: &str) -> Result<Handled, Ap
     };
     let row = match row.insert(db).await {
         Ok(r) => r,
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Ok(Handled::Duplicate),
+        Err(e) if crate::db::is_unique_violation(&e) => return Ok(Handled::Duplicate),
         Err(e) => return Err(e.into()),
     };
     let target = match kind {

@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr, Statement,
+    QuerySelect, Set, Statement,
 };
 
 use super::*;
@@ -134,7 +134,7 @@ pub async fn save_review(state: &AppState, user_id: i64, product_id: i64, rating
             };
             match m.insert(&txn).await {
                 Ok(m) => (m, i64::from(rating), 1),
-                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                Err(e) if crate::db::is_unique_violation(&e) => {
                     return Err(AppError::Conflict("You have just reviewed this product elsewhere. Reload the page to edit your review.".to_owned()));
                 }
                 Err(e) => return Err(e.into()),

@@ -10,7 +10,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, SqlErr,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 
 use super::*;
@@ -403,7 +403,7 @@ async fn ensure_warehouses(db: &impl ConnectionTrait) -> Result<Vec<warehouse::M
     match w.insert(db).await {
         Ok(_) => {}
         // Another request created it meanwhile.
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+        Err(e) if crate::db::is_unique_violation(&e) => {}
         Err(e) => return Err(e),
     }
     warehouse::Entity::find().order_by_asc(warehouse::Column::Id).all(db).await
@@ -423,7 +423,7 @@ async fn fallback_category(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     };
     match c.insert(db).await {
         Ok(c) => Ok(c.id),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+        Err(e) if crate::db::is_unique_violation(&e) => {
             find().await?.map(|c| c.id).ok_or(e)
         }
         Err(e) => Err(e),
@@ -452,9 +452,10 @@ async fn check_skus_free(db: &DatabaseConnection, valid: &ValidProduct, product_
 /// A write that lost a race on a unique SKU is a conflict a person can fix; other database
 /// failures are internal.
 fn write_error(e: DbErr) -> AppError {
-    match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict("A SKU of this product was just taken by another product. Choose another SKU.".to_owned()),
-        _ => AppError::from(e),
+    if crate::db::is_unique_violation(&e) {
+        AppError::Conflict("A SKU of this product was just taken by another product. Choose another SKU.".to_owned())
+    } else {
+        AppError::from(e)
     }
 }
 
@@ -550,7 +551,7 @@ async fn write_variants(db: &impl ConnectionTrait, product_id: i64, valid: &Vali
         }
         match variant::Entity::delete_by_id(gone.id).exec(db).await {
             Ok(_) => {}
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
+            Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))) => {
                 return Err(AppError::bad("variants", format!("SKU {} has been ordered, so it stays; set its stock to 0 instead.", gone.sku)));
             }
             Err(e) => return Err(e.into()),

@@ -1,7 +1,7 @@
 //! The wishlist on SeaORM: one row per shopper and product, newest first.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::catalog::ProductSummary;
 use crate::catalog::service::active_product;
@@ -37,7 +37,7 @@ pub async fn add_to_wishlist(db: &DatabaseConnection, user_id: i64, product_id: 
     let row = wishlist::ActiveModel { user_id: Set(user_id), product_id: Set(product_id), created_at: Set(Utc::now()), ..Default::default() };
     match row.insert(db).await {
         Ok(_) => Ok(()),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(()),
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }

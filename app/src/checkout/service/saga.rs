@@ -46,7 +46,7 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
         let o = match inserted {
             Ok(o) => o,
             // The same key won a race a moment ago: that request is still working on it.
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(e) if crate::db::is_unique_violation(&e) => {
                 drop(txn);
                 let existing = order::Entity::find().filter(order::Column::IdempotencyKey.eq(key)).one(db).await?.ok_or(AppError::Internal)?;
                 return replay(&existing, user.user_id, &hash).map(|r| (r, true));

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::*;
 use crate::accounts::{CurrentUser, Need, Role, authorize};
@@ -228,7 +228,7 @@ pub async fn refund_order(state: &AppState, user: &CurrentUser, order_id: i64, r
     match row.insert(db).await {
         Ok(_) => {}
         // The same request won a race: its refund stands, this one is the same.
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return one(db, user, order_id).await,
+        Err(e) if crate::db::is_unique_violation(&e) => return one(db, user, order_id).await,
         Err(e) => return Err(e.into()),
     }
     if already + amount == o.total {
