@@ -116,11 +116,6 @@ fn endpoints() -> OpenApiRouter<AppState> {
         .merge(health::router())
 }
 
-/// The OpenAPI document the server serves at `/api/v1/openapi.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    endpoints().into_openapi()
-}
-
 pub fn router() -> Router<AppState> {
     let (api, doc) = endpoints().split_for_parts();
     let doc = std::sync::Arc::new(doc);
