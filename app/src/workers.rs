@@ -49,17 +49,7 @@ impl Workers {
         });
     }
 
-    /// A future that ends when shutdown begins, for workers that wait on something else
-    /// (events) and must stop between two pieces of work.
-    pub fn stopping(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut stop = self.stop.subscribe();
-        async move {
-            let _ = stop.wait_for(|stopped| *stopped).await;
-        }
-    }
-
-    /// Runs a worker that watches `stopping()` itself.
-    pub fn spawn(&self, worker: impl Future<Output = ()> + Send + 'static) {
+    fn spawn(&self, worker: impl Future<Output = ()> + Send + 'static) {
         self.tasks.lock().expect("workers' task set poisoned: a holder panicked").spawn(worker);
     }
 
