@@ -54,6 +54,8 @@ impl AppError {
         AppError::Forbidden("You do not have access to this.".to_owned())
     }
 
+    /// The one mapping of an error to its HTTP meaning; REST, server functions, pages and form
+    /// posts all answer through it (`status`, `retry_after`, `code`).
     pub fn status(&self) -> u16 {
         match self {
             AppError::NotFound(_) => 404,
@@ -65,6 +67,29 @@ impl AppError {
             AppError::PaymentDeclined(_) => 402,
             AppError::TooManyRequests { .. } => 429,
             AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+
+    /// Seconds to wait before trying again (`Retry-After`), for the errors that have one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
+    /// Stable machine-readable code of the REST error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound(_) => "not_found",
+            AppError::BadRequest { .. } | AppError::Invalid(_) => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::Conflict(_) => "conflict",
+            AppError::Unprocessable(_) => "unprocessable",
+            AppError::PaymentDeclined(_) => "card_declined",
+            AppError::TooManyRequests { .. } => "rate_limited",
+            AppError::Internal | AppError::Transport(_) => "internal",
         }
     }
 
@@ -97,6 +122,19 @@ impl FieldErrors {
 
     pub fn finish(self) -> Result<(), AppError> {
         if self.0.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.0)) }
+    }
+}
+
+/// The status line and headers of an error response, from `status` and `retry_after`.
+#[cfg(feature = "ssr")]
+impl AppError {
+    pub fn http_parts(&self) -> (axum::http::StatusCode, axum::http::HeaderMap) {
+        let status = axum::http::StatusCode::from_u16(self.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut headers = axum::http::HeaderMap::new();
+        if let Some(secs) = self.retry_after() {
+            headers.insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        (status, headers)
     }
 }
 

@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod error;
 pub mod events;
 pub mod flash;
+pub mod ids;
 pub mod frame;
 pub mod money;
 pub mod orders;

@@ -24,5 +24,5 @@ pub async fn get_category_page(slug: String, query: ListQuery) -> Result<(Catego
 #[server(prefix = "/api/fn", endpoint = "product")]
 pub async fn get_product(id: i64) -> Result<ProductDetail, AppError> {
     let state = crate::state::app_state()?;
-    Ok(service::cached_product_detail(&state, id).await?)
+    Ok(service::cached_product_detail(&state, crate::ids::ProductId(id)).await?)
 }

@@ -1,6 +1,7 @@
 //! Catalog queries on SeaORM. Everything here works the same on SQLite and PostgreSQL: sorting
 //! by price or rating uses correlated subqueries both understand.
 
+use crate::ids::ProductId;
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::sea_query::Expr;
@@ -225,7 +226,7 @@ async fn summaries(db: &DatabaseConnection, products: Vec<product::Model>) -> Re
 
 /// The product page through the cache (five minutes, dropped on every change). A cache that
 /// cannot be reached only makes the page slower, never unavailable.
-pub async fn cached_product_detail(state: &crate::state::AppState, id: i64) -> Result<ProductDetail, CatalogError> {
+pub async fn cached_product_detail(state: &crate::state::AppState, ProductId(id): ProductId) -> Result<ProductDetail, CatalogError> {
     use super::port::Lookup;
     let cache = &state.stores.product_cache;
     let generation = match cache.get(id).await {

@@ -99,7 +99,7 @@ pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Resu
     use crate::error::AppError;
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-        match service::pay_again(&state, &user, order_id, payment_method_id.as_deref().unwrap_or_default()).await {
+        match service::pay_again(&state, &user, crate::ids::OrderId(order_id), payment_method_id.as_deref().unwrap_or_default()).await {
             Ok(r) => Ok(Placed { order_id, status: r.status, message: None, client_secret: r.client_secret }),
             Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: crate::states::OrderStatus::Pending, message: Some(message), client_secret: None }),
             Err(e) => Err(e),
@@ -120,7 +120,7 @@ pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Resu
 pub async fn confirm_payment(order_id: i64) -> Result<Placed, crate::error::AppError> {
     use crate::error::AppError;
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-    match service::confirm_payment(&state, &user, order_id).await {
+    match service::confirm_payment(&state, &user, crate::ids::OrderId(order_id)).await {
         Ok(r) => Ok(Placed { order_id, status: r.status, message: None, client_secret: None }),
         Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: crate::states::OrderStatus::Pending, message: Some(message), client_secret: None }),
         Err(e) => Err(e),

@@ -25,6 +25,10 @@ impl RedisEventBus {
         let _ = subscriber.manage_subscriptions();
         let mut messages = subscriber.message_rx();
         subscriber.subscribe(channel.clone()).await?;
+        // fred resolves SUBSCRIBE once it is written, not when Redis has applied it, so an
+        // event published right after `connect` could be missed. Redis answers a connection's
+        // commands in order: the PING's reply means the subscription is live.
+        subscriber.ping::<fred::types::Value>(None).await?;
         let forward = tx.clone();
         tokio::spawn(async move {
             loop {

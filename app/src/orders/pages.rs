@@ -109,7 +109,6 @@ pub fn OrderPage() -> impl IntoView {
                     Ok(x) => x,
                     Err(crate::error::AppError::Unauthorized(_)) => return sign_in_first(&format!("/orders/{}", id())),
                     Err(e) => {
-                        crate::ui::set_status(e.status());
                         return view! { <ErrorPanel error=e /> }.into_any();
                     }
                 };

@@ -7,7 +7,7 @@ use crate::checkout::PaymentEntry;
 pub async fn cancel_order(order_id: i64) -> Result<OrderView, crate::error::AppError> {
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-        service::cancel(&state, &user, order_id).await
+        service::cancel(&state, &user, crate::ids::OrderId(order_id)).await
     }
     .await;
     let page = format!("/orders/{order_id}");
@@ -28,20 +28,20 @@ pub async fn get_seller_orders() -> Result<Vec<SellerOrder>, crate::error::AppEr
 #[leptos::server(prefix = "/api/fn", endpoint = "seller_ship")]
 pub async fn ship_order(order_id: i64, tracking_number: String) -> Result<SellerOrder, crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::ship(&state, &user, order_id, &tracking_number).await
+    service::ship(&state, &user, crate::ids::OrderId(order_id), &tracking_number).await
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "seller_deliver")]
 pub async fn deliver_order(order_id: i64) -> Result<SellerOrder, crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::deliver(&state, &user, order_id).await
+    service::deliver(&state, &user, crate::ids::OrderId(order_id)).await
 }
 
 /// A full refund from the admin page; `key` comes with the page, so a double click refunds once.
 #[leptos::server(prefix = "/api/fn", endpoint = "seller_refund")]
 pub async fn refund_in_full(order_id: i64, key: String) -> Result<SellerOrder, crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::refund_order(&state, &user, order_id, &RefundRequest::default(), Some(&key)).await
+    service::refund_order(&state, &user, crate::ids::OrderId(order_id), &RefundRequest::default(), Some(&key)).await
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "orders")]
@@ -53,6 +53,6 @@ pub async fn get_orders() -> Result<Vec<OrderSummary>, crate::error::AppError> {
 #[leptos::server(prefix = "/api/fn", endpoint = "order")]
 pub async fn get_order(order_id: i64) -> Result<(OrderView, PaymentEntry), crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-    let view = service::order_view(&state.db, user.user_id, order_id, state.rules.cancel_window_minutes).await?;
+    let view = service::order_view(&state.db, user.user_id, crate::ids::OrderId(order_id), state.rules.cancel_window_minutes).await?;
     Ok((view, crate::checkout::service::payment_entry(&state)))
 }

@@ -10,7 +10,7 @@ use crate::error::AppError;
 pub async fn get_reviews(product_id: i64) -> Result<ProductReviews, AppError> {
     let state = crate::state::app_state()?;
     let user = crate::accounts::session::current_user(&state.db, &crate::accounts::session().await?).await?;
-    service::reviews(&state.db, user.as_ref().map(|u| u.user_id), product_id).await
+    service::reviews(&state.db, user.as_ref().map(|u| u.user_id), crate::ids::ProductId(product_id)).await
 }
 
 /// Writes (or rewrites) the caller's review. A plain form post lands back on the product page.
@@ -21,7 +21,7 @@ pub async fn save_review(product_id: i64, rating: Option<String>, body: Option<S
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         let (rating, body) = check_review(&rating, &body)?;
-        service::save_review(&state, user.user_id, product_id, rating, &body).await.map(|(r, _)| r)
+        service::save_review(&state, user.user_id, crate::ids::ProductId(product_id), rating, &body).await.map(|(r, _)| r)
     }
     .await;
     let page = format!("{}#reviews", crate::catalog::product_path(product_id));

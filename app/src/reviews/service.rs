@@ -1,5 +1,6 @@
 //! Reviews and the rating aggregate on SeaORM (SQLite and PostgreSQL alike).
 
+use crate::ids::ProductId;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -46,7 +47,7 @@ pub async fn bought(db: &impl ConnectionTrait, user_id: i64, product_id: i64) ->
     Ok(db.query_one_raw(Statement::from_sql_and_values(backend, sql, [user_id.into(), product_id.into()])).await?.is_some())
 }
 
-pub async fn reviews(db: &DatabaseConnection, viewer: Option<i64>, product_id: i64) -> Result<ProductReviews, AppError> {
+pub async fn reviews(db: &DatabaseConnection, viewer: Option<i64>, ProductId(product_id): ProductId) -> Result<ProductReviews, AppError> {
     let p = active_product(db, product_id).await?;
     let mut rows = review::Entity::find()
         .filter(review::Column::ProductId.eq(product_id))
@@ -103,7 +104,7 @@ pub async fn reviews(db: &DatabaseConnection, viewer: Option<i64>, product_id: i
 /// unique index is the last word). The product's `rating_sum`/`rating_count` move in the same
 /// transaction, by the difference only. Returns the review and whether it is new.
 #[tracing::instrument(skip(state, body))]
-pub async fn save_review(state: &AppState, user_id: i64, product_id: i64, rating: i32, body: &str) -> Result<(Review, bool), AppError> {
+pub async fn save_review(state: &AppState, user_id: i64, ProductId(product_id): ProductId, rating: i32, body: &str) -> Result<(Review, bool), AppError> {
     let db = &state.db;
     active_product(db, product_id).await?;
     let verified = bought(db, user_id, product_id).await?;

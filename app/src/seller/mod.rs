@@ -200,6 +200,27 @@ pub struct SellerListQuery {
     pub page: u64,
 }
 
+impl SellerListQuery {
+    /// Reads raw query parameters; an empty value counts as absent, a bad status or page is a
+    /// 400 naming it.
+    pub fn parse<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, crate::error::AppError> {
+        let mut query = SellerListQuery::default();
+        for (key, value) in params {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            match key {
+                "q" => query.q = Some(value.to_owned()),
+                "status" => query.status = Some(ProductStatus::parse(value).map_err(|m| crate::error::AppError::bad("status", m))?),
+                "page" => query.page = crate::catalog::parse_whole("page", value, 1, 100_000)? as u64,
+                _ => {}
+            }
+        }
+        Ok(query)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LowStockRow {
     pub product_id: i64,

@@ -37,7 +37,6 @@ pub fn SellerLayout() -> impl IntoView {
                         </div>
                     }.into_any(),
                     Ok(Some(_)) => {
-                        crate::ui::set_status(403);
                         view! { <ErrorPanel error=AppError::Forbidden("The seller admin is for sellers. Register a shop to sell on Sellout.".to_owned()) /> }.into_any()
                     }
                     Ok(None) => {
@@ -213,7 +212,6 @@ pub fn EditProduct() -> impl IntoView {
                 let (p, options) = match (product.await, options.await) {
                     (Ok(p), Ok(o)) => (p, o),
                     (Err(e), _) | (_, Err(e)) => {
-                        crate::ui::set_status(e.status());
                         return view! { <ErrorPanel error=e /> }.into_any();
                     }
                 };

@@ -6,7 +6,6 @@ use leptos::server_fn::codec::Json;
 use super::*;
 use crate::error::AppError;
 
-
 #[server(prefix = "/api/fn", endpoint = "seller_dashboard")]
 pub async fn get_seller_dashboard() -> Result<Dashboard, AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
@@ -22,7 +21,7 @@ pub async fn list_seller_products(query: SellerListQuery) -> Result<SellerProduc
 #[server(prefix = "/api/fn", endpoint = "seller_product")]
 pub async fn get_seller_product(id: i64) -> Result<SellerProduct, AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::get(&state.db, &user, id).await
+    service::get(&state.db, &user, crate::ids::ProductId(id)).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "seller_form_options")]
@@ -40,17 +39,17 @@ pub async fn create_product(input: ProductInput) -> Result<SellerProduct, AppErr
 #[server(prefix = "/api/fn", endpoint = "seller_update_product", input = Json)]
 pub async fn update_product(id: i64, input: ProductInput) -> Result<SellerProduct, AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::update(&state, &user, id, input).await
+    service::update(&state, &user, crate::ids::ProductId(id), input).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "seller_set_status")]
 pub async fn set_product_status(id: i64, status: ProductStatus) -> Result<SellerProduct, AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::set_status(&state, &user, id, status).await
+    service::set_status(&state, &user, crate::ids::ProductId(id), status).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "seller_remove_image")]
 pub async fn remove_product_image(id: i64, image_id: i64) -> Result<SellerProduct, AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::remove_image(&state, &user, id, image_id).await
+    service::remove_image(&state, &user, crate::ids::ProductId(id), crate::ids::ImageId(image_id)).await
 }

@@ -4,6 +4,7 @@
 //! transaction, then one `ProductChanged` plus a `StockChanged` per variant on the event bus,
 //! which keeps the search index and every node's product-page cache current.
 
+use crate::ids::{ProductId, ImageId};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Utc;
@@ -265,7 +266,7 @@ async fn seller_view(db: &impl ConnectionTrait, p: product::Model) -> Result<Sel
 }
 
 #[tracing::instrument(skip(db, user), fields(user = user.user_id))]
-pub async fn get(db: &DatabaseConnection, user: &CurrentUser, id: i64) -> Result<SellerProduct, AppError> {
+pub async fn get(db: &DatabaseConnection, user: &CurrentUser, ProductId(id): ProductId) -> Result<SellerProduct, AppError> {
     let p = load_owned(db, user, id).await?;
     seller_view(db, p).await
 }
@@ -610,11 +611,11 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: ProductInput) -
     txn.commit().await.map_err(write_error)?;
     tracing::info!(product_id = p.id, seller_id, "product created");
     announce(state, p.id).await;
-    get(db, user, p.id).await
+    get(db, user, ProductId(p.id)).await
 }
 
 #[tracing::instrument(skip(state, user, input), fields(user = user.user_id))]
-pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: ProductInput) -> Result<SellerProduct, AppError> {
+pub async fn update(state: &AppState, user: &CurrentUser, ProductId(id): ProductId, input: ProductInput) -> Result<SellerProduct, AppError> {
     let db = &state.db;
     let existing = load_owned(db, user, id).await?;
     if input.seller_id.is_some_and(|s| s != existing.seller_id) {
@@ -642,12 +643,12 @@ pub async fn update(state: &AppState, user: &CurrentUser, id: i64, input: Produc
     write_variants(&txn, id, &valid, default_warehouse).await?;
     txn.commit().await.map_err(write_error)?;
     announce(state, id).await;
-    get(db, user, id).await
+    get(db, user, ProductId(id)).await
 }
 
 /// Publish, unpublish (back to draft) or archive.
 #[tracing::instrument(skip(state, user), fields(user = user.user_id))]
-pub async fn set_status(state: &AppState, user: &CurrentUser, id: i64, status: ProductStatus) -> Result<SellerProduct, AppError> {
+pub async fn set_status(state: &AppState, user: &CurrentUser, ProductId(id): ProductId, status: ProductStatus) -> Result<SellerProduct, AppError> {
     let db = &state.db;
     let existing = load_owned(db, user, id).await?;
     if status == ProductStatus::Active && variant::Entity::find().filter(variant::Column::ProductId.eq(id)).count(db).await? == 0 {
@@ -658,7 +659,7 @@ pub async fn set_status(state: &AppState, user: &CurrentUser, id: i64, status: P
     p.updated_at = Set(Utc::now());
     p.update(db).await?;
     announce(state, id).await;
-    get(db, user, id).await
+    get(db, user, ProductId(id)).await
 }
 
 // ---- pictures ----
@@ -682,7 +683,7 @@ pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
 /// Checks and stores an uploaded picture: written under a fresh name (then renamed, so a
 /// half-written file is never served), then recorded. Nothing is kept when a step fails.
 #[tracing::instrument(skip(state, user, bytes), fields(user = user.user_id, size = bytes.len()))]
-pub async fn add_image(state: &AppState, user: &CurrentUser, id: i64, bytes: &[u8]) -> Result<SellerProduct, AppError> {
+pub async fn add_image(state: &AppState, user: &CurrentUser, ProductId(id): ProductId, bytes: &[u8]) -> Result<SellerProduct, AppError> {
     let db = &state.db;
     load_owned(db, user, id).await?;
     if bytes.is_empty() {
@@ -727,7 +728,7 @@ pub async fn add_image(state: &AppState, user: &CurrentUser, id: i64, bytes: &[u
     }
     touch(db, id).await?;
     announce(state, id).await;
-    get(db, user, id).await
+    get(db, user, ProductId(id)).await
 }
 
 async fn touch(db: &DatabaseConnection, id: i64) -> Result<(), DbErr> {
@@ -740,7 +741,7 @@ async fn touch(db: &DatabaseConnection, id: i64) -> Result<(), DbErr> {
 }
 
 #[tracing::instrument(skip(state, user), fields(user = user.user_id))]
-pub async fn remove_image(state: &AppState, user: &CurrentUser, id: i64, image_id: i64) -> Result<SellerProduct, AppError> {
+pub async fn remove_image(state: &AppState, user: &CurrentUser, ProductId(id): ProductId, ImageId(image_id): ImageId) -> Result<SellerProduct, AppError> {
     let db = &state.db;
     load_owned(db, user, id).await?;
     let img = product_image::Entity::find_by_id(image_id)
@@ -754,7 +755,7 @@ pub async fn remove_image(state: &AppState, user: &CurrentUser, id: i64, image_i
     }
     touch(db, id).await?;
     announce(state, id).await;
-    get(db, user, id).await
+    get(db, user, ProductId(id)).await
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub async fn is_plain_form_post() -> bool {
 #[cfg(feature = "ssr")]
 pub async fn bounce_on_error(path: &str, err: &AppError, keep: &[(&str, &str)]) {
     if !is_plain_form_post().await {
-        set_error_status(err);
+        crate::ui::set_error_status(err);
         return;
     }
     let mut q = vec![format!("error={}", url_encode(&err.to_string()))];
@@ -48,19 +48,6 @@ pub async fn bounce_on_error(path: &str, err: &AppError, keep: &[(&str, &str)]) 
     }
     let sep = if path.contains('?') { '&' } else { '?' };
     leptos_axum::redirect(&format!("{path}{sep}{}", q.join("&")));
-}
-
-/// Server-function errors keep their HTTP meaning (a 429 carries Retry-After).
-#[cfg(feature = "ssr")]
-pub fn set_error_status(err: &AppError) {
-    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = axum::http::StatusCode::from_u16(err.status()) {
-            resp.set_status(status);
-        }
-        if let AppError::TooManyRequests { retry_after_secs } = err {
-            resp.insert_header(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
-        }
-    }
 }
 
 /// The error and field messages of a form, from the action (JavaScript) or the query (no JS).

@@ -20,6 +20,21 @@ pub fn set_status(code: u16) {
     let _ = code;
 }
 
+/// Answers the page or server function being handled with the error's status (and
+/// `Retry-After`), from the one mapping in `AppError::http_parts`. A no-op in the browser.
+pub fn set_error_status(error: &AppError) {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        let (status, headers) = error.http_parts();
+        resp.set_status(status);
+        for (name, value) in headers.iter() {
+            resp.insert_header(name.clone(), value.clone());
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = error;
+}
+
 #[component]
 pub fn NotFound(#[prop(optional, into)] message: Option<String>) -> impl IntoView {
     set_status(404);
@@ -36,7 +51,7 @@ pub fn NotFound(#[prop(optional, into)] message: Option<String>) -> impl IntoVie
 /// Shows an error in place of the content it stopped.
 #[component]
 pub fn ErrorPanel(error: AppError) -> impl IntoView {
-    set_status(error.status());
+    set_error_status(&error);
     match error {
         AppError::NotFound(msg) => view! { <NotFound message=msg /> }.into_any(),
         AppError::BadRequest { message, .. } => view! {

@@ -17,10 +17,10 @@ pub async fn set_wishlist(product_id: i64, save: String, back: Option<String>) -
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         if save == "true" {
-            super::service::add_to_wishlist(&state.db, user.user_id, product_id).await?;
+            super::service::add_to_wishlist(&state.db, user.user_id, crate::ids::ProductId(product_id)).await?;
             Ok(true)
         } else {
-            super::service::remove_from_wishlist(&state.db, user.user_id, product_id).await?;
+            super::service::remove_from_wishlist(&state.db, user.user_id, crate::ids::ProductId(product_id)).await?;
             Ok(false)
         }
     }

@@ -1,5 +1,6 @@
 //! The wishlist on SeaORM: one row per shopper and product, newest first.
 
+use crate::ids::ProductId;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
 
@@ -32,7 +33,7 @@ pub async fn wishlist(db: &DatabaseConnection, user_id: i64) -> Result<Vec<Produ
 }
 
 /// Saving twice is saving once.
-pub async fn add_to_wishlist(db: &DatabaseConnection, user_id: i64, product_id: i64) -> Result<(), AppError> {
+pub async fn add_to_wishlist(db: &DatabaseConnection, user_id: i64, ProductId(product_id): ProductId) -> Result<(), AppError> {
     active_product(db, product_id).await?;
     let row = wishlist::ActiveModel { user_id: Set(user_id), product_id: Set(product_id), created_at: Set(Utc::now()), ..Default::default() };
     match row.insert(db).await {
@@ -42,7 +43,7 @@ pub async fn add_to_wishlist(db: &DatabaseConnection, user_id: i64, product_id: 
     }
 }
 
-pub async fn remove_from_wishlist(db: &DatabaseConnection, user_id: i64, product_id: i64) -> Result<(), AppError> {
+pub async fn remove_from_wishlist(db: &DatabaseConnection, user_id: i64, ProductId(product_id): ProductId) -> Result<(), AppError> {
     wishlist::Entity::delete_many()
         .filter(wishlist::Column::UserId.eq(user_id))
         .filter(wishlist::Column::ProductId.eq(product_id))

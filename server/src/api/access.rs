@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::guard::Caller;
+use super::guard::{AdminUser, Caller, SignedInUser};
 use super::{ApiError, ErrorBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,8 +22,7 @@ pub struct Account {
 }
 
 #[utoipa::path(tag = "access", get, path = "/api/v1/account", responses((status = 200, body = Account), (status = 401, body = ErrorBody)))]
-pub async fn account(State(state): State<AppState>, caller: Caller) -> Result<Json<Account>, ApiError> {
-    let user = caller.require(Need::SignedIn)?.clone();
+pub async fn account(State(state): State<AppState>, SignedInUser(user): SignedInUser) -> Result<Json<Account>, ApiError> {
     let addresses = service::list_addresses(&state.db, user.user_id).await?;
     Ok(Json(Account { user, addresses }))
 }
@@ -60,24 +59,21 @@ pub struct UserRow {
 
 /// The newest 100 accounts (admins only).
 #[utoipa::path(tag = "access", get, path = "/api/v1/admin/users", responses((status = 200, body = [UserRow]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn admin_users(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<UserRow>>, ApiError> {
-    caller.require(Need::Admin)?;
+pub async fn admin_users(State(state): State<AppState>, _: AdminUser) -> Result<Json<Vec<UserRow>>, ApiError> {
     let rows = user::Entity::find().order_by_desc(user::Column::Id).limit(100).all(&state.db).await.map_err(AppError::from)?;
     Ok(Json(rows.into_iter().map(|u| UserRow { user_id: u.id, email: u.email, role: u.role }).collect()))
 }
 
 /// Open reconciliation findings: orphan intents, amount and state mismatches (admins only).
 #[utoipa::path(tag = "access", get, path = "/api/v1/admin/reconciliation", responses((status = 200, body = [app::payments::Finding]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn reconciliation(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<app::payments::Finding>>, ApiError> {
-    caller.require(Need::Admin)?;
+pub async fn reconciliation(State(state): State<AppState>, _: AdminUser) -> Result<Json<Vec<app::payments::Finding>>, ApiError> {
     Ok(Json(app::payments::reconcile::findings(&state.db).await?))
 }
 
 /// Marks a finding as dealt with; it leaves the open list (admins only).
 #[utoipa::path(tag = "access", post, path = "/api/v1/admin/reconciliation/{id}/resolve", params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn resolve_finding(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<axum::http::StatusCode, ApiError> {
-    caller.require(Need::Admin)?;
+pub async fn resolve_finding(State(state): State<AppState>, _: AdminUser, Path(id): Path<String>) -> Result<axum::http::StatusCode, ApiError> {
     let id: i64 = id.parse().map_err(|_| AppError::not_found(format!("There is no finding \"{id}\".")))?;
     app::payments::reconcile::resolve(&state.db, id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)

@@ -2,15 +2,15 @@
 
 use std::net::SocketAddr;
 
-use app::accounts::{CurrentUser, Need, Registration, check_signin_rate, service, session};
+use app::accounts::{CurrentUser, Registration, check_signin_rate, service, session};
 use app::state::AppState;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::guard::{Caller, JsonBody};
+use super::guard::{Caller, JsonBody, SignedInUser};
 use super::{ApiError, ErrorBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,16 +22,31 @@ pub struct SignedIn {
     pub notices: Vec<String>,
 }
 
+/// `POST /api/v1/auth/register`; the rules are `Registration::validate`'s.
+#[derive(Deserialize)]
+pub struct RegisterBody {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    role: Option<String>,
+    seller_name: Option<String>,
+}
+
+/// `POST /api/v1/auth/login`.
+#[derive(Deserialize)]
+pub struct LoginBody {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
 /// Creates an account and signs it in; a guest cart in the session is kept.
 #[utoipa::path(tag = "auth", post, path = "/api/v1/auth/register", request_body(content = String, description = "{\"email\", \"password\", \"role\"?: \"shopper\"|\"seller\", \"seller_name\"?}"),
     responses((status = 201, body = SignedIn), (status = 400, description = "Field errors, e.g. email already registered", body = ErrorBody)))]
-pub async fn register(State(state): State<AppState>, caller: Caller, body: JsonBody) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
-    let reg = Registration {
-        email: body.string("email")?.unwrap_or_default(),
-        password: body.string("password")?.unwrap_or_default(),
-        role: body.string("role")?,
-        seller_name: body.string("seller_name")?,
-    };
+pub async fn register(State(state): State<AppState>, caller: Caller, JsonBody(body): JsonBody<RegisterBody>) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
+    let reg = Registration { email: body.email, password: body.password, role: body.role, seller_name: body.seller_name };
     let user = service::create_account(&state.db, reg.validate()?).await?;
     let notices = session::sign_in(&state, &caller.session, &user).await?;
     Ok((StatusCode::CREATED, Json(SignedIn { user, notices })))
@@ -44,12 +59,10 @@ pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     caller: Caller,
-    body: JsonBody,
+    JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<SignedIn>, ApiError> {
-    let email = body.string("email")?.unwrap_or_default();
-    let password = body.string("password")?.unwrap_or_default();
-    check_signin_rate(&state, &addr.ip().to_string(), &email).await?;
-    let user = service::authenticate(&state.db, &email, &password).await?;
+    check_signin_rate(&state, &addr.ip().to_string(), &body.email).await?;
+    let user = service::authenticate(&state.db, &body.email, &body.password).await?;
     let notices = session::sign_in(&state, &caller.session, &user).await?;
     Ok(Json(SignedIn { user, notices }))
 }
@@ -61,8 +74,8 @@ pub async fn logout(caller: Caller) -> Result<StatusCode, ApiError> {
 }
 
 #[utoipa::path(tag = "auth", get, path = "/api/v1/auth/me", responses((status = 200, body = CurrentUser), (status = 401, body = ErrorBody)))]
-pub async fn me(caller: Caller) -> Result<Json<CurrentUser>, ApiError> {
-    Ok(Json(caller.require(Need::SignedIn)?.clone()))
+pub async fn me(SignedInUser(user): SignedInUser) -> Result<Json<CurrentUser>, ApiError> {
+    Ok(Json(user))
 }
 
 /// This module's endpoints (accounts on the cookie session), each declared once: route and OpenAPI entry.

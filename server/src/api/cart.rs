@@ -8,21 +8,40 @@ use app::error::AppError;
 use app::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
+use serde::Deserialize;
 
 use super::guard::{Caller, JsonBody};
 use super::{ApiError, ErrorBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-fn quantity(body: &JsonBody, default: Option<i64>) -> Result<i64, AppError> {
-    let msg = |got: String| format!("quantity must be a whole number from 0 to {MAX_REQUEST_QUANTITY} (got {got})");
-    let q = match body.integer("quantity") {
-        Ok(Some(q)) => q,
-        Ok(None) => default.ok_or_else(|| AppError::bad("quantity", "quantity is required"))?,
-        Err(_) => return Err(AppError::bad("quantity", msg(body.0.get("quantity").map(|v| v.to_string()).unwrap_or_default()))),
-    };
+/// `POST /api/v1/cart/items`: an SKU or a product, how many (default 1), add or set.
+#[derive(Deserialize)]
+pub struct AddItem {
+    sku: Option<String>,
+    product_id: Option<i64>,
+    quantity: Option<i64>,
+    #[serde(default)]
+    mode: AddMode,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+enum AddMode {
+    #[default]
+    Add,
+    Set,
+}
+
+/// `PUT /api/v1/cart/items/{sku}`: the line's new quantity.
+#[derive(Deserialize)]
+pub struct SetItem {
+    quantity: i64,
+}
+
+fn quantity(q: i64) -> Result<i64, AppError> {
     if !(0..=MAX_REQUEST_QUANTITY).contains(&q) {
-        return Err(AppError::bad("quantity", msg(q.to_string())));
+        return Err(AppError::bad("quantity", format!("quantity must be a whole number from 0 to {MAX_REQUEST_QUANTITY} (got {q})")));
     }
     Ok(q)
 }
@@ -38,18 +57,17 @@ pub async fn get_cart(State(state): State<AppState>, caller: Caller) -> Result<J
 #[utoipa::path(tag = "cart", post, path = "/api/v1/cart/items",
     request_body(content = String, description = "{\"sku\" | \"product_id\", \"quantity\"?, \"mode\"?: \"add\"|\"set\"}"),
     responses((status = 200, body = CartView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "Out of stock", body = ErrorBody)))]
-pub async fn add_item(State(state): State<AppState>, caller: Caller, body: JsonBody) -> Result<Json<CartView>, ApiError> {
-    let item = match (body.string("sku")?, body.integer("product_id")?) {
+pub async fn add_item(State(state): State<AppState>, caller: Caller, JsonBody(body): JsonBody<AddItem>) -> Result<Json<CartView>, ApiError> {
+    let item = match (body.sku, body.product_id) {
         (Some(sku), _) => ItemRef::Sku(sku),
         (None, Some(id)) => ItemRef::Product(id),
         (None, None) => return Err(AppError::bad("sku", "Give the sku (or the product_id) of the item to add.").into()),
     };
-    let mode = match body.string("mode")?.as_deref() {
-        None | Some("add") => Mode::Add,
-        Some("set") => Mode::Set,
-        Some(other) => return Err(AppError::bad("mode", format!("mode must be add or set (got \"{other}\")")).into()),
+    let mode = match body.mode {
+        AddMode::Add => Mode::Add,
+        AddMode::Set => Mode::Set,
     };
-    let quantity = quantity(&body, Some(1))?;
+    let quantity = quantity(body.quantity.unwrap_or(1))?;
     let owner = cart_owner(&caller.session, true).await?.ok_or(AppError::Internal)?;
     Ok(Json(service::put_item(&state, &owner, item, quantity, mode).await?))
 }
@@ -58,8 +76,8 @@ pub async fn add_item(State(state): State<AppState>, caller: Caller, body: JsonB
 #[utoipa::path(tag = "cart", put, path = "/api/v1/cart/items/{sku}", params(("sku" = String, Path)),
     request_body(content = String, description = "{\"quantity\"}"),
     responses((status = 200, body = CartView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn set_item(State(state): State<AppState>, caller: Caller, Path(sku): Path<String>, body: JsonBody) -> Result<Json<CartView>, ApiError> {
-    let quantity = quantity(&body, None)?;
+pub async fn set_item(State(state): State<AppState>, caller: Caller, Path(sku): Path<String>, JsonBody(body): JsonBody<SetItem>) -> Result<Json<CartView>, ApiError> {
+    let quantity = quantity(body.quantity)?;
     let owner = cart_owner(&caller.session, true).await?.ok_or(AppError::Internal)?;
     Ok(Json(service::put_item(&state, &owner, ItemRef::Sku(sku), quantity, Mode::Set).await?))
 }

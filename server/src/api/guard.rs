@@ -1,16 +1,18 @@
 //! Request guards shared by every route: who is calling (and may they), cross-site writes,
-//! and JSON bodies that fail with a message a person can act on.
+//! and the typed extractors of the REST edge (JSON bodies, path ids, query parameters) that
+//! fail with a message a person can act on.
 
 use app::accounts::{CurrentUser, Need, authorize, session};
 use app::error::AppError;
 use app::state::AppState;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tower_sessions::Session;
 
@@ -42,6 +44,27 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// A signed-in caller: a 401 before anything else of the request is read.
+pub struct SignedInUser(pub CurrentUser);
+/// A seller (or an admin): 401 or 403 before anything else of the request is read.
+pub struct SellerUser(pub CurrentUser);
+/// An admin: 401 or 403 before anything else of the request is read.
+pub struct AdminUser(pub CurrentUser);
+
+macro_rules! needs {
+    ($($t:ident => $need:expr),*) => {$(
+        impl FromRequestParts<AppState> for $t {
+            type Rejection = Response;
+
+            async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                caller.require($need).map(|user| $t(user.clone())).map_err(IntoResponse::into_response)
+            }
+        }
+    )*};
+}
+needs!(SignedInUser => Need::SignedIn, SellerUser => Need::Seller, AdminUser => Need::Admin);
+
 /// True when a browser says the request comes from another site: `Sec-Fetch-Site:
 /// cross-site`, or an `Origin` whose host is not ours. Clients that send neither (curl, apps
 /// with bearer tokens) are not browsers riding on a cookie, so they pass.
@@ -71,54 +94,206 @@ pub async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// A JSON object body. Too large is 413, not JSON is 415 or 400, each with a plain message.
-pub struct JsonBody(pub serde_json::Map<String, Value>);
+/// A JSON object body read into `T`. Too large is 413, not JSON is 415 or 400, a field of the
+/// wrong type or a missing one is a 400 naming the field, each with a plain message.
+pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<Value>::from_request(req, state).await {
-            Ok(Json(Value::Object(map))) => Ok(JsonBody(map)),
-            Ok(Json(_)) => Err(error_response(StatusCode::BAD_REQUEST, "bad_request", "The body must be a JSON object.")),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(error_response(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "Send the body as JSON with Content-Type: application/json.",
-            )),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "The request body is larger than the 64 KB we accept.",
-            )),
-            Err(JsonRejection::JsonSyntaxError(_)) | Err(JsonRejection::JsonDataError(_)) => {
-                Err(error_response(StatusCode::BAD_REQUEST, "bad_request", "The body is not valid JSON."))
+        let object = match Json::<Value>::from_request(req, state).await {
+            Ok(Json(Value::Object(map))) => Value::Object(map),
+            Ok(Json(_)) => return Err(error_response(StatusCode::BAD_REQUEST, "bad_request", "The body must be a JSON object.")),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                return Err(error_response(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Send the body as JSON with Content-Type: application/json.",
+                ));
             }
-            Err(e) => Err(error_response(e.status(), "bad_request", &e.body_text())),
-        }
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(error_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "The request body is larger than the 64 KB we accept.",
+                ));
+            }
+            Err(JsonRejection::JsonSyntaxError(_)) | Err(JsonRejection::JsonDataError(_)) => {
+                return Err(error_response(StatusCode::BAD_REQUEST, "bad_request", "The body is not valid JSON."));
+            }
+            Err(e) => return Err(error_response(e.status(), "bad_request", &e.body_text())),
+        };
+        serde_path_to_error::deserialize(object).map(JsonBody).map_err(|e| ApiError(field_error(&e)).into_response())
     }
 }
 
-impl JsonBody {
-    /// A string field; `None` when absent or null.
-    pub fn string(&self, name: &str) -> Result<Option<String>, AppError> {
-        match self.0.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(AppError::bad(name, format!("{name} must be text"))),
+/// A field serde could not read, said for a person: `quantity must be a whole number (got
+/// 1.5)`, `email is required`, `mode must be add or set (got "double")`.
+fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let path = e.path().to_string();
+    let at = |name: &str| if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+    let inner = e.inner().to_string();
+    let inner = inner.split(" at line ").next().unwrap_or(&inner);
+    if let Some(name) = inner.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        let field = at(name);
+        return AppError::bad(&field, format!("{field} is required"));
+    }
+    let field = if path == "." { "body".to_owned() } else { path.clone() };
+    let message = if let Some((got, expected)) = inner.strip_prefix("invalid type: ").and_then(|r| r.split_once(", expected ")) {
+        format!("{field} must be {} (got {})", kind_of(expected), value_of(got))
+    } else if let Some((got, expected)) = inner.strip_prefix("invalid value: ").and_then(|r| r.split_once(", expected ")) {
+        format!("{field} must be {} (got {})", kind_of(expected), value_of(got))
+    } else if let Some((got, expected)) = inner.strip_prefix("unknown variant ").and_then(|r| r.split_once(", expected ")) {
+        let choices = expected.trim_start_matches("one of ").replace('`', "");
+        format!("{field} must be {choices} (got \"{}\")", got.trim_matches('`'))
+    } else {
+        format!("{field}: {inner}")
+    };
+    AppError::bad(&field, message)
+}
+
+/// serde's name of what it expected, in words.
+fn kind_of(expected: &str) -> &str {
+    match expected {
+        "a string" => "text",
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number",
+        "a boolean" => "true or false",
+        "a sequence" => "a list",
+        e if e.starts_with("struct ") || e == "a map" => "an object",
+        other => other,
+    }
+}
+
+/// serde's description of what it got (`floating point `1.5``, `string "3"`), as the value.
+fn value_of(got: &str) -> String {
+    if let Some((_, quoted)) = got.split_once('`') {
+        return quoted.trim_end_matches('`').to_owned();
+    }
+    match got {
+        "map" => "an object".to_owned(),
+        "sequence" => "a list".to_owned(),
+        other => other.strip_prefix("string ").unwrap_or(other).to_owned(),
+    }
+}
+
+/// A URL path segment read as an id (`Id<OrderId>`): a segment that is not one is the 404 a
+/// missing id gets, with the same message.
+pub struct Id<T>(pub T);
+
+pub trait PathId: Sized {
+    fn from_segment(raw: &str) -> Result<Self, AppError>;
+}
+
+macro_rules! path_ids {
+    ($($t:ty),*) => {$(
+        impl PathId for $t {
+            fn from_segment(raw: &str) -> Result<Self, AppError> {
+                <$t>::parse(raw)
+            }
         }
+    )*};
+}
+path_ids!(app::ids::ProductId, app::ids::OrderId, app::ids::ImageId);
+
+impl<S: Send + Sync, T: PathId> FromRequestParts<S> for Id<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        T::from_segment(&raw).map(Id).map_err(|e| ApiError(e).into_response())
+    }
+}
+
+/// Query parameters read into a struct by its own rules (`ListQuery::parse`, the same the
+/// pages use): an empty value counts as absent, a bad one is a 400 naming the parameter.
+pub struct QueryOf<T>(pub T);
+
+pub trait FromQuery: Sized {
+    fn from_pairs(pairs: &[(String, String)]) -> Result<Self, AppError>;
+}
+
+fn pairs(pairs: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+impl FromQuery for app::catalog::ListQuery {
+    fn from_pairs(p: &[(String, String)]) -> Result<Self, AppError> {
+        Self::parse(pairs(p))
+    }
+}
+
+impl FromQuery for app::search::SearchQuery {
+    fn from_pairs(p: &[(String, String)]) -> Result<Self, AppError> {
+        Self::parse(pairs(p))
+    }
+}
+
+impl FromQuery for app::seller::SellerListQuery {
+    fn from_pairs(p: &[(String, String)]) -> Result<Self, AppError> {
+        Self::parse(pairs(p))
+    }
+}
+
+impl<S: Send + Sync, T: FromQuery> FromRequestParts<S> for QueryOf<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let read = serde_urlencoded::from_str::<Vec<(String, String)>>(parts.uri.query().unwrap_or(""))
+            .map_err(|_| AppError::bad("query", "the query string could not be read"));
+        read.and_then(|p| T::from_pairs(&p)).map(QueryOf).map_err(|e| ApiError(e).into_response())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Line {
+        quantity: i64,
+        #[serde(default)]
+        mode: Option<Mode>,
+        address: Option<Address>,
     }
 
-    pub fn required_string(&self, name: &str) -> Result<String, AppError> {
-        self.string(name)?.ok_or_else(|| AppError::bad(name, format!("{name} is required")))
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Mode {
+        Add,
+        Set,
     }
 
-    /// A whole number field; 1.5 or "3" is a 400 naming the field.
-    pub fn integer(&self, name: &str) -> Result<Option<i64>, AppError> {
-        match self.0.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
-            Some(other) => Err(AppError::bad(name, format!("{name} must be a whole number (got {other})"))),
-        }
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Address {
+        name: String,
+    }
+
+    fn error_of(body: serde_json::Value) -> (String, String) {
+        let e = serde_path_to_error::deserialize::<_, Line>(body).unwrap_err();
+        let fields = field_error(&e).fields();
+        assert_eq!(fields.len(), 1, "one field is named: {fields:?}");
+        fields.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_field_serde_cannot_read_is_named_in_words() {
+        let said = |field: &str, message: &str| (field.to_owned(), message.to_owned());
+        assert_eq!(error_of(serde_json::json!({"quantity": 1.5})), said("quantity", "quantity must be a whole number (got 1.5)"));
+        assert_eq!(error_of(serde_json::json!({"quantity": "3"})), said("quantity", "quantity must be a whole number (got \"3\")"));
+        assert_eq!(error_of(serde_json::json!({})), said("quantity", "quantity is required"));
+        assert_eq!(
+            error_of(serde_json::json!({"quantity": 1, "mode": "double"})),
+            said("mode", "mode must be add or set (got \"double\")")
+        );
+        assert_eq!(
+            error_of(serde_json::json!({"quantity": 1, "address": {"name": 5}})),
+            said("address.name", "address.name must be text (got 5)")
+        );
+        assert_eq!(error_of(serde_json::json!({"quantity": 1, "address": {}})), said("address.name", "address.name is required"));
+        assert_eq!(error_of(serde_json::json!({"quantity": 1, "address": 7})), said("address", "address must be an object (got 7)"));
     }
 }

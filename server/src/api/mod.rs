@@ -51,36 +51,16 @@ impl From<AppError> for ApiError {
     }
 }
 
-impl ApiError {
-    fn code(&self) -> &'static str {
-        match &self.0 {
-            AppError::NotFound(_) => "not_found",
-            AppError::BadRequest { .. } | AppError::Invalid(_) => "bad_request",
-            AppError::Unauthorized(_) => "unauthorized",
-            AppError::Forbidden(_) => "forbidden",
-            AppError::Conflict(_) => "conflict",
-            AppError::Unprocessable(_) => "unprocessable",
-            AppError::PaymentDeclined(_) => "card_declined",
-            AppError::TooManyRequests { .. } => "rate_limited",
-            AppError::Internal | AppError::Transport(_) => "internal",
-        }
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (status, headers) = self.0.http_parts();
         // A form's "correct the marked fields" says nothing to an API client: list them.
         let message = match &self.0 {
             AppError::Invalid(fields) => fields.values().cloned().collect::<Vec<_>>().join("; "),
             other => other.to_string(),
         };
-        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, fields: self.0.fields() } };
-        let mut res = (status, Json(body)).into_response();
-        if let AppError::TooManyRequests { retry_after_secs } = self.0 {
-            res.headers_mut().insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
-        }
-        res
+        let body = ErrorBody { error: ErrorDetail { code: self.0.code().to_owned(), message, fields: self.0.fields() } };
+        (status, headers, Json(body)).into_response()
     }
 }
 

@@ -2,24 +2,34 @@
 //! `GET /api/v1/orders`, `GET /api/v1/orders/{id}`, `POST /api/v1/orders/{id}/pay`,
 //! `POST /api/v1/orders/{id}/confirm` (after 3-D Secure), `POST /api/v1/orders/{id}/cancel`.
 
-use app::accounts::Need;
 use app::checkout::service::{self, check_idempotency_key};
 use app::checkout::{CheckoutRequest, CheckoutResult};
 use app::orders::service as orders;
 use app::orders::{OrderSummary, OrderView, RefundRequest, SellerOrder};
-use app::error::AppError;
+use app::ids::OrderId;
 use app::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
 
-use super::guard::{Caller, JsonBody};
+use super::guard::{Id, JsonBody, SellerUser, SignedInUser};
 use super::{ApiError, ErrorBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-fn order_id(raw: &str) -> Result<i64, AppError> {
-    raw.parse().map_err(|_| AppError::not_found(format!("You have no order \"{raw}\".")))
+/// `POST /api/v1/orders/{id}/pay`: the card (a Stripe payment method) to pay with.
+#[derive(Deserialize)]
+pub struct PayBody {
+    #[serde(default)]
+    payment_method_id: String,
+}
+
+/// `POST /api/v1/seller/orders/{id}/ship`.
+#[derive(Deserialize)]
+pub struct ShipBody {
+    #[serde(default)]
+    tracking_number: String,
 }
 
 /// Places the order for the caller's cart: stock reserved, card authorized, order paid. The
@@ -31,22 +41,17 @@ fn order_id(raw: &str) -> Result<i64, AppError> {
     responses((status = 201, body = CheckoutResult), (status = 200, description = "A replay of an earlier request", body = CheckoutResult),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 402, description = "Card declined", body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn checkout(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: JsonBody) -> Result<(StatusCode, Json<CheckoutResult>), ApiError> {
-    let user = caller.require(Need::SignedIn)?;
-    let key = check_idempotency_key(headers.get("idempotency-key").and_then(|v| v.to_str().ok()))?;
-    let req: CheckoutRequest = serde_json::from_value(serde_json::Value::Object(body.0))
-        .map_err(|e| AppError::bad("body", format!("The checkout request could not be read: {e}.")))?;
-    let (result, replayed) = service::checkout(&state, user, &key, &req).await?;
+pub async fn checkout(State(state): State<AppState>, SignedInUser(user): SignedInUser, headers: HeaderMap, JsonBody(req): JsonBody<CheckoutRequest>) -> Result<(StatusCode, Json<CheckoutResult>), ApiError> {
+        let key = check_idempotency_key(headers.get("idempotency-key").and_then(|v| v.to_str().ok()))?;
+    let (result, replayed) = service::checkout(&state, &user, &key, &req).await?;
     Ok((if replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(result)))
 }
 
 #[utoipa::path(tag = "orders", post, path = "/api/v1/orders/{id}/pay", params(("id" = i64, Path)),
     request_body(content = String, description = r#"{"payment_method_id": "pm_…"}"#, content_type = "application/json"),
     responses((status = 200, body = CheckoutResult), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn pay(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<Json<CheckoutResult>, ApiError> {
-    let user = caller.require(Need::SignedIn)?;
-    let pm = body.string("payment_method_id")?.unwrap_or_default();
-    Ok(Json(service::pay_again(&state, user, order_id(&id)?, &pm).await?))
+pub async fn pay(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>, JsonBody(body): JsonBody<PayBody>) -> Result<Json<CheckoutResult>, ApiError> {
+        Ok(Json(service::pay_again(&state, &user, id, &body.payment_method_id).await?))
 }
 
 /// After the shopper completed 3-D Secure with Stripe.js (`client_secret` from checkout or pay):
@@ -54,70 +59,59 @@ pub async fn pay(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 /// yet (409).
 #[utoipa::path(tag = "orders", post, path = "/api/v1/orders/{id}/confirm", params(("id" = i64, Path)),
     responses((status = 200, body = CheckoutResult), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn confirm(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<CheckoutResult>, ApiError> {
-    let user = caller.require(Need::SignedIn)?;
-    Ok(Json(service::confirm_payment(&state, user, order_id(&id)?).await?))
+pub async fn confirm(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>) -> Result<Json<CheckoutResult>, ApiError> {
+        Ok(Json(service::confirm_payment(&state, &user, id).await?))
 }
 
 #[utoipa::path(tag = "orders", get, path = "/api/v1/orders", responses((status = 200, body = [OrderSummary]), (status = 401, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<OrderSummary>>, ApiError> {
-    let user = caller.require(Need::SignedIn)?;
-    Ok(Json(orders::order_list(&state.db, user.user_id).await?))
+pub async fn list(State(state): State<AppState>, SignedInUser(user): SignedInUser) -> Result<Json<Vec<OrderSummary>>, ApiError> {
+        Ok(Json(orders::order_list(&state.db, user.user_id).await?))
 }
 
 /// One of the caller's orders; anyone else's is 404.
 #[utoipa::path(tag = "orders", get, path = "/api/v1/orders/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
-    let user = caller.require(Need::SignedIn)?;
-    Ok(Json(orders::order_view(&state.db, user.user_id, order_id(&id)?, state.rules.cancel_window_minutes).await?))
+pub async fn get(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>) -> Result<Json<OrderView>, ApiError> {
+        Ok(Json(orders::order_view(&state.db, user.user_id, id, state.rules.cancel_window_minutes).await?))
 }
 
 /// Cancels the caller's order: unpaid, or paid within the cancel window (default 30 minutes).
 /// The card authorization is voided and the stock returned, once.
 #[utoipa::path(tag = "orders", post, path = "/api/v1/orders/{id}/cancel", params(("id" = i64, Path)),
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn cancel(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<OrderView>, ApiError> {
-    let user = caller.require(Need::SignedIn)?;
-    Ok(Json(orders::cancel(&state, user, order_id(&id)?).await?))
+pub async fn cancel(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>) -> Result<Json<OrderView>, ApiError> {
+        Ok(Json(orders::cancel(&state, &user, id).await?))
 }
 
 // ---- the seller's order queue ----
 
 /// Orders with the caller's products that were paid, newest first (an admin: all orders).
 #[utoipa::path(tag = "orders", get, path = "/api/v1/seller/orders", responses((status = 200, body = [SellerOrder]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn seller_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<SellerOrder>>, ApiError> {
-    let user = caller.require(Need::Seller)?;
-    Ok(Json(orders::seller_orders(&state.db, user).await?))
+pub async fn seller_list(State(state): State<AppState>, SellerUser(user): SellerUser) -> Result<Json<Vec<SellerOrder>>, ApiError> {
+        Ok(Json(orders::seller_orders(&state.db, &user).await?))
 }
 
 /// Ships a paid order with the carrier's tracking number; the payment is captured.
 #[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/ship", params(("id" = i64, Path)),
     request_body(content = String, description = r#"{"tracking_number": "…"}"#, content_type = "application/json"),
     responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn ship(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<Json<SellerOrder>, ApiError> {
-    let user = caller.require(Need::Seller)?;
-    let tracking = body.string("tracking_number")?.unwrap_or_default();
-    Ok(Json(orders::ship(&state, user, order_id(&id)?, &tracking).await?))
+pub async fn ship(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<OrderId>, JsonBody(body): JsonBody<ShipBody>) -> Result<Json<SellerOrder>, ApiError> {
+        Ok(Json(orders::ship(&state, &user, id, &body.tracking_number).await?))
 }
 
 #[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/deliver", params(("id" = i64, Path)),
     responses((status = 200, body = SellerOrder), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn deliver(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<SellerOrder>, ApiError> {
-    let user = caller.require(Need::Seller)?;
-    Ok(Json(orders::deliver(&state, user, order_id(&id)?).await?))
+pub async fn deliver(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<OrderId>) -> Result<Json<SellerOrder>, ApiError> {
+        Ok(Json(orders::deliver(&state, &user, id).await?))
 }
 
 /// Refunds a shipped order: what is left, or `lines` (`sku`, `quantity`). An `Idempotency-Key`
 /// makes a retried request return the first refund.
 #[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/refund", params(("id" = i64, Path)), request_body = RefundRequest,
     responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn refund(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Path(id): Path<String>, body: JsonBody) -> Result<Json<SellerOrder>, ApiError> {
-    let user = caller.require(Need::Seller)?;
-    let req: RefundRequest = serde_json::from_value(serde_json::Value::Object(body.0))
-        .map_err(|e| AppError::bad("body", format!("The refund could not be read: {e}.")))?;
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    Ok(Json(orders::refund_order(&state, user, order_id(&id)?, &req, key).await?))
+pub async fn refund(State(state): State<AppState>, SellerUser(user): SellerUser, headers: HeaderMap, Id(id): Id<OrderId>, JsonBody(req): JsonBody<RefundRequest>) -> Result<Json<SellerOrder>, ApiError> {
+        let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    Ok(Json(orders::refund_order(&state, &user, id, &req, key).await?))
 }
 
 /// This module's endpoints (checkout, the shopper's orders and the seller's queue), each declared once: route and OpenAPI entry.

@@ -2,19 +2,15 @@
 
 use app::catalog::{ListQuery, ProductDetail, ProductList, service};
 use app::error::AppError;
+use app::ids::ProductId;
 use app::state::AppState;
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::State;
 
+use super::guard::{Id, QueryOf};
 use super::{ApiError, ErrorBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// Query string pairs; a malformed query string is a 400, not a 500.
-pub fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, AppError> {
-    serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
-        .map_err(|_| AppError::bad("query", "the query string could not be read"))
-}
 
 /// One page of products, optionally in a category (and its subcategories).
 #[utoipa::path(
@@ -34,9 +30,7 @@ pub fn query_pairs(raw: Option<String>) -> Result<Vec<(String, String)>, AppErro
     )
 )]
 #[tracing::instrument(skip(state))]
-pub async fn list_products(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<ProductList>, ApiError> {
-    let pairs = query_pairs(raw)?;
-    let query = ListQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+pub async fn list_products(State(state): State<AppState>, QueryOf(query): QueryOf<ListQuery>) -> Result<Json<ProductList>, ApiError> {
     Ok(Json(service::list_products(&state.db, &query).await.map_err(AppError::from)?))
 }
 
@@ -52,8 +46,7 @@ pub async fn list_products(State(state): State<AppState>, RawQuery(raw): RawQuer
     )
 )]
 #[tracing::instrument(skip(state))]
-pub async fn get_product(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<ProductDetail>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| AppError::not_found(format!("There is no product with id \"{id}\".")))?;
+pub async fn get_product(State(state): State<AppState>, Id(id): Id<ProductId>) -> Result<Json<ProductDetail>, ApiError> {
     Ok(Json(service::cached_product_detail(&state, id).await.map_err(AppError::from)?))
 }
 

@@ -3,9 +3,9 @@
 use app::search::{SearchQuery, SearchResults};
 use app::state::AppState;
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 
-use super::products::query_pairs;
+use super::guard::QueryOf;
 use super::{ApiError, ErrorBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -32,9 +32,7 @@ use utoipa_axum::routes;
     )
 )]
 #[tracing::instrument(skip(state))]
-pub async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Json<SearchResults>, ApiError> {
-    let pairs = query_pairs(raw)?;
-    let query = SearchQuery::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+pub async fn search(State(state): State<AppState>, QueryOf(query): QueryOf<SearchQuery>) -> Result<Json<SearchResults>, ApiError> {
     Ok(Json(app::search::service::search(&state, &query).await?))
 }
 

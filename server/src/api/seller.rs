@@ -2,28 +2,19 @@
 //! pages (`app::seller::service`). A seller sees only their own products; an admin sees all.
 
 use app::error::AppError;
+use app::ids::{ImageId, ProductId};
 use app::seller::{ProductInput, ProductStatus, SellerListQuery, SellerProduct, SellerProductList, service};
 use app::state::AppState;
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::guard::{Caller, JsonBody};
-use super::products::query_pairs;
+use super::guard::{Caller, Id, JsonBody, QueryOf, SellerUser};
 use super::{ApiError, ErrorBody, error_response};
 use app::accounts::Need;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-fn product_id(raw: &str) -> Result<i64, AppError> {
-    raw.parse().map_err(|_| AppError::not_found(format!("There is no product \"{raw}\" in your shop.")))
-}
-
-fn product_input(body: JsonBody) -> Result<ProductInput, AppError> {
-    serde_json::from_value(serde_json::Value::Object(body.0))
-        .map_err(|e| AppError::bad("body", format!("The product could not be read: {e}.")))
-}
 
 /// Your products (an admin: everyone's), newest change first, 25 per page.
 #[utoipa::path(tag = "seller", get, path = "/api/v1/seller/products",
@@ -33,39 +24,22 @@ fn product_input(body: JsonBody) -> Result<ProductInput, AppError> {
         ("page" = Option<u64>, Query, description = "1-based page"),
     ),
     responses((status = 200, body = SellerProductList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn list(State(state): State<AppState>, caller: Caller, RawQuery(raw): RawQuery) -> Result<Json<SellerProductList>, ApiError> {
-    let user = caller.require(Need::Seller)?;
-    let mut query = SellerListQuery::default();
-    for (k, v) in query_pairs(raw)? {
-        let v = v.trim();
-        if v.is_empty() {
-            continue;
-        }
-        match k.as_str() {
-            "q" => query.q = Some(v.to_owned()),
-            "status" => query.status = Some(ProductStatus::parse(v).map_err(|m| AppError::bad("status", m))?),
-            "page" => query.page = app::catalog::parse_whole("page", v, 1, 100_000)? as u64,
-            _ => {}
-        }
-    }
-    Ok(Json(service::list(&state.db, user, &query).await?))
+pub async fn list(State(state): State<AppState>, SellerUser(user): SellerUser, QueryOf(query): QueryOf<SellerListQuery>) -> Result<Json<SellerProductList>, ApiError> {
+        Ok(Json(service::list(&state.db, &user, &query).await?))
 }
 
 /// Creates a product (a draft unless `status` says `active`) with its variants and stock.
 #[utoipa::path(tag = "seller", post, path = "/api/v1/seller/products", request_body = ProductInput,
     responses((status = 201, body = SellerProduct), (status = 400, description = "Bad fields, each named", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create(State(state): State<AppState>, caller: Caller, body: JsonBody) -> Result<(StatusCode, Json<SellerProduct>), ApiError> {
-    let user = caller.require(Need::Seller)?;
-    let input = product_input(body)?;
-    Ok((StatusCode::CREATED, Json(service::create(&state, user, input).await?)))
+pub async fn create(State(state): State<AppState>, SellerUser(user): SellerUser, JsonBody(input): JsonBody<ProductInput>) -> Result<(StatusCode, Json<SellerProduct>), ApiError> {
+        Ok((StatusCode::CREATED, Json(service::create(&state, &user, input).await?)))
 }
 
 #[utoipa::path(tag = "seller", get, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = SellerProduct), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<SellerProduct>, ApiError> {
-    let user = caller.require(Need::Seller)?;
-    Ok(Json(service::get(&state.db, user, product_id(&id)?).await?))
+pub async fn get(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<ProductId>) -> Result<Json<SellerProduct>, ApiError> {
+        Ok(Json(service::get(&state.db, &user, id).await?))
 }
 
 /// Replaces the product's fields and variants (matched by SKU; a variant without stock keeps
@@ -73,19 +47,15 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 #[utoipa::path(tag = "seller", put, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)), request_body = ProductInput,
     responses((status = 200, body = SellerProduct), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn update(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: JsonBody) -> Result<Json<SellerProduct>, ApiError> {
-    let user = caller.require(Need::Seller)?;
-    let id = product_id(&id)?;
-    let input = product_input(body)?;
-    Ok(Json(service::update(&state, user, id, input).await?))
+pub async fn update(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<ProductId>, JsonBody(input): JsonBody<ProductInput>) -> Result<Json<SellerProduct>, ApiError> {
+        Ok(Json(service::update(&state, &user, id, input).await?))
 }
 
 /// Archives the product: shoppers no longer see it, orders keep their history.
 #[utoipa::path(tag = "seller", delete, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)),
     responses((status = 204, description = "Archived"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn archive(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let user = caller.require(Need::Seller)?;
-    service::set_status(&state, user, product_id(&id)?, ProductStatus::Archived).await?;
+pub async fn archive(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<ProductId>) -> Result<StatusCode, ApiError> {
+        service::set_status(&state, &user, id, ProductStatus::Archived).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -152,11 +122,10 @@ async fn upload_bytes(req: Request, state: &AppState) -> Result<Vec<u8>, Respons
     request_body(content = Vec<u8>, description = "multipart/form-data with an `image` field, or the raw picture", content_type = "multipart/form-data"),
     responses((status = 201, body = SellerProduct), (status = 400, description = "Not a picture", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, description = "Larger than 5 MB", body = ErrorBody)))]
-pub async fn add_image(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, req: Request) -> Response {
+pub async fn add_image(State(state): State<AppState>, caller: Caller, Id(pid): Id<ProductId>, req: Request) -> Response {
     let html = wants_html(req.headers());
     let result: Result<SellerProduct, Failure> = async {
         let user = caller.require(Need::Seller).map_err(|e| Failure::App(e.0))?.clone();
-        let pid = product_id(&id).map_err(Failure::App)?;
         let bytes = upload_bytes(req, &state).await.map_err(Failure::Body)?;
         service::add_image(&state, &user, pid, &bytes).await.map_err(Failure::App)
     }
@@ -172,7 +141,7 @@ pub async fn add_image(State(state): State<AppState>, caller: Caller, Path(id): 
                 Failure::Body(_) => TOO_LARGE.to_owned(),
             };
             let message = app::ui::forms::url_encode(&message);
-            Redirect::to(&format!("/seller/products/{id}?image_error={message}")).into_response()
+            Redirect::to(&format!("/seller/products/{pid}?image_error={message}")).into_response()
         }
     }
 }
@@ -185,10 +154,9 @@ enum Failure {
 
 #[utoipa::path(tag = "seller", delete, path = "/api/v1/seller/products/{id}/images/{image_id}", params(("id" = i64, Path), ("image_id" = i64, Path)),
     responses((status = 200, body = SellerProduct), (status = 404, body = ErrorBody)))]
-pub async fn remove_image(State(state): State<AppState>, caller: Caller, Path((id, image_id)): Path<(String, String)>) -> Result<Json<SellerProduct>, ApiError> {
-    let user = caller.require(Need::Seller)?;
-    let image_id: i64 = image_id.parse().map_err(|_| AppError::not_found("There is no such picture."))?;
-    Ok(Json(service::remove_image(&state, user, product_id(&id)?, image_id).await?))
+pub async fn remove_image(State(state): State<AppState>, SellerUser(user): SellerUser, Path((id, image_id)): Path<(String, String)>) -> Result<Json<SellerProduct>, ApiError> {
+        let (id, image_id) = (ProductId::parse(&id)?, ImageId::parse(&image_id)?);
+    Ok(Json(service::remove_image(&state, &user, id, image_id).await?))
 }
 
 /// This module's endpoints (the seller's catalog and pictures), each declared once: route and OpenAPI entry.

@@ -1,6 +1,7 @@
 //! Payment attempts: recorded before the provider is asked, moved by its answer, settled once
 //! (paid, or voided when the order no longer needs the money).
 
+use crate::ids::OrderId;
 use super::*;
 
 /// One payment attempt: recorded (state `created`, its key) before the provider is asked,
@@ -87,7 +88,7 @@ pub(crate) async fn pay(state: &AppState, o: order::Model, payment_method_id: &s
 /// stands. Authorized → the order is paid (or, if its stock is gone, the money released);
 /// authentication failed → 402 and the order stays payable; not finished → 409.
 #[tracing::instrument(skip(state, user), fields(user = user.user_id))]
-pub async fn confirm_payment(state: &AppState, user: &CurrentUser, order_id: i64) -> Result<CheckoutResult, AppError> {
+pub async fn confirm_payment(state: &AppState, user: &CurrentUser, OrderId(order_id): OrderId) -> Result<CheckoutResult, AppError> {
     let db = &state.db;
     let o = own_order(db, user.user_id, order_id).await?;
     let waiting = payment::Entity::find()

@@ -1,6 +1,7 @@
 //! The saga's entry points: a new checkout under an idempotency key, and paying a pending
 //! order again with another card.
 
+use crate::ids::OrderId;
 use super::*;
 
 /// Runs the checkout for `user` under `key`. Returns the result and whether it is a replay of
@@ -80,7 +81,7 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
 
 /// Pays a pending order with another card (after a decline), while its reservation lasts.
 #[tracing::instrument(skip(state, user), fields(user = user.user_id))]
-pub async fn pay_again(state: &AppState, user: &CurrentUser, order_id: i64, payment_method_id: &str) -> Result<CheckoutResult, AppError> {
+pub async fn pay_again(state: &AppState, user: &CurrentUser, OrderId(order_id): OrderId, payment_method_id: &str) -> Result<CheckoutResult, AppError> {
     let db = &state.db;
     let o = own_order(db, user.user_id, order_id).await?;
     if o.status != OrderStatus::Pending {

@@ -1,5 +1,6 @@
 //! Cancelling an order within the window: stock back exactly once, the authorization voided.
 
+use crate::ids::OrderId;
 use sea_orm::sea_query::ExprTrait;
 
 use super::*;
@@ -18,12 +19,12 @@ pub fn cancellable_until(o: &order::Model, window_minutes: i64) -> Option<chrono
 /// conditional and carries the stock in the same transaction, so a double cancel (two tabs,
 /// two nodes) returns the stock once.
 #[tracing::instrument(skip(state, user), fields(user = user.user_id))]
-pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Result<OrderView, AppError> {
+pub async fn cancel(state: &AppState, user: &CurrentUser, OrderId(order_id): OrderId) -> Result<OrderView, AppError> {
     let db = &state.db;
     let o = own_order(db, user.user_id, order_id).await?;
     if o.status == OrderStatus::Cancelled {
         // Cancelling twice is cancelling once.
-        return order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
+        return order_view(db, user.user_id, OrderId(order_id), state.rules.cancel_window_minutes).await;
     }
     let now = Utc::now();
     match (o.status, cancellable_until(&o, state.rules.cancel_window_minutes)) {
@@ -76,7 +77,7 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
     if !cancelled {
         let now_status = own_order(db, user.user_id, order_id).await?.status;
         if now_status == OrderStatus::Cancelled {
-            return order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await;
+            return order_view(db, user.user_id, OrderId(order_id), state.rules.cancel_window_minutes).await;
         }
         return Err(AppError::Conflict(format!("Order {order_id} is being paid or changed right now. Reload and try again.")));
     }
@@ -96,5 +97,5 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, order_id: i64) -> Resu
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(db).await?;
     announce_stock(state, items.iter().map(|i| i.product_id)).await;
     tracing::info!(order_id, was_paid, "order cancelled");
-    order_view(db, user.user_id, order_id, state.rules.cancel_window_minutes).await
+    order_view(db, user.user_id, OrderId(order_id), state.rules.cancel_window_minutes).await
 }

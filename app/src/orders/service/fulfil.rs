@@ -2,6 +2,7 @@
 //! and refunds (all, or some lines). A seller fulfils orders made only of their own products;
 //! an order mixing sellers is fulfilled by an admin.
 
+use crate::ids::OrderId;
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
@@ -108,7 +109,7 @@ async fn fulfillable(db: &DatabaseConnection, user: &CurrentUser, order_id: i64)
 /// Ships a paid order: the payment is captured first (a failed capture ships nothing), then
 /// the order moves `paid → shipped` with its tracking number.
 #[tracing::instrument(skip(state, user), fields(user = user.user_id))]
-pub async fn ship(state: &AppState, user: &CurrentUser, order_id: i64, tracking: &str) -> Result<SellerOrder, AppError> {
+pub async fn ship(state: &AppState, user: &CurrentUser, OrderId(order_id): OrderId, tracking: &str) -> Result<SellerOrder, AppError> {
     let db = &state.db;
     let tracking = tracking.trim();
     if tracking.is_empty() || tracking.len() > 64 || !tracking.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ') {
@@ -150,7 +151,7 @@ pub async fn ship(state: &AppState, user: &CurrentUser, order_id: i64, tracking:
     one(db, user, order_id).await
 }
 
-pub async fn deliver(state: &AppState, user: &CurrentUser, order_id: i64) -> Result<SellerOrder, AppError> {
+pub async fn deliver(state: &AppState, user: &CurrentUser, OrderId(order_id): OrderId) -> Result<SellerOrder, AppError> {
     let db = &state.db;
     let (o, _) = fulfillable(db, user, order_id).await?;
     if o.status != OrderStatus::Shipped {
@@ -171,7 +172,7 @@ pub async fn deliver(state: &AppState, user: &CurrentUser, order_id: i64) -> Res
 /// Refunds a shipped or delivered order, in full (what is left) or by lines. `client_key`
 /// (the request's Idempotency-Key) makes a retried request return the first refund.
 #[tracing::instrument(skip(state, user, req), fields(user = user.user_id))]
-pub async fn refund_order(state: &AppState, user: &CurrentUser, order_id: i64, req: &RefundRequest, client_key: Option<&str>) -> Result<SellerOrder, AppError> {
+pub async fn refund_order(state: &AppState, user: &CurrentUser, OrderId(order_id): OrderId, req: &RefundRequest, client_key: Option<&str>) -> Result<SellerOrder, AppError> {
     let db = &state.db;
     let (o, items) = fulfillable(db, user, order_id).await?;
     let key = match client_key {

@@ -1,9 +1,10 @@
 //! The shopper's orders: one order as its page shows it, and the list.
 
+use crate::ids::OrderId;
 use super::*;
 
 /// The caller's order; `window` is the cancel window in minutes.
-pub async fn order_view(db: &DatabaseConnection, user_id: i64, order_id: i64, window: i64) -> Result<OrderView, AppError> {
+pub async fn order_view(db: &DatabaseConnection, user_id: i64, OrderId(order_id): OrderId, window: i64) -> Result<OrderView, AppError> {
     let o = own_order(db, user_id, order_id).await?;
     let cancel_until = cancellable_until(&o, window).filter(|t| *t > Utc::now()).map(rfc3339);
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).order_by_asc(order_item::Column::Id).all(db).await?;
