@@ -116,8 +116,9 @@ impl FieldErrors {
         self.0.entry(field.to_owned()).or_insert_with(|| message.into());
     }
 
-    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result.map_err(|m| self.add(field, m)).ok()
+    /// The value, or `None` with the error's message recorded against `field`.
+    pub fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        result.map_err(|e| self.add(field, e.to_string())).ok()
     }
 
     pub fn finish(self) -> Result<(), AppError> {

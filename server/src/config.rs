@@ -135,7 +135,7 @@ impl Config {
             ..Default::default()
         };
         let rule = |var: &'static str| -> Result<Option<app::ratelimit::Rule>, ConfigError> {
-            get(var).map(|v| app::ratelimit::Rule::parse(&v).map_err(|m| bad(var, m))).transpose()
+            get(var).map(|v| app::ratelimit::Rule::parse(&v).map_err(|e| bad(var, e.to_string()))).transpose()
         };
         if let Some(r) = rule("SELLOUT_RATE_SIGNIN_PER_IP")? {
             rate_limits.signin_per_ip = r;

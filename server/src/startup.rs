@@ -213,7 +213,7 @@ impl Application {
         app::checkout::service::spawn_sweeper(&workers, state.clone(), Duration::from_secs(cfg.sweep_seconds));
         // Order mail: over SMTP when configured, else into the data dir's mail log.
         let mailer: Arc<dyn app::checkout::notify::Mailer> = match &cfg.smtp_url {
-            Some(url) => Arc::new(crate::mail::SmtpMailer::new(url, &cfg.mail_from).map_err(anyhow::Error::msg)?),
+            Some(url) => Arc::new(crate::mail::SmtpMailer::new(url, &cfg.mail_from)?),
             None => Arc::new(app::checkout::notify::MailLog::new(cfg.data_dir.join("mail.log"))),
         };
         app::checkout::notify::spawn_outbox_worker(&workers, state.db.clone(), mailer, cfg.public_url.clone(), Duration::from_secs(2));

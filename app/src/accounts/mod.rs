@@ -86,12 +86,30 @@ pub fn authorize(user: Option<&CurrentUser>, need: Need) -> Result<&CurrentUser,
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email(String);
 
+/// Why an email address was refused, in the words the form shows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("Enter your email address.")]
+    Empty,
+    #[error("\"{0}\" is not an email address we can use, e.g. name@example.com")]
+    Unusable(String),
+}
+
+/// Why a password was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("Use at least {MIN_PASSWORD_LEN} characters for your password.")]
+    TooShort,
+    #[error("Use at most {MAX_PASSWORD_LEN} characters for your password.")]
+    TooLong,
+}
+
 impl Email {
-    pub fn parse(raw: &str) -> Result<Email, String> {
+    pub fn parse(raw: &str) -> Result<Email, EmailError> {
         let s = raw.trim().to_lowercase();
-        let bad = || format!("\"{}\" is not an email address we can use, e.g. name@example.com", raw.trim());
+        let bad = || EmailError::Unusable(raw.trim().to_owned());
         if s.is_empty() {
-            return Err("Enter your email address.".to_owned());
+            return Err(EmailError::Empty);
         }
         if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
@@ -113,13 +131,13 @@ impl Email {
     }
 }
 
-pub fn check_password(p: &str) -> Result<(), String> {
+pub fn check_password(p: &str) -> Result<(), PasswordError> {
     let n = p.chars().count();
     if n < MIN_PASSWORD_LEN {
-        return Err(format!("Use at least {MIN_PASSWORD_LEN} characters for your password."));
+        return Err(PasswordError::TooShort);
     }
     if n > MAX_PASSWORD_LEN {
-        return Err(format!("Use at most {MAX_PASSWORD_LEN} characters for your password."));
+        return Err(PasswordError::TooLong);
     }
     Ok(())
 }

@@ -128,8 +128,8 @@ pub async fn change_password(db: &DatabaseConnection, user_id: i64, current: &st
 
 /// Creates an admin, or makes an existing account an admin with the new password.
 pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) -> Result<CurrentUser, AppError> {
-    let email = Email::parse(email).map_err(|m| AppError::bad("email", m))?;
-    check_password(password).map_err(|m| AppError::bad("password", m))?;
+    let email = Email::parse(email).map_err(|e| AppError::bad("email", e.to_string()))?;
+    check_password(password).map_err(|e| AppError::bad("password", e.to_string()))?;
     let hash = hash_password(password).await?;
     match user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await? {
         Some(u) => {

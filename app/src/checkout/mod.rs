@@ -29,6 +29,15 @@ pub enum ShippingMethod {
     Express,
 }
 
+/// Why a shipping method was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ShippingMethodError {
+    #[error("Choose standard or express shipping.")]
+    Missing,
+    #[error("shipping_method must be standard or express (got \"{0}\")")]
+    Unknown(String),
+}
+
 impl ShippingMethod {
     pub const ALL: [ShippingMethod; 2] = [ShippingMethod::Standard, ShippingMethod::Express];
 
@@ -39,12 +48,12 @@ impl ShippingMethod {
         }
     }
 
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, ShippingMethodError> {
         match s.trim() {
             "standard" => Ok(ShippingMethod::Standard),
             "express" => Ok(ShippingMethod::Express),
-            "" => Err("Choose standard or express shipping.".to_owned()),
-            other => Err(format!("shipping_method must be standard or express (got \"{other}\")")),
+            "" => Err(ShippingMethodError::Missing),
+            other => Err(ShippingMethodError::Unknown(other.to_owned())),
         }
     }
 
@@ -140,6 +149,8 @@ mod tests {
         assert_eq!(tax_of(10_000, 1_900), 1_900);
         assert_eq!(tax_of(1_999, 1_900), 380, "379.81 rounds to 380");
         assert_eq!(tax_of(1_999, 0), 0);
-        assert!(ShippingMethod::parse("overnight").unwrap_err().contains("standard or express"));
+        assert_eq!(ShippingMethod::parse("overnight"), Err(ShippingMethodError::Unknown("overnight".into())));
+        assert!(ShippingMethod::parse("overnight").unwrap_err().to_string().contains("standard or express"));
+        assert_eq!(ShippingMethod::parse(" "), Err(ShippingMethodError::Missing));
     }
 }

@@ -21,9 +21,22 @@ pub struct Mail {
     pub body: String,
 }
 
+/// Why a mail was not sent (logged; the outbox row is tried again later).
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("the mail log could not be written: {0}")]
+    Log(#[from] std::io::Error),
+    #[error("the recipient {to} is not a mail address: {reason}")]
+    Recipient { to: String, reason: String },
+    #[error("the mail could not be built: {0}")]
+    Build(String),
+    #[error("the mail server refused the mail or could not be reached: {0}")]
+    Transport(String),
+}
+
 #[async_trait::async_trait]
 pub trait Mailer: Send + Sync + 'static {
-    async fn send(&self, mail: &Mail) -> Result<(), String>;
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
 }
 
 /// Appends each mail to a file, for the embedded default (and for tests to read).
@@ -39,14 +52,14 @@ impl MailLog {
 
 #[async_trait::async_trait]
 impl Mailer for MailLog {
-    async fn send(&self, mail: &Mail) -> Result<(), String> {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError> {
         use tokio::io::AsyncWriteExt;
         if let Some(dir) = self.path.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
+            tokio::fs::create_dir_all(dir).await?;
         }
         let text = format!("--- {}\nTo: {}\nSubject: {}\n\n{}\n\n", Utc::now().to_rfc3339(), mail.to, mail.subject, mail.body);
-        let mut f = tokio::fs::OpenOptions::new().create(true).append(true).open(&self.path).await.map_err(|e| e.to_string())?;
-        f.write_all(text.as_bytes()).await.map_err(|e| e.to_string())
+        let mut f = tokio::fs::OpenOptions::new().create(true).append(true).open(&self.path).await?;
+        Ok(f.write_all(text.as_bytes()).await?)
     }
 }
 
@@ -119,7 +132,7 @@ pub async fn deliver_outbox(db: &DatabaseConnection, mailer: &dyn Mailer, public
             Ok(true) => sent += 1,
             Ok(false) => {}
             Err(e) => {
-                tracing::warn!(error = e, outbox_id = row.id, "sending mail; will retry");
+                tracing::warn!(error = %e, outbox_id = row.id, "sending mail; will retry");
                 outbox::Entity::update_many()
                     .col_expr(outbox::Column::ProcessedAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
                     .filter(outbox::Column::Id.eq(row.id))

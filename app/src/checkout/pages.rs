@@ -55,7 +55,7 @@ where
         leptos::task::spawn_local(async move {
             match crate::payments::card::form_with_card::<T>(form).await {
                 Ok(args) => dispatch(args),
-                Err(m) => error.set(Some(m)),
+                Err(e) => error.set(Some(e.to_string())),
             }
             busy.set(false);
         });

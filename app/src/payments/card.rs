@@ -8,6 +8,24 @@ use leptos::prelude::*;
 
 use super::CardEntry;
 
+/// What went wrong with the card in the browser, in the words the page shows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CardError {
+    #[error("Card payments need JavaScript.")]
+    NeedsJs,
+    #[error("The card form could not be loaded. Check your connection and reload the page.")]
+    NotLoaded,
+    #[error("The card form has not loaded yet. Wait a moment and try again.")]
+    NotReady,
+    #[error("The card could not be read. Check the number, expiry date and security code.")]
+    Unreadable,
+    #[error("The form could not be read. Please reload the page.")]
+    FormUnreadable,
+    /// Stripe.js's own words: a declined card, a failed bank check.
+    #[error("{0}")]
+    Stripe(String),
+}
+
 /// Stripe's card element, mounted once Stripe.js has loaded, with the card's error in place.
 #[component]
 pub fn CardField(entry: CardEntry, error: RwSignal<Option<String>>) -> impl IntoView {
@@ -17,7 +35,7 @@ pub fn CardField(entry: CardEntry, error: RwSignal<Option<String>>) -> impl Into
         leptos::task::spawn_local(async move {
             match mount(&entry, "#card-element").await {
                 Ok(()) => set_ready.set(true),
-                Err(m) => error.set(Some(m)),
+                Err(e) => error.set(Some(e.to_string())),
             }
         });
     });
@@ -36,42 +54,42 @@ pub fn CardField(entry: CardEntry, error: RwSignal<Option<String>>) -> impl Into
 /// Reads `form`, asks Stripe.js for the payment method of the card in the element, and gives
 /// back the form's fields with `payment_method_id` set, as the form's server function takes them.
 #[cfg(feature = "hydrate")]
-pub async fn form_with_card<T: serde::de::DeserializeOwned>(form: leptos::web_sys::HtmlFormElement) -> Result<T, String> {
+pub async fn form_with_card<T: serde::de::DeserializeOwned>(form: leptos::web_sys::HtmlFormElement) -> Result<T, CardError> {
     use leptos::form::FromFormData;
     let pm = js::payment_method_id().await?;
-    let data = web_sys::FormData::new_with_form(&form).map_err(|_| "The form could not be read. Please reload the page.".to_owned())?;
-    data.set_with_str("payment_method_id", &pm).map_err(|_| "The form could not be read. Please reload the page.".to_owned())?;
-    T::from_form_data(&data).map_err(|e| format!("The form could not be read ({e}). Please reload the page."))
+    let data = web_sys::FormData::new_with_form(&form).map_err(|_| CardError::FormUnreadable)?;
+    data.set_with_str("payment_method_id", &pm).map_err(|_| CardError::FormUnreadable)?;
+    T::from_form_data(&data).map_err(|e| {
+        leptos::logging::warn!("the checkout form could not be read: {e}");
+        CardError::FormUnreadable
+    })
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub async fn form_with_card<T>(_form: leptos::web_sys::HtmlFormElement) -> Result<T, String> {
-    Err(NEEDS_JS.to_owned())
+pub async fn form_with_card<T>(_form: leptos::web_sys::HtmlFormElement) -> Result<T, CardError> {
+    Err(CardError::NeedsJs)
 }
 
 /// Runs the bank's check (3-D Secure) for an intent; the server asks Stripe for the outcome.
 #[cfg(feature = "hydrate")]
-pub async fn authenticate(client_secret: &str) -> Result<(), String> {
+pub async fn authenticate(client_secret: &str) -> Result<(), CardError> {
     js::authenticate(client_secret).await
 }
 
 #[cfg(not(feature = "hydrate"))]
-pub async fn authenticate(_client_secret: &str) -> Result<(), String> {
-    Err(NEEDS_JS.to_owned())
+pub async fn authenticate(_client_secret: &str) -> Result<(), CardError> {
+    Err(CardError::NeedsJs)
 }
 
 #[cfg(feature = "hydrate")]
-async fn mount(entry: &CardEntry, selector: &str) -> Result<(), String> {
+async fn mount(entry: &CardEntry, selector: &str) -> Result<(), CardError> {
     js::mount(entry, selector).await
 }
 
 #[cfg(not(feature = "hydrate"))]
-async fn mount(_entry: &CardEntry, _selector: &str) -> Result<(), String> {
-    Err(NEEDS_JS.to_owned())
+async fn mount(_entry: &CardEntry, _selector: &str) -> Result<(), CardError> {
+    Err(CardError::NeedsJs)
 }
-
-#[cfg(not(feature = "hydrate"))]
-const NEEDS_JS: &str = "Card payments need JavaScript.";
 
 #[cfg(feature = "hydrate")]
 mod js {
@@ -81,27 +99,33 @@ mod js {
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
 
-    use super::CardEntry;
+    use super::{CardEntry, CardError};
 
     thread_local! {
         /// The page's Stripe object and its card element (one card form per page).
         static CARD: RefCell<Option<(JsValue, JsValue)>> = const { RefCell::new(None) };
     }
 
-    const UNREADABLE: &str = "The card could not be read. Check the number, expiry date and security code.";
-
     fn get(obj: &JsValue, key: &str) -> JsValue {
         Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
     }
 
-    fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, String> {
-        let f: Function = get(obj, method).dyn_into().map_err(|_| format!("Stripe.js has no {method}."))?;
-        f.apply(obj, &args.iter().collect::<Array>()).map_err(|e| message_of(&e).unwrap_or_else(|| UNREADABLE.to_owned()))
+    /// Stripe.js's words for a failure, or `Unreadable` when it gave none.
+    fn said(e: &JsValue) -> CardError {
+        message_of(e).map(CardError::Stripe).unwrap_or(CardError::Unreadable)
     }
 
-    async fn settle(v: JsValue) -> Result<JsValue, String> {
+    fn call(obj: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, CardError> {
+        let f: Function = get(obj, method).dyn_into().map_err(|_| {
+            leptos::logging::warn!("Stripe.js has no {method}");
+            CardError::NotLoaded
+        })?;
+        f.apply(obj, &args.iter().collect::<Array>()).map_err(|e| said(&e))
+    }
+
+    async fn settle(v: JsValue) -> Result<JsValue, CardError> {
         match v.dyn_into::<Promise>() {
-            Ok(p) => JsFuture::from(p).await.map_err(|e| message_of(&e).unwrap_or_else(|| UNREADABLE.to_owned())),
+            Ok(p) => JsFuture::from(p).await.map_err(|e| said(&e)),
             Err(v) => Ok(v),
         }
     }
@@ -114,8 +138,8 @@ mod js {
     }
 
     /// Adds Stripe.js to the page (once) and waits until it has run.
-    async fn load(url: &str) -> Result<(), String> {
-        let failed = || "The card form could not be loaded. Check your connection and reload the page.".to_owned();
+    async fn load(url: &str) -> Result<(), CardError> {
+        let failed = || CardError::NotLoaded;
         let window = web_sys::window().ok_or_else(failed)?;
         if get(&window, "Stripe").is_function() {
             return Ok(());
@@ -133,9 +157,9 @@ mod js {
         Ok(())
     }
 
-    pub async fn mount(entry: &CardEntry, selector: &str) -> Result<(), String> {
+    pub async fn mount(entry: &CardEntry, selector: &str) -> Result<(), CardError> {
         load(&entry.js_url).await?;
-        let window: JsValue = web_sys::window().ok_or("no window")?.into();
+        let window: JsValue = web_sys::window().ok_or(CardError::NotLoaded)?.into();
         let stripe = call(&window, "Stripe", &[JsValue::from_str(&entry.publishable_key)])?;
         let elements = call(&stripe, "elements", &[])?;
         let card = call(&elements, "create", &[JsValue::from_str("card")])?;
@@ -144,14 +168,14 @@ mod js {
         Ok(())
     }
 
-    pub async fn payment_method_id() -> Result<String, String> {
-        let (stripe, card) = CARD.with(|c| c.borrow().clone()).ok_or("The card form has not loaded yet. Wait a moment and try again.")?;
+    pub async fn payment_method_id() -> Result<String, CardError> {
+        let (stripe, card) = CARD.with(|c| c.borrow().clone()).ok_or(CardError::NotReady)?;
         let data = Object::new();
-        Reflect::set(&data, &"type".into(), &"card".into()).map_err(|_| UNREADABLE)?;
-        Reflect::set(&data, &"card".into(), &card).map_err(|_| UNREADABLE)?;
+        Reflect::set(&data, &"type".into(), &"card".into()).map_err(|_| CardError::Unreadable)?;
+        Reflect::set(&data, &"card".into(), &card).map_err(|_| CardError::Unreadable)?;
         let answer = settle(call(&stripe, "createPaymentMethod", &[data.into()])?).await?;
         if let Some(m) = message_of(&answer) {
-            return Err(m);
+            return Err(CardError::Stripe(m));
         }
         if let Some(id) = get(&get(&answer, "paymentMethod"), "id").as_string() {
             return Ok(id);
@@ -159,16 +183,16 @@ mod js {
         // localstripe's Stripe.js: a token, whose card is the payment method.
         let answer = settle(call(&stripe, "createToken", &[card])?).await?;
         if message_of(&answer).is_some() || !get(&answer, "token").is_object() {
-            return Err(UNREADABLE.to_owned());
+            return Err(CardError::Unreadable);
         }
-        get(&get(&get(&answer, "token"), "card"), "id").as_string().ok_or_else(|| UNREADABLE.to_owned())
+        get(&get(&get(&answer, "token"), "card"), "id").as_string().ok_or(CardError::Unreadable)
     }
 
-    pub async fn authenticate(client_secret: &str) -> Result<(), String> {
-        let stripe = CARD.with(|c| c.borrow().as_ref().map(|(s, _)| s.clone())).ok_or("The card form has not loaded yet.")?;
+    pub async fn authenticate(client_secret: &str) -> Result<(), CardError> {
+        let stripe = CARD.with(|c| c.borrow().as_ref().map(|(s, _)| s.clone())).ok_or(CardError::NotReady)?;
         let answer = settle(call(&stripe, "confirmCardPayment", &[JsValue::from_str(client_secret)])?).await?;
         match message_of(&answer) {
-            Some(m) => Err(m),
+            Some(m) => Err(CardError::Stripe(m)),
             None => Ok(()),
         }
     }

@@ -16,8 +16,19 @@ use crate::states::PaymentState;
 /// How old a signed event may be (replay protection), as Stripe's libraries default.
 pub const TOLERANCE_SECS: i64 = 300;
 
+/// Why a webhook's signature was refused (logged, answered 400).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the Stripe-Signature header has no timestamp")]
+    NoTimestamp,
+    #[error("the event's signature is too old")]
+    TooOld,
+    #[error("no signature matches")]
+    NoMatch,
+}
+
 /// Checks a `Stripe-Signature` header (`t=<unix time>,v1=<hex hmac>[,v1=…]`) for `payload`.
-pub fn verify_signature(secret: &str, header: &str, payload: &[u8], now_unix: i64) -> Result<(), String> {
+pub fn verify_signature(secret: &str, header: &str, payload: &[u8], now_unix: i64) -> Result<(), SignatureError> {
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {
@@ -27,13 +38,13 @@ pub fn verify_signature(secret: &str, header: &str, payload: &[u8], now_unix: i6
             _ => {}
         }
     }
-    let t = timestamp.ok_or("the Stripe-Signature header has no timestamp")?;
+    let t = timestamp.ok_or(SignatureError::NoTimestamp)?;
     if (now_unix - t).abs() > TOLERANCE_SECS {
-        return Err("the event's signature is too old".into());
+        return Err(SignatureError::TooOld);
     }
     for sig in signatures {
-        let Ok(expected) = hex_decode(&sig) else { continue };
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| "bad webhook secret")?;
+        let Some(expected) = hex_decode(&sig) else { continue };
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any size");
         mac.update(t.to_string().as_bytes());
         mac.update(b".");
         mac.update(payload);
@@ -42,7 +53,7 @@ pub fn verify_signature(secret: &str, header: &str, payload: &[u8], now_unix: i6
             return Ok(());
         }
     }
-    Err("no signature matches".into())
+    Err(SignatureError::NoMatch)
 }
 
 /// `t=…,v1=…` for `payload`, as Stripe would send it (tests and tools sign with it).
@@ -55,11 +66,11 @@ pub fn sign(secret: &str, payload: &[u8], t: i64) -> String {
     format!("t={t},v1={sig}")
 }
 
-fn hex_decode(s: &str) -> Result<Vec<u8>, ()> {
-    if s.len() % 2 != 0 {
-        return Err(());
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || !s.is_ascii() {
+        return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| ())).collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
 }
 
 /// What an event did.
@@ -142,10 +153,12 @@ mod tests {
         let payload = br#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
         let header = sign("whsec_x", payload, 1_000_000);
         assert_eq!(verify_signature("whsec_x", &header, payload, 1_000_100), Ok(()));
-        assert!(verify_signature("whsec_other", &header, payload, 1_000_100).is_err(), "wrong secret");
-        assert!(verify_signature("whsec_x", &header, b"{}", 1_000_100).is_err(), "changed payload");
-        assert!(verify_signature("whsec_x", &header, payload, 1_000_000 + TOLERANCE_SECS + 1).is_err(), "too old");
-        assert!(verify_signature("whsec_x", "v1=abcd", payload, 1_000_000).is_err(), "no timestamp");
+        assert_eq!(verify_signature("whsec_other", &header, payload, 1_000_100), Err(SignatureError::NoMatch), "wrong secret");
+        assert_eq!(verify_signature("whsec_x", &header, b"{}", 1_000_100), Err(SignatureError::NoMatch), "changed payload");
+        assert_eq!(verify_signature("whsec_x", &header, payload, 1_000_000 + TOLERANCE_SECS + 1), Err(SignatureError::TooOld));
+        assert_eq!(verify_signature("whsec_x", "v1=abcd", payload, 1_000_000), Err(SignatureError::NoTimestamp));
+        // A signature that is not hex (multi-byte letters included) is no match, not a panic.
+        assert_eq!(verify_signature("whsec_x", "t=1000000,v1=aéa,v1=zz", payload, 1_000_000), Err(SignatureError::NoMatch));
         let two = format!("{},v1=00ff", header);
         assert_eq!(verify_signature("whsec_x", &two, payload, 1_000_000), Ok(()), "any v1 may match");
     }

@@ -11,10 +11,15 @@ pub struct Rule {
     pub per: Duration,
 }
 
+/// A limit that is not written `N/30s`, `N/5m` or `N/1h`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected a limit such as 10/60s, 20/5m or 100/1h (got \"{0}\")")]
+pub struct BadRule(pub String);
+
 impl Rule {
     /// Parses `N/30s`, `N/5m`, `N/1h` (or a bare number of seconds).
-    pub fn parse(s: &str) -> Result<Rule, String> {
-        let bad = || format!("expected a limit such as 10/60s, 20/5m or 100/1h (got \"{s}\")");
+    pub fn parse(s: &str) -> Result<Rule, BadRule> {
+        let bad = || BadRule(s.to_owned());
         let (n, per) = s.trim().split_once('/').ok_or_else(bad)?;
         let limit: u32 = n.trim().parse().map_err(|_| bad())?;
         let per = per.trim();

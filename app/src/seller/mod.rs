@@ -59,13 +59,15 @@ impl ProductStatus {
         }
     }
 
-    pub fn parse(s: &str) -> Result<Self, String> {
-        ProductStatus::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s.trim())
-            .ok_or_else(|| format!("status must be draft, active or archived (got \"{}\")", s.trim()))
+    pub fn parse(s: &str) -> Result<Self, UnknownStatus> {
+        ProductStatus::ALL.into_iter().find(|v| v.as_str() == s.trim()).ok_or_else(|| UnknownStatus(s.trim().to_owned()))
     }
 }
+
+/// A product status that is not one of ours.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("status must be draft, active or archived (got \"{0}\")")]
+pub struct UnknownStatus(pub String);
 
 /// Units of one variant to keep in one warehouse (by its code).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,7 +214,7 @@ impl SellerListQuery {
             }
             match key {
                 "q" => query.q = Some(value.to_owned()),
-                "status" => query.status = Some(ProductStatus::parse(value).map_err(|m| crate::error::AppError::bad("status", m))?),
+                "status" => query.status = Some(ProductStatus::parse(value).map_err(|e| crate::error::AppError::bad("status", e.to_string()))?),
                 "page" => query.page = crate::catalog::parse_whole("page", value, 1, 100_000)? as u64,
                 _ => {}
             }
@@ -252,20 +254,31 @@ pub struct FormOptions {
     pub warehouses: Vec<WarehouseRef>,
 }
 
+/// Why a typed price was refused, in the words the form shows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    #[error("Enter a price.")]
+    Empty,
+    #[error("\"{0}\" is not a price; write it like 19.99")]
+    NotAPrice(String),
+    #[error("{currency} prices have at most {digits} digits after the point")]
+    TooPrecise { currency: String, digits: u32 },
+}
+
 /// Parses a price typed by a person ("19.99", "1,299.5", "7") into minor units of `currency`.
-pub fn parse_price(text: &str, currency: &str) -> Result<i64, String> {
+pub fn parse_price(text: &str, currency: &str) -> Result<i64, PriceError> {
     let exp = Money::new(0, currency).exponent();
     let t: String = text.trim().chars().filter(|c| *c != ',' && *c != ' ').collect();
-    let bad = || format!("\"{}\" is not a price; write it like 19.99", text.trim());
+    let bad = || PriceError::NotAPrice(text.trim().to_owned());
     if t.is_empty() {
-        return Err("Enter a price.".to_owned());
+        return Err(PriceError::Empty);
     }
     let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
     if whole.is_empty() && frac.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
         return Err(bad());
     }
     if frac.len() > exp as usize {
-        return Err(format!("{currency} prices have at most {exp} digits after the point"));
+        return Err(PriceError::TooPrecise { currency: currency.to_owned(), digits: exp });
     }
     let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
     let frac_padded = format!("{frac:0<width$}", width = exp as usize);
@@ -297,7 +310,9 @@ mod tests {
         assert_eq!(parse_price("7", "EUR"), Ok(700));
         assert_eq!(parse_price(".5", "EUR"), Ok(50));
         assert_eq!(parse_price("1500", "JPY"), Ok(1500));
-        assert!(parse_price("1.5", "JPY").is_err());
+        assert_eq!(parse_price("1.5", "JPY"), Err(PriceError::TooPrecise { currency: "JPY".into(), digits: 0 }));
+        assert_eq!(parse_price("  ", "EUR"), Err(PriceError::Empty));
+        assert_eq!(parse_price("12a", "EUR"), Err(PriceError::NotAPrice("12a".into())));
         assert!(parse_price("19.999", "EUR").is_err());
         for bad in ["", "abc", "-3", "1.2.3", "1e3", ".", "99999999999999999999"] {
             assert!(parse_price(bad, "EUR").is_err(), "{bad:?}");

@@ -270,7 +270,7 @@ fn Pictures(product: SellerProduct, remove_image: ServerAction<RemoveProductImag
         leptos::task::spawn_local(async move {
             match upload_picture(&url, form).await {
                 Ok(()) => done(),
-                Err(m) => set_error.set(Some(m)),
+                Err(e) => set_error.set(Some(e.to_string())),
             }
             set_busy.set(false);
         });
@@ -307,12 +307,26 @@ fn Pictures(product: SellerProduct, remove_image: ServerAction<RemoveProductImag
     }
 }
 
+/// Why a picture did not upload.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum UploadError {
+    #[error("The picture could not be uploaded. Please try again.")]
+    Failed,
+    /// The shop's own words (not a picture, larger than 5 MB, ...).
+    #[error("{0}")]
+    Refused(String),
+    #[cfg(not(feature = "hydrate"))]
+    #[error("Uploading needs the browser.")]
+    NeedsBrowser,
+}
+
 /// Posts the form's file with fetch; the error is the server's message.
 #[cfg(feature = "hydrate")]
-async fn upload_picture(url: &str, form: leptos::web_sys::HtmlFormElement) -> Result<(), String> {
+async fn upload_picture(url: &str, form: leptos::web_sys::HtmlFormElement) -> Result<(), UploadError> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
-    let failed = || "The picture could not be uploaded. Please try again.".to_owned();
+    let failed = || UploadError::Failed;
     let data = web_sys::FormData::new_with_form(&form).map_err(|_| failed())?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
@@ -331,16 +345,15 @@ async fn upload_picture(url: &str, form: leptos::web_sys::HtmlFormElement) -> Re
         Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
         Err(_) => String::new(),
     };
-    let message = serde_json::from_str::<serde_json::Value>(&text)
+    Err(serde_json::from_str::<serde_json::Value>(&text)
         .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(failed);
-    Err(message)
+        .and_then(|v| v["error"]["message"].as_str().map(|m| UploadError::Refused(m.to_owned())))
+        .unwrap_or_else(failed))
 }
 
 #[cfg(not(feature = "hydrate"))]
-async fn upload_picture(_url: &str, _form: leptos::web_sys::HtmlFormElement) -> Result<(), String> {
-    Err("Uploading needs the browser.".to_owned())
+async fn upload_picture(_url: &str, _form: leptos::web_sys::HtmlFormElement) -> Result<(), UploadError> {
+    Err(UploadError::NeedsBrowser)
 }
 
 /// One variant row of the editor, every field as typed.
@@ -375,13 +388,16 @@ impl VariantRow {
     }
 }
 
+/// An option typed without its name (`brass` instead of `finish: brass`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Write options as name: value, separated by commas (\"{0}\" has no colon).")]
+struct OptionWithoutName(String);
+
 /// "finish: brass, size: M" → {finish: brass, size: M}.
-fn parse_options(text: &str) -> Result<BTreeMap<String, String>, String> {
+fn parse_options(text: &str) -> Result<BTreeMap<String, String>, OptionWithoutName> {
     let mut map = BTreeMap::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once(':').or_else(|| part.split_once('=')).ok_or_else(|| {
-            format!("Write options as name: value, separated by commas (\"{part}\" has no colon).")
-        })?;
+        let (k, v) = part.split_once(':').or_else(|| part.split_once('=')).ok_or_else(|| OptionWithoutName(part.to_owned()))?;
         map.insert(k.trim().to_owned(), v.trim().to_owned());
     }
     Ok(map)
@@ -456,13 +472,13 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl Int
         for (i, row) in rows.get_untracked().iter().enumerate() {
             let amount = match parse_price(&row.price.get_untracked(), &cur) {
                 Ok(a) => a,
-                Err(m) => {
-                    found.insert(format!("variants[{i}].price"), m);
+                Err(e) => {
+                    found.insert(format!("variants[{i}].price"), e.to_string());
                     0
                 }
             };
-            let attributes = parse_options(&row.options.get_untracked()).unwrap_or_else(|m| {
-                found.insert(format!("variants[{i}].attributes"), m);
+            let attributes = parse_options(&row.options.get_untracked()).unwrap_or_else(|e| {
+                found.insert(format!("variants[{i}].attributes"), e.to_string());
                 BTreeMap::new()
             });
             let mut warehouse_stock = Vec::new();

@@ -20,7 +20,7 @@ pub async fn stripe(State(state): State<AppState>, Extension(secret): Extension<
     };
     let header = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
     if let Err(why) = verify_signature(&secret, header, &body, chrono::Utc::now().timestamp()) {
-        tracing::warn!(why, "refused a webhook");
+        tracing::warn!(why = %why, "refused a webhook");
         return error_response(StatusCode::BAD_REQUEST, "bad_signature", &format!("The webhook signature is not valid: {why}."));
     }
     let Ok(payload) = std::str::from_utf8(&body) else {
