@@ -12,39 +12,287 @@ impl MigrationName for Migration {
     }
 }
 
+/// The `id` column every table but `cart_lines` starts with, and that foreign keys point at.
+#[derive(DeriveIden, Clone, Copy)]
+struct Id;
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Users {
+    Table,
+    Email,
+    PasswordHash,
+    Role,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Sellers {
+    Table,
+    UserId,
+    Name,
+    Slug,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Addresses {
+    Table,
+    UserId,
+    Name,
+    Line1,
+    Line2,
+    City,
+    Region,
+    PostalCode,
+    Country,
+    IsDefault,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Categories {
+    Table,
+    ParentId,
+    Slug,
+    Name,
+    Position,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Products {
+    Table,
+    SellerId,
+    CategoryId,
+    Title,
+    Description,
+    Brand,
+    Tags,
+    Status,
+    RatingSum,
+    RatingCount,
+    ImageCount,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Variants {
+    Table,
+    ProductId,
+    Sku,
+    Attributes,
+    PriceAmount,
+    Currency,
+    Position,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Warehouses {
+    Table,
+    Code,
+    Name,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Inventory {
+    Table,
+    VariantId,
+    WarehouseId,
+    Quantity,
+    Reserved,
+    Version,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Orders {
+    Table,
+    UserId,
+    Status,
+    Currency,
+    Subtotal,
+    Shipping,
+    Tax,
+    Total,
+    ShippingAddress,
+    ShippingMethod,
+    IdempotencyKey,
+    RequestHash,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum OrderItems {
+    Table,
+    OrderId,
+    VariantId,
+    ProductId,
+    Title,
+    Sku,
+    UnitPrice,
+    Currency,
+    Quantity,
+    LineTotal,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Reservations {
+    Table,
+    OrderId,
+    CheckoutRef,
+    VariantId,
+    WarehouseId,
+    Quantity,
+    ExpiresAt,
+    State,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Payments {
+    Table,
+    OrderId,
+    Provider,
+    IntentId,
+    State,
+    Amount,
+    Currency,
+    IdempotencyKey,
+    Attempt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Refunds {
+    Table,
+    PaymentId,
+    OrderId,
+    Amount,
+    Currency,
+    ProviderRefundId,
+    Reason,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum WebhookEvents {
+    Table,
+    Provider,
+    EventId,
+    EventType,
+    Payload,
+    ReceivedAt,
+    ProcessedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum FlashSales {
+    Table,
+    ProductId,
+    VariantId,
+    PriceAmount,
+    Currency,
+    StartsAt,
+    EndsAt,
+    Allocated,
+    Sold,
+    PerBuyerLimit,
+    Status,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum SaleRegistrations {
+    Table,
+    SaleId,
+    UserId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Reviews {
+    Table,
+    ProductId,
+    UserId,
+    Rating,
+    Body,
+    VerifiedPurchase,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Wishlists {
+    Table,
+    UserId,
+    ProductId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Outbox {
+    Table,
+    Topic,
+    Payload,
+    Attempts,
+    CreatedAt,
+    ProcessedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum CartLines {
+    Table,
+    Owner,
+    Sku,
+    Quantity,
+    UnitPrice,
+    Currency,
+    AddedAt,
+    ExpiresAt,
+}
+
 fn id(t: &mut TableCreateStatement) -> &mut TableCreateStatement {
-    t.col(ColumnDef::new(Alias::new("id")).big_integer().not_null().auto_increment().primary_key())
+    t.col(ColumnDef::new(Id).big_integer().not_null().auto_increment().primary_key())
 }
 
-fn big(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).big_integer().not_null().to_owned()
+fn big(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).big_integer().not_null().to_owned()
 }
 
-fn text(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).text().not_null().to_owned()
+fn big_null(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).big_integer().null().to_owned()
 }
 
-fn text_null(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).text().null().to_owned()
+fn int(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).integer().not_null().to_owned()
 }
 
-fn ts(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).timestamp_with_time_zone().not_null().to_owned()
+fn text(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).text().not_null().to_owned()
 }
 
-fn ts_null(name: &str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).timestamp_with_time_zone().null().to_owned()
+fn text_null(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).text().null().to_owned()
 }
 
-fn boolean(name: &str, default: bool) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).boolean().not_null().default(default).to_owned()
+fn ts(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).timestamp_with_time_zone().not_null().to_owned()
 }
 
-fn fk(from_table: &str, col: &str, to_table: &str, cascade: bool) -> ForeignKeyCreateStatement {
+fn ts_null(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).timestamp_with_time_zone().null().to_owned()
+}
+
+fn boolean(col: impl IntoIden, default: bool) -> ColumnDef {
+    ColumnDef::new(col).boolean().not_null().default(default).to_owned()
+}
+
+/// `fk_<table>_<column>`: `table.column` references `to.id`.
+fn fk<T: Iden + Copy + 'static, U: Iden + 'static>(table: T, col: T, to: U, cascade: bool) -> ForeignKeyCreateStatement {
     let mut f = ForeignKey::create()
-        .name(format!("fk_{from_table}_{col}"))
-        .from(Alias::new(from_table), Alias::new(col))
-        .to(Alias::new(to_table), Alias::new("id"))
+        .name(format!("fk_{}_{}", table.unquoted(), col.unquoted()))
+        .from(table, col)
+        .to(to, Id)
         .to_owned();
     if cascade {
         f.on_delete(ForeignKeyAction::Cascade);
@@ -56,267 +304,266 @@ fn check(sql: &str) -> SimpleExpr {
     Expr::cust(sql.to_string())
 }
 
-fn in_list(col: &str, values: &[&str]) -> SimpleExpr {
+fn in_list(col: impl Iden, values: &[&str]) -> SimpleExpr {
     let list = values.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ");
-    check(&format!("{col} IN ({list})"))
+    check(&format!("{} IN ({list})", col.unquoted()))
 }
 
 fn currency_check() -> SimpleExpr {
     check("length(currency) = 3")
 }
 
-fn unique_index(table: &str, cols: &[&str]) -> IndexCreateStatement {
+/// `uq_<table>_<columns>` (or `ix_` when not unique) on columns of one table.
+fn table_index<T: Iden + Copy + 'static>(prefix: &str, table: T, cols: &[T]) -> IndexCreateStatement {
+    let names = cols.iter().map(|c| c.unquoted()).collect::<Vec<_>>().join("_");
     let mut i = Index::create();
-    i.name(format!("uq_{table}_{}", cols.join("_"))).table(Alias::new(table)).unique();
+    i.name(format!("{prefix}_{}_{names}", table.unquoted())).table(table);
     for c in cols {
-        i.col(Alias::new(*c));
+        i.col(*c);
     }
     i.to_owned()
 }
 
-fn index(table: &str, cols: &[&str]) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(format!("ix_{table}_{}", cols.join("_"))).table(Alias::new(table));
-    for c in cols {
-        i.col(Alias::new(*c));
-    }
-    i.to_owned()
+fn unique_index<T: Iden + Copy + 'static>(table: T, cols: &[T]) -> IndexCreateStatement {
+    table_index("uq", table, cols).unique().to_owned()
+}
+
+fn index<T: Iden + Copy + 'static>(table: T, cols: &[T]) -> IndexCreateStatement {
+    table_index("ix", table, cols)
 }
 
 fn tables() -> Vec<TableCreateStatement> {
     let mut v = Vec::new();
 
     let mut t = Table::create();
-    t.table(Alias::new("users"));
+    t.table(Users::Table);
     id(&mut t)
-        .col(text("email").unique_key())
-        .col(text("password_hash"))
-        .col(text("role").default("shopper"))
-        .col(ts("created_at"))
-        .check(in_list("role", &["shopper", "seller", "admin"]));
+        .col(text(Users::Email).unique_key())
+        .col(text(Users::PasswordHash))
+        .col(text(Users::Role).default("shopper"))
+        .col(ts(Users::CreatedAt))
+        .check(in_list(Users::Role, &["shopper", "seller", "admin"]));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("sellers"));
+    t.table(Sellers::Table);
     id(&mut t)
-        .col(ColumnDef::new(Alias::new("user_id")).big_integer().null().unique_key())
-        .col(text("name"))
-        .col(text("slug").unique_key())
-        .col(ts("created_at"))
-        .foreign_key(&mut fk("sellers", "user_id", "users", true));
+        .col(big_null(Sellers::UserId).unique_key())
+        .col(text(Sellers::Name))
+        .col(text(Sellers::Slug).unique_key())
+        .col(ts(Sellers::CreatedAt))
+        .foreign_key(&mut fk(Sellers::Table, Sellers::UserId, Users::Table, true));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("addresses"));
+    t.table(Addresses::Table);
     id(&mut t)
-        .col(big("user_id"))
-        .col(text("name"))
-        .col(text("line1"))
-        .col(text_null("line2"))
-        .col(text("city"))
-        .col(text_null("region"))
-        .col(text("postal_code"))
-        .col(text("country"))
-        .col(boolean("is_default", false))
-        .col(ts("created_at"))
+        .col(big(Addresses::UserId))
+        .col(text(Addresses::Name))
+        .col(text(Addresses::Line1))
+        .col(text_null(Addresses::Line2))
+        .col(text(Addresses::City))
+        .col(text_null(Addresses::Region))
+        .col(text(Addresses::PostalCode))
+        .col(text(Addresses::Country))
+        .col(boolean(Addresses::IsDefault, false))
+        .col(ts(Addresses::CreatedAt))
         .check(check("length(country) = 2"))
-        .foreign_key(&mut fk("addresses", "user_id", "users", true));
+        .foreign_key(&mut fk(Addresses::Table, Addresses::UserId, Users::Table, true));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("categories"));
+    t.table(Categories::Table);
     id(&mut t)
-        .col(ColumnDef::new(Alias::new("parent_id")).big_integer().null())
-        .col(text("slug").unique_key())
-        .col(text("name"))
-        .col(ColumnDef::new(Alias::new("position")).integer().not_null().default(0))
-        .foreign_key(&mut fk("categories", "parent_id", "categories", false));
+        .col(big_null(Categories::ParentId))
+        .col(text(Categories::Slug).unique_key())
+        .col(text(Categories::Name))
+        .col(int(Categories::Position).default(0))
+        .foreign_key(&mut fk(Categories::Table, Categories::ParentId, Categories::Table, false));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("products"));
+    t.table(Products::Table);
     id(&mut t)
-        .col(big("seller_id"))
-        .col(big("category_id"))
-        .col(text("title"))
-        .col(text("description"))
-        .col(text("brand"))
-        .col(text("tags").default(""))
-        .col(text("status").default("draft"))
-        .col(big("rating_sum").default(0))
-        .col(big("rating_count").default(0))
-        .col(ColumnDef::new(Alias::new("image_count")).integer().not_null().default(0))
-        .col(ts("created_at"))
-        .col(ts("updated_at"))
-        .check(in_list("status", &["draft", "active", "archived"]))
+        .col(big(Products::SellerId))
+        .col(big(Products::CategoryId))
+        .col(text(Products::Title))
+        .col(text(Products::Description))
+        .col(text(Products::Brand))
+        .col(text(Products::Tags).default(""))
+        .col(text(Products::Status).default("draft"))
+        .col(big(Products::RatingSum).default(0))
+        .col(big(Products::RatingCount).default(0))
+        .col(int(Products::ImageCount).default(0))
+        .col(ts(Products::CreatedAt))
+        .col(ts(Products::UpdatedAt))
+        .check(in_list(Products::Status, &["draft", "active", "archived"]))
         .check(check("rating_sum >= 0 AND rating_count >= 0"))
         .check(check("rating_sum <= 5 * rating_count"))
         .check(check("length(title) > 0"))
-        .foreign_key(&mut fk("products", "seller_id", "sellers", false))
-        .foreign_key(&mut fk("products", "category_id", "categories", false));
+        .foreign_key(&mut fk(Products::Table, Products::SellerId, Sellers::Table, false))
+        .foreign_key(&mut fk(Products::Table, Products::CategoryId, Categories::Table, false));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("variants"));
+    t.table(Variants::Table);
     id(&mut t)
-        .col(big("product_id"))
-        .col(text("sku").unique_key())
-        .col(text("attributes").default("{}"))
-        .col(big("price_amount"))
-        .col(text("currency"))
-        .col(ColumnDef::new(Alias::new("position")).integer().not_null().default(0))
+        .col(big(Variants::ProductId))
+        .col(text(Variants::Sku).unique_key())
+        .col(text(Variants::Attributes).default("{}"))
+        .col(big(Variants::PriceAmount))
+        .col(text(Variants::Currency))
+        .col(int(Variants::Position).default(0))
         .check(check("price_amount > 0"))
         .check(currency_check())
-        .foreign_key(&mut fk("variants", "product_id", "products", true));
+        .foreign_key(&mut fk(Variants::Table, Variants::ProductId, Products::Table, true));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("warehouses"));
-    id(&mut t).col(text("code").unique_key()).col(text("name"));
+    t.table(Warehouses::Table);
+    id(&mut t).col(text(Warehouses::Code).unique_key()).col(text(Warehouses::Name));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("inventory"));
+    t.table(Inventory::Table);
     id(&mut t)
-        .col(big("variant_id"))
-        .col(big("warehouse_id"))
-        .col(big("quantity").default(0))
-        .col(big("reserved").default(0))
-        .col(big("version").default(0))
+        .col(big(Inventory::VariantId))
+        .col(big(Inventory::WarehouseId))
+        .col(big(Inventory::Quantity).default(0))
+        .col(big(Inventory::Reserved).default(0))
+        .col(big(Inventory::Version).default(0))
         .check(check("quantity >= 0"))
         .check(check("reserved >= 0"))
         .check(check("quantity >= reserved"))
-        .foreign_key(&mut fk("inventory", "variant_id", "variants", true))
-        .foreign_key(&mut fk("inventory", "warehouse_id", "warehouses", false));
+        .foreign_key(&mut fk(Inventory::Table, Inventory::VariantId, Variants::Table, true))
+        .foreign_key(&mut fk(Inventory::Table, Inventory::WarehouseId, Warehouses::Table, false));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("orders"));
+    t.table(Orders::Table);
     id(&mut t)
-        .col(big("user_id"))
-        .col(text("status").default("pending"))
-        .col(text("currency"))
-        .col(big("subtotal"))
-        .col(big("shipping"))
-        .col(big("tax"))
-        .col(big("total"))
-        .col(text("shipping_address"))
-        .col(text("shipping_method"))
-        .col(text("idempotency_key").unique_key())
-        .col(text("request_hash"))
-        .col(ts("created_at"))
-        .col(ts("updated_at"))
-        .check(in_list(
-            "status",
+        .col(big(Orders::UserId))
+        .col(text(Orders::Status).default("pending"))
+        .col(text(Orders::Currency))
+        .col(big(Orders::Subtotal))
+        .col(big(Orders::Shipping))
+        .col(big(Orders::Tax))
+        .col(big(Orders::Total))
+        .col(text(Orders::ShippingAddress))
+        .col(text(Orders::ShippingMethod))
+        .col(text(Orders::IdempotencyKey).unique_key())
+        .col(text(Orders::RequestHash))
+        .col(ts(Orders::CreatedAt))
+        .col(ts(Orders::UpdatedAt))
+        .check(in_list(Orders::Status,
             &["pending", "paid", "shipped", "delivered", "cancelled", "refunded", "expired"],
         ))
         .check(check("subtotal >= 0 AND shipping >= 0 AND tax >= 0 AND total >= 0"))
         .check(check("total = subtotal + shipping + tax"))
         .check(currency_check())
-        .foreign_key(&mut fk("orders", "user_id", "users", false));
+        .foreign_key(&mut fk(Orders::Table, Orders::UserId, Users::Table, false));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("order_items"));
+    t.table(OrderItems::Table);
     id(&mut t)
-        .col(big("order_id"))
-        .col(big("variant_id"))
-        .col(big("product_id"))
-        .col(text("title"))
-        .col(text("sku"))
-        .col(big("unit_price"))
-        .col(text("currency"))
-        .col(big("quantity"))
-        .col(big("line_total"))
+        .col(big(OrderItems::OrderId))
+        .col(big(OrderItems::VariantId))
+        .col(big(OrderItems::ProductId))
+        .col(text(OrderItems::Title))
+        .col(text(OrderItems::Sku))
+        .col(big(OrderItems::UnitPrice))
+        .col(text(OrderItems::Currency))
+        .col(big(OrderItems::Quantity))
+        .col(big(OrderItems::LineTotal))
         .check(check("quantity > 0"))
         .check(check("unit_price >= 0"))
         .check(check("line_total = unit_price * quantity"))
         .check(currency_check())
-        .foreign_key(&mut fk("order_items", "order_id", "orders", true))
-        .foreign_key(&mut fk("order_items", "variant_id", "variants", false));
+        .foreign_key(&mut fk(OrderItems::Table, OrderItems::OrderId, Orders::Table, true))
+        .foreign_key(&mut fk(OrderItems::Table, OrderItems::VariantId, Variants::Table, false));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("reservations"));
+    t.table(Reservations::Table);
     id(&mut t)
-        .col(ColumnDef::new(Alias::new("order_id")).big_integer().null())
-        .col(text("checkout_ref"))
-        .col(big("variant_id"))
-        .col(big("warehouse_id"))
-        .col(big("quantity"))
-        .col(ts("expires_at"))
-        .col(text("state").default("held"))
-        .col(ts("created_at"))
+        .col(big_null(Reservations::OrderId))
+        .col(text(Reservations::CheckoutRef))
+        .col(big(Reservations::VariantId))
+        .col(big(Reservations::WarehouseId))
+        .col(big(Reservations::Quantity))
+        .col(ts(Reservations::ExpiresAt))
+        .col(text(Reservations::State).default("held"))
+        .col(ts(Reservations::CreatedAt))
         .check(check("quantity > 0"))
-        .check(in_list("state", &["held", "committed", "released"]))
-        .foreign_key(&mut fk("reservations", "order_id", "orders", false))
-        .foreign_key(&mut fk("reservations", "variant_id", "variants", false))
-        .foreign_key(&mut fk("reservations", "warehouse_id", "warehouses", false));
+        .check(in_list(Reservations::State, &["held", "committed", "released"]))
+        .foreign_key(&mut fk(Reservations::Table, Reservations::OrderId, Orders::Table, false))
+        .foreign_key(&mut fk(Reservations::Table, Reservations::VariantId, Variants::Table, false))
+        .foreign_key(&mut fk(Reservations::Table, Reservations::WarehouseId, Warehouses::Table, false));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("payments"));
+    t.table(Payments::Table);
     id(&mut t)
-        .col(big("order_id"))
-        .col(text("provider"))
-        .col(text_null("intent_id"))
-        .col(text("state").default("created"))
-        .col(big("amount"))
-        .col(text("currency"))
-        .col(text("idempotency_key").unique_key())
-        .col(ColumnDef::new(Alias::new("attempt")).integer().not_null().default(1))
-        .col(ts("created_at"))
-        .col(ts("updated_at"))
-        .check(in_list(
-            "state",
+        .col(big(Payments::OrderId))
+        .col(text(Payments::Provider))
+        .col(text_null(Payments::IntentId))
+        .col(text(Payments::State).default("created"))
+        .col(big(Payments::Amount))
+        .col(text(Payments::Currency))
+        .col(text(Payments::IdempotencyKey).unique_key())
+        .col(int(Payments::Attempt).default(1))
+        .col(ts(Payments::CreatedAt))
+        .col(ts(Payments::UpdatedAt))
+        .check(in_list(Payments::State,
             &["created", "authorized", "captured", "settled", "voided", "refunded", "failed"],
         ))
         .check(check("amount >= 0"))
         .check(currency_check())
-        .foreign_key(&mut fk("payments", "order_id", "orders", false));
+        .foreign_key(&mut fk(Payments::Table, Payments::OrderId, Orders::Table, false));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("refunds"));
+    t.table(Refunds::Table);
     id(&mut t)
-        .col(big("payment_id"))
-        .col(big("order_id"))
-        .col(big("amount"))
-        .col(text("currency"))
-        .col(text_null("provider_refund_id"))
-        .col(text("reason").default(""))
-        .col(ts("created_at"))
+        .col(big(Refunds::PaymentId))
+        .col(big(Refunds::OrderId))
+        .col(big(Refunds::Amount))
+        .col(text(Refunds::Currency))
+        .col(text_null(Refunds::ProviderRefundId))
+        .col(text(Refunds::Reason).default(""))
+        .col(ts(Refunds::CreatedAt))
         .check(check("amount > 0"))
         .check(currency_check())
-        .foreign_key(&mut fk("refunds", "payment_id", "payments", false))
-        .foreign_key(&mut fk("refunds", "order_id", "orders", false));
+        .foreign_key(&mut fk(Refunds::Table, Refunds::PaymentId, Payments::Table, false))
+        .foreign_key(&mut fk(Refunds::Table, Refunds::OrderId, Orders::Table, false));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("webhook_events"));
+    t.table(WebhookEvents::Table);
     id(&mut t)
-        .col(text("provider"))
-        .col(text("event_id"))
-        .col(text("event_type"))
-        .col(text("payload"))
-        .col(ts("received_at"))
-        .col(ts_null("processed_at"));
+        .col(text(WebhookEvents::Provider))
+        .col(text(WebhookEvents::EventId))
+        .col(text(WebhookEvents::EventType))
+        .col(text(WebhookEvents::Payload))
+        .col(ts(WebhookEvents::ReceivedAt))
+        .col(ts_null(WebhookEvents::ProcessedAt));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("flash_sales"));
+    t.table(FlashSales::Table);
     id(&mut t)
-        .col(big("product_id"))
-        .col(big("variant_id"))
-        .col(big("price_amount"))
-        .col(text("currency"))
-        .col(ts("starts_at"))
-        .col(ts("ends_at"))
-        .col(big("allocated"))
-        .col(big("sold").default(0))
-        .col(big("per_buyer_limit").default(1))
-        .col(text("status").default("scheduled"))
-        .col(ts("created_at"))
+        .col(big(FlashSales::ProductId))
+        .col(big(FlashSales::VariantId))
+        .col(big(FlashSales::PriceAmount))
+        .col(text(FlashSales::Currency))
+        .col(ts(FlashSales::StartsAt))
+        .col(ts(FlashSales::EndsAt))
+        .col(big(FlashSales::Allocated))
+        .col(big(FlashSales::Sold).default(0))
+        .col(big(FlashSales::PerBuyerLimit).default(1))
+        .col(text(FlashSales::Status).default("scheduled"))
+        .col(ts(FlashSales::CreatedAt))
         .check(check("allocated >= 0"))
         .check(check("sold >= 0"))
         .check(check("sold <= allocated"))
@@ -324,66 +571,66 @@ fn tables() -> Vec<TableCreateStatement> {
         .check(check("price_amount > 0"))
         .check(check("ends_at > starts_at"))
         .check(currency_check())
-        .check(in_list("status", &["scheduled", "active", "ended", "cancelled"]))
-        .foreign_key(&mut fk("flash_sales", "product_id", "products", false))
-        .foreign_key(&mut fk("flash_sales", "variant_id", "variants", false));
+        .check(in_list(FlashSales::Status, &["scheduled", "active", "ended", "cancelled"]))
+        .foreign_key(&mut fk(FlashSales::Table, FlashSales::ProductId, Products::Table, false))
+        .foreign_key(&mut fk(FlashSales::Table, FlashSales::VariantId, Variants::Table, false));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("sale_registrations"));
+    t.table(SaleRegistrations::Table);
     id(&mut t)
-        .col(big("sale_id"))
-        .col(big("user_id"))
-        .col(ts("created_at"))
-        .foreign_key(&mut fk("sale_registrations", "sale_id", "flash_sales", true))
-        .foreign_key(&mut fk("sale_registrations", "user_id", "users", true));
+        .col(big(SaleRegistrations::SaleId))
+        .col(big(SaleRegistrations::UserId))
+        .col(ts(SaleRegistrations::CreatedAt))
+        .foreign_key(&mut fk(SaleRegistrations::Table, SaleRegistrations::SaleId, FlashSales::Table, true))
+        .foreign_key(&mut fk(SaleRegistrations::Table, SaleRegistrations::UserId, Users::Table, true));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("reviews"));
+    t.table(Reviews::Table);
     id(&mut t)
-        .col(big("product_id"))
-        .col(big("user_id"))
-        .col(ColumnDef::new(Alias::new("rating")).integer().not_null())
-        .col(text("body"))
-        .col(boolean("verified_purchase", false))
-        .col(ts("created_at"))
+        .col(big(Reviews::ProductId))
+        .col(big(Reviews::UserId))
+        .col(int(Reviews::Rating))
+        .col(text(Reviews::Body))
+        .col(boolean(Reviews::VerifiedPurchase, false))
+        .col(ts(Reviews::CreatedAt))
         .check(check("rating BETWEEN 1 AND 5"))
-        .foreign_key(&mut fk("reviews", "product_id", "products", true))
-        .foreign_key(&mut fk("reviews", "user_id", "users", true));
+        .foreign_key(&mut fk(Reviews::Table, Reviews::ProductId, Products::Table, true))
+        .foreign_key(&mut fk(Reviews::Table, Reviews::UserId, Users::Table, true));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("wishlists"));
+    t.table(Wishlists::Table);
     id(&mut t)
-        .col(big("user_id"))
-        .col(big("product_id"))
-        .col(ts("created_at"))
-        .foreign_key(&mut fk("wishlists", "user_id", "users", true))
-        .foreign_key(&mut fk("wishlists", "product_id", "products", true));
+        .col(big(Wishlists::UserId))
+        .col(big(Wishlists::ProductId))
+        .col(ts(Wishlists::CreatedAt))
+        .foreign_key(&mut fk(Wishlists::Table, Wishlists::UserId, Users::Table, true))
+        .foreign_key(&mut fk(Wishlists::Table, Wishlists::ProductId, Products::Table, true));
     v.push(t.to_owned());
 
     let mut t = Table::create();
-    t.table(Alias::new("outbox"));
+    t.table(Outbox::Table);
     id(&mut t)
-        .col(text("topic"))
-        .col(text("payload"))
-        .col(ColumnDef::new(Alias::new("attempts")).integer().not_null().default(0))
-        .col(ts("created_at"))
-        .col(ts_null("processed_at"));
+        .col(text(Outbox::Topic))
+        .col(text(Outbox::Payload))
+        .col(int(Outbox::Attempts).default(0))
+        .col(ts(Outbox::CreatedAt))
+        .col(ts_null(Outbox::ProcessedAt));
     v.push(t.to_owned());
 
     // The embedded cart store (DESIGN §3): a table, so a restart of the default loses no cart.
     let mut t = Table::create();
-    t.table(Alias::new("cart_lines"));
-    t.col(text("owner"))
-        .col(text("sku"))
-        .col(big("quantity"))
-        .col(big("unit_price"))
-        .col(text("currency"))
-        .col(ts("added_at"))
-        .col(ts("expires_at"))
-        .primary_key(Index::create().col(Alias::new("owner")).col(Alias::new("sku")))
+    t.table(CartLines::Table);
+    t.col(text(CartLines::Owner))
+        .col(text(CartLines::Sku))
+        .col(big(CartLines::Quantity))
+        .col(big(CartLines::UnitPrice))
+        .col(text(CartLines::Currency))
+        .col(ts(CartLines::AddedAt))
+        .col(ts(CartLines::ExpiresAt))
+        .primary_key(Index::create().col(CartLines::Owner).col(CartLines::Sku))
         .check(check("quantity > 0"));
     v.push(t.to_owned());
 
@@ -392,48 +639,51 @@ fn tables() -> Vec<TableCreateStatement> {
 
 fn indexes() -> Vec<IndexCreateStatement> {
     vec![
-        unique_index("inventory", &["variant_id", "warehouse_id"]),
-        unique_index("webhook_events", &["provider", "event_id"]),
-        unique_index("sale_registrations", &["sale_id", "user_id"]),
-        unique_index("reviews", &["product_id", "user_id"]),
-        unique_index("wishlists", &["user_id", "product_id"]),
-        unique_index("order_items", &["order_id", "variant_id"]),
-        index("products", &["category_id", "status"]),
-        index("products", &["seller_id"]),
-        index("variants", &["product_id"]),
-        index("categories", &["parent_id"]),
-        index("addresses", &["user_id"]),
-        index("orders", &["user_id"]),
-        index("reservations", &["state", "expires_at"]),
-        index("reservations", &["order_id"]),
-        index("payments", &["order_id"]),
-        index("outbox", &["processed_at"]),
-        index("cart_lines", &["expires_at"]),
+        unique_index(Inventory::Table, &[Inventory::VariantId, Inventory::WarehouseId]),
+        unique_index(WebhookEvents::Table, &[WebhookEvents::Provider, WebhookEvents::EventId]),
+        unique_index(SaleRegistrations::Table, &[SaleRegistrations::SaleId, SaleRegistrations::UserId]),
+        unique_index(Reviews::Table, &[Reviews::ProductId, Reviews::UserId]),
+        unique_index(Wishlists::Table, &[Wishlists::UserId, Wishlists::ProductId]),
+        unique_index(OrderItems::Table, &[OrderItems::OrderId, OrderItems::VariantId]),
+        index(Products::Table, &[Products::CategoryId, Products::Status]),
+        index(Products::Table, &[Products::SellerId]),
+        index(Variants::Table, &[Variants::ProductId]),
+        index(Categories::Table, &[Categories::ParentId]),
+        index(Addresses::Table, &[Addresses::UserId]),
+        index(Orders::Table, &[Orders::UserId]),
+        index(Reservations::Table, &[Reservations::State, Reservations::ExpiresAt]),
+        index(Reservations::Table, &[Reservations::OrderId]),
+        index(Payments::Table, &[Payments::OrderId]),
+        index(Outbox::Table, &[Outbox::ProcessedAt]),
+        index(CartLines::Table, &[CartLines::ExpiresAt]),
     ]
 }
 
-const DROP_ORDER: &[&str] = &[
-    "cart_lines",
-    "outbox",
-    "wishlists",
-    "reviews",
-    "sale_registrations",
-    "flash_sales",
-    "webhook_events",
-    "refunds",
-    "payments",
-    "reservations",
-    "order_items",
-    "orders",
-    "inventory",
-    "warehouses",
-    "variants",
-    "products",
-    "categories",
-    "addresses",
-    "sellers",
-    "users",
-];
+/// Tables in the order they can be dropped (referencing tables first).
+fn drop_order() -> Vec<DynIden> {
+    vec![
+        CartLines::Table.into_iden(),
+        Outbox::Table.into_iden(),
+        Wishlists::Table.into_iden(),
+        Reviews::Table.into_iden(),
+        SaleRegistrations::Table.into_iden(),
+        FlashSales::Table.into_iden(),
+        WebhookEvents::Table.into_iden(),
+        Refunds::Table.into_iden(),
+        Payments::Table.into_iden(),
+        Reservations::Table.into_iden(),
+        OrderItems::Table.into_iden(),
+        Orders::Table.into_iden(),
+        Inventory::Table.into_iden(),
+        Warehouses::Table.into_iden(),
+        Variants::Table.into_iden(),
+        Products::Table.into_iden(),
+        Categories::Table.into_iden(),
+        Addresses::Table.into_iden(),
+        Sellers::Table.into_iden(),
+        Users::Table.into_iden(),
+    ]
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -448,8 +698,8 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for name in DROP_ORDER {
-            manager.drop_table(Table::drop().table(Alias::new(*name)).to_owned()).await?;
+        for table in drop_order() {
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }

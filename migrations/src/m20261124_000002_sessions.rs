@@ -11,27 +11,35 @@ impl MigrationName for Migration {
     }
 }
 
+#[derive(DeriveIden)]
+enum Sessions {
+    Table,
+    Id,
+    Data,
+    ExpiresAt,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
                 Table::create()
-                    .table(Alias::new("sessions"))
-                    .col(ColumnDef::new(Alias::new("id")).text().not_null().primary_key())
-                    .col(ColumnDef::new(Alias::new("data")).text().not_null())
-                    .col(ColumnDef::new(Alias::new("expires_at")).big_integer().not_null())
+                    .table(Sessions::Table)
+                    .col(ColumnDef::new(Sessions::Id).text().not_null().primary_key())
+                    .col(ColumnDef::new(Sessions::Data).text().not_null())
+                    .col(ColumnDef::new(Sessions::ExpiresAt).big_integer().not_null())
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                Index::create().name("ix_sessions_expires_at").table(Alias::new("sessions")).col(Alias::new("expires_at")).to_owned(),
+                Index::create().name("ix_sessions_expires_at").table(Sessions::Table).col(Sessions::ExpiresAt).to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Alias::new("sessions")).to_owned()).await
+        manager.drop_table(Table::drop().table(Sessions::Table).to_owned()).await
     }
 }

@@ -12,26 +12,44 @@ impl MigrationName for Migration {
     }
 }
 
+#[derive(DeriveIden)]
+enum ProductImages {
+    Table,
+    Id,
+    ProductId,
+    Position,
+    FileName,
+    ContentType,
+    ByteSize,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Products {
+    Table,
+    Id,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
                 Table::create()
-                    .table(Alias::new("product_images"))
-                    .col(ColumnDef::new(Alias::new("id")).big_integer().not_null().auto_increment().primary_key())
-                    .col(ColumnDef::new(Alias::new("product_id")).big_integer().not_null())
-                    .col(ColumnDef::new(Alias::new("position")).integer().not_null().default(0))
-                    .col(ColumnDef::new(Alias::new("file_name")).text().not_null().unique_key())
-                    .col(ColumnDef::new(Alias::new("content_type")).text().not_null())
-                    .col(ColumnDef::new(Alias::new("byte_size")).big_integer().not_null())
-                    .col(ColumnDef::new(Alias::new("created_at")).timestamp_with_time_zone().not_null())
+                    .table(ProductImages::Table)
+                    .col(ColumnDef::new(ProductImages::Id).big_integer().not_null().auto_increment().primary_key())
+                    .col(ColumnDef::new(ProductImages::ProductId).big_integer().not_null())
+                    .col(ColumnDef::new(ProductImages::Position).integer().not_null().default(0))
+                    .col(ColumnDef::new(ProductImages::FileName).text().not_null().unique_key())
+                    .col(ColumnDef::new(ProductImages::ContentType).text().not_null())
+                    .col(ColumnDef::new(ProductImages::ByteSize).big_integer().not_null())
+                    .col(ColumnDef::new(ProductImages::CreatedAt).timestamp_with_time_zone().not_null())
                     .check(Expr::cust("byte_size > 0"))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_product_images_product_id")
-                            .from(Alias::new("product_images"), Alias::new("product_id"))
-                            .to(Alias::new("products"), Alias::new("id"))
+                            .from(ProductImages::Table, ProductImages::ProductId)
+                            .to(Products::Table, Products::Id)
                             .on_delete(ForeignKeyAction::Cascade),
                     )
                     .to_owned(),
@@ -41,15 +59,15 @@ impl MigrationTrait for Migration {
             .create_index(
                 Index::create()
                     .name("ix_product_images_product_id_position")
-                    .table(Alias::new("product_images"))
-                    .col(Alias::new("product_id"))
-                    .col(Alias::new("position"))
+                    .table(ProductImages::Table)
+                    .col(ProductImages::ProductId)
+                    .col(ProductImages::Position)
                     .to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Alias::new("product_images")).to_owned()).await
+        manager.drop_table(Table::drop().table(ProductImages::Table).to_owned()).await
     }
 }

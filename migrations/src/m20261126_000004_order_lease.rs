@@ -12,29 +12,37 @@ impl MigrationName for Migration {
     }
 }
 
+#[derive(DeriveIden, Clone, Copy)]
+enum Orders {
+    Table,
+    Status,
+    LockedUntil,
+    ExpiresAt,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // SQLite adds one column per ALTER TABLE.
-        for col in ["locked_until", "expires_at"] {
+        for col in [Orders::LockedUntil, Orders::ExpiresAt] {
             manager
                 .alter_table(
                     Table::alter()
-                        .table(Alias::new("orders"))
-                        .add_column(ColumnDef::new(Alias::new(col)).timestamp_with_time_zone().null())
+                        .table(Orders::Table)
+                        .add_column(ColumnDef::new(col).timestamp_with_time_zone().null())
                         .to_owned(),
                 )
                 .await?;
         }
         manager
-            .create_index(Index::create().name("ix_orders_status_expires_at").table(Alias::new("orders")).col(Alias::new("status")).col(Alias::new("expires_at")).to_owned())
+            .create_index(Index::create().name("ix_orders_status_expires_at").table(Orders::Table).col(Orders::Status).col(Orders::ExpiresAt).to_owned())
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_index(Index::drop().name("ix_orders_status_expires_at").table(Alias::new("orders")).to_owned()).await?;
-        for col in ["expires_at", "locked_until"] {
-            manager.alter_table(Table::alter().table(Alias::new("orders")).drop_column(Alias::new(col)).to_owned()).await?;
+        manager.drop_index(Index::drop().name("ix_orders_status_expires_at").table(Orders::Table).to_owned()).await?;
+        for col in [Orders::ExpiresAt, Orders::LockedUntil] {
+            manager.alter_table(Table::alter().table(Orders::Table).drop_column(col).to_owned()).await?;
         }
         Ok(())
     }

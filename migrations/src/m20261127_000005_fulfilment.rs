@@ -11,27 +11,41 @@ impl MigrationName for Migration {
     }
 }
 
-fn add(table: &str, col: ColumnDef) -> TableAlterStatement {
-    Table::alter().table(Alias::new(table)).add_column(col).to_owned()
+#[derive(DeriveIden, Clone, Copy)]
+enum Orders {
+    Table,
+    TrackingNumber,
+    ShippedAt,
+    DeliveredAt,
+}
+
+#[derive(DeriveIden)]
+enum Refunds {
+    Table,
+    IdempotencyKey,
+}
+
+fn add(table: impl IntoIden, col: ColumnDef) -> TableAlterStatement {
+    Table::alter().table(table).add_column(col).to_owned()
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.alter_table(add("orders", ColumnDef::new(Alias::new("tracking_number")).text().null().to_owned())).await?;
-        manager.alter_table(add("orders", ColumnDef::new(Alias::new("shipped_at")).timestamp_with_time_zone().null().to_owned())).await?;
-        manager.alter_table(add("orders", ColumnDef::new(Alias::new("delivered_at")).timestamp_with_time_zone().null().to_owned())).await?;
-        manager.alter_table(add("refunds", ColumnDef::new(Alias::new("idempotency_key")).text().null().to_owned())).await?;
+        manager.alter_table(add(Orders::Table, ColumnDef::new(Orders::TrackingNumber).text().null().to_owned())).await?;
+        manager.alter_table(add(Orders::Table, ColumnDef::new(Orders::ShippedAt).timestamp_with_time_zone().null().to_owned())).await?;
+        manager.alter_table(add(Orders::Table, ColumnDef::new(Orders::DeliveredAt).timestamp_with_time_zone().null().to_owned())).await?;
+        manager.alter_table(add(Refunds::Table, ColumnDef::new(Refunds::IdempotencyKey).text().null().to_owned())).await?;
         manager
-            .create_index(Index::create().name("uq_refunds_idempotency_key").table(Alias::new("refunds")).col(Alias::new("idempotency_key")).unique().to_owned())
+            .create_index(Index::create().name("uq_refunds_idempotency_key").table(Refunds::Table).col(Refunds::IdempotencyKey).unique().to_owned())
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_index(Index::drop().name("uq_refunds_idempotency_key").table(Alias::new("refunds")).to_owned()).await?;
-        manager.alter_table(Table::alter().table(Alias::new("refunds")).drop_column(Alias::new("idempotency_key")).to_owned()).await?;
-        for col in ["delivered_at", "shipped_at", "tracking_number"] {
-            manager.alter_table(Table::alter().table(Alias::new("orders")).drop_column(Alias::new(col)).to_owned()).await?;
+        manager.drop_index(Index::drop().name("uq_refunds_idempotency_key").table(Refunds::Table).to_owned()).await?;
+        manager.alter_table(Table::alter().table(Refunds::Table).drop_column(Refunds::IdempotencyKey).to_owned()).await?;
+        for col in [Orders::DeliveredAt, Orders::ShippedAt, Orders::TrackingNumber] {
+            manager.alter_table(Table::alter().table(Orders::Table).drop_column(col).to_owned()).await?;
         }
         Ok(())
     }

@@ -11,20 +11,32 @@ impl MigrationName for Migration {
     }
 }
 
+#[derive(DeriveIden)]
+enum ReconciliationFindings {
+    Table,
+    Id,
+    FoundAt,
+    Kind,
+    IntentId,
+    OrderId,
+    Detail,
+    Resolved,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
                 Table::create()
-                    .table(Alias::new("reconciliation_findings"))
-                    .col(ColumnDef::new(Alias::new("id")).big_integer().not_null().auto_increment().primary_key())
-                    .col(ColumnDef::new(Alias::new("found_at")).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Alias::new("kind")).text().not_null())
-                    .col(ColumnDef::new(Alias::new("intent_id")).text().not_null())
-                    .col(ColumnDef::new(Alias::new("order_id")).big_integer().null())
-                    .col(ColumnDef::new(Alias::new("detail")).text().not_null())
-                    .col(ColumnDef::new(Alias::new("resolved")).boolean().not_null().default(false))
+                    .table(ReconciliationFindings::Table)
+                    .col(ColumnDef::new(ReconciliationFindings::Id).big_integer().not_null().auto_increment().primary_key())
+                    .col(ColumnDef::new(ReconciliationFindings::FoundAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(ReconciliationFindings::Kind).text().not_null())
+                    .col(ColumnDef::new(ReconciliationFindings::IntentId).text().not_null())
+                    .col(ColumnDef::new(ReconciliationFindings::OrderId).big_integer().null())
+                    .col(ColumnDef::new(ReconciliationFindings::Detail).text().not_null())
+                    .col(ColumnDef::new(ReconciliationFindings::Resolved).boolean().not_null().default(false))
                     .to_owned(),
             )
             .await?;
@@ -32,9 +44,9 @@ impl MigrationTrait for Migration {
             .create_index(
                 Index::create()
                     .name("uq_reconciliation_findings_kind_intent_id")
-                    .table(Alias::new("reconciliation_findings"))
-                    .col(Alias::new("kind"))
-                    .col(Alias::new("intent_id"))
+                    .table(ReconciliationFindings::Table)
+                    .col(ReconciliationFindings::Kind)
+                    .col(ReconciliationFindings::IntentId)
                     .unique()
                     .to_owned(),
             )
@@ -42,6 +54,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Alias::new("reconciliation_findings")).to_owned()).await
+        manager.drop_table(Table::drop().table(ReconciliationFindings::Table).to_owned()).await
     }
 }

@@ -117,4 +117,35 @@ async fn stored_states_read_back_as_their_types(backend: Backend) -> anyhow::Res
     Ok(())
 }
 
-crate::on_both_databases!(stock_can_never_go_negative_or_below_reserved, money_and_enumerations_are_checked, stored_states_read_back_as_their_types);
+/// Our tables, by name (not the migration bookkeeping).
+async fn table_names(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'seaql_migrations' ORDER BY name",
+        _ => "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name <> 'seaql_migrations' ORDER BY table_name",
+    };
+    let rows = db.query_all_raw(Statement::from_string(backend, sql.to_owned())).await?;
+    Ok(rows.iter().map(|r| r.try_get::<String>("", "name")).collect::<Result<_, _>>()?)
+}
+
+/// Every migration can be undone: all the way down leaves none of our tables, and up again
+/// gives back the same ones (so the `down` steps name the tables and columns the `up` steps made).
+async fn migrations_go_down_and_up_again(backend: Backend) -> anyhow::Result<()> {
+    use migrations::{Migrator, MigratorTrait};
+    let db = migrated_database(backend).await?;
+    let made = table_names(&db).await?;
+    assert!(made.len() > 20 && made.contains(&"orders".to_owned()) && made.contains(&"reconciliation_findings".to_owned()), "{made:?}");
+    Migrator::down(&db, None).await?;
+    assert_eq!(table_names(&db).await?, Vec::<String>::new(), "down leaves nothing behind");
+    Migrator::up(&db, None).await?;
+    assert_eq!(table_names(&db).await?, made);
+    base_rows(&db).await?;
+    Ok(())
+}
+
+crate::on_both_databases!(
+    stock_can_never_go_negative_or_below_reserved,
+    money_and_enumerations_are_checked,
+    stored_states_read_back_as_their_types,
+    migrations_go_down_and_up_again
+);
