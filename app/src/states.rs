@@ -1,4 +1,4 @@
-//! The life cycles of orders, payments, reservations and flash sales as types. Each is stored as
+//! The life cycles of products, orders, payments, reservations and flash sales as types. Each is stored as
 //! the same text the database's CHECK constraints list (SeaORM `DeriveActiveEnum`), crosses the
 //! wire as that text (serde), and is matched exhaustively: a typo no longer compiles. Ground
 //! floor: used by `db/` and every area, importing none.
@@ -35,6 +35,43 @@ macro_rules! states {
         }
     };
 }
+
+states! {
+    /// A product: a `Draft` shoppers do not see, `Active` in the storefront and in search,
+    /// `Archived` (withdrawn for good, kept for order history).
+    ProductStatus {
+        Draft = "draft",
+        Active = "active",
+        Archived = "archived",
+    }
+}
+
+impl Default for ProductStatus {
+    fn default() -> Self {
+        ProductStatus::Draft
+    }
+}
+
+impl ProductStatus {
+    /// The seller's words for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProductStatus::Draft => "Draft",
+            ProductStatus::Active => "Published",
+            ProductStatus::Archived => "Archived",
+        }
+    }
+
+    /// A status as a seller or a client sends it.
+    pub fn parse(s: &str) -> Result<Self, UnknownStatus> {
+        ProductStatus::ALL.iter().copied().find(|v| v.as_str() == s.trim()).ok_or_else(|| UnknownStatus(s.trim().to_owned()))
+    }
+}
+
+/// A product status that is not one of ours.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("status must be draft, active or archived (got \"{0}\")")]
+pub struct UnknownStatus(pub String);
 
 states! {
     /// An order: created `Pending` under the client's idempotency key, then `Paid`, `Shipped`,

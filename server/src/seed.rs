@@ -369,7 +369,7 @@ pub async fn seed(
                 description: Set(description),
                 brand: Set(brand.to_owned()),
                 tags: Set(tags.join(",")),
-                status: Set("active".into()),
+                status: Set(app::states::ProductStatus::Active),
                 rating_sum: Set(rating_sum),
                 rating_count: Set(review_count),
                 image_count: Set(rng.range(1, 3) as i32),

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::*;
-use crate::catalog::service::{ACTIVE, available_by_variant, image_url};
+use crate::catalog::service::{available_by_variant, image_url};
+use crate::states::ProductStatus;
 use crate::db::{product, variant};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -47,7 +48,7 @@ async fn resolve(state: &AppState, item: &ItemRef) -> Result<(variant::Model, pr
         }
     };
     let product = product::Entity::find_by_id(variant.product_id)
-        .filter(product::Column::Status.eq(ACTIVE))
+        .filter(product::Column::Status.eq(ProductStatus::Active))
         .one(&state.db)
         .await?
         .ok_or_else(|| AppError::not_found(format!("\"{}\" is not for sale.", variant.sku)))?;
@@ -87,7 +88,7 @@ pub async fn view(state: &AppState, owner: Option<&CartOwner>) -> Result<CartVie
     for line in lines {
         let found = variants.get(&line.sku).and_then(|v| products.get(&v.product_id).map(|p| (v, p)));
         let item = match found {
-            Some((v, p)) if p.status == ACTIVE => {
+            Some((v, p)) if p.status == ProductStatus::Active => {
                 let unit_price = Money::new(v.price_amount, &v.currency);
                 let avail = available.get(&v.id).copied().unwrap_or(0).max(0);
                 let problem = if avail == 0 {

@@ -2,6 +2,7 @@
 //! by price or rating uses correlated subqueries both understand.
 
 use crate::ids::ProductId;
+use crate::states::ProductStatus;
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::sea_query::Expr;
@@ -35,8 +36,6 @@ impl From<CatalogError> for AppError {
     }
 }
 
-pub const ACTIVE: &str = "active";
-
 const MIN_PRICE: &str = "(SELECT MIN(v.price_amount) FROM variants v WHERE v.product_id = products.id)";
 const RATING: &str =
     "(CASE WHEN rating_count = 0 THEN 0.0 ELSE (rating_sum * 1.0) / rating_count END)";
@@ -48,7 +47,7 @@ pub fn image_url(product_id: i64, n: i32) -> String {
 /// An active product by id, or a 404 naming it.
 pub async fn active_product(db: &impl ConnectionTrait, id: i64) -> Result<product::Model, AppError> {
     product::Entity::find_by_id(id)
-        .filter(product::Column::Status.eq(ACTIVE))
+        .filter(product::Column::Status.eq(ProductStatus::Active))
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found(format!("There is no product with id {id}.")))
@@ -128,7 +127,7 @@ async fn category_and_descendants(db: &DatabaseConnection, slug: &str) -> Result
 /// empty page (with the true totals) rather than an error.
 #[tracing::instrument(skip(db))]
 pub async fn list_products(db: &DatabaseConnection, q: &ListQuery) -> Result<ProductList, CatalogError> {
-    let mut sel = product::Entity::find().filter(product::Column::Status.eq(ACTIVE));
+    let mut sel = product::Entity::find().filter(product::Column::Status.eq(ProductStatus::Active));
     if let Some(slug) = &q.category {
         sel = sel.filter(product::Column::CategoryId.is_in(category_and_descendants(db, slug).await?));
     }
@@ -175,7 +174,7 @@ pub async fn available_by_variant(
 pub async fn summaries_in_order(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<ProductSummary>, DbErr> {
     let products = product::Entity::find()
         .filter(product::Column::Id.is_in(ids.to_vec()))
-        .filter(product::Column::Status.eq(ACTIVE))
+        .filter(product::Column::Status.eq(ProductStatus::Active))
         .all(db)
         .await?;
     let mut by_id: HashMap<i64, ProductSummary> =
@@ -250,7 +249,7 @@ pub async fn cached_product_detail(state: &crate::state::AppState, ProductId(id)
 pub async fn product_detail(db: &DatabaseConnection, id: i64) -> Result<ProductDetail, CatalogError> {
     let not_found = || CatalogError::NotFound(format!("There is no product with id {id}."));
     let p = product::Entity::find_by_id(id)
-        .filter(product::Column::Status.eq(ACTIVE))
+        .filter(product::Column::Status.eq(ProductStatus::Active))
         .one(db)
         .await?
         .ok_or_else(not_found)?;

@@ -12,8 +12,8 @@ pub struct Model {
     pub brand: String,
     /// Comma-separated, lower-case.
     pub tags: String,
-    /// draft | active | archived; only `active` products are shown to shoppers.
-    pub status: String,
+    /// Only `Active` products are shown to shoppers.
+    pub status: crate::states::ProductStatus,
     pub rating_sum: i64,
     pub rating_count: i64,
     pub image_count: i32,

@@ -11,14 +11,15 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use super::engine::{SearchDoc, SearchEngine, SearchError};
 use super::index::{INDEX_FORMAT, TantivyEngine};
 use super::*;
-use crate::catalog::service::{ACTIVE, available_by_variant, summaries_in_order};
+use crate::catalog::service::{available_by_variant, summaries_in_order};
+use crate::states::ProductStatus;
 use crate::db::{category, product, variant};
 use crate::events::ShopEvent;
 use crate::state::AppState;
 
 /// Documents for active products with ids in `ids` (or all, in id order, `after`/`limit`).
 pub async fn load_docs(db: &DatabaseConnection, ids: Option<&[i64]>, after: i64, limit: u64) -> Result<Vec<SearchDoc>, SearchError> {
-    let mut sel = product::Entity::find().filter(product::Column::Status.eq(ACTIVE)).order_by_asc(product::Column::Id);
+    let mut sel = product::Entity::find().filter(product::Column::Status.eq(ProductStatus::Active)).order_by_asc(product::Column::Id);
     sel = match ids {
         Some(ids) => sel.filter(product::Column::Id.is_in(ids.to_vec())),
         None => sel.filter(product::Column::Id.gt(after)).limit(limit),

@@ -27,47 +27,7 @@ pub const MAX_STOCK: i64 = 1_000_000;
 pub const MAX_PRICE: i64 = 100_000_000;
 pub const SELLER_PAGE_SIZE: u64 = 25;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ProductStatus {
-    /// Being prepared; shoppers do not see it.
-    #[default]
-    Draft,
-    /// In the storefront and in search.
-    Active,
-    /// Withdrawn for good but kept for order history.
-    Archived,
-}
-
-impl ProductStatus {
-    pub const ALL: [ProductStatus; 3] = [ProductStatus::Draft, ProductStatus::Active, ProductStatus::Archived];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProductStatus::Draft => "draft",
-            ProductStatus::Active => "active",
-            ProductStatus::Archived => "archived",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ProductStatus::Draft => "Draft",
-            ProductStatus::Active => "Published",
-            ProductStatus::Archived => "Archived",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self, UnknownStatus> {
-        ProductStatus::ALL.into_iter().find(|v| v.as_str() == s.trim()).ok_or_else(|| UnknownStatus(s.trim().to_owned()))
-    }
-}
-
-/// A product status that is not one of ours.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("status must be draft, active or archived (got \"{0}\")")]
-pub struct UnknownStatus(pub String);
+pub use crate::states::{ProductStatus, UnknownStatus};
 
 /// Units of one variant to keep in one warehouse (by its code).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -325,7 +285,7 @@ mod tests {
     #[test]
     fn statuses_round_trip() {
         for s in ProductStatus::ALL {
-            assert_eq!(ProductStatus::parse(s.as_str()), Ok(s));
+            assert_eq!(ProductStatus::parse(s.as_str()), Ok(*s));
         }
         assert!(ProductStatus::parse("deleted").is_err());
     }

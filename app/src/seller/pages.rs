@@ -122,7 +122,7 @@ pub fn SellerProducts() -> impl IntoView {
             <label for="seller-status" class="visually-hidden">"Status"</label>
             <select id="seller-status" name="status">
                 <option value="" selected=move || filters().status.is_none()>"Any status"</option>
-                {ProductStatus::ALL.into_iter().map(|s| view! {
+                {ProductStatus::ALL.iter().copied().map(|s| view! {
                     <option value=s.as_str() selected=move || filters().status == Some(s)>{s.label()}</option>
                 }).collect_view()}
             </select>

@@ -257,7 +257,7 @@ async fn seller_view(db: &impl ConnectionTrait, p: product::Model) -> Result<Sel
             .map(|c| CategoryRef { category_id: c.id, slug: c.slug, name: c.name })
             .unwrap_or(CategoryRef { category_id: p.category_id, slug: String::new(), name: String::new() }),
         tags: p.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect(),
-        status: ProductStatus::parse(&p.status).unwrap_or_default(),
+        status: p.status,
         images: images.iter().map(|i| ProductImage { image_id: i.id, url: media_url(&i.file_name) }).collect(),
         variants,
         created_at: rfc3339(p.created_at),
@@ -285,7 +285,7 @@ pub async fn list(db: &DatabaseConnection, user: &CurrentUser, query: &SellerLis
         sel = sel.filter(product::Column::SellerId.eq(s));
     }
     if let Some(status) = query.status {
-        sel = sel.filter(product::Column::Status.eq(status.as_str()));
+        sel = sel.filter(product::Column::Status.eq(status));
     }
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let pattern = like_pattern(&q.chars().take(100).collect::<String>());
@@ -330,7 +330,7 @@ pub async fn list(db: &DatabaseConnection, user: &CurrentUser, query: &SellerLis
             };
             SellerProductRow {
                 product_id: p.id,
-                status: ProductStatus::parse(&p.status).unwrap_or_default(),
+                status: p.status,
                 seller: SellerRef { seller_id: p.seller_id, name: sellers.get(&p.seller_id).cloned().unwrap_or_default() },
                 price: own.iter().min_by_key(|v| v.price_amount).map(|v| Money::new(v.price_amount, &v.currency)),
                 variants: own.len() as u64,
@@ -355,9 +355,9 @@ pub async fn dashboard(db: &DatabaseConnection, user: &CurrentUser) -> Result<Da
             None => sel,
         }
     };
-    let count = |status: ProductStatus| mine().filter(product::Column::Status.eq(status.as_str())).count(db);
+    let count = |status: ProductStatus| mine().filter(product::Column::Status.eq(status)).count(db);
     let (drafts, active, archived) = (count(ProductStatus::Draft).await?, count(ProductStatus::Active).await?, count(ProductStatus::Archived).await?);
-    let live = mine().filter(product::Column::Status.eq(ProductStatus::Active.as_str())).all(db).await?;
+    let live = mine().filter(product::Column::Status.eq(ProductStatus::Active)).all(db).await?;
     let titles: HashMap<i64, String> = live.iter().map(|p| (p.id, p.title.clone())).collect();
     let variants = variant::Entity::find()
         .filter(variant::Column::ProductId.is_in(titles.keys().copied().collect::<Vec<_>>()))
@@ -597,7 +597,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: ProductInput) -
         description: Set(valid.description.clone()),
         brand: Set(valid.brand.clone()),
         tags: Set(valid.tags.join(",")),
-        status: Set(valid.status.unwrap_or_default().as_str().to_owned()),
+        status: Set(valid.status.unwrap_or_default()),
         rating_sum: Set(0),
         rating_count: Set(0),
         image_count: Set(1),
@@ -636,7 +636,7 @@ pub async fn update(state: &AppState, user: &CurrentUser, ProductId(id): Product
     p.brand = Set(valid.brand.clone());
     p.tags = Set(valid.tags.join(","));
     if let Some(s) = valid.status {
-        p.status = Set(s.as_str().to_owned());
+        p.status = Set(s);
     }
     p.updated_at = Set(Utc::now());
     p.update(&txn).await?;
@@ -655,7 +655,7 @@ pub async fn set_status(state: &AppState, user: &CurrentUser, ProductId(id): Pro
         return Err(AppError::bad("status", "Add a variant with a price before publishing."));
     }
     let mut p: product::ActiveModel = existing.into();
-    p.status = Set(status.as_str().to_owned());
+    p.status = Set(status);
     p.updated_at = Set(Utc::now());
     p.update(db).await?;
     announce(state, id).await;

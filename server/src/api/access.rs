@@ -46,7 +46,7 @@ pub async fn seller_summary(State(state): State<AppState>, caller: Caller, Path(
         .ok_or_else(|| AppError::not_found(format!("There is no seller {seller_id}.")))?;
     let mine = product::Entity::find().filter(product::Column::SellerId.eq(seller_id));
     let products = mine.clone().count(&state.db).await.map_err(AppError::from)?;
-    let active_products = mine.filter(product::Column::Status.eq("active")).count(&state.db).await.map_err(AppError::from)?;
+    let active_products = mine.filter(product::Column::Status.eq(app::states::ProductStatus::Active)).count(&state.db).await.map_err(AppError::from)?;
     Ok(Json(SellerSummary { seller: SellerProfile { seller_id: s.id, name: s.name, slug: s.slug }, products, active_products }))
 }
 

@@ -1,7 +1,7 @@
 //! The schema's rules hold on both databases: the database itself refuses bad rows.
 
-use app::db::{flash_sale, order, payment, reservation};
-use app::states::{OrderStatus, PaymentState, ReservationState, SaleStatus};
+use app::db::{flash_sale, order, payment, product, reservation};
+use app::states::{OrderStatus, PaymentState, ProductStatus, ReservationState, SaleStatus};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Statement};
 
 use crate::helpers::{Backend, migrated_database};
@@ -88,6 +88,11 @@ async fn stored_states_read_back_as_their_types(backend: Backend) -> anyhow::Res
     }
     let read: Vec<OrderStatus> = order::Entity::find().order_by_asc(order::Column::Id).all(&db).await?.into_iter().map(|o| o.status).collect();
     assert_eq!(read, OrderStatus::ALL, "every stored order status reads back, in the old text");
+    for (id, status) in [(2, "draft"), (3, "archived")] {
+        db.execute_unprepared(&format!("INSERT INTO products (id, seller_id, category_id, title, description, brand, status, created_at, updated_at) VALUES ({id}, 1, 1, 'T', 'D', 'B', '{status}', {now}, {now})")).await?;
+    }
+    let read: Vec<ProductStatus> = product::Entity::find().order_by_asc(product::Column::Id).all(&db).await?.into_iter().map(|p| p.status).collect();
+    assert_eq!(read, [ProductStatus::Active, ProductStatus::Draft, ProductStatus::Archived]);
     let payments = ["created", "authorized", "captured", "settled", "voided", "refunded", "failed"];
     for (i, state) in payments.iter().enumerate() {
         db.execute_unprepared(&format!("INSERT INTO payments (id, order_id, provider, state, amount, currency, idempotency_key, attempt, created_at, updated_at) VALUES ({id}, 1, 'demo', '{state}', 100, 'EUR', 'p{id}', 1, {now}, {now})", id = i + 1)).await?;

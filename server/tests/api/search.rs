@@ -162,7 +162,7 @@ async fn the_index_follows_an_edit_within_a_second(backend: Backend) -> anyhow::
     }
     // Archiving removes it.
     let mut archive: product::ActiveModel = product::Entity::find_by_id(p.id).one(&app.db).await?.unwrap().into();
-    archive.status = Set("archived".into());
+    archive.status = Set(app::states::ProductStatus::Archived);
     archive.update(&app.db).await?;
     app.state.stores.events.publish(ShopEvent::ProductChanged { product_id: p.id }).await?;
     let started = Instant::now();

@@ -161,7 +161,7 @@ async fn sellers_see_and_change_only_their_own_products(backend: Backend) -> any
     assert_eq!(bob.post("/api/v1/seller/products", foreign).await?.0, 403, "no adding to another seller's shop");
     let (_, bobs) = bob.get("/api/v1/seller/products").await?;
     assert_eq!(bobs["total"], 0, "Bob's list has none of Ann's products");
-    assert_eq!(product::Entity::find_by_id(id).one(&app.db).await?.unwrap().status, "draft", "nothing changed");
+    assert_eq!(product::Entity::find_by_id(id).one(&app.db).await?.unwrap().status, app::states::ProductStatus::Draft, "nothing changed");
 
     // The admin sees and changes everyone's; a new product needs an owner.
     let (_, all) = root.get("/api/v1/seller/products").await?;

@@ -21,7 +21,7 @@ use super::{CheckoutRequest, CheckoutResult, PaymentEntry, RESERVATION_MINUTES, 
 use crate::accounts::{AddressInput, CurrentUser};
 use crate::money::Money;
 use crate::cart::CartOwner;
-use crate::catalog::service::ACTIVE;
+use crate::states::ProductStatus;
 use crate::db::{address, inventory, order, order_item, payment, product, reservation, variant};
 use crate::error::{AppError, FieldErrors};
 use crate::payments::{AuthorizeOutcome, AuthorizeRequest, GatewayError};

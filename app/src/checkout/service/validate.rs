@@ -70,7 +70,7 @@ pub(crate) async fn priced_lines(state: &AppState, user_id: i64) -> Result<Vec<L
     for l in cart {
         let v = variants.iter().find(|v| v.sku == l.sku);
         match v.and_then(|v| products.get(&v.product_id).map(|p| (v, p))) {
-            Some((v, p)) if p.status == ACTIVE => lines.push(Line { variant: v.clone(), product: p.clone(), quantity: l.quantity }),
+            Some((v, p)) if p.status == ProductStatus::Active => lines.push(Line { variant: v.clone(), product: p.clone(), quantity: l.quantity }),
             Some((_, p)) => return Err(AppError::Conflict(format!("\"{}\" is no longer sold. Remove it from your cart to check out.", p.title))),
             None => return Err(AppError::Conflict(format!("An item in your cart ({}) is no longer sold. Remove it to check out.", l.sku))),
         }
