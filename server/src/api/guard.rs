@@ -140,9 +140,8 @@ fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
         return AppError::bad(&field, format!("{field} is required"));
     }
     let field = if path == "." { "body".to_owned() } else { path.clone() };
-    let message = if let Some((got, expected)) = inner.strip_prefix("invalid type: ").and_then(|r| r.split_once(", expected ")) {
-        format!("{field} must be {} (got {})", kind_of(expected), value_of(got))
-    } else if let Some((got, expected)) = inner.strip_prefix("invalid value: ").and_then(|r| r.split_once(", expected ")) {
+    let wrong = inner.strip_prefix("invalid type: ").or_else(|| inner.strip_prefix("invalid value: "));
+    let message = if let Some((got, expected)) = wrong.and_then(|r| r.split_once(", expected ")) {
         format!("{field} must be {} (got {})", kind_of(expected), value_of(got))
     } else if let Some((got, expected)) = inner.strip_prefix("unknown variant ").and_then(|r| r.split_once(", expected ")) {
         let choices = expected.trim_start_matches("one of ").replace('`', "");
