@@ -54,8 +54,8 @@ impl AppError {
         AppError::Forbidden("You do not have access to this.".to_owned())
     }
 
-    /// The one mapping of an error to its HTTP meaning; REST, server functions, pages and form
-    /// posts all answer through it (`status`, `retry_after`, `code`).
+    /// The one mapping of an error to its HTTP meaning (with `retry_after` and `code`): REST,
+    /// server functions and pages all answer through it.
     pub fn status(&self) -> u16 {
         match self {
             AppError::NotFound(_) => 404,

@@ -21,8 +21,7 @@ pub struct AddItem {
     sku: Option<String>,
     product_id: Option<i64>,
     quantity: Option<i64>,
-    #[serde(default)]
-    mode: AddMode,
+    mode: Option<AddMode>,
 }
 
 #[derive(Deserialize, Default)]
@@ -36,7 +35,7 @@ enum AddMode {
 /// `PUT /api/v1/cart/items/{sku}`: the line's new quantity.
 #[derive(Deserialize)]
 pub struct SetItem {
-    quantity: i64,
+    quantity: Option<i64>,
 }
 
 fn quantity(q: i64) -> Result<i64, AppError> {
@@ -63,7 +62,7 @@ pub async fn add_item(State(state): State<AppState>, caller: Caller, JsonBody(bo
         (None, Some(id)) => ItemRef::Product(id),
         (None, None) => return Err(AppError::bad("sku", "Give the sku (or the product_id) of the item to add.").into()),
     };
-    let mode = match body.mode {
+    let mode = match body.mode.unwrap_or_default() {
         AddMode::Add => Mode::Add,
         AddMode::Set => Mode::Set,
     };
@@ -77,7 +76,7 @@ pub async fn add_item(State(state): State<AppState>, caller: Caller, JsonBody(bo
     request_body(content = String, description = "{\"quantity\"}"),
     responses((status = 200, body = CartView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_item(State(state): State<AppState>, caller: Caller, Path(sku): Path<String>, JsonBody(body): JsonBody<SetItem>) -> Result<Json<CartView>, ApiError> {
-    let quantity = quantity(body.quantity)?;
+    let quantity = quantity(body.quantity.ok_or_else(|| AppError::bad("quantity", "quantity is required"))?)?;
     let owner = cart_owner(&caller.session, true).await?.ok_or(AppError::Internal)?;
     Ok(Json(service::put_item(&state, &owner, ItemRef::Sku(sku), quantity, Mode::Set).await?))
 }

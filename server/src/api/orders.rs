@@ -42,7 +42,7 @@ pub struct ShipBody {
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 402, description = "Card declined", body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn checkout(State(state): State<AppState>, SignedInUser(user): SignedInUser, headers: HeaderMap, JsonBody(req): JsonBody<CheckoutRequest>) -> Result<(StatusCode, Json<CheckoutResult>), ApiError> {
-        let key = check_idempotency_key(headers.get("idempotency-key").and_then(|v| v.to_str().ok()))?;
+    let key = check_idempotency_key(headers.get("idempotency-key").and_then(|v| v.to_str().ok()))?;
     let (result, replayed) = service::checkout(&state, &user, &key, &req).await?;
     Ok((if replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(result)))
 }
@@ -51,7 +51,7 @@ pub async fn checkout(State(state): State<AppState>, SignedInUser(user): SignedI
     request_body(content = String, description = r#"{"payment_method_id": "pm_…"}"#, content_type = "application/json"),
     responses((status = 200, body = CheckoutResult), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn pay(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>, JsonBody(body): JsonBody<PayBody>) -> Result<Json<CheckoutResult>, ApiError> {
-        Ok(Json(service::pay_again(&state, &user, id, &body.payment_method_id).await?))
+    Ok(Json(service::pay_again(&state, &user, id, &body.payment_method_id).await?))
 }
 
 /// After the shopper completed 3-D Secure with Stripe.js (`client_secret` from checkout or pay):
@@ -60,19 +60,19 @@ pub async fn pay(State(state): State<AppState>, SignedInUser(user): SignedInUser
 #[utoipa::path(tag = "orders", post, path = "/api/v1/orders/{id}/confirm", params(("id" = i64, Path)),
     responses((status = 200, body = CheckoutResult), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn confirm(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>) -> Result<Json<CheckoutResult>, ApiError> {
-        Ok(Json(service::confirm_payment(&state, &user, id).await?))
+    Ok(Json(service::confirm_payment(&state, &user, id).await?))
 }
 
 #[utoipa::path(tag = "orders", get, path = "/api/v1/orders", responses((status = 200, body = [OrderSummary]), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, SignedInUser(user): SignedInUser) -> Result<Json<Vec<OrderSummary>>, ApiError> {
-        Ok(Json(orders::order_list(&state.db, user.user_id).await?))
+    Ok(Json(orders::order_list(&state.db, user.user_id).await?))
 }
 
 /// One of the caller's orders; anyone else's is 404.
 #[utoipa::path(tag = "orders", get, path = "/api/v1/orders/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>) -> Result<Json<OrderView>, ApiError> {
-        Ok(Json(orders::order_view(&state.db, user.user_id, id, state.rules.cancel_window_minutes).await?))
+    Ok(Json(orders::order_view(&state.db, user.user_id, id, state.rules.cancel_window_minutes).await?))
 }
 
 /// Cancels the caller's order: unpaid, or paid within the cancel window (default 30 minutes).
@@ -80,7 +80,7 @@ pub async fn get(State(state): State<AppState>, SignedInUser(user): SignedInUser
 #[utoipa::path(tag = "orders", post, path = "/api/v1/orders/{id}/cancel", params(("id" = i64, Path)),
     responses((status = 200, body = OrderView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>) -> Result<Json<OrderView>, ApiError> {
-        Ok(Json(orders::cancel(&state, &user, id).await?))
+    Ok(Json(orders::cancel(&state, &user, id).await?))
 }
 
 // ---- the seller's order queue ----
@@ -88,7 +88,7 @@ pub async fn cancel(State(state): State<AppState>, SignedInUser(user): SignedInU
 /// Orders with the caller's products that were paid, newest first (an admin: all orders).
 #[utoipa::path(tag = "orders", get, path = "/api/v1/seller/orders", responses((status = 200, body = [SellerOrder]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn seller_list(State(state): State<AppState>, SellerUser(user): SellerUser) -> Result<Json<Vec<SellerOrder>>, ApiError> {
-        Ok(Json(orders::seller_orders(&state.db, &user).await?))
+    Ok(Json(orders::seller_orders(&state.db, &user).await?))
 }
 
 /// Ships a paid order with the carrier's tracking number; the payment is captured.
@@ -96,13 +96,13 @@ pub async fn seller_list(State(state): State<AppState>, SellerUser(user): Seller
     request_body(content = String, description = r#"{"tracking_number": "…"}"#, content_type = "application/json"),
     responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn ship(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<OrderId>, JsonBody(body): JsonBody<ShipBody>) -> Result<Json<SellerOrder>, ApiError> {
-        Ok(Json(orders::ship(&state, &user, id, &body.tracking_number).await?))
+    Ok(Json(orders::ship(&state, &user, id, &body.tracking_number).await?))
 }
 
 #[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/deliver", params(("id" = i64, Path)),
     responses((status = 200, body = SellerOrder), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn deliver(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<OrderId>) -> Result<Json<SellerOrder>, ApiError> {
-        Ok(Json(orders::deliver(&state, &user, id).await?))
+    Ok(Json(orders::deliver(&state, &user, id).await?))
 }
 
 /// Refunds a shipped order: what is left, or `lines` (`sku`, `quantity`). An `Idempotency-Key`
@@ -110,7 +110,7 @@ pub async fn deliver(State(state): State<AppState>, SellerUser(user): SellerUser
 #[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/refund", params(("id" = i64, Path)), request_body = RefundRequest,
     responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn refund(State(state): State<AppState>, SellerUser(user): SellerUser, headers: HeaderMap, Id(id): Id<OrderId>, JsonBody(req): JsonBody<RefundRequest>) -> Result<Json<SellerOrder>, ApiError> {
-        let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     Ok(Json(orders::refund_order(&state, &user, id, &req, key).await?))
 }
 

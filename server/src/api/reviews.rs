@@ -36,7 +36,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Id(id): Id<Prod
     request_body(content = String, description = r#"{"rating": 1-5, "body": "text"}"#, content_type = "application/json"),
     responses((status = 201, body = Review), (status = 200, body = Review), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn save(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<ProductId>, JsonBody(body): JsonBody<ReviewBody>) -> Result<(StatusCode, Json<Review>), ApiError> {
-        let rating = match body.rating {
+    let rating = match body.rating {
         Some(serde_json::Value::Number(n)) => n.to_string(),
         Some(serde_json::Value::String(s)) => s,
         _ => String::new(),
@@ -48,21 +48,21 @@ pub async fn save(State(state): State<AppState>, SignedInUser(user): SignedInUse
 
 #[utoipa::path(tag = "reviews", get, path = "/api/v1/wishlist", responses((status = 200, body = [ProductSummary]), (status = 401, body = ErrorBody)))]
 pub async fn wishlist(State(state): State<AppState>, SignedInUser(user): SignedInUser) -> Result<Json<Vec<ProductSummary>>, ApiError> {
-        Ok(Json(app::wishlist::service::wishlist(&state.db, user.user_id).await?))
+    Ok(Json(app::wishlist::service::wishlist(&state.db, user.user_id).await?))
 }
 
 /// Saves a product to the wishlist; saving it again changes nothing.
 #[utoipa::path(tag = "reviews", put, path = "/api/v1/wishlist/{product_id}", params(("product_id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn add(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<ProductId>) -> Result<StatusCode, ApiError> {
-        app::wishlist::service::add_to_wishlist(&state.db, user.user_id, id).await?;
+    app::wishlist::service::add_to_wishlist(&state.db, user.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(tag = "reviews", delete, path = "/api/v1/wishlist/{product_id}", params(("product_id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody)))]
 pub async fn remove(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<ProductId>) -> Result<StatusCode, ApiError> {
-        app::wishlist::service::remove_from_wishlist(&state.db, user.user_id, id).await?;
+    app::wishlist::service::remove_from_wishlist(&state.db, user.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

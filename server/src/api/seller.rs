@@ -25,7 +25,7 @@ use utoipa_axum::routes;
     ),
     responses((status = 200, body = SellerProductList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, SellerUser(user): SellerUser, QueryOf(query): QueryOf<SellerListQuery>) -> Result<Json<SellerProductList>, ApiError> {
-        Ok(Json(service::list(&state.db, &user, &query).await?))
+    Ok(Json(service::list(&state.db, &user, &query).await?))
 }
 
 /// Creates a product (a draft unless `status` says `active`) with its variants and stock.
@@ -33,13 +33,13 @@ pub async fn list(State(state): State<AppState>, SellerUser(user): SellerUser, Q
     responses((status = 201, body = SellerProduct), (status = 400, description = "Bad fields, each named", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(State(state): State<AppState>, SellerUser(user): SellerUser, JsonBody(input): JsonBody<ProductInput>) -> Result<(StatusCode, Json<SellerProduct>), ApiError> {
-        Ok((StatusCode::CREATED, Json(service::create(&state, &user, input).await?)))
+    Ok((StatusCode::CREATED, Json(service::create(&state, &user, input).await?)))
 }
 
 #[utoipa::path(tag = "seller", get, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = SellerProduct), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<ProductId>) -> Result<Json<SellerProduct>, ApiError> {
-        Ok(Json(service::get(&state.db, &user, id).await?))
+    Ok(Json(service::get(&state.db, &user, id).await?))
 }
 
 /// Replaces the product's fields and variants (matched by SKU; a variant without stock keeps
@@ -48,14 +48,14 @@ pub async fn get(State(state): State<AppState>, SellerUser(user): SellerUser, Id
     responses((status = 200, body = SellerProduct), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<ProductId>, JsonBody(input): JsonBody<ProductInput>) -> Result<Json<SellerProduct>, ApiError> {
-        Ok(Json(service::update(&state, &user, id, input).await?))
+    Ok(Json(service::update(&state, &user, id, input).await?))
 }
 
 /// Archives the product: shoppers no longer see it, orders keep their history.
 #[utoipa::path(tag = "seller", delete, path = "/api/v1/seller/products/{id}", params(("id" = i64, Path)),
     responses((status = 204, description = "Archived"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn archive(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<ProductId>) -> Result<StatusCode, ApiError> {
-        service::set_status(&state, &user, id, ProductStatus::Archived).await?;
+    service::set_status(&state, &user, id, ProductStatus::Archived).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -155,7 +155,7 @@ enum Failure {
 #[utoipa::path(tag = "seller", delete, path = "/api/v1/seller/products/{id}/images/{image_id}", params(("id" = i64, Path), ("image_id" = i64, Path)),
     responses((status = 200, body = SellerProduct), (status = 404, body = ErrorBody)))]
 pub async fn remove_image(State(state): State<AppState>, SellerUser(user): SellerUser, Path((id, image_id)): Path<(String, String)>) -> Result<Json<SellerProduct>, ApiError> {
-        let (id, image_id) = (ProductId::parse(&id)?, ImageId::parse(&image_id)?);
+    let (id, image_id) = (ProductId::parse(&id)?, ImageId::parse(&image_id)?);
     Ok(Json(service::remove_image(&state, &user, id, image_id).await?))
 }
 

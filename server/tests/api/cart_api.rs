@@ -160,14 +160,16 @@ async fn bad_cart_input_is_a_clear_4xx(app: &TestApp) -> anyhow::Result<()> {
     assert_eq!(status, 400, "{body}");
     let (status, _) = v.put(&format!("/api/v1/cart/items/{sku}"), json!({})).await?;
     assert_eq!(status, 400, "quantity is required for PUT");
+    let (status, body) = v.put(&format!("/api/v1/cart/items/{sku}"), json!({"quantity": null})).await?;
+    assert_eq!((status, body["error"]["fields"]["quantity"].as_str()), (400, Some("quantity is required")), "null is no quantity");
     let (status, body) = v.post("/api/v1/cart/items", json!({"sku": "NO-SUCH-SKU"})).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")));
     assert_eq!(v.put("/api/v1/cart/items/NO-SUCH-SKU", json!({"quantity": 1})).await?.0, 404);
     assert_eq!(v.delete("/api/v1/cart/items/NO-SUCH-SKU").await?.0, 404);
     let (status, body) = v.post("/api/v1/cart/items", json!({"quantity": 1})).await?;
     assert_eq!(status, 400, "{body}");
-    let (status, _) = v.post("/api/v1/cart/items", json!({"sku": sku, "mode": "double"})).await?;
-    assert_eq!(status, 400);
+    let (status, body) = v.post("/api/v1/cart/items", json!({"sku": sku, "mode": "double"})).await?;
+    assert_eq!((status, body["error"]["fields"]["mode"].as_str()), (400, Some("mode must be add or set (got \"double\")")), "{body}");
 
     let big = json!({"sku": sku, "note": "x".repeat(70 * 1024)});
     let (status, body) = v.post("/api/v1/cart/items", big).await?;
