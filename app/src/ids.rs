@@ -48,6 +48,11 @@ id_type!(
     "You have no order \"{}\"."
 );
 id_type!(
+    /// A flash sale.
+    SaleId,
+    "There is no sale \"{}\"."
+);
+id_type!(
     /// A picture of a product.
     ImageId,
     "There is no picture \"{}\" of this product."

@@ -10,6 +10,7 @@ mod m20261125_000003_product_images;
 mod m20261126_000004_order_lease;
 mod m20261127_000005_fulfilment;
 mod m20261128_000006_reconciliation;
+mod m20261202_000007_sale_scheduling;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_order_lease::Migration),
             Box::new(m20261127_000005_fulfilment::Migration),
             Box::new(m20261128_000006_reconciliation::Migration),
+            Box::new(m20261202_000007_sale_scheduling::Migration),
         ]
     }
 }

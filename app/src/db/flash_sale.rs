@@ -18,6 +18,10 @@ pub struct Model {
     pub per_buyer_limit: i64,
     pub status: crate::states::SaleStatus,
     pub created_at: ChronoDateTimeUtc,
+    /// Buyers the waiting room lets in per second.
+    pub admission_rate: i64,
+    /// When what was unsold went back to ordinary stock (set once, conditionally).
+    pub stock_returned_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

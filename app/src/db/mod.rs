@@ -16,6 +16,7 @@ pub mod reconciliation_finding;
 pub mod refund;
 pub mod reservation;
 pub mod review;
+pub mod sale_allocation;
 pub mod seller;
 pub mod user;
 pub mod variant;

@@ -1,6 +1,85 @@
-//! Flash sales. This slice holds the stock gate port (DESIGN §3, §5): the one place a buyer's
-//! claim on sale stock is checked and taken atomically, with a per-buyer limit and a hold that
-//! expires back into stock. The database's `sold <= allocated` stays the final word.
+//! Flash sales (DESIGN §5): a seller schedules a sale of one variant; its allocation moves out of
+//! ordinary stock when it is scheduled and what is unsold goes back once at the end. The stock
+//! gate port is the one place a buyer's claim on sale stock is checked and taken atomically; the
+//! database's `sold <= allocated` stays the final word.
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::Money;
+
+/// Buyers let in per second when the seller does not say.
+pub const DEFAULT_ADMISSION_RATE: i64 = 50;
+/// The most a sale may allocate, as for a variant's stock.
+pub const MAX_ALLOCATION: i64 = 1_000_000;
+
+/// What a seller sends to schedule a sale (`POST /api/v1/seller/sales`). Times are RFC 3339.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SaleInput {
+    pub sku: String,
+    /// The sale price, below the variant's regular price, in its currency.
+    pub price: Money,
+    pub starts_at: String,
+    pub ends_at: String,
+    /// Units moved out of ordinary stock into the sale.
+    pub allocation: i64,
+    #[serde(default = "one")]
+    pub per_buyer_limit: i64,
+    /// Buyers the waiting room lets in per second.
+    #[serde(default = "default_admission_rate")]
+    pub admission_rate: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+fn default_admission_rate() -> i64 {
+    DEFAULT_ADMISSION_RATE
+}
+
+/// Where a sale stands for a shopper, from its stored status, the clock and what is left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SaleState {
+    Upcoming,
+    Live,
+    SoldOut,
+    Ended,
+    Cancelled,
+}
+
+/// A sale as shoppers see it (`GET /api/v1/sales/{id}`). `server_time` lets a page count down
+/// by the server's clock, not the browser's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SaleView {
+    pub sale_id: i64,
+    pub product_id: i64,
+    pub title: String,
+    pub sku: String,
+    pub state: SaleState,
+    pub price: Money,
+    pub regular_price: Money,
+    pub allocated: i64,
+    pub remaining: i64,
+    pub per_buyer_limit: i64,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub server_time: String,
+}
+
+/// A sale as its seller sees it: the shopper's view plus what only the seller manages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SellerSale {
+    #[serde(flatten)]
+    pub sale: SaleView,
+    pub sold: i64,
+    pub admission_rate: i64,
+    pub seller_id: i64,
+}
 
 #[cfg(feature = "ssr")]
 pub mod embedded;
@@ -8,6 +87,8 @@ pub mod embedded;
 pub mod port;
 #[cfg(feature = "ssr")]
 pub mod redis;
+#[cfg(feature = "ssr")]
+pub mod service;
 
 #[cfg(feature = "ssr")]
 pub use embedded::MemoryStockGate;

@@ -193,7 +193,7 @@ macro_rules! path_ids {
         }
     )*};
 }
-path_ids!(app::ids::ProductId, app::ids::OrderId, app::ids::ImageId);
+path_ids!(app::ids::ProductId, app::ids::OrderId, app::ids::ImageId, app::ids::SaleId);
 
 impl<S: Send + Sync, T: PathId> FromRequestParts<S> for Id<T> {
     type Rejection = Response;

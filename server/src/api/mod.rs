@@ -21,6 +21,7 @@ pub mod guard;
 pub mod health;
 pub mod orders;
 pub mod reviews;
+pub mod sales;
 pub mod seller;
 pub mod webhooks;
 pub mod products;
@@ -92,6 +93,7 @@ fn endpoints() -> OpenApiRouter<AppState> {
         .merge(access::router())
         .merge(orders::router())
         .merge(reviews::router())
+        .merge(sales::router())
         .merge(seller::router())
         .merge(health::router())
 }

@@ -19,7 +19,7 @@ pub const PNG: &[u8] = &[
     0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
-async fn seller(app: &TestApp, email: &str, shop: &str) -> anyhow::Result<(Visitor, i64)> {
+pub async fn seller(app: &TestApp, email: &str, shop: &str) -> anyhow::Result<(Visitor, i64)> {
     let v = app.visitor();
     let (status, body) = v
         .post("/api/v1/auth/register", json!({"email": email, "password": "long enough", "role": "seller", "seller_name": shop}))
@@ -28,7 +28,7 @@ async fn seller(app: &TestApp, email: &str, shop: &str) -> anyhow::Result<(Visit
     Ok((v, body["user"]["seller"]["seller_id"].as_i64().unwrap()))
 }
 
-async fn admin(app: &TestApp) -> anyhow::Result<Visitor> {
+pub async fn admin(app: &TestApp) -> anyhow::Result<Visitor> {
     service::create_admin(&app.db, "root@example.com", "admin password").await?;
     let v = app.visitor();
     anyhow::ensure!(v.login("root@example.com", "admin password").await?.0 == 200);

@@ -1,0 +1,282 @@
+//! Scheduling flash sales and reading them. Scheduling moves the allocation out of ordinary
+//! stock in the same transaction that creates the sale (never more than is free, taken by
+//! conditional updates like a checkout's), so ordinary checkouts can no longer take it.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use super::{MAX_ALLOCATION, SaleInput, SaleState, SaleView, SellerSale};
+use crate::accounts::{CurrentUser, Need, Role, authorize};
+use crate::db::{flash_sale, inventory, product, rfc3339, sale_allocation, variant};
+use crate::error::{AppError, FieldErrors};
+use crate::ids::SaleId;
+use crate::money::Money;
+use crate::state::AppState;
+use crate::states::SaleStatus;
+
+/// The most buyers a waiting room may admit per second.
+pub const MAX_ADMISSION_RATE: i64 = 100_000;
+/// How long an ended sale stays on `/sales`.
+const RECENTLY_ENDED_HOURS: i64 = 24;
+
+/// Which sales the caller may manage: all (`None`, an admin) or one seller's.
+fn scope(user: &CurrentUser) -> Result<Option<i64>, AppError> {
+    authorize(Some(user), Need::Seller)?;
+    match user.role {
+        Role::Admin => Ok(None),
+        _ => user.seller.as_ref().map(|s| Some(s.seller_id)).ok_or_else(AppError::forbidden),
+    }
+}
+
+fn time(errors: &mut FieldErrors, field: &str, text: &str) -> Option<DateTime<Utc>> {
+    let parsed = DateTime::parse_from_rfc3339(text.trim()).map(|t| t.with_timezone(&Utc));
+    errors.check(field, parsed.map_err(|_| format!("{field} must be a time like 2026-12-24T12:00:00Z (got \"{}\")", text.trim())))
+}
+
+/// The checks that need no database: times, counts and the price's shape.
+fn check_shape(input: &SaleInput, now: DateTime<Utc>, errors: &mut FieldErrors) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let starts = time(errors, "starts_at", &input.starts_at);
+    let ends = time(errors, "ends_at", &input.ends_at);
+    if let Some(s) = starts.filter(|s| *s <= now) {
+        errors.add("starts_at", format!("starts_at must be in the future (it is {} now, got {})", rfc3339(now), rfc3339(s)));
+    }
+    if let (Some(s), Some(e)) = (starts, ends) {
+        if e <= s {
+            errors.add("ends_at", "ends_at must be after starts_at");
+        }
+    }
+    if !(1..=MAX_ALLOCATION).contains(&input.allocation) {
+        errors.add("allocation", format!("allocation must be a whole number from 1 to {MAX_ALLOCATION} (got {})", input.allocation));
+    }
+    if input.per_buyer_limit < 1 {
+        errors.add("per_buyer_limit", format!("per_buyer_limit must be at least 1 (got {})", input.per_buyer_limit));
+    }
+    if !(1..=MAX_ADMISSION_RATE).contains(&input.admission_rate) {
+        errors.add("admission_rate", format!("admission_rate must be from 1 to {MAX_ADMISSION_RATE} buyers per second (got {})", input.admission_rate));
+    }
+    if input.price.amount <= 0 {
+        errors.add("price", "A sale price must be more than 0.");
+    }
+    Some((starts?, ends?))
+}
+
+/// Schedules a sale and moves its allocation out of ordinary stock, in one transaction.
+pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) -> Result<SellerSale, AppError> {
+    let scope = scope(user)?;
+    let db = &state.db;
+    let now = Utc::now();
+    let sku = input.sku.trim().to_owned();
+    let missing = || AppError::not_found(format!("There is no SKU \"{sku}\" in your shop."));
+    let variant = variant::Entity::find().filter(variant::Column::Sku.eq(sku.as_str())).one(db).await?.ok_or_else(missing)?;
+    let product = product::Entity::find_by_id(variant.product_id).one(db).await?.ok_or_else(missing)?;
+    if scope.is_some_and(|s| s != product.seller_id) {
+        return Err(missing());
+    }
+    let mut errors = FieldErrors::default();
+    let times = check_shape(&input, now, &mut errors);
+    if input.price.currency != variant.currency {
+        errors.add("price", format!("The sale price must be in {}, the variant's currency (got {}).", variant.currency, input.price.currency));
+    } else if input.price.amount >= variant.price_amount {
+        let regular = Money::new(variant.price_amount, &variant.currency);
+        errors.add("price", format!("A sale price must be below the regular price of {} (got {}).", regular.display(), input.price.display()));
+    }
+    errors.finish()?;
+    let (starts_at, ends_at) = times.ok_or(AppError::Internal)?;
+
+    let txn = state.writer.begin().await?;
+    let sale = flash_sale::ActiveModel {
+        product_id: Set(product.id),
+        variant_id: Set(variant.id),
+        price_amount: Set(input.price.amount),
+        currency: Set(variant.currency.clone()),
+        starts_at: Set(starts_at),
+        ends_at: Set(ends_at),
+        allocated: Set(input.allocation),
+        sold: Set(0),
+        per_buyer_limit: Set(input.per_buyer_limit),
+        status: Set(SaleStatus::Scheduled),
+        created_at: Set(now),
+        admission_rate: Set(input.admission_rate),
+        stock_returned_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    take_allocation(&txn, sale.id, variant.id, input.allocation).await?;
+    txn.commit().await?;
+    tracing::info!(sale_id = sale.id, sku = %sku, allocation = input.allocation, "flash sale scheduled");
+    crate::catalog::service::announce(state, product.id).await;
+    seller_sale(db, user, SaleId(sale.id)).await
+}
+
+/// Takes `allocation` units of the variant's free stock (fullest warehouse first), each by a
+/// conditional update, and records where they came from. Less free stock than asked is a 400
+/// naming the allocation; the caller's transaction then rolls everything back.
+async fn take_allocation(txn: &impl ConnectionTrait, sale_id: i64, variant_id: i64, allocation: i64) -> Result<(), AppError> {
+    let mut rows = inventory::Entity::find().filter(inventory::Column::VariantId.eq(variant_id)).all(txn).await?;
+    let free: i64 = rows.iter().map(|r| r.quantity - r.reserved).sum();
+    if free < allocation {
+        return Err(AppError::bad("allocation", format!("Only {free} units of this variant are free; the allocation cannot be more (got {allocation}).")));
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.quantity - r.reserved));
+    let mut left = allocation;
+    for row in rows {
+        let take = std::cmp::min(left, row.quantity - row.reserved);
+        if take <= 0 {
+            continue;
+        }
+        let moved = inventory::Entity::update_many()
+            .col_expr(inventory::Column::Quantity, Expr::col(inventory::Column::Quantity).sub(take))
+            .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1))
+            .filter(inventory::Column::Id.eq(row.id))
+            .filter(Expr::col(inventory::Column::Quantity).sub(Expr::col(inventory::Column::Reserved)).gte(take))
+            .exec(txn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Err(AppError::Conflict("The stock changed while the sale was being scheduled. Please try again.".to_owned()));
+        }
+        sale_allocation::ActiveModel { sale_id: Set(sale_id), warehouse_id: Set(row.warehouse_id), quantity: Set(take), ..Default::default() }
+            .insert(txn)
+            .await?;
+        left -= take;
+        if left == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Where a sale stands at `now`.
+pub fn state_of(sale: &flash_sale::Model, now: DateTime<Utc>) -> SaleState {
+    match sale.status {
+        SaleStatus::Cancelled => SaleState::Cancelled,
+        SaleStatus::Ended => SaleState::Ended,
+        _ if now >= sale.ends_at => SaleState::Ended,
+        _ if now < sale.starts_at => SaleState::Upcoming,
+        _ if sale.allocated - sale.sold <= 0 => SaleState::SoldOut,
+        _ => SaleState::Live,
+    }
+}
+
+async fn view(db: &impl ConnectionTrait, sale: &flash_sale::Model, now: DateTime<Utc>) -> Result<(SaleView, i64), AppError> {
+    let variant = variant::Entity::find_by_id(sale.variant_id).one(db).await?.ok_or(AppError::Internal)?;
+    let product = product::Entity::find_by_id(sale.product_id).one(db).await?.ok_or(AppError::Internal)?;
+    let view = SaleView {
+        sale_id: sale.id,
+        product_id: product.id,
+        title: product.title,
+        sku: variant.sku,
+        state: state_of(sale, now),
+        price: Money::new(sale.price_amount, &sale.currency),
+        regular_price: Money::new(variant.price_amount, &variant.currency),
+        allocated: sale.allocated,
+        remaining: std::cmp::max(sale.allocated - sale.sold, 0),
+        per_buyer_limit: sale.per_buyer_limit,
+        starts_at: rfc3339(sale.starts_at),
+        ends_at: rfc3339(sale.ends_at),
+        server_time: rfc3339(now),
+    };
+    Ok((view, product.seller_id))
+}
+
+fn no_sale(id: i64) -> AppError {
+    AppError::not_found(format!("There is no sale {id}."))
+}
+
+/// A sale as shoppers see it; cancelled ones too (a page that linked it says so).
+pub async fn sale(db: &DatabaseConnection, SaleId(id): SaleId) -> Result<SaleView, AppError> {
+    let sale = flash_sale::Entity::find_by_id(id).one(db).await?.ok_or_else(|| no_sale(id))?;
+    Ok(view(db, &sale, Utc::now()).await?.0)
+}
+
+/// Upcoming and live sales, and those that ended in the last day, soonest first.
+pub async fn sales(db: &DatabaseConnection) -> Result<Vec<SaleView>, AppError> {
+    let now = Utc::now();
+    let rows = flash_sale::Entity::find()
+        .filter(flash_sale::Column::Status.ne(SaleStatus::Cancelled))
+        .filter(flash_sale::Column::EndsAt.gt(now - chrono::Duration::hours(RECENTLY_ENDED_HOURS)))
+        .order_by_asc(flash_sale::Column::StartsAt)
+        .order_by_asc(flash_sale::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for sale in &rows {
+        out.push(view(db, sale, now).await?.0);
+    }
+    Ok(out)
+}
+
+/// One of the caller's sales (an admin: anyone's); another seller's is 404.
+pub async fn seller_sale(db: &DatabaseConnection, user: &CurrentUser, SaleId(id): SaleId) -> Result<SellerSale, AppError> {
+    let scope = scope(user)?;
+    let sale = flash_sale::Entity::find_by_id(id).one(db).await?.ok_or_else(|| no_sale(id))?;
+    let (view, seller_id) = view(db, &sale, Utc::now()).await?;
+    if scope.is_some_and(|s| s != seller_id) {
+        return Err(no_sale(id));
+    }
+    Ok(SellerSale { sale: view, sold: sale.sold, admission_rate: sale.admission_rate, seller_id })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(starts: &str, ends: &str) -> SaleInput {
+        SaleInput {
+            sku: "S-1".into(),
+            price: Money::new(500, "EUR"),
+            starts_at: starts.into(),
+            ends_at: ends.into(),
+            allocation: 10,
+            per_buyer_limit: 1,
+            admission_rate: 50,
+        }
+    }
+
+    fn fields(input: &SaleInput, now: DateTime<Utc>) -> Vec<String> {
+        let mut errors = FieldErrors::default();
+        check_shape(input, now, &mut errors);
+        errors.finish().err().map(|e| e.fields().into_keys().collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_sale_needs_a_future_start_an_end_after_it_and_sensible_counts() {
+        let now: DateTime<Utc> = "2026-12-02T12:00:00Z".parse().unwrap();
+        assert!(fields(&input("2026-12-03T12:00:00Z", "2026-12-03T13:00:00Z"), now).is_empty());
+        assert_eq!(fields(&input("2026-12-01T12:00:00Z", "2026-12-03T13:00:00Z"), now), ["starts_at"], "a start in the past");
+        assert_eq!(fields(&input("2026-12-03T12:00:00Z", "2026-12-03T11:00:00Z"), now), ["ends_at"], "an end before the start");
+        assert_eq!(fields(&input("tomorrow", "2026-12-03T13:00:00Z"), now), ["starts_at"]);
+        let mut bad = input("2026-12-03T12:00:00Z", "2026-12-03T13:00:00Z");
+        (bad.allocation, bad.per_buyer_limit, bad.admission_rate, bad.price.amount) = (0, 0, 0, 0);
+        assert_eq!(fields(&bad, now), ["admission_rate", "allocation", "per_buyer_limit", "price"]);
+    }
+
+    #[test]
+    fn the_state_follows_the_clock_and_the_stock() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let mut sale = flash_sale::Model {
+            id: 1,
+            product_id: 1,
+            variant_id: 1,
+            price_amount: 500,
+            currency: "EUR".into(),
+            starts_at: at("2026-12-03T12:00:00Z"),
+            ends_at: at("2026-12-03T13:00:00Z"),
+            allocated: 10,
+            sold: 0,
+            per_buyer_limit: 1,
+            status: SaleStatus::Scheduled,
+            created_at: at("2026-12-01T12:00:00Z"),
+            admission_rate: 50,
+            stock_returned_at: None,
+        };
+        assert_eq!(state_of(&sale, at("2026-12-03T11:59:59Z")), SaleState::Upcoming);
+        assert_eq!(state_of(&sale, at("2026-12-03T12:00:00Z")), SaleState::Live, "live from the start, whatever the stored status says");
+        sale.sold = 10;
+        assert_eq!(state_of(&sale, at("2026-12-03T12:30:00Z")), SaleState::SoldOut);
+        assert_eq!(state_of(&sale, at("2026-12-03T13:00:00Z")), SaleState::Ended);
+        sale.status = SaleStatus::Cancelled;
+        assert_eq!(state_of(&sale, at("2026-12-03T11:00:00Z")), SaleState::Cancelled);
+    }
+}

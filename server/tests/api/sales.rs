@@ -1,0 +1,120 @@
+//! Scheduling flash sales: the allocation leaves ordinary stock in the same transaction that
+//! creates the sale, bad input is refused naming the field with nothing written, and who may
+//! see and schedule what.
+
+use app::db::{flash_sale, inventory, sale_allocation, variant};
+use chrono::{Duration, Utc};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, Visitor, spawn_app};
+use crate::seller::{admin, seller};
+
+/// A product of `v`'s shop with one variant `sku`: 7 units at 49.99 EUR.
+async fn product_with_stock(v: &Visitor, sku: &str) -> anyhow::Result<()> {
+    let (status, body) = v
+        .post("/api/v1/seller/products", json!({"title": "Zephyrine Desk Lamp", "brand": "Lumo", "variants": [{"sku": sku, "price": {"amount": 4999, "currency": "EUR"}, "stock": 7}]}))
+        .await?;
+    anyhow::ensure!(status == 201, "creating the product: {status} {body}");
+    Ok(())
+}
+
+async fn free_stock(db: &DatabaseConnection, sku: &str) -> anyhow::Result<i64> {
+    let v = variant::Entity::find().filter(variant::Column::Sku.eq(sku)).one(db).await?.unwrap();
+    let rows = inventory::Entity::find().filter(inventory::Column::VariantId.eq(v.id)).all(db).await?;
+    Ok(rows.iter().map(|r| r.quantity - r.reserved).sum())
+}
+
+fn sale(sku: &str, amount: i64, allocation: i64) -> Value {
+    let at = |hours: i64| (Utc::now() + Duration::hours(hours)).to_rfc3339();
+    json!({"sku": sku, "price": {"amount": amount, "currency": "EUR"}, "starts_at": at(1), "ends_at": at(2), "allocation": allocation, "per_buyer_limit": 2})
+}
+
+async fn scheduling_moves_the_allocation_out_of_ordinary_stock(backend: Backend) -> anyhow::Result<()> {
+    let app: TestApp = spawn_app(backend).await?;
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    product_with_stock(&ann, "FS-1").await?;
+
+    let (status, s) = ann.post("/api/v1/seller/sales", sale("FS-1", 2999, 5)).await?;
+    assert_eq!(status, 201, "{s}");
+    let id = s["sale_id"].as_i64().unwrap();
+    assert_eq!((s["state"].as_str(), s["allocated"].as_i64(), s["remaining"].as_i64(), s["sold"].as_i64()), (Some("upcoming"), Some(5), Some(5), Some(0)), "{s}");
+    assert_eq!((s["per_buyer_limit"].as_i64(), s["admission_rate"].as_i64()), (Some(2), Some(50)), "the rate defaults to 50 a second");
+    assert_eq!(free_stock(&app.db, "FS-1").await?, 2, "5 of the 7 units moved into the sale");
+    let moved: i64 = sale_allocation::Entity::find().filter(sale_allocation::Column::SaleId.eq(id)).all(&app.db).await?.iter().map(|a| a.quantity).sum();
+    assert_eq!(moved, 5, "where the units came from is recorded");
+
+    // Shoppers see it, with the sale price beside the regular one and the server's clock.
+    let shopper = app.visitor();
+    let (status, one) = shopper.get(&format!("/api/v1/sales/{id}")).await?;
+    assert_eq!(status, 200);
+    assert_eq!((one["price"]["amount"].as_i64(), one["regular_price"]["amount"].as_i64(), one["sku"].as_str()), (Some(2999), Some(4999), Some("FS-1")));
+    assert!(one["server_time"].as_str().unwrap().ends_with('Z') && one.get("sold").is_none(), "{one}");
+    let (_, all) = shopper.get("/api/v1/sales").await?;
+    assert!(all.as_array().unwrap().iter().any(|s| s["sale_id"] == id), "{all}");
+    assert_eq!(shopper.get("/api/v1/sales/424242").await?.0, 404);
+    assert_eq!(shopper.get("/api/v1/sales/not-a-sale").await?.0, 404);
+
+    // Never more than is free: the 2 left cannot become a sale of 3, and nothing is written.
+    let (status, body) = ann.post("/api/v1/seller/sales", sale("FS-1", 2999, 3)).await?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["fields"]["allocation"].as_str().unwrap().contains("Only 2"), "{body}");
+    assert_eq!(flash_sale::Entity::find().count(&app.db).await?, 1);
+    assert_eq!(free_stock(&app.db, "FS-1").await?, 2);
+    Ok(())
+}
+
+async fn bad_sales_are_refused_naming_the_field(backend: Backend) -> anyhow::Result<()> {
+    let app: TestApp = spawn_app(backend).await?;
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    let (bob, _) = seller(&app, "bob@example.com", "Bob's Bulbs").await?;
+    product_with_stock(&ann, "FS-2").await?;
+    let past = (Utc::now() - Duration::hours(1)).to_rfc3339();
+    let mut cases = Vec::new();
+    let mut b = sale("FS-2", 2999, 5);
+    b["starts_at"] = json!(past);
+    cases.push((b, "starts_at", "in the future"));
+    let mut b = sale("FS-2", 2999, 5);
+    b["ends_at"] = b["starts_at"].clone();
+    cases.push((b, "ends_at", "after starts_at"));
+    cases.push((sale("FS-2", 0, 5), "price", "more than 0"));
+    cases.push((sale("FS-2", 4999, 5), "price", "below the regular price"));
+    let mut b = sale("FS-2", 2999, 5);
+    b["price"]["currency"] = json!("USD");
+    cases.push((b, "price", "EUR"));
+    cases.push((sale("FS-2", 2999, 0), "allocation", "from 1"));
+    cases.push((sale("FS-2", 2999, 8), "allocation", "Only 7"));
+    let mut b = sale("FS-2", 2999, 5);
+    b["starts_at"] = json!("tomorrow at noon");
+    cases.push((b, "starts_at", "2026-12-24T12:00:00Z"));
+    let mut b = sale("FS-2", 2999, 5);
+    b.as_object_mut().unwrap().remove("sku");
+    cases.push((b, "sku", "required"));
+    for (body, field, words) in cases {
+        let (status, res) = ann.post("/api/v1/seller/sales", body.clone()).await?;
+        assert_eq!(status, 400, "{body}: {res}");
+        let msg = res["error"]["fields"][field].as_str().unwrap_or_default();
+        assert!(msg.contains(words), "{field} says {msg:?} in {res}");
+    }
+    // Another seller's SKU and an unknown one look the same; a shopper may not; a guest must sign in.
+    assert_eq!(bob.post("/api/v1/seller/sales", sale("FS-2", 2999, 5)).await?.0, 404);
+    assert_eq!(ann.post("/api/v1/seller/sales", sale("NO-SUCH", 2999, 5)).await?.0, 404);
+    let shopper = app.visitor();
+    shopper.register("sam@example.com", "long enough").await?;
+    assert_eq!(shopper.post("/api/v1/seller/sales", sale("FS-2", 2999, 5)).await?.0, 403);
+    assert_eq!(app.visitor().post("/api/v1/seller/sales", sale("FS-2", 2999, 5)).await?.0, 401);
+    assert_eq!(flash_sale::Entity::find().count(&app.db).await?, 0, "nothing half-created");
+    assert_eq!(free_stock(&app.db, "FS-2").await?, 7, "no stock moved");
+
+    // An admin schedules for any seller; the seller sees it, another seller does not.
+    let root = admin(&app).await?;
+    let (status, s) = root.post("/api/v1/seller/sales", sale("FS-2", 2999, 7)).await?;
+    assert_eq!(status, 201, "{s}");
+    let path = format!("/api/v1/seller/sales/{}", s["sale_id"]);
+    assert_eq!(ann.get(&path).await?.0, 200);
+    assert_eq!(bob.get(&path).await?.0, 404);
+    assert_eq!(free_stock(&app.db, "FS-2").await?, 0);
+    Ok(())
+}
+
+crate::on_both_databases!(scheduling_moves_the_allocation_out_of_ordinary_stock, bad_sales_are_refused_naming_the_field);
