@@ -211,6 +211,7 @@ impl Application {
             .with_context(|| format!("binding LEPTOS_SITE_ADDR {}", cfg.site_addr))?;
         let workers = Workers::new();
         app::checkout::service::spawn_sweeper(&workers, state.clone(), Duration::from_secs(cfg.sweep_seconds));
+        app::flash::service::spawn_transitions(&workers, state.clone(), Duration::from_secs(1));
         // Order mail: over SMTP when configured, else into the data dir's mail log.
         let mailer: Arc<dyn app::checkout::notify::Mailer> = match &cfg.smtp_url {
             Some(url) => Arc::new(crate::mail::SmtpMailer::new(url, &cfg.mail_from)?),

@@ -1,5 +1,6 @@
 //! Flash sales over REST: `GET /api/v1/sales`, `GET /api/v1/sales/{id}` for shoppers;
-//! `POST /api/v1/seller/sales` and `GET /api/v1/seller/sales/{id}` for sellers (an admin: any).
+//! `POST /api/v1/seller/sales`, `GET /api/v1/seller/sales/{id}`, `POST …/{id}/cancel` and
+//! `POST …/{id}/end` for sellers (an admin: any).
 
 use app::flash::{SaleInput, SaleView, SellerSale, service};
 use app::ids::SaleId;
@@ -45,6 +46,22 @@ pub async fn seller_get(State(state): State<AppState>, SellerUser(user): SellerU
     Ok(Json(service::seller_sale(&state.db, &user, id).await?))
 }
 
+/// Cancels a sale that has not started (409 once it has): its whole allocation goes back to
+/// ordinary stock.
+#[utoipa::path(tag = "sales", post, path = "/api/v1/seller/sales/{id}/cancel", params(("id" = i64, Path)),
+    responses((status = 200, body = SellerSale), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<SaleId>) -> Result<Json<SellerSale>, ApiError> {
+    Ok(Json(service::cancel(&state, &user, id).await?))
+}
+
+/// Ends a sale that has started, before its end time (409 before the start: cancel it, or
+/// after the end); what is unsold goes back to ordinary stock, once.
+#[utoipa::path(tag = "sales", post, path = "/api/v1/seller/sales/{id}/end", params(("id" = i64, Path)),
+    responses((status = 200, body = SellerSale), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn end(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<SaleId>) -> Result<Json<SellerSale>, ApiError> {
+    Ok(Json(service::end_now(&state, &user, id).await?))
+}
+
 /// This module's endpoints (flash sales for shoppers and sellers), each declared once: route and OpenAPI entry.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -52,4 +69,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get))
         .routes(routes!(schedule))
         .routes(routes!(seller_get))
+        .routes(routes!(cancel))
+        .routes(routes!(end))
 }

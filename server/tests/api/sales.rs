@@ -1,9 +1,12 @@
 //! Scheduling flash sales: the allocation leaves ordinary stock in the same transaction that
-//! creates the sale, bad input is refused naming the field with nothing written, and who may
-//! see and schedule what.
+//! creates the sale, bad input is refused naming the field with nothing written, who may see
+//! and schedule what, and what is unsold goes back once at the end (cancelled, ended, the clock).
 
 use app::db::{flash_sale, inventory, sale_allocation, variant};
+use app::events::ShopEvent;
+use app::states::SaleStatus;
 use chrono::{Duration, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -117,4 +120,99 @@ async fn bad_sales_are_refused_naming_the_field(backend: Backend) -> anyhow::Res
     Ok(())
 }
 
-crate::on_both_databases!(scheduling_moves_the_allocation_out_of_ordinary_stock, bad_sales_are_refused_naming_the_field);
+/// Moves a sale's times as if the clock had run on (the test cannot wait an hour).
+async fn shift(db: &DatabaseConnection, id: i64, starts: Duration, ends: Duration) -> anyhow::Result<()> {
+    let now = Utc::now();
+    flash_sale::Entity::update_many()
+        .col_expr(flash_sale::Column::StartsAt, Expr::value(now + starts))
+        .col_expr(flash_sale::Column::EndsAt, Expr::value(now + ends))
+        .filter(flash_sale::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn status_of(db: &DatabaseConnection, id: i64) -> anyhow::Result<SaleStatus> {
+    Ok(flash_sale::Entity::find_by_id(id).one(db).await?.unwrap().status)
+}
+
+async fn cancel_before_the_start_end_after_it_and_stock_returns_once(backend: Backend) -> anyhow::Result<()> {
+    let app: TestApp = spawn_app(backend).await?;
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    let (bob, _) = seller(&app, "bob@example.com", "Bob's Bulbs").await?;
+    product_with_stock(&ann, "FS-3").await?;
+
+    // Before the start: end-now is refused, cancel returns the whole allocation, once.
+    let (_, s) = ann.post("/api/v1/seller/sales", sale("FS-3", 2999, 4)).await?;
+    let id = s["sale_id"].as_i64().unwrap();
+    assert_eq!(free_stock(&app.db, "FS-3").await?, 3);
+    assert_eq!(bob.post(&format!("/api/v1/seller/sales/{id}/cancel"), json!({})).await?.0, 404, "not Bob's sale");
+    let (status, body) = ann.post(&format!("/api/v1/seller/sales/{id}/end"), json!({})).await?;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = ann.post(&format!("/api/v1/seller/sales/{id}/cancel"), json!({})).await?;
+    assert_eq!((status, body["state"].as_str()), (200, Some("cancelled")), "{body}");
+    assert_eq!(free_stock(&app.db, "FS-3").await?, 7, "all 4 units back");
+    assert_eq!(ann.post(&format!("/api/v1/seller/sales/{id}/cancel"), json!({})).await?.0, 409);
+    assert_eq!(free_stock(&app.db, "FS-3").await?, 7, "and only once");
+    let (_, listed) = app.visitor().get("/api/v1/sales").await?;
+    assert!(!listed.as_array().unwrap().iter().any(|s| s["sale_id"] == id), "a cancelled sale is not listed");
+
+    // After the start: cancel is refused; ending it returns what is unsold, once.
+    let (_, s) = ann.post("/api/v1/seller/sales", sale("FS-3", 2999, 5)).await?;
+    let id = s["sale_id"].as_i64().unwrap();
+    shift(&app.db, id, Duration::minutes(-1), Duration::hours(1)).await?;
+    flash_sale::Entity::update_many().col_expr(flash_sale::Column::Sold, Expr::value(2)).filter(flash_sale::Column::Id.eq(id)).exec(&app.db).await?;
+    assert_eq!(app.visitor().get(&format!("/api/v1/sales/{id}")).await?.1["state"], "live");
+    assert_eq!(ann.post(&format!("/api/v1/seller/sales/{id}/cancel"), json!({})).await?.0, 409);
+    let (status, body) = ann.post(&format!("/api/v1/seller/sales/{id}/end"), json!({})).await?;
+    assert_eq!((status, body["state"].as_str(), body["sold"].as_i64()), (200, Some("ended"), Some(2)), "{body}");
+    assert_eq!(free_stock(&app.db, "FS-3").await?, 2 + 3, "the 3 unsold units are back, the 2 sold are not");
+    assert_eq!(ann.post(&format!("/api/v1/seller/sales/{id}/end"), json!({})).await?.0, 409);
+    app::flash::service::transitions(&app.state).await?;
+    assert_eq!(free_stock(&app.db, "FS-3").await?, 5, "ending again (or the clock) returns nothing more");
+    Ok(())
+}
+
+async fn the_clock_starts_and_ends_sales_once_on_every_node(backend: Backend) -> anyhow::Result<()> {
+    let app: TestApp = spawn_app(backend).await?;
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    product_with_stock(&ann, "FS-4").await?;
+    let (_, s) = ann.post("/api/v1/seller/sales", sale("FS-4", 2999, 6)).await?;
+    let id = s["sale_id"].as_i64().unwrap();
+    let mut events = app.state.stores.events.subscribe();
+
+    // Its start comes: it turns active and the bus says so, once, however many rounds run at once
+    // (the node's own worker runs too).
+    shift(&app.db, id, Duration::seconds(-1), Duration::hours(1)).await?;
+    let rounds = futures::future::join_all((0..4).map(|_| app::flash::service::transitions(&app.state))).await;
+    assert!(rounds.iter().all(|r| r.is_ok()), "{rounds:?}");
+    assert_eq!(status_of(&app.db, id).await?, SaleStatus::Active);
+    let started = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            if let Ok(ShopEvent::SaleStarted { sale_id }) = events.recv().await {
+                if sale_id == id {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(started.is_ok(), "SaleStarted was published");
+    let starts = rounds.iter().map(|r| r.as_ref().unwrap().0).sum::<u64>();
+    assert!(starts <= 1, "started at most once by these rounds ({starts}); the worker may have been first");
+
+    // Its end comes: ended, the 6 unsold units back once, whoever runs the round.
+    shift(&app.db, id, Duration::hours(-1), Duration::seconds(-1)).await?;
+    let rounds = futures::future::join_all((0..4).map(|_| app::flash::service::transitions(&app.state))).await;
+    assert!(rounds.iter().all(|r| r.is_ok()), "{rounds:?}");
+    assert_eq!(status_of(&app.db, id).await?, SaleStatus::Ended);
+    assert_eq!(free_stock(&app.db, "FS-4").await?, 7, "all 6 back, exactly once");
+    Ok(())
+}
+
+crate::on_both_databases!(
+    scheduling_moves_the_allocation_out_of_ordinary_stock,
+    bad_sales_are_refused_naming_the_field,
+    cancel_before_the_start_end_after_it_and_stock_returns_once,
+    the_clock_starts_and_ends_sales_once_on_every_node
+);

@@ -1,0 +1,136 @@
+//! Flash sales on SeaORM: who may manage which sale, and sales as shoppers and sellers see
+//! them. Scheduling is `schedule.rs`; the end of a sale (cancel, end now, the clock) is
+//! `lifecycle.rs`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+
+use super::{SaleState, SaleView, SellerSale};
+use crate::accounts::{CurrentUser, Need, Role, authorize};
+use crate::db::{flash_sale, product, rfc3339, variant};
+use crate::error::AppError;
+use crate::ids::SaleId;
+use crate::money::Money;
+use crate::states::SaleStatus;
+
+mod lifecycle;
+mod schedule;
+
+pub use lifecycle::{cancel, end_now, spawn_transitions, transitions};
+pub use schedule::{MAX_ADMISSION_RATE, schedule};
+
+/// How long an ended sale stays on `/sales`.
+const RECENTLY_ENDED_HOURS: i64 = 24;
+
+/// Which sales the caller may manage: all (`None`, an admin) or one seller's.
+fn scope(user: &CurrentUser) -> Result<Option<i64>, AppError> {
+    authorize(Some(user), Need::Seller)?;
+    match user.role {
+        Role::Admin => Ok(None),
+        _ => user.seller.as_ref().map(|s| Some(s.seller_id)).ok_or_else(AppError::forbidden),
+    }
+}
+
+/// Where a sale stands at `now`.
+pub fn state_of(sale: &flash_sale::Model, now: DateTime<Utc>) -> SaleState {
+    match sale.status {
+        SaleStatus::Cancelled => SaleState::Cancelled,
+        SaleStatus::Ended => SaleState::Ended,
+        _ if now >= sale.ends_at => SaleState::Ended,
+        _ if now < sale.starts_at => SaleState::Upcoming,
+        _ if sale.allocated - sale.sold <= 0 => SaleState::SoldOut,
+        _ => SaleState::Live,
+    }
+}
+
+async fn view(db: &impl ConnectionTrait, sale: &flash_sale::Model, now: DateTime<Utc>) -> Result<(SaleView, i64), AppError> {
+    let variant = variant::Entity::find_by_id(sale.variant_id).one(db).await?.ok_or(AppError::Internal)?;
+    let product = product::Entity::find_by_id(sale.product_id).one(db).await?.ok_or(AppError::Internal)?;
+    let view = SaleView {
+        sale_id: sale.id,
+        product_id: product.id,
+        title: product.title,
+        sku: variant.sku,
+        state: state_of(sale, now),
+        price: Money::new(sale.price_amount, &sale.currency),
+        regular_price: Money::new(variant.price_amount, &variant.currency),
+        allocated: sale.allocated,
+        remaining: std::cmp::max(sale.allocated - sale.sold, 0),
+        per_buyer_limit: sale.per_buyer_limit,
+        starts_at: rfc3339(sale.starts_at),
+        ends_at: rfc3339(sale.ends_at),
+        server_time: rfc3339(now),
+    };
+    Ok((view, product.seller_id))
+}
+
+fn no_sale(id: i64) -> AppError {
+    AppError::not_found(format!("There is no sale {id}."))
+}
+
+/// A sale as shoppers see it; cancelled ones too (a page that linked it says so).
+pub async fn sale(db: &DatabaseConnection, SaleId(id): SaleId) -> Result<SaleView, AppError> {
+    let sale = flash_sale::Entity::find_by_id(id).one(db).await?.ok_or_else(|| no_sale(id))?;
+    Ok(view(db, &sale, Utc::now()).await?.0)
+}
+
+/// Upcoming and live sales, and those that ended in the last day, soonest first.
+pub async fn sales(db: &DatabaseConnection) -> Result<Vec<SaleView>, AppError> {
+    let now = Utc::now();
+    let rows = flash_sale::Entity::find()
+        .filter(flash_sale::Column::Status.ne(SaleStatus::Cancelled))
+        .filter(flash_sale::Column::EndsAt.gt(now - chrono::Duration::hours(RECENTLY_ENDED_HOURS)))
+        .order_by_asc(flash_sale::Column::StartsAt)
+        .order_by_asc(flash_sale::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for sale in &rows {
+        out.push(view(db, sale, now).await?.0);
+    }
+    Ok(out)
+}
+
+/// One of the caller's sales (an admin: anyone's); another seller's is 404.
+pub async fn seller_sale(db: &DatabaseConnection, user: &CurrentUser, SaleId(id): SaleId) -> Result<SellerSale, AppError> {
+    let scope = scope(user)?;
+    let sale = flash_sale::Entity::find_by_id(id).one(db).await?.ok_or_else(|| no_sale(id))?;
+    let (view, seller_id) = view(db, &sale, Utc::now()).await?;
+    if scope.is_some_and(|s| s != seller_id) {
+        return Err(no_sale(id));
+    }
+    Ok(SellerSale { sale: view, sold: sale.sold, admission_rate: sale.admission_rate, seller_id })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_follows_the_clock_and_the_stock() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let mut sale = flash_sale::Model {
+            id: 1,
+            product_id: 1,
+            variant_id: 1,
+            price_amount: 500,
+            currency: "EUR".into(),
+            starts_at: at("2026-12-03T12:00:00Z"),
+            ends_at: at("2026-12-03T13:00:00Z"),
+            allocated: 10,
+            sold: 0,
+            per_buyer_limit: 1,
+            status: SaleStatus::Scheduled,
+            created_at: at("2026-12-01T12:00:00Z"),
+            admission_rate: 50,
+            stock_returned_at: None,
+        };
+        assert_eq!(state_of(&sale, at("2026-12-03T11:59:59Z")), SaleState::Upcoming);
+        assert_eq!(state_of(&sale, at("2026-12-03T12:00:00Z")), SaleState::Live, "live from the start, whatever the stored status says");
+        sale.sold = 10;
+        assert_eq!(state_of(&sale, at("2026-12-03T12:30:00Z")), SaleState::SoldOut);
+        assert_eq!(state_of(&sale, at("2026-12-03T13:00:00Z")), SaleState::Ended);
+        sale.status = SaleStatus::Cancelled;
+        assert_eq!(state_of(&sale, at("2026-12-03T11:00:00Z")), SaleState::Cancelled);
+    }
+}
