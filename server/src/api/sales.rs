@@ -1,5 +1,5 @@
 //! Flash sales over REST: `GET /api/v1/sales`, `GET /api/v1/sales/{id}` for shoppers;
-//! `POST /api/v1/seller/sales`, `GET /api/v1/seller/sales/{id}`, `POST …/{id}/cancel` and
+//! `POST /api/v1/seller/sales`, `GET`/`PUT /api/v1/seller/sales/{id}`, `POST …/{id}/cancel` and
 //! `POST …/{id}/end` for sellers (an admin: any).
 
 use app::flash::{SaleInput, SaleView, SellerSale, service};
@@ -46,6 +46,15 @@ pub async fn seller_get(State(state): State<AppState>, SellerUser(user): SellerU
     Ok(Json(service::seller_sale(&state.db, &user, id).await?))
 }
 
+/// Changes a sale that has not started (409 once it has): the same body as scheduling, with
+/// the same SKU. A larger allocation takes more of the ordinary stock, a smaller one gives back.
+#[utoipa::path(tag = "sales", put, path = "/api/v1/seller/sales/{id}", params(("id" = i64, Path)), request_body = SaleInput,
+    responses((status = 200, body = SellerSale), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<SaleId>, JsonBody(input): JsonBody<SaleInput>) -> Result<Json<SellerSale>, ApiError> {
+    Ok(Json(service::update(&state, &user, id, input).await?))
+}
+
 /// Cancels a sale that has not started (409 once it has): its whole allocation goes back to
 /// ordinary stock.
 #[utoipa::path(tag = "sales", post, path = "/api/v1/seller/sales/{id}/cancel", params(("id" = i64, Path)),
@@ -68,7 +77,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(get))
         .routes(routes!(schedule))
-        .routes(routes!(seller_get))
+        .routes(routes!(seller_get, update))
         .routes(routes!(cancel))
         .routes(routes!(end))
 }

@@ -210,7 +210,37 @@ async fn the_clock_starts_and_ends_sales_once_on_every_node(backend: Backend) ->
     Ok(())
 }
 
+async fn a_sale_may_be_changed_until_it_starts(backend: Backend) -> anyhow::Result<()> {
+    let app: TestApp = spawn_app(backend).await?;
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    product_with_stock(&ann, "FS-5").await?;
+    let (_, s) = ann.post("/api/v1/seller/sales", sale("FS-5", 2999, 3)).await?;
+    let path = format!("/api/v1/seller/sales/{}", s["sale_id"]);
+
+    // More allocation takes more stock, less gives it back; the price and limits follow.
+    let (status, body) = ann.put(&path, sale("FS-5", 2499, 6)).await?;
+    assert_eq!((status, body["allocated"].as_i64(), body["price"]["amount"].as_i64()), (200, Some(6), Some(2499)), "{body}");
+    assert_eq!(free_stock(&app.db, "FS-5").await?, 1);
+    let (status, body) = ann.put(&path, sale("FS-5", 2499, 8)).await?;
+    assert!(status == 400 && body["error"]["fields"]["allocation"].as_str().unwrap().contains("Only 1"), "{status} {body}");
+    assert_eq!(free_stock(&app.db, "FS-5").await?, 1, "a refused change moves nothing");
+    let (status, body) = ann.put(&path, sale("FS-5", 2499, 2)).await?;
+    assert_eq!((status, body["allocated"].as_i64()), (200, Some(2)), "{body}");
+    assert_eq!(free_stock(&app.db, "FS-5").await?, 5);
+    let shares: i64 = sale_allocation::Entity::find().filter(sale_allocation::Column::SaleId.eq(s["sale_id"].as_i64().unwrap())).all(&app.db).await?.iter().map(|a| a.quantity).sum();
+    assert_eq!(shares, 2, "the record of where the units came from follows");
+    let (status, body) = ann.put(&path, sale("FS-5-OTHER", 2499, 2)).await?;
+    assert_eq!((status, body["error"]["fields"]["sku"].is_string()), (400, true), "{body}");
+
+    // Once it has started, only "end now".
+    shift(&app.db, s["sale_id"].as_i64().unwrap(), Duration::seconds(-1), Duration::hours(1)).await?;
+    assert_eq!(ann.put(&path, sale("FS-5", 2499, 3)).await?.0, 409);
+    assert_eq!(free_stock(&app.db, "FS-5").await?, 5);
+    Ok(())
+}
+
 crate::on_both_databases!(
+    a_sale_may_be_changed_until_it_starts,
     scheduling_moves_the_allocation_out_of_ordinary_stock,
     bad_sales_are_refused_naming_the_field,
     cancel_before_the_start_end_after_it_and_stock_returns_once,

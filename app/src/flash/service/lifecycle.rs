@@ -5,12 +5,12 @@
 //! cannot return them twice. At the start the sale turns active and every node is told.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::{no_sale, seller_sale};
+use super::{give_back, no_sale, seller_sale};
 use crate::accounts::CurrentUser;
-use crate::db::{flash_sale, inventory, sale_allocation};
+use crate::db::flash_sale;
 use crate::error::AppError;
 use crate::events::ShopEvent;
 use crate::flash::SellerSale;
@@ -32,7 +32,7 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, SaleId(id): SaleId) ->
         return Err(AppError::Conflict("This sale has started or is over; it can only be ended now, not cancelled.".to_owned()));
     }
     if !finish(state, &sale, SaleStatus::Cancelled, now, Some(SaleStatus::Scheduled)).await? {
-        return Err(AppError::Conflict("This sale was ended or cancelled meanwhile.".to_owned()));
+        return Err(AppError::Conflict("This sale started, ended or was cancelled meanwhile.".to_owned()));
     }
     seller_sale(&state.db, user, SaleId(id)).await
 }
@@ -71,36 +71,11 @@ async fn finish(state: &AppState, sale: &flash_sale::Model, to: SaleStatus, now:
     // committing a sale unit meanwhile has either counted it already or finds the sale over.
     let current = flash_sale::Entity::find_by_id(sale.id).one(&txn).await?.ok_or(AppError::Internal)?;
     let unsold = std::cmp::max(current.allocated - current.sold, 0);
-    return_to_stock(&txn, sale.id, sale.variant_id, unsold).await?;
+    give_back(&txn, sale.id, sale.variant_id, unsold, false).await?;
     txn.commit().await?;
     tracing::info!(sale_id = sale.id, status = %to, unsold, "flash sale over; unsold units back in ordinary stock");
     crate::catalog::service::announce(state, sale.product_id).await;
     Ok(true)
-}
-
-/// Gives `units` back to the warehouses the allocation came from (the largest share first).
-async fn return_to_stock(txn: &impl ConnectionTrait, sale_id: i64, variant_id: i64, units: i64) -> Result<(), AppError> {
-    let shares = sale_allocation::Entity::find()
-        .filter(sale_allocation::Column::SaleId.eq(sale_id))
-        .order_by_desc(sale_allocation::Column::Quantity)
-        .all(txn)
-        .await?;
-    let mut left = units;
-    for share in shares {
-        let back = std::cmp::min(left, share.quantity);
-        if back <= 0 {
-            break;
-        }
-        inventory::Entity::update_many()
-            .col_expr(inventory::Column::Quantity, Expr::col(inventory::Column::Quantity).add(back))
-            .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1))
-            .filter(inventory::Column::WarehouseId.eq(share.warehouse_id))
-            .filter(inventory::Column::VariantId.eq(variant_id))
-            .exec(txn)
-            .await?;
-        left -= back;
-    }
-    Ok(())
 }
 
 /// What the clock did since the last round: sales whose start has come turn active (and every

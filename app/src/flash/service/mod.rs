@@ -3,11 +3,12 @@
 //! `lifecycle.rs`.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{SaleState, SaleView, SellerSale};
 use crate::accounts::{CurrentUser, Need, Role, authorize};
-use crate::db::{flash_sale, product, rfc3339, variant};
+use crate::db::{flash_sale, inventory, product, rfc3339, sale_allocation, variant};
 use crate::error::AppError;
 use crate::ids::SaleId;
 use crate::money::Money;
@@ -17,7 +18,7 @@ mod lifecycle;
 mod schedule;
 
 pub use lifecycle::{cancel, end_now, spawn_transitions, transitions};
-pub use schedule::{MAX_ADMISSION_RATE, schedule};
+pub use schedule::{MAX_ADMISSION_RATE, schedule, update};
 
 /// How long an ended sale stays on `/sales`.
 const RECENTLY_ENDED_HOURS: i64 = 24;
@@ -29,6 +30,42 @@ fn scope(user: &CurrentUser) -> Result<Option<i64>, AppError> {
         Role::Admin => Ok(None),
         _ => user.seller.as_ref().map(|s| Some(s.seller_id)).ok_or_else(AppError::forbidden),
     }
+}
+
+/// Gives `units` of a sale back to the warehouses its allocation came from (the largest share
+/// first). `shrink` also takes them off the shares, for an allocation made smaller; at the end
+/// of a sale the shares stay as the record of where the units came from.
+async fn give_back(txn: &impl ConnectionTrait, sale_id: i64, variant_id: i64, units: i64, shrink: bool) -> Result<(), AppError> {
+    let shares = sale_allocation::Entity::find()
+        .filter(sale_allocation::Column::SaleId.eq(sale_id))
+        .order_by_desc(sale_allocation::Column::Quantity)
+        .all(txn)
+        .await?;
+    let mut left = units;
+    for share in shares {
+        let back = std::cmp::min(left, share.quantity);
+        if back <= 0 {
+            break;
+        }
+        inventory::Entity::update_many()
+            .col_expr(inventory::Column::Quantity, Expr::col(inventory::Column::Quantity).add(back))
+            .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1))
+            .filter(inventory::Column::WarehouseId.eq(share.warehouse_id))
+            .filter(inventory::Column::VariantId.eq(variant_id))
+            .exec(txn)
+            .await?;
+        if shrink && back == share.quantity {
+            sale_allocation::Entity::delete_by_id(share.id).exec(txn).await?;
+        } else if shrink {
+            sale_allocation::Entity::update_many()
+                .col_expr(sale_allocation::Column::Quantity, Expr::col(sale_allocation::Column::Quantity).sub(back))
+                .filter(sale_allocation::Column::Id.eq(share.id))
+                .exec(txn)
+                .await?;
+        }
+        left -= back;
+    }
+    Ok(())
 }
 
 /// Where a sale stands at `now`.

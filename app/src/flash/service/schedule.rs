@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use super::{scope, seller_sale};
+use super::{give_back, scope, seller_sale};
 use crate::accounts::CurrentUser;
 use crate::db::{flash_sale, inventory, product, rfc3339, sale_allocation, variant};
 use crate::error::{AppError, FieldErrors};
@@ -63,16 +63,7 @@ pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) ->
     if scope.is_some_and(|s| s != product.seller_id) {
         return Err(missing());
     }
-    let mut errors = FieldErrors::default();
-    let times = check_shape(&input, now, &mut errors);
-    if input.price.currency != variant.currency {
-        errors.add("price", format!("The sale price must be in {}, the variant's currency (got {}).", variant.currency, input.price.currency));
-    } else if input.price.amount >= variant.price_amount {
-        let regular = Money::new(variant.price_amount, &variant.currency);
-        errors.add("price", format!("A sale price must be below the regular price of {} (got {}).", regular.display(), input.price.display()));
-    }
-    errors.finish()?;
-    let (starts_at, ends_at) = times.ok_or(AppError::Internal)?;
+    let (starts_at, ends_at) = checked(&input, &variant, now)?;
 
     let txn = state.writer.begin().await?;
     let sale = flash_sale::ActiveModel {
@@ -98,6 +89,64 @@ pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) ->
     tracing::info!(sale_id = sale.id, sku = %sku, allocation = input.allocation, "flash sale scheduled");
     crate::catalog::service::announce(state, product.id).await;
     seller_sale(db, user, SaleId(sale.id)).await
+}
+
+/// Every check of a sale for `variant`, each problem named by its field; the times when none.
+fn checked(input: &SaleInput, variant: &variant::Model, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
+    let mut errors = FieldErrors::default();
+    let times = check_shape(input, now, &mut errors);
+    if input.price.currency != variant.currency {
+        errors.add("price", format!("The sale price must be in {}, the variant's currency (got {}).", variant.currency, input.price.currency));
+    } else if input.price.amount >= variant.price_amount {
+        let regular = Money::new(variant.price_amount, &variant.currency);
+        errors.add("price", format!("A sale price must be below the regular price of {} (got {}).", regular.display(), input.price.display()));
+    }
+    errors.finish()?;
+    times.ok_or(AppError::Internal)
+}
+
+/// Changes a sale that has not started: price, times, limits and allocation (more is taken
+/// from ordinary stock, less goes back), in one transaction. Its SKU stays.
+pub async fn update(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, input: SaleInput) -> Result<SellerSale, AppError> {
+    let db = &state.db;
+    seller_sale(db, user, SaleId(id)).await?; // 404 unless the caller's (an admin: anyone's)
+    let sale = flash_sale::Entity::find_by_id(id).one(db).await?.ok_or(AppError::Internal)?;
+    let now = Utc::now();
+    if sale.status != SaleStatus::Scheduled || now >= sale.starts_at {
+        return Err(AppError::Conflict("This sale has started or is over: it can only be ended now.".to_owned()));
+    }
+    let variant = variant::Entity::find_by_id(sale.variant_id).one(db).await?.ok_or(AppError::Internal)?;
+    if input.sku.trim() != variant.sku {
+        return Err(AppError::bad("sku", format!("A sale's SKU cannot change (it is {}): cancel it and schedule a new one.", variant.sku)));
+    }
+    let (starts_at, ends_at) = checked(&input, &variant, now)?;
+    let txn = state.writer.begin().await?;
+    // Conditional on what was read: a start or another edit meanwhile is a 409, not a mix.
+    let changed = flash_sale::Entity::update_many()
+        .col_expr(flash_sale::Column::PriceAmount, Expr::value(input.price.amount))
+        .col_expr(flash_sale::Column::StartsAt, Expr::value(starts_at))
+        .col_expr(flash_sale::Column::EndsAt, Expr::value(ends_at))
+        .col_expr(flash_sale::Column::Allocated, Expr::value(input.allocation))
+        .col_expr(flash_sale::Column::PerBuyerLimit, Expr::value(input.per_buyer_limit))
+        .col_expr(flash_sale::Column::AdmissionRate, Expr::value(input.admission_rate))
+        .filter(flash_sale::Column::Id.eq(id))
+        .filter(flash_sale::Column::Status.eq(SaleStatus::Scheduled))
+        .filter(flash_sale::Column::StartsAt.gt(now))
+        .filter(flash_sale::Column::Allocated.eq(sale.allocated))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected != 1 {
+        return Err(AppError::Conflict("This sale changed or started meanwhile. Reload it and try again.".to_owned()));
+    }
+    let delta = input.allocation - sale.allocated;
+    if delta > 0 {
+        take_allocation(&txn, id, variant.id, delta).await?;
+    } else if delta < 0 {
+        give_back(&txn, id, variant.id, -delta, true).await?;
+    }
+    txn.commit().await?;
+    crate::catalog::service::announce(state, sale.product_id).await;
+    seller_sale(db, user, SaleId(id)).await
 }
 
 /// Takes `allocation` units of the variant's free stock (fullest warehouse first), each by a
@@ -126,9 +175,25 @@ async fn take_allocation(txn: &impl ConnectionTrait, sale_id: i64, variant_id: i
         if moved.rows_affected != 1 {
             return Err(AppError::Conflict("The stock changed while the sale was being scheduled. Please try again.".to_owned()));
         }
-        sale_allocation::ActiveModel { sale_id: Set(sale_id), warehouse_id: Set(row.warehouse_id), quantity: Set(take), ..Default::default() }
-            .insert(txn)
+        let share = sale_allocation::Entity::find()
+            .filter(sale_allocation::Column::SaleId.eq(sale_id))
+            .filter(sale_allocation::Column::WarehouseId.eq(row.warehouse_id))
+            .one(txn)
             .await?;
+        match share {
+            Some(s) => {
+                sale_allocation::Entity::update_many()
+                    .col_expr(sale_allocation::Column::Quantity, Expr::col(sale_allocation::Column::Quantity).add(take))
+                    .filter(sale_allocation::Column::Id.eq(s.id))
+                    .exec(txn)
+                    .await?;
+            }
+            None => {
+                sale_allocation::ActiveModel { sale_id: Set(sale_id), warehouse_id: Set(row.warehouse_id), quantity: Set(take), ..Default::default() }
+                    .insert(txn)
+                    .await?;
+            }
+        }
         left -= take;
         if left == 0 {
             break;
