@@ -19,6 +19,7 @@ pub fn Header() -> impl IntoView {
                 </A>
                 <SearchBox />
                 <nav class="header-links" aria-label="Account">
+                    <a href="/sales">"Sales"</a>
                     <Transition fallback=|| view! { <a href="/cart" class="cart-link">"Cart"</a> }>
                         {move || Suspend::new(async move {
                             let info = info.await.unwrap_or_default();

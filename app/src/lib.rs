@@ -154,6 +154,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/checkout") view=CheckoutPage ssr=SsrMode::Async />
                     <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async />
                     <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async />
+                    <Route path=path!("/sales") view=crate::flash::pages::SalesPage ssr=SsrMode::Async />
+                    <Route path=path!("/sales/:id") view=crate::flash::pages::SalePage ssr=SsrMode::Async />
                     <ParentRoute path=path!("/seller") view=SellerLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=SellerDashboard />
                         <Route path=path!("products") view=SellerProducts />

@@ -68,6 +68,38 @@ pub struct SaleView {
     pub starts_at: String,
     pub ends_at: String,
     pub server_time: String,
+    /// Seconds from `server_time` to the start (negative once started), for a countdown.
+    pub seconds_to_start: i64,
+    /// Seconds from `server_time` to the end.
+    pub seconds_to_end: i64,
+}
+
+impl SaleState {
+    /// The shopper's words for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            SaleState::Upcoming => "Coming soon",
+            SaleState::Live => "Live now",
+            SaleState::SoldOut => "Sold out",
+            SaleState::Ended => "Ended",
+            SaleState::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// "2 h 05 min", "3 min 20 s", "45 s": a wait in words for a countdown.
+pub fn wait_text(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    if d > 0 {
+        format!("{d} d {h} h")
+    } else if h > 0 {
+        format!("{h} h {m:02} min")
+    } else if m > 0 {
+        format!("{m} min {sec:02} s")
+    } else {
+        format!("{sec} s")
+    }
 }
 
 /// A sale as its seller sees it: the shopper's view plus what only the seller manages.
@@ -80,6 +112,10 @@ pub struct SellerSale {
     pub admission_rate: i64,
     pub seller_id: i64,
 }
+
+pub mod pages;
+pub mod server_fns;
+pub use server_fns::*;
 
 #[cfg(feature = "ssr")]
 pub mod embedded;
@@ -96,3 +132,17 @@ pub use embedded::MemoryStockGate;
 pub use port::{Hold, StockGate, TakeOutcome};
 #[cfg(feature = "ssr")]
 pub use redis::RedisStockGate;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_read_as_words() {
+        assert_eq!(wait_text(45), "45 s");
+        assert_eq!(wait_text(200), "3 min 20 s");
+        assert_eq!(wait_text(3600 + 5 * 60), "1 h 05 min");
+        assert_eq!(wait_text(2 * 86_400 + 3 * 3600), "2 d 3 h");
+        assert_eq!(wait_text(-5), "0 s", "a start that has passed is no negative wait");
+    }
+}

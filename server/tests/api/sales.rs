@@ -239,7 +239,37 @@ async fn a_sale_may_be_changed_until_it_starts(backend: Backend) -> anyhow::Resu
     Ok(())
 }
 
+async fn sale_pages_render_on_the_server(backend: Backend) -> anyhow::Result<()> {
+    let app: TestApp = spawn_app(backend).await?;
+    let v = app.visitor();
+    let page = |path: &str| v.client.get(format!("{}{path}", app.address)).send();
+    let empty = page("/sales").await?;
+    assert_eq!(empty.status().as_u16(), 200);
+    assert!(empty.text().await?.contains("data-testid=\"no-sales\""), "an empty state when there is no sale");
+
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    product_with_stock(&ann, "FS-6").await?;
+    let (_, s) = ann.post("/api/v1/seller/sales", sale("FS-6", 2999, 4)).await?;
+    let id = s["sale_id"].as_i64().unwrap();
+    let list = page("/sales").await?.text().await?;
+    assert!(list.contains("Zephyrine Desk Lamp") && list.contains("Coming soon") && list.contains(&format!("/sales/{id}")), "the list shows the sale");
+    let one = page(&format!("/sales/{id}")).await?;
+    assert_eq!(one.status().as_u16(), 200);
+    let html = one.text().await?;
+    assert!(html.contains("data-state=\"upcoming\"") && (html.contains("Starts in 59 min") || html.contains("Starts in 1 h 00 min")), "a countdown by the server's clock: {}", &html[html.find("sale-timing").unwrap_or(0)..][..200.min(html.len())]);
+    assert!(html.contains("29.99") && html.contains("49.99") && html.contains("4 of 4 left"), "sale price beside the regular one, units left");
+    assert!(html.contains("<title>Zephyrine Desk Lamp — flash sale"), "a title of its own");
+
+    shift(&app.db, id, Duration::seconds(-1), Duration::minutes(30)).await?;
+    let html = page(&format!("/sales/{id}")).await?.text().await?;
+    assert!(html.contains("data-state=\"live\"") && html.contains("Live now") && html.contains("Ends in"), "live once the start has come");
+    assert_eq!(page("/sales/424242").await?.status().as_u16(), 404);
+    assert_eq!(page("/sales/not-a-sale").await?.status().as_u16(), 404);
+    Ok(())
+}
+
 crate::on_both_databases!(
+    sale_pages_render_on_the_server,
     a_sale_may_be_changed_until_it_starts,
     scheduling_moves_the_allocation_out_of_ordinary_stock,
     bad_sales_are_refused_naming_the_field,

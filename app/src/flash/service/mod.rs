@@ -97,6 +97,8 @@ async fn view(db: &impl ConnectionTrait, sale: &flash_sale::Model, now: DateTime
         starts_at: rfc3339(sale.starts_at),
         ends_at: rfc3339(sale.ends_at),
         server_time: rfc3339(now),
+        seconds_to_start: (sale.starts_at - now).num_seconds(),
+        seconds_to_end: (sale.ends_at - now).num_seconds(),
     };
     Ok((view, product.seller_id))
 }
