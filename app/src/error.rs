@@ -29,6 +29,18 @@ pub enum AppError {
     /// The card was declined; the order stays payable with another card.
     #[error("{0}")]
     PaymentDeclined(String),
+    /// A flash sale has no units left for this buy.
+    #[error("{0}")]
+    SoldOut(String),
+    /// A buy without a valid admission token from the waiting room.
+    #[error("{0}")]
+    NotAdmitted(String),
+    /// Over the sale's per-buyer limit.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// A store this request needs (the flash sale's Redis) cannot be reached right now.
+    #[error("{message}")]
+    Unavailable { message: String, retry_after_secs: u64 },
     #[error("Too many attempts. Please wait {retry_after_secs} seconds and try again.")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("Something went wrong on our side. Please try again in a moment.")]
@@ -62,8 +74,10 @@ impl AppError {
             AppError::BadRequest { .. } | AppError::Invalid(_) => 400,
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden(_) => 403,
-            AppError::Conflict(_) => 409,
-            AppError::Unprocessable(_) => 422,
+            AppError::Conflict(_) | AppError::SoldOut(_) => 409,
+            AppError::NotAdmitted(_) => 403,
+            AppError::Unprocessable(_) | AppError::LimitExceeded(_) => 422,
+            AppError::Unavailable { .. } => 503,
             AppError::PaymentDeclined(_) => 402,
             AppError::TooManyRequests { .. } => 429,
             AppError::Internal | AppError::Transport(_) => 500,
@@ -73,7 +87,7 @@ impl AppError {
     /// Seconds to wait before trying again (`Retry-After`), for the errors that have one.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            AppError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            AppError::TooManyRequests { retry_after_secs } | AppError::Unavailable { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         }
     }
@@ -87,6 +101,10 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::Conflict(_) => "conflict",
             AppError::Unprocessable(_) => "unprocessable",
+            AppError::SoldOut(_) => "sold_out",
+            AppError::NotAdmitted(_) => "not_admitted",
+            AppError::LimitExceeded(_) => "limit_exceeded",
+            AppError::Unavailable { .. } => "unavailable",
             AppError::PaymentDeclined(_) => "card_declined",
             AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Internal | AppError::Transport(_) => "internal",

@@ -13,7 +13,7 @@ use crate::catalog::port::ProductCache;
 use crate::checkout::rules::ShopRules;
 use crate::error::AppError;
 use crate::events::port::EventBus;
-use crate::flash::port::StockGate;
+use crate::flash::port::{StockGate, WaitingRoom};
 use crate::payments::CardEntry;
 use crate::payments::port::PaymentGateway;
 use crate::ratelimit::RateLimits;
@@ -40,6 +40,8 @@ pub struct AppState {
 pub struct Stores {
     pub carts: Arc<dyn CartStore>,
     pub stock_gate: Arc<dyn StockGate>,
+    /// The same adapter as `stock_gate` (they share a sale's state).
+    pub waiting_room: Arc<dyn WaitingRoom>,
     pub events: Arc<dyn EventBus>,
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub search: Arc<dyn SearchEngine>,

@@ -163,6 +163,24 @@ states! {
     }
 }
 
+states! {
+    /// Units of a sale handed to a shopper by the stock gate: `Held` until checked out
+    /// (`Ordered`: counted in the sale's `sold`), `Paid`, or given back (`Released`) once.
+    HoldState {
+        Held = "held",
+        Ordered = "ordered",
+        Paid = "paid",
+        Released = "released",
+    }
+}
+
+impl HoldState {
+    /// Still holding units of the sale (they may yet come back).
+    pub fn is_live(self) -> bool {
+        matches!(self, HoldState::Held | HoldState::Ordered)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ mod m20261126_000004_order_lease;
 mod m20261127_000005_fulfilment;
 mod m20261128_000006_reconciliation;
 mod m20261202_000007_sale_scheduling;
+mod m20261203_000008_sale_holds;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_fulfilment::Migration),
             Box::new(m20261128_000006_reconciliation::Migration),
             Box::new(m20261202_000007_sale_scheduling::Migration),
+            Box::new(m20261203_000008_sale_holds::Migration),
         ]
     }
 }

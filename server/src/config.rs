@@ -27,6 +27,8 @@ pub struct Config {
     pub cancel_window_minutes: i64,
     /// Checkout lease, seconds (see `ShopRules::lease_seconds`).
     pub checkout_lease_seconds: i64,
+    /// How long a flash-sale hold lasts (`SELLOUT_SALE_HOLD_SECONDS`, default 300).
+    pub sale_hold_seconds: i64,
     /// How often the sweeper releases expired stock and recovers cut-off payments.
     pub sweep_seconds: u64,
     /// This shop's name in payment metadata (`SELLOUT_SHOP_ID`), for reconciliation.
@@ -186,6 +188,7 @@ impl Config {
         };
         let checkout_lease_seconds = seconds("SELLOUT_CHECKOUT_LEASE_SECONDS", app::checkout::LEASE_SECONDS, 3600)?;
         let sweep_seconds = seconds("SELLOUT_SWEEP_SECONDS", 15, 3600)? as u64;
+        let sale_hold_seconds = seconds("SELLOUT_SALE_HOLD_SECONDS", app::flash::HOLD_SECONDS, 3600)?;
 
         let shop_id = get("SELLOUT_SHOP_ID").unwrap_or_else(|| "sellout".to_owned());
         if shop_id.len() > 64 || !shop_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
@@ -207,6 +210,7 @@ impl Config {
             mail_from,
             shop_id,
             checkout_lease_seconds,
+            sale_hold_seconds,
             sweep_seconds,
             stripe,
             cancel_window_minutes,
@@ -270,6 +274,7 @@ mod tests {
             ("SELLOUT_CANCEL_WINDOW_MINUTES", "soon"),
             ("SELLOUT_CHECKOUT_LEASE_SECONDS", "0"),
             ("SELLOUT_SWEEP_SECONDS", "often"),
+            ("SELLOUT_SALE_HOLD_SECONDS", "0"),
             ("SELLOUT_SHOP_ID", "my shop"),
             ("SMTP_URL", "mail.example.com:25"),
             ("SELLOUT_PUBLIC_URL", "shop.example.com"),

@@ -75,9 +75,11 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
             pool.init().await.with_context(|| format!("connecting to REDIS_URL {}", redact(url)))?;
             let subscriber = Builder::from_config(rc).build_subscriber_client().context("creating the Redis subscriber")?;
             let events = RedisEventBus::connect(pool.clone(), subscriber, format!("{prefix}events")).await?;
+            let gate = Arc::new(RedisStockGate::new(pool.clone(), prefix));
             Stores {
                 carts: Arc::new(RedisCartStore::new(pool.clone(), prefix, CartTtl::default())),
-                stock_gate: Arc::new(RedisStockGate::new(pool.clone(), prefix)),
+                stock_gate: gate.clone(),
+                waiting_room: gate,
                 events: Arc::new(events),
                 rate_limiter: Arc::new(RedisRateLimiter::new(pool.clone(), prefix)),
                 search,
@@ -86,16 +88,20 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
                 redis: Some(pool),
             }
         }
-        None => Stores {
+        None => {
+            let gate = Arc::new(MemoryStockGate::new());
+            Stores {
             carts: Arc::new(SqlCartStore::new(db.clone(), CartTtl::default())),
-            stock_gate: Arc::new(MemoryStockGate::new()),
+            stock_gate: gate.clone(),
+            waiting_room: gate,
             events: Arc::new(LocalEventBus::new()),
             rate_limiter: Arc::new(MemoryRateLimiter::new()),
             search,
             product_cache: Arc::new(MemoryProductCache::new(PRODUCT_TTL)),
             payments: payment_gateway(cfg),
             redis: None,
-        },
+            }
+        }
     };
     app::search::service::spawn_sync(db.clone(), engine, stores.events.clone());
     app::catalog::port::spawn_invalidation(stores.product_cache.clone(), stores.events.as_ref());
@@ -135,6 +141,7 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
             tax_rate_bps: cfg.tax_rate_bps,
             cancel_window_minutes: cfg.cancel_window_minutes,
             lease_seconds: cfg.checkout_lease_seconds,
+            sale_hold_seconds: cfg.sale_hold_seconds,
         },
         card_entry: cfg.stripe.as_ref().and_then(|s| {
             if s.publishable_key.is_none() {
@@ -212,6 +219,7 @@ impl Application {
         let workers = Workers::new();
         app::checkout::service::spawn_sweeper(&workers, state.clone(), Duration::from_secs(cfg.sweep_seconds));
         app::flash::service::spawn_transitions(&workers, state.clone(), Duration::from_secs(1));
+        app::checkout::service::spawn_hold_sweeper(&workers, state.clone(), Duration::from_secs(1));
         // Order mail: over SMTP when configured, else into the data dir's mail log.
         let mailer: Arc<dyn app::checkout::notify::Mailer> = match &cfg.smtp_url {
             Some(url) => Arc::new(crate::mail::SmtpMailer::new(url, &cfg.mail_from)?),

@@ -88,6 +88,10 @@ pub struct CheckoutRequest {
     pub shipping_method: String,
     #[serde(default)]
     pub payment_method_id: String,
+    /// Check out a flash-sale hold (`POST /api/v1/sales/{id}/buy`) at the sale price instead
+    /// of the cart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

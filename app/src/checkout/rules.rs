@@ -21,6 +21,9 @@ pub struct ShopRules {
     /// How long one request may work on an order before recovery or another request may
     /// take over (`SELLOUT_CHECKOUT_LEASE_SECONDS`, default 30).
     pub lease_seconds: i64,
+    /// How long a flash-sale hold lasts before its units go back to the sale
+    /// (`SELLOUT_SALE_HOLD_SECONDS`, default 300); extended once when its payment begins.
+    pub sale_hold_seconds: i64,
 }
 
 /// Tax on `subtotal + shipping` at `rate_bps` basis points, rounded half up, in minor units.

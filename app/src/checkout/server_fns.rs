@@ -37,6 +37,7 @@ pub async fn place_order(
     use crate::error::AppError;
     let saved = shipping_address_id.as_deref().filter(|s| !s.is_empty() && *s != "new").map(|s| s.parse::<i64>());
     let req = CheckoutRequest {
+        hold_id: None,
         shipping_address_id: match saved {
             Some(Ok(id)) => Some(id),
             Some(Err(_)) => return Err(AppError::bad("shipping_address_id", "Choose one of your addresses.")),

@@ -22,6 +22,11 @@ pub struct Model {
     pub admission_rate: i64,
     /// When what was unsold went back to ordinary stock (set once, conditionally).
     pub stock_returned_at: Option<ChronoDateTimeUtc>,
+    /// The secret the pre-start order of the waiting room is drawn from; its SHA-256 is shown
+    /// before the start, the seed itself after.
+    pub draw_seed: Option<String>,
+    /// Signs the waiting room's admission tokens; never shown.
+    pub gate_secret: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

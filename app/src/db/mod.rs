@@ -17,6 +17,7 @@ pub mod refund;
 pub mod reservation;
 pub mod review;
 pub mod sale_allocation;
+pub mod sale_hold;
 pub mod seller;
 pub mod user;
 pub mod variant;

@@ -11,6 +11,9 @@ pub enum ShopEvent {
     StockChanged { product_id: i64, sku: String, available: i64 },
     SaleStarted { sale_id: i64 },
     SaleStock { sale_id: i64, remaining: i64 },
+    /// An admission round let `admitted` in: every place in line moved up by that many.
+    QueueMoved { sale_id: i64, admitted: i64, waiting: i64, remaining: i64 },
+    SaleEnded { sale_id: i64 },
 }
 
 #[cfg(feature = "ssr")]

@@ -1,29 +1,44 @@
-//! The stock gate of the embedded default: in-process, one mutex over every sale.
+//! The stock gate and waiting room of the embedded default: in-process, one mutex over every
+//! sale. Every operation is a few map updates, far cheaper than the database write that
+//! follows a successful take; the same contract suite as the Redis adapter holds it to the
+//! same rules.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::port::{Hold, StockGate, TakeOutcome, new_hold_id};
+use super::port::{
+    ARRIVALS_FROM, Admission, Hold, Place, RoomAnswer, SaleTerms, StockGate, TakeOutcome, Warm, WaitingRoom, admission_token,
+    new_hold_id,
+};
 use crate::store::{StoreError, now_ms};
 
-/// In-process gate for the embedded default. One mutex guards all sales: every operation is a
-/// few map updates, far cheaper than the database write that follows a successful take.
 #[derive(Default)]
 pub struct MemoryStockGate {
     sales: Mutex<HashMap<i64, SaleGate>>,
 }
 
-#[derive(Default)]
 struct SaleGate {
+    terms: SaleTerms,
+    closed: bool,
     remaining: i64,
     per_buyer: HashMap<String, i64>,
     holds: HashMap<String, Hold>,
+    hold_of: HashMap<String, String>,
+    /// The line: (score, buyer) in order, and each buyer's score.
+    line: BTreeSet<(u64, String)>,
+    score_of: HashMap<String, u64>,
+    arrivals: u64,
+    /// Buyer → (token, expiry ms).
+    admitted: HashMap<String, (String, i64)>,
+    draw: BTreeSet<(u64, String)>,
+    last_round: i64,
 }
 
 impl SaleGate {
     fn give_back(&mut self, hold_id: &str) -> bool {
         let Some(hold) = self.holds.remove(hold_id) else { return false };
+        self.hold_of.remove(&hold.buyer);
         self.remaining += hold.quantity;
         if let Some(n) = self.per_buyer.get_mut(&hold.buyer) {
             *n -= hold.quantity;
@@ -32,6 +47,28 @@ impl SaleGate {
             }
         }
         true
+    }
+
+    fn live(&self, now: i64) -> bool {
+        !self.closed && now >= self.terms.starts_at_ms && now < self.terms.ends_at_ms
+    }
+
+    fn lapse_tokens(&mut self, now: i64) {
+        self.admitted.retain(|_, (_, exp)| *exp > now);
+    }
+
+    fn place(&mut self, buyer: &str, now: i64) -> RoomAnswer {
+        self.lapse_tokens(now);
+        if let Some((token, exp)) = self.admitted.get(buyer) {
+            return RoomAnswer::Place(Place::Admitted { token: token.clone(), expires_at_ms: *exp });
+        }
+        match self.score_of.get(buyer) {
+            Some(score) => {
+                let ahead = self.line.range(..(*score, buyer.to_owned())).count() as i64;
+                RoomAnswer::Place(Place::Waiting { position: ahead + 1 })
+            }
+            None => RoomAnswer::NotInLine,
+        }
     }
 }
 
@@ -48,9 +85,41 @@ impl MemoryStockGate {
 
 #[async_trait::async_trait]
 impl StockGate for MemoryStockGate {
-    async fn load(&self, sale_id: i64, remaining: i64) -> Result<(), StoreError> {
+    async fn warm(&self, sale_id: i64, warm: &Warm) -> Result<bool, StoreError> {
         let mut sales = self.sales.lock().expect("stock gate mutex poisoned: a holder panicked");
-        sales.entry(sale_id).or_default().remaining = remaining.max(0);
+        if sales.contains_key(&sale_id) {
+            return Ok(false);
+        }
+        let holds: HashMap<String, Hold> = warm.holds.iter().map(|h| (h.id.clone(), h.clone())).collect();
+        sales.insert(
+            sale_id,
+            SaleGate {
+                terms: warm.terms.clone(),
+                closed: false,
+                remaining: warm.remaining.max(0),
+                per_buyer: warm.bought.iter().cloned().collect(),
+                hold_of: holds.values().map(|h| (h.buyer.clone(), h.id.clone())).collect(),
+                holds,
+                line: BTreeSet::new(),
+                score_of: HashMap::new(),
+                arrivals: 0,
+                admitted: HashMap::new(),
+                draw: BTreeSet::new(),
+                last_round: 0,
+            },
+        );
+        Ok(true)
+    }
+
+    async fn close(&self, sale_id: i64) -> Result<(), StoreError> {
+        self.with_sale(sale_id, |s| {
+            if let Some(s) = s {
+                s.closed = true;
+                s.line.clear();
+                s.score_of.clear();
+                s.admitted.clear();
+            }
+        });
         Ok(())
     }
 
@@ -58,19 +127,24 @@ impl StockGate for MemoryStockGate {
         Ok(self.with_sale(sale_id, |s| s.map(|s| s.remaining)))
     }
 
-    async fn try_take(
-        &self,
-        sale_id: i64,
-        buyer: &str,
-        quantity: i64,
-        per_buyer_limit: i64,
-        hold_for: Duration,
-    ) -> Result<TakeOutcome, StoreError> {
+    async fn try_take(&self, sale_id: i64, buyer: &str, token: &str, quantity: i64, hold_for: Duration) -> Result<TakeOutcome, StoreError> {
+        let now = now_ms();
         Ok(self.with_sale(sale_id, |sale| {
             let Some(sale) = sale else { return TakeOutcome::NotLoaded };
+            if !sale.live(now) {
+                return TakeOutcome::NotLive;
+            }
+            sale.lapse_tokens(now);
+            if !sale.admitted.get(buyer).is_some_and(|(t, _)| t == token) {
+                return TakeOutcome::NotAdmitted;
+            }
+            if let Some(id) = sale.hold_of.get(buyer) {
+                return TakeOutcome::AlreadyHolding { hold_id: id.clone() };
+            }
+            let limit = sale.terms.per_buyer_limit;
             let already = sale.per_buyer.get(buyer).copied().unwrap_or(0);
-            if already + quantity > per_buyer_limit {
-                return TakeOutcome::LimitReached { limit: per_buyer_limit, already };
+            if already + quantity > limit {
+                return TakeOutcome::LimitReached { limit, already };
             }
             if sale.remaining < quantity {
                 return TakeOutcome::SoldOut { remaining: sale.remaining };
@@ -82,8 +156,9 @@ impl StockGate for MemoryStockGate {
                 sale_id,
                 buyer: buyer.to_owned(),
                 quantity,
-                expires_at_ms: now_ms() + hold_for.as_millis() as i64,
+                expires_at_ms: now + hold_for.as_millis() as i64,
             };
+            sale.hold_of.insert(buyer.to_owned(), hold.id.clone());
             sale.holds.insert(hold.id.clone(), hold.clone());
             TakeOutcome::Held { hold, remaining: sale.remaining }
         }))
@@ -94,18 +169,107 @@ impl StockGate for MemoryStockGate {
     }
 
     async fn commit(&self, sale_id: i64, hold_id: &str) -> Result<bool, StoreError> {
-        Ok(self.with_sale(sale_id, |s| s.is_some_and(|s| s.holds.remove(hold_id).is_some())))
+        Ok(self.with_sale(sale_id, |s| {
+            let Some(s) = s else { return false };
+            match s.holds.remove(hold_id) {
+                Some(h) => {
+                    s.hold_of.remove(&h.buyer);
+                    true
+                }
+                None => false,
+            }
+        }))
     }
 
-    async fn release_expired(&self, sale_id: i64) -> Result<u64, StoreError> {
-        let now = now_ms();
+    async fn extend(&self, sale_id: i64, hold_id: &str, expires_at_ms: i64) -> Result<bool, StoreError> {
         Ok(self.with_sale(sale_id, |s| {
-            let Some(s) = s else { return 0 };
-            let expired: Vec<String> =
-                s.holds.values().filter(|h| h.expires_at_ms <= now).map(|h| h.id.clone()).collect();
-            expired.iter().filter(|id| s.give_back(id)).count() as u64
+            let Some(h) = s.and_then(|s| s.holds.get_mut(hold_id)) else { return false };
+            h.expires_at_ms = expires_at_ms;
+            true
         }))
     }
 }
 
+#[async_trait::async_trait]
+impl WaitingRoom for MemoryStockGate {
+    async fn join(&self, sale_id: i64, buyer: &str, ticket: &str, draw: Option<u64>) -> Result<RoomAnswer, StoreError> {
+        let now = now_ms();
+        Ok(self.with_sale(sale_id, |s| {
+            let Some(s) = s else { return RoomAnswer::NotLoaded };
+            if s.closed || now >= s.terms.ends_at_ms {
+                return RoomAnswer::Closed;
+            }
+            let answer = s.place(buyer, now);
+            if answer != RoomAnswer::NotInLine {
+                return answer;
+            }
+            let score = match draw {
+                Some(d) => {
+                    s.draw.insert((d, ticket.to_owned()));
+                    d
+                }
+                None => {
+                    s.arrivals += 1;
+                    ARRIVALS_FROM + s.arrivals
+                }
+            };
+            s.line.insert((score, buyer.to_owned()));
+            s.score_of.insert(buyer.to_owned(), score);
+            s.place(buyer, now)
+        }))
+    }
 
+    async fn place(&self, sale_id: i64, buyer: &str) -> Result<RoomAnswer, StoreError> {
+        let now = now_ms();
+        Ok(self.with_sale(sale_id, |s| match s {
+            None => RoomAnswer::NotLoaded,
+            Some(s) if s.closed => RoomAnswer::Closed,
+            Some(s) => s.place(buyer, now),
+        }))
+    }
+
+    async fn leave(&self, sale_id: i64, buyer: &str) -> Result<bool, StoreError> {
+        Ok(self.with_sale(sale_id, |s| {
+            let Some(s) = s else { return false };
+            let admitted = s.admitted.remove(buyer).is_some();
+            let waiting = match s.score_of.remove(buyer) {
+                Some(score) => s.line.remove(&(score, buyer.to_owned())),
+                None => false,
+            };
+            admitted || waiting
+        }))
+    }
+
+    async fn admit(&self, sale_id: i64, batch: i64, token_for: Duration) -> Result<Admission, StoreError> {
+        let now = now_ms();
+        Ok(self.with_sale(sale_id, |s| {
+            let Some(s) = s else { return Admission::default() };
+            let second = now / 1000;
+            if !s.live(now) || s.last_round >= second {
+                return Admission { ran: false, admitted: 0, waiting: s.line.len() as i64, remaining: s.remaining };
+            }
+            s.last_round = second;
+            s.lapse_tokens(now);
+            let mut admitted = 0;
+            if s.remaining > 0 {
+                let expires = now + token_for.as_millis() as i64;
+                while admitted < batch {
+                    let Some((_, buyer)) = s.line.pop_first() else { break };
+                    s.score_of.remove(&buyer);
+                    let token = admission_token(&s.terms.token_secret, &buyer, expires);
+                    s.admitted.insert(buyer, (token, expires));
+                    admitted += 1;
+                }
+            }
+            Admission { ran: true, admitted, waiting: s.line.len() as i64, remaining: s.remaining }
+        }))
+    }
+
+    async fn draw(&self, sale_id: i64) -> Result<Vec<String>, StoreError> {
+        Ok(self.with_sale(sale_id, |s| s.map(|s| s.draw.iter().map(|(_, t)| t.clone()).collect()).unwrap_or_default()))
+    }
+
+    async fn waiting(&self, sale_id: i64) -> Result<i64, StoreError> {
+        Ok(self.with_sale(sale_id, |s| s.map(|s| s.line.len() as i64).unwrap_or(0)))
+    }
+}

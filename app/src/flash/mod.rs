@@ -9,6 +9,12 @@ use crate::money::Money;
 
 /// Buyers let in per second when the seller does not say.
 pub const DEFAULT_ADMISSION_RATE: i64 = 50;
+/// How long a hold lasts, seconds, when `SELLOUT_SALE_HOLD_SECONDS` does not say.
+pub const HOLD_SECONDS: i64 = 300;
+/// How long an admission token is valid, seconds.
+pub const TOKEN_SECONDS: i64 = 300;
+/// The most units one buy may take.
+pub const MAX_BUY_QUANTITY: i64 = 100;
 /// The most a sale may allocate, as for a variant's stock.
 pub const MAX_ALLOCATION: i64 = 1_000_000;
 
@@ -72,6 +78,75 @@ pub struct SaleView {
     pub seconds_to_start: i64,
     /// Seconds from `server_time` to the end.
     pub seconds_to_end: i64,
+    /// SHA-256 (hex) of the secret seed the pre-start order of the waiting room is drawn from,
+    /// published before the start.
+    pub draw_seed_sha256: String,
+    /// The seed itself, revealed once the sale has started (see `GET /api/v1/sales/{id}/draw`).
+    pub draw_seed: Option<String>,
+}
+
+/// A shopper's place in a sale's waiting room (`POST /api/v1/sales/{id}/queue`; calling it
+/// again is the way to poll without a socket).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct QueueView {
+    pub sale_id: i64,
+    /// 1 is next to be let in; 0 once admitted.
+    pub position: i64,
+    /// Seconds until this place is let in, at the sale's admission rate.
+    pub eta_seconds: i64,
+    pub admitted: bool,
+    /// The admission token the buy must carry (while admitted).
+    pub token: Option<String>,
+    /// When the token lapses (RFC 3339).
+    pub token_expires_at: Option<String>,
+    /// Units left: the honest odds beside the position.
+    pub remaining: i64,
+    pub state: SaleState,
+    /// This shopper's ticket: with the revealed seed, anyone can recompute the pre-start order.
+    pub ticket: String,
+}
+
+/// `POST /api/v1/sales/{id}/buy`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct BuyRequest {
+    pub token: String,
+    #[serde(default = "one")]
+    pub quantity: i64,
+}
+
+/// Units of a sale held for the shopper until `expires_at`; check out with `hold_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HoldView {
+    pub hold_id: String,
+    pub sale_id: i64,
+    pub sku: String,
+    pub quantity: i64,
+    /// The sale price of one unit.
+    pub price: Money,
+    pub expires_at: String,
+    pub remaining: i64,
+    /// Set once the hold is checked out.
+    pub order_id: Option<i64>,
+}
+
+/// The pre-start draw of a sale's waiting room (`GET /api/v1/sales/{id}/draw`). Before the
+/// start only the seed's SHA-256; after it the seed and every pre-start ticket in the order
+/// drawn. A ticket is SHA-256(seed ":" user id) in hex; the order sorts tickets ascending (by
+/// their first 12 hex digits, then the ticket), so anyone can check that the seed matches the
+/// published hash, that their ticket follows from the seed, and where it falls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DrawView {
+    pub sale_id: i64,
+    pub seed_sha256: String,
+    pub seed: Option<String>,
+    pub tickets: Vec<String>,
+    /// The signed-in shopper's ticket and place in the draw, if they joined before the start.
+    pub your_ticket: Option<String>,
+    pub your_place: Option<i64>,
 }
 
 impl SaleState {
@@ -129,7 +204,7 @@ pub mod service;
 #[cfg(feature = "ssr")]
 pub use embedded::MemoryStockGate;
 #[cfg(feature = "ssr")]
-pub use port::{Hold, StockGate, TakeOutcome};
+pub use port::{Admission, Hold, Place, RoomAnswer, SaleTerms, StockGate, TakeOutcome, Warm, WaitingRoom};
 #[cfg(feature = "ssr")]
 pub use redis::RedisStockGate;
 

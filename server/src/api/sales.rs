@@ -1,15 +1,17 @@
-//! Flash sales over REST: `GET /api/v1/sales`, `GET /api/v1/sales/{id}` for shoppers;
+//! Flash sales over REST: `GET /api/v1/sales`, `GET /api/v1/sales/{id}`, the waiting room
+//! (`POST`/`GET`/`DELETE /api/v1/sales/{id}/queue`), `POST /api/v1/sales/{id}/buy`,
+//! `GET /api/v1/sales/{id}/draw` and `GET /api/v1/sales/holds/{hold_id}` for shoppers;
 //! `POST /api/v1/seller/sales`, `GET`/`PUT /api/v1/seller/sales/{id}`, `POST …/{id}/cancel` and
 //! `POST …/{id}/end` for sellers (an admin: any).
 
-use app::flash::{SaleInput, SaleView, SellerSale, service};
+use app::flash::{BuyRequest, DrawView, HoldView, QueueView, SaleInput, SaleView, SellerSale, service};
 use app::ids::SaleId;
 use app::state::AppState;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use super::guard::{Id, JsonBody, SellerUser};
+use super::guard::{Caller, Id, JsonBody, SellerUser, SignedInUser};
 use super::{ApiError, ErrorBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,6 +28,65 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<SaleView>>, 
     responses((status = 200, body = SaleView), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, Id(id): Id<SaleId>) -> Result<Json<SaleView>, ApiError> {
     Ok(Json(service::sale(&state.db, id).await?))
+}
+
+/// Joins the sale's waiting room (sign in first). Before the start shoppers are put in a
+/// random order drawn from the sale's seed; later joins queue in arrival order. Joining again
+/// (another tab, another device) answers the same place: calling it again is the way to poll
+/// without the websocket. Once admitted the answer carries the `token` the buy needs.
+#[utoipa::path(tag = "sales", post, path = "/api/v1/sales/{id}/queue", params(("id" = i64, Path)),
+    responses((status = 200, body = QueueView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The sale is over", body = ErrorBody), (status = 503, description = "The queue is unreachable; Retry-After says when to try again", body = ErrorBody)))]
+pub async fn join(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<Json<QueueView>, ApiError> {
+    Ok(Json(service::join(&state, &user, id).await?))
+}
+
+/// Where the caller stands in the waiting room, without joining (404 when not in line).
+#[utoipa::path(tag = "sales", get, path = "/api/v1/sales/{id}/queue", params(("id" = i64, Path)),
+    responses((status = 200, body = QueueView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn place(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<Json<QueueView>, ApiError> {
+    Ok(Json(service::place(&state, &user, id).await?))
+}
+
+/// Leaves the waiting room (or gives up an admission): the place is freed.
+#[utoipa::path(tag = "sales", delete, path = "/api/v1/sales/{id}/queue", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn leave(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<StatusCode, ApiError> {
+    service::leave(&state, &user, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Takes units of a live sale for an admitted shopper (the `token` from the queue) and holds
+/// them at the sale price for `SELLOUT_SALE_HOLD_SECONDS` (default 300): check out with
+/// `"hold_id"` in `POST /api/v1/orders/checkout`. One live hold per shopper: buying again
+/// answers the same hold (200).
+#[utoipa::path(tag = "sales", post, path = "/api/v1/sales/{id}/buy", params(("id" = i64, Path)), request_body = BuyRequest,
+    responses((status = 201, body = HoldView), (status = 200, description = "The hold the shopper already has", body = HoldView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "`not_admitted`: no valid admission token", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "`sold_out`, or the sale is not live", body = ErrorBody),
+        (status = 422, description = "`limit_exceeded`: over the per-buyer limit", body = ErrorBody),
+        (status = 503, description = "The gate is unreachable; Retry-After says when to try again", body = ErrorBody)))]
+pub async fn buy(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>, JsonBody(req): JsonBody<BuyRequest>) -> Result<(StatusCode, Json<HoldView>), ApiError> {
+    let (hold, new) = service::buy(&state, &user, id, &req).await?;
+    Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(hold)))
+}
+
+/// One of the caller's holds.
+#[utoipa::path(tag = "sales", get, path = "/api/v1/sales/holds/{hold_id}", params(("hold_id" = String, Path)),
+    responses((status = 200, body = HoldView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn hold(State(state): State<AppState>, SignedInUser(user): SignedInUser, Path(hold_id): Path<String>) -> Result<Json<HoldView>, ApiError> {
+    Ok(Json(service::hold(&state, &user, &hold_id).await?))
+}
+
+/// The waiting room's pre-start draw, to check: before the start the SHA-256 of the secret
+/// seed; after it the seed and every pre-start ticket in the order drawn, with the caller's own
+/// ticket and place when signed in. A ticket is SHA-256 of `"<seed>:<user id>"` (hex); the order
+/// sorts the tickets by their first 12 hex digits as a number, then by the ticket.
+#[utoipa::path(tag = "sales", get, path = "/api/v1/sales/{id}/draw", params(("id" = i64, Path)),
+    responses((status = 200, body = DrawView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn draw(State(state): State<AppState>, caller: Caller, Id(id): Id<SaleId>) -> Result<Json<DrawView>, ApiError> {
+    Ok(Json(service::draw(&state, caller.user.as_ref(), id).await?))
 }
 
 /// Schedules a sale of one of the caller's variants. The allocation moves out of ordinary
@@ -76,6 +137,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(get))
+        .routes(routes!(join, place, leave))
+        .routes(routes!(buy))
+        .routes(routes!(hold))
+        .routes(routes!(draw))
         .routes(routes!(schedule))
         .routes(routes!(seller_get, update))
         .routes(routes!(cancel))

@@ -8,7 +8,7 @@ use app::catalog::port::{Lookup, ProductCache};
 use app::catalog::{MemoryProductCache, RedisProductCache};
 use app::catalog::{ProductDetail, SellerRef};
 use app::events::{EventBus, LocalEventBus, RedisEventBus, ShopEvent};
-use app::flash::{MemoryStockGate, RedisStockGate, StockGate, TakeOutcome};
+use app::flash::{Hold, MemoryStockGate, Place, RedisStockGate, RoomAnswer, SaleTerms, StockGate, TakeOutcome, WaitingRoom, Warm, service};
 use app::money::Money;
 use fred::prelude::{Builder, ClientLike, Config as RedisConfig};
 
@@ -34,11 +34,40 @@ async fn cart_store(adapter: Adapter, ttl: CartTtl) -> anyhow::Result<Arc<dyn Ca
     })
 }
 
-async fn stock_gate(adapter: Adapter) -> anyhow::Result<Arc<dyn StockGate>> {
+/// The stock gate and waiting room: one adapter holds both (a sale's state is shared).
+#[derive(Clone)]
+enum Flash {
+    Memory(Arc<MemoryStockGate>),
+    Redis(Arc<RedisStockGate>),
+}
+
+impl std::ops::Deref for Flash {
+    type Target = dyn FlashStore;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Flash::Memory(g) => g.as_ref(),
+            Flash::Redis(g) => g.as_ref(),
+        }
+    }
+}
+
+trait FlashStore: StockGate + WaitingRoom {}
+impl<T: StockGate + WaitingRoom> FlashStore for T {}
+
+async fn flash(adapter: Adapter) -> anyhow::Result<Flash> {
     Ok(match adapter {
-        Adapter::Embedded => Arc::new(MemoryStockGate::new()),
-        Adapter::Redis => Arc::new(RedisStockGate::new(redis_pool().await?, format!("{}:", unique_name("t")))),
+        Adapter::Embedded => Flash::Memory(Arc::new(MemoryStockGate::new())),
+        Adapter::Redis => Flash::Redis(Arc::new(RedisStockGate::new(redis_pool().await?, format!("{}:", unique_name("t"))))),
     })
+}
+
+impl Adapter {
+    fn name(self) -> &'static str {
+        match self {
+            Adapter::Embedded => "embedded",
+            Adapter::Redis => "Redis",
+        }
+    }
 }
 
 /// Two handles on one bus, as two server nodes would have.
@@ -133,72 +162,137 @@ async fn cart_expires_after_its_time_to_live(adapter: Adapter) -> anyhow::Result
     Ok(())
 }
 
-// ---- stock gate ----
+// ---- stock gate and waiting room ----
 
 const HOLD: Duration = Duration::from_secs(300);
+const TOKEN: Duration = Duration::from_secs(300);
+
+fn terms(starts_in_ms: i64, limit: i64) -> SaleTerms {
+    let now = chrono::Utc::now().timestamp_millis();
+    SaleTerms { starts_at_ms: now + starts_in_ms, ends_at_ms: now + 3_600_000, per_buyer_limit: limit, token_secret: "secret".into() }
+}
+
+/// A live sale with `remaining` units and no holds yet.
+async fn live(gate: &Flash, sale_id: i64, remaining: i64, limit: i64) -> anyhow::Result<()> {
+    assert!(gate.warm(sale_id, &Warm { terms: terms(-1000, limit), remaining, bought: vec![], holds: vec![] }).await?);
+    Ok(())
+}
+
+/// Puts `buyers` in line and lets them all in (one round); their tokens.
+async fn admitted(gate: &Flash, sale_id: i64, buyers: &[&str]) -> anyhow::Result<Vec<String>> {
+    for b in buyers {
+        gate.join(sale_id, b, &format!("ticket-{b}"), None).await?;
+    }
+    let round = gate.admit(sale_id, buyers.len() as i64, TOKEN).await?;
+    assert!(round.ran);
+    assert_eq!(round.admitted, buyers.len() as i64);
+    let mut tokens = Vec::new();
+    for b in buyers {
+        match gate.place(sale_id, b).await? {
+            RoomAnswer::Place(Place::Admitted { token, .. }) => tokens.push(token),
+            other => panic!("{b} not admitted: {other:?}"),
+        }
+    }
+    Ok(tokens)
+}
+
+async fn next_second() {
+    let ms = chrono::Utc::now().timestamp_millis() % 1000;
+    tokio::time::sleep(Duration::from_millis((1000 - ms + 20) as u64)).await;
+}
 
 async fn gate_sells_until_sold_out(adapter: Adapter) -> anyhow::Result<()> {
-    let gate = stock_gate(adapter).await?;
-    assert_eq!(gate.try_take(1, "x", 1, 5, HOLD).await?, TakeOutcome::NotLoaded);
-    gate.load(1, 3).await?;
-    let TakeOutcome::Held { remaining, .. } = gate.try_take(1, "a", 2, 5, HOLD).await? else { panic!("should hold") };
-    assert_eq!(remaining, 1);
-    assert_eq!(gate.try_take(1, "b", 2, 5, HOLD).await?, TakeOutcome::SoldOut { remaining: 1 });
-    assert!(matches!(gate.try_take(1, "b", 1, 5, HOLD).await?, TakeOutcome::Held { remaining: 0, .. }));
-    assert_eq!(gate.try_take(1, "c", 1, 5, HOLD).await?, TakeOutcome::SoldOut { remaining: 0 });
+    let gate = flash(adapter).await?;
+    assert_eq!(gate.try_take(1, "x", "t", 1, HOLD).await?, TakeOutcome::NotLoaded);
+    live(&gate, 1, 3, 5).await?;
+    assert!(!gate.warm(1, &Warm { terms: terms(0, 5), remaining: 99, bought: vec![], holds: vec![] }).await?, "a second warm changes nothing");
+    let t = admitted(&gate, 1, &["a", "b", "c"]).await?;
+    assert_eq!(gate.try_take(1, "a", "forged", 1, HOLD).await?, TakeOutcome::NotAdmitted, "the buy must carry the buyer's own token");
+    assert_eq!(gate.try_take(1, "a", &t[1], 1, HOLD).await?, TakeOutcome::NotAdmitted, "another buyer's token is no token");
+    let TakeOutcome::Held { remaining, hold } = gate.try_take(1, "a", &t[0], 2, HOLD).await? else { panic!("should hold") };
+    assert_eq!((remaining, hold.quantity, hold.buyer.as_str()), (1, 2, "a"));
+    assert_eq!(gate.try_take(1, "b", &t[1], 2, HOLD).await?, TakeOutcome::SoldOut { remaining: 1 });
+    assert!(matches!(gate.try_take(1, "b", &t[1], 1, HOLD).await?, TakeOutcome::Held { remaining: 0, .. }));
+    assert_eq!(gate.try_take(1, "c", &t[2], 1, HOLD).await?, TakeOutcome::SoldOut { remaining: 0 });
     assert_eq!(gate.remaining(1).await?, Some(0));
     assert_eq!(gate.remaining(2).await?, None);
     Ok(())
 }
 
-async fn gate_enforces_the_per_buyer_limit(adapter: Adapter) -> anyhow::Result<()> {
-    let gate = stock_gate(adapter).await?;
-    gate.load(7, 100).await?;
-    assert!(matches!(gate.try_take(7, "alice", 2, 3, HOLD).await?, TakeOutcome::Held { .. }));
-    assert_eq!(gate.try_take(7, "alice", 2, 3, HOLD).await?, TakeOutcome::LimitReached { limit: 3, already: 2 });
-    assert!(matches!(gate.try_take(7, "alice", 1, 3, HOLD).await?, TakeOutcome::Held { .. }));
-    assert!(matches!(gate.try_take(7, "bob", 3, 3, HOLD).await?, TakeOutcome::Held { .. }));
+async fn gate_enforces_the_limit_and_one_hold_each(adapter: Adapter) -> anyhow::Result<()> {
+    let gate = flash(adapter).await?;
+    live(&gate, 7, 100, 3).await?;
+    let t = admitted(&gate, 7, &["alice", "bob"]).await?;
+    let TakeOutcome::Held { hold, .. } = gate.try_take(7, "alice", &t[0], 2, HOLD).await? else { panic!() };
+    assert_eq!(gate.try_take(7, "alice", &t[0], 1, HOLD).await?, TakeOutcome::AlreadyHolding { hold_id: hold.id.clone() }, "one live hold at a time");
+    assert!(gate.commit(7, &hold.id).await?);
+    assert_eq!(gate.try_take(7, "alice", &t[0], 2, HOLD).await?, TakeOutcome::LimitReached { limit: 3, already: 2 }, "bought units count");
+    assert!(matches!(gate.try_take(7, "alice", &t[0], 1, HOLD).await?, TakeOutcome::Held { .. }));
+    assert_eq!(gate.try_take(7, "bob", &t[1], 4, HOLD).await?, TakeOutcome::LimitReached { limit: 3, already: 0 });
+    assert!(matches!(gate.try_take(7, "bob", &t[1], 3, HOLD).await?, TakeOutcome::Held { .. }));
     assert_eq!(gate.remaining(7).await?, Some(94));
     Ok(())
 }
 
 async fn gate_release_and_commit_happen_once(adapter: Adapter) -> anyhow::Result<()> {
-    let gate = stock_gate(adapter).await?;
-    gate.load(3, 10).await?;
-    let TakeOutcome::Held { hold: h1, .. } = gate.try_take(3, "a", 4, 4, HOLD).await? else { panic!() };
-    let TakeOutcome::Held { hold: h2, .. } = gate.try_take(3, "b", 3, 4, HOLD).await? else { panic!() };
+    let gate = flash(adapter).await?;
+    live(&gate, 3, 10, 4).await?;
+    let t = admitted(&gate, 3, &["a", "b"]).await?;
+    let TakeOutcome::Held { hold: h1, .. } = gate.try_take(3, "a", &t[0], 4, HOLD).await? else { panic!() };
+    let TakeOutcome::Held { hold: h2, .. } = gate.try_take(3, "b", &t[1], 3, HOLD).await? else { panic!() };
     assert_eq!(gate.remaining(3).await?, Some(3));
     assert!(gate.release(3, &h1.id).await?);
     assert!(!gate.release(3, &h1.id).await?, "a second release gives nothing back");
     assert_eq!(gate.remaining(3).await?, Some(7));
-    assert!(matches!(gate.try_take(3, "a", 4, 4, HOLD).await?, TakeOutcome::Held { .. }), "released units count again for the buyer's limit");
+    assert!(matches!(gate.try_take(3, "a", &t[0], 4, HOLD).await?, TakeOutcome::Held { .. }), "released units count again for the buyer's limit");
+    assert!(gate.extend(3, &h2.id, chrono::Utc::now().timestamp_millis() + 600_000).await?);
     assert!(gate.commit(3, &h2.id).await?);
     assert!(!gate.commit(3, &h2.id).await?);
     assert!(!gate.release(3, &h2.id).await?, "a committed hold cannot be released");
+    assert!(!gate.extend(3, &h2.id, 0).await?);
     assert_eq!(gate.remaining(3).await?, Some(3));
     Ok(())
 }
 
-async fn gate_expired_holds_return_to_stock(adapter: Adapter) -> anyhow::Result<()> {
-    let gate = stock_gate(adapter).await?;
-    gate.load(4, 5).await?;
-    let TakeOutcome::Held { hold: short, .. } = gate.try_take(4, "a", 2, 5, Duration::from_millis(50)).await? else { panic!() };
-    assert!(matches!(gate.try_take(4, "b", 1, 5, HOLD).await?, TakeOutcome::Held { .. }));
-    tokio::time::sleep(Duration::from_millis(120)).await;
-    assert_eq!(gate.release_expired(4).await?, 1);
-    assert_eq!(gate.release_expired(4).await?, 0, "released once");
-    assert_eq!(gate.remaining(4).await?, Some(4));
-    assert!(!gate.commit(4, &short.id).await?, "an expired hold can no longer become an order");
+async fn gate_takes_only_while_the_sale_is_live(adapter: Adapter) -> anyhow::Result<()> {
+    let gate = flash(adapter).await?;
+    assert!(gate.warm(5, &Warm { terms: terms(60_000, 1), remaining: 5, bought: vec![], holds: vec![] }).await?);
+    gate.join(5, "a", "ticket-a", Some(10)).await?;
+    assert_eq!(gate.admit(5, 10, TOKEN).await?.admitted, 0, "nobody is let in before the start");
+    assert_eq!(gate.try_take(5, "a", "t", 1, HOLD).await?, TakeOutcome::NotLive);
+    live(&gate, 6, 5, 1).await?;
+    let t = admitted(&gate, 6, &["a"]).await?;
+    gate.close(6).await?;
+    assert_eq!(gate.try_take(6, "a", &t[0], 1, HOLD).await?, TakeOutcome::NotLive, "closed: nothing more is taken");
+    assert_eq!(gate.join(6, "b", "ticket-b", None).await?, RoomAnswer::Closed);
+    assert_eq!(gate.remaining(6).await?, Some(5));
     Ok(())
 }
 
-async fn gate_never_oversells_under_a_thousand_racing_buyers(adapter: Adapter) -> anyhow::Result<()> {
-    let gate = stock_gate(adapter).await?;
-    gate.load(42, 100).await?;
+async fn gate_warms_with_the_holds_and_buyers_it_had(adapter: Adapter) -> anyhow::Result<()> {
+    let gate = flash(adapter).await?;
+    let h1 = Hold { id: "h1".into(), sale_id: 8, buyer: "a".into(), quantity: 2, expires_at_ms: chrono::Utc::now().timestamp_millis() + 60_000 };
+    let warm = Warm { terms: terms(-1000, 2), remaining: 5, bought: vec![("a".into(), 2), ("b".into(), 1)], holds: vec![h1] };
+    assert!(gate.warm(8, &warm).await?);
+    let t = admitted(&gate, 8, &["a", "b"]).await?;
+    assert_eq!(gate.try_take(8, "a", &t[0], 1, HOLD).await?, TakeOutcome::AlreadyHolding { hold_id: "h1".into() });
+    assert!(gate.release(8, "h1").await?, "a warmed hold can be released");
+    assert_eq!(gate.remaining(8).await?, Some(7));
+    assert_eq!(gate.try_take(8, "b", &t[1], 2, HOLD).await?, TakeOutcome::LimitReached { limit: 2, already: 1 }, "bought before the restart counts");
+    Ok(())
+}
+
+async fn gate_never_oversells_under_two_thousand_racing_buyers(adapter: Adapter) -> anyhow::Result<()> {
+    let gate = flash(adapter).await?;
+    live(&gate, 42, 100, 1).await?;
+    let buyers: Vec<String> = (0..2000).map(|i| format!("buyer-{i}")).collect();
+    let names: Vec<&str> = buyers.iter().map(String::as_str).collect();
+    let tokens = admitted(&gate, 42, &names).await?;
+    let started = std::time::Instant::now();
     let mut tasks = Vec::new();
-    for i in 0..1000 {
+    for (b, t) in buyers.into_iter().zip(tokens) {
         let gate = gate.clone();
-        tasks.push(tokio::spawn(async move { gate.try_take(42, &format!("buyer-{i}"), 1, 1, HOLD).await }));
+        tasks.push(tokio::spawn(async move { gate.try_take(42, &b, &t, 1, HOLD).await }));
     }
     let (mut held, mut sold_out) = (0, 0);
     for t in tasks {
@@ -208,9 +302,76 @@ async fn gate_never_oversells_under_a_thousand_racing_buyers(adapter: Adapter) -
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(held, 100, "exactly the stock is sold");
-    assert_eq!(sold_out, 900);
+    eprintln!("2,000 racing buys on the {} gate: {:?}", adapter.name(), started.elapsed());
+    assert_eq!(held, 100, "exactly the stock is held");
+    assert_eq!(sold_out, 1900);
     assert_eq!(gate.remaining(42).await?, Some(0));
+    Ok(())
+}
+
+async fn room_draw_is_a_shuffle_and_later_joins_queue_behind(adapter: Adapter) -> anyhow::Result<()> {
+    let gate = flash(adapter).await?;
+    assert!(gate.warm(9, &Warm { terms: terms(60_000, 1), remaining: 10, bought: vec![], holds: vec![] }).await?);
+    let seed = "a-secret-seed";
+    let mut places = Vec::new();
+    for user in 1..=50_i64 {
+        let ticket = service::ticket_of(seed, user);
+        let RoomAnswer::Place(Place::Waiting { .. }) = gate.join(9, &user.to_string(), &ticket, Some(service::draw_score(&ticket))).await? else { panic!() };
+    }
+    for user in 1..=50_i64 {
+        let RoomAnswer::Place(Place::Waiting { position }) = gate.place(9, &user.to_string()).await? else { panic!() };
+        places.push(position);
+    }
+    let mut sorted = places.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=50).collect::<Vec<i64>>(), "every joiner has one place, no gap, no duplicate");
+    assert_ne!(places, sorted, "the pre-start order is not the order of arrival");
+    let ticket7 = service::ticket_of(seed, 7);
+    assert_eq!(gate.join(9, "7", &ticket7, Some(service::draw_score(&ticket7))).await?, gate.place(9, "7").await?, "joining again is the same place");
+    let mut expected: Vec<String> = (1..=50).map(|u| service::ticket_of(seed, u)).collect();
+    expected.sort_by_key(|t| (service::draw_score(t), t.clone()));
+    assert_eq!(gate.draw(9).await?, expected, "the draw lists the tickets in the order drawn");
+    let first = expected.iter().position(|t| *t == service::ticket_of(seed, 1)).unwrap() as i64 + 1;
+    assert_eq!(places[0], first, "a shopper's place is their ticket's place in the draw");
+    assert_eq!(gate.join(9, "late", "ticket-late", None).await?, RoomAnswer::Place(Place::Waiting { position: 51 }), "after the draw, arrival order");
+    assert_eq!(gate.waiting(9).await?, 51);
+    Ok(())
+}
+
+async fn room_admits_a_batch_a_second_while_units_last(adapter: Adapter) -> anyhow::Result<()> {
+    let gate = flash(adapter).await?;
+    live(&gate, 11, 2, 1).await?;
+    for i in 1..=10 {
+        gate.join(11, &format!("s{i}"), &format!("t{i}"), None).await?;
+    }
+    next_second().await;
+    let round = gate.admit(11, 3, TOKEN).await?;
+    assert_eq!((round.ran, round.admitted, round.waiting, round.remaining), (true, 3, 7, 2));
+    assert!(!gate.admit(11, 3, TOKEN).await?.ran, "one round a second, whichever node asks");
+    assert_eq!(gate.place(11, "s4").await?, RoomAnswer::Place(Place::Waiting { position: 1 }), "the line moved up");
+    assert!(gate.leave(11, "s4").await?);
+    assert!(!gate.leave(11, "s4").await?);
+    assert_eq!(gate.place(11, "s5").await?, RoomAnswer::Place(Place::Waiting { position: 1 }), "leaving frees the place");
+    assert_eq!(gate.place(11, "s4").await?, RoomAnswer::NotInLine);
+    for b in ["s1", "s2"] {
+        let RoomAnswer::Place(Place::Admitted { token, .. }) = gate.place(11, b).await? else { panic!() };
+        assert!(matches!(gate.try_take(11, b, &token, 1, HOLD).await?, TakeOutcome::Held { .. }));
+    }
+    next_second().await;
+    let round = gate.admit(11, 3, TOKEN).await?;
+    assert_eq!((round.admitted, round.remaining), (0, 0), "sold out: the room stops letting people in");
+    Ok(())
+}
+
+async fn room_tokens_lapse(adapter: Adapter) -> anyhow::Result<()> {
+    let gate = flash(adapter).await?;
+    live(&gate, 12, 5, 1).await?;
+    gate.join(12, "a", "ticket-a", None).await?;
+    assert_eq!(gate.admit(12, 1, Duration::from_millis(300)).await?.admitted, 1);
+    let RoomAnswer::Place(Place::Admitted { token, .. }) = gate.join(12, "a", "ticket-a", None).await? else { panic!() };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(gate.place(12, "a").await?, RoomAnswer::NotInLine, "a lapsed token frees the place");
+    assert_eq!(gate.try_take(12, "a", &token, 1, HOLD).await?, TakeOutcome::NotAdmitted);
     Ok(())
 }
 
@@ -306,10 +467,14 @@ contract_suite!(
     carts_are_separate_per_owner,
     cart_expires_after_its_time_to_live,
     gate_sells_until_sold_out,
-    gate_enforces_the_per_buyer_limit,
+    gate_enforces_the_limit_and_one_hold_each,
     gate_release_and_commit_happen_once,
-    gate_expired_holds_return_to_stock,
-    gate_never_oversells_under_a_thousand_racing_buyers,
+    gate_takes_only_while_the_sale_is_live,
+    gate_warms_with_the_holds_and_buyers_it_had,
+    gate_never_oversells_under_two_thousand_racing_buyers,
+    room_draw_is_a_shuffle_and_later_joins_queue_behind,
+    room_admits_a_batch_a_second_while_units_last,
+    room_tokens_lapse,
     events_reach_every_node,
     cache_hits_until_dropped_or_expired,
     cache_refuses_a_page_loaded_before_a_change,

@@ -143,8 +143,18 @@ pub async fn settle_authorized(state: &AppState, payment_id: i64) -> Result<orde
     if o.status == OrderStatus::Pending {
         return match commit_paid(state, &o).await {
             Ok(paid) => {
-                if let Err(e) = state.stores.carts.clear(&CartOwner::User(o.user_id)).await {
-                    tracing::warn!(error = %e, order_id = o.id, "clearing the cart after payment");
+                match crate::flash::service::hold_of_order(db, o.id).await? {
+                    // A flash-sale order: its units stay sold in the gate; the cart is untouched.
+                    Some(h) => {
+                        if let Err(e) = state.stores.stock_gate.commit(h.sale_id, &h.id).await {
+                            tracing::warn!(error = %e, order_id = o.id, hold_id = h.id, "committing a paid hold in the stock gate");
+                        }
+                    }
+                    None => {
+                        if let Err(e) = state.stores.carts.clear(&CartOwner::User(o.user_id)).await {
+                            tracing::warn!(error = %e, order_id = o.id, "clearing the cart after payment");
+                        }
+                    }
                 }
                 let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).all(db).await?;
                 announce_stock(state, items.iter().map(|i| i.product_id)).await;

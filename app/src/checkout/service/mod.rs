@@ -22,11 +22,11 @@ use crate::accounts::{AddressInput, CurrentUser};
 use crate::money::Money;
 use crate::cart::CartOwner;
 use crate::states::ProductStatus;
-use crate::db::{address, inventory, order, order_item, payment, product, reservation, variant};
+use crate::db::{address, flash_sale, inventory, order, order_item, payment, product, reservation, sale_hold, variant};
 use crate::error::{AppError, FieldErrors};
 use crate::payments::{AuthorizeOutcome, AuthorizeRequest, GatewayError};
 use crate::state::AppState;
-pub(crate) use crate::states::{OrderStatus, PaymentState, ReservationState};
+pub(crate) use crate::states::{HoldState, OrderStatus, PaymentState, ReservationState};
 
 mod attempts;
 mod idempotency;

@@ -79,8 +79,16 @@ pub(crate) async fn commit_paid(state: &AppState, o: &order::Model) -> Result<or
         .await?;
     let expected: i64 = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).all(&txn).await?.iter().map(|i| i.quantity).sum();
     let lost = || AppError::Conflict(format!("Order {} expired before the payment came back; the payment was cancelled and nothing was charged.", o.id));
-    if held.iter().map(|r| r.quantity).sum::<i64>() != expected {
+    // A flash-sale order holds its units as a sale hold instead of reservations.
+    let hold = sale_hold::Entity::find().filter(sale_hold::Column::OrderId.eq(o.id)).one(&txn).await?;
+    let hold_units = hold.as_ref().filter(|h| h.state == HoldState::Ordered).map_or(0, |h| h.quantity);
+    if held.iter().map(|r| r.quantity).sum::<i64>() + hold_units != expected {
         return Err(lost());
+    }
+    if let Some(h) = &hold {
+        if !crate::flash::service::pay_hold(&txn, &h.id).await? {
+            return Err(lost());
+        }
     }
     for r in &held {
         if !move_reservation(&txn, r.id, ReservationState::Held, ReservationState::Committed).await? {

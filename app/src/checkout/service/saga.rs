@@ -14,13 +14,20 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
         return replay(&existing, user.user_id, &hash).map(|r| (r, true));
     }
     let valid = validate(db, user.user_id, req).await?;
-    let lines = priced_lines(state, user.user_id).await?;
+    let now = Utc::now();
+    // The goods: a flash-sale hold at the sale price, or the cart (stock reserved below).
+    let hold_id = req.hold_id.as_deref().map(str::trim).filter(|h| !h.is_empty());
+    let (lines, hold, expires) = match hold_id {
+        Some(id) => {
+            let (line, hold, expires) = hold_line(state, user.user_id, id, now).await?;
+            (vec![line], Some(hold), expires)
+        }
+        None => (priced_lines(state, user.user_id).await?, None, now + Duration::minutes(RESERVATION_MINUTES)),
+    };
     let currency = lines[0].variant.currency.clone();
-    let subtotal: i64 = lines.iter().map(|l| l.variant.price_amount * l.quantity).sum();
+    let subtotal: i64 = lines.iter().map(|l| l.unit_price * l.quantity).sum();
     let shipping = valid.method.price(subtotal);
     let tax = tax_of(subtotal + shipping, state.rules.tax_rate_bps);
-    let now = Utc::now();
-    let expires = now + Duration::minutes(RESERVATION_MINUTES);
 
     let created = {
         let txn = state.writer.begin().await?;
@@ -61,21 +68,35 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
                 product_id: Set(line.product.id),
                 title: Set(line.product.title.clone()),
                 sku: Set(line.variant.sku.clone()),
-                unit_price: Set(line.variant.price_amount),
+                unit_price: Set(line.unit_price),
                 currency: Set(currency.clone()),
                 quantity: Set(line.quantity),
-                line_total: Set(line.variant.price_amount * line.quantity),
+                line_total: Set(line.unit_price * line.quantity),
                 ..Default::default()
             }
             .insert(&txn)
             .await?;
-            reserve_line(&txn, o.id, line, expires).await?;
+            match &hold {
+                Some(h) => crate::flash::service::order_hold(&txn, h, o.id, expires, now).await?,
+                None => reserve_line(&txn, o.id, line, expires).await?,
+            }
         }
         txn.commit().await?;
         o
     };
-    tracing::info!(order_id = created.id, total = created.total, "order created, stock reserved");
-    announce_stock(state, lines.iter().map(|l| l.product.id)).await;
+    match &hold {
+        Some(h) => {
+            tracing::info!(order_id = created.id, total = created.total, hold_id = h.id, "order created from a flash-sale hold");
+            // The gate's copy of the hold lasts as long (a backstop only: the database decides).
+            if let Err(e) = state.stores.stock_gate.extend(h.sale_id, &h.id, expires.timestamp_millis()).await {
+                tracing::warn!(error = %e, hold_id = h.id, "extending a hold in the stock gate");
+            }
+        }
+        None => {
+            tracing::info!(order_id = created.id, total = created.total, "order created, stock reserved");
+            announce_stock(state, lines.iter().map(|l| l.product.id)).await;
+        }
+    }
     Ok((pay(state, created, &valid.payment_method_id).await?, false))
 }
 

@@ -65,6 +65,70 @@ pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
     Ok(released)
 }
 
+/// Releases flash-sale holds whose time is up, each exactly once: a hold never checked out,
+/// or checked out into an order still unpaid (skipped while a request is paying it; the order
+/// then expires). The gate gives the units back first, so a hold the gate cannot reach now
+/// stays due and is tried again next round; the database's move is conditional. Returns how
+/// many holds were released.
+#[tracing::instrument(skip(state))]
+pub async fn release_expired_holds(state: &AppState) -> Result<u64, AppError> {
+    let db = &state.db;
+    let now = Utc::now();
+    let due = sale_hold::Entity::find()
+        .filter(sale_hold::Column::State.is_in([HoldState::Held, HoldState::Ordered]))
+        .filter(sale_hold::Column::ExpiresAt.lte(now))
+        .order_by_asc(sale_hold::Column::ExpiresAt)
+        .all(db)
+        .await?;
+    let mut released = 0;
+    let mut sales = Vec::new();
+    for h in due {
+        let order = match h.order_id {
+            Some(id) => order::Entity::find_by_id(id).one(db).await?,
+            None => None,
+        };
+        if order.as_ref().is_some_and(|o| o.locked_until.is_some_and(|t| t > now)) {
+            continue; // being paid right now
+        }
+        if let Err(e) = state.stores.stock_gate.release(h.sale_id, &h.id).await {
+            tracing::warn!(error = %e, hold_id = h.id, "stock gate unreachable; the hold is released next round");
+            continue;
+        }
+        let txn = state.writer.begin().await?;
+        let returned = crate::flash::service::return_hold(&txn, &h, now).await?;
+        if let Some(o) = &order {
+            order::Entity::update_many()
+                .col_expr(order::Column::Status, Expr::value(OrderStatus::Expired))
+                .col_expr(order::Column::UpdatedAt, Expr::value(now))
+                .filter(order::Column::Id.eq(o.id))
+                .filter(order::Column::Status.eq(OrderStatus::Pending))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        if returned != crate::flash::service::Returned::Nothing {
+            released += 1;
+            sales.push(h.sale_id);
+        }
+        if let Some(o) = order {
+            void_waiting(state, o.id).await?;
+        }
+    }
+    sales.sort_unstable();
+    sales.dedup();
+    for sale_id in sales {
+        if let Ok(Some(remaining)) = state.stores.stock_gate.remaining(sale_id).await {
+            if let Err(e) = state.stores.events.publish(crate::events::ShopEvent::SaleStock { sale_id, remaining }).await {
+                tracing::warn!(error = %e, sale_id, "publishing SaleStock");
+            }
+        }
+    }
+    if released > 0 {
+        tracing::info!(released, "expired flash-sale holds released");
+    }
+    Ok(released)
+}
+
 /// Finishes payment attempts a crash cut off: an attempt still `created` after its lease is
 /// looked up at the provider by its idempotency key. Authorized there → the order is paid if
 /// its stock is still held, else the authorization is voided; never reached or declined → the
@@ -126,6 +190,19 @@ pub fn spawn_sweeper(workers: &crate::workers::Workers, state: AppState, every: 
             }
             if let Err(e) = release_expired(&state).await {
                 tracing::warn!(error = %e, "releasing expired reservations");
+            }
+        }
+    });
+}
+
+/// Runs `release_expired_holds` every `every` (a second: a hold's units should be back on offer
+/// the moment it lapses) until the node shuts down.
+pub fn spawn_hold_sweeper(workers: &crate::workers::Workers, state: AppState, every: std::time::Duration) {
+    workers.every("sale holds", every, move || {
+        let state = state.clone();
+        async move {
+            if let Err(e) = release_expired_holds(&state).await {
+                tracing::warn!(error = %e, "releasing expired flash-sale holds");
             }
         }
     });

@@ -50,6 +50,8 @@ pub(crate) struct Line {
     pub(crate) variant: variant::Model,
     pub(crate) product: product::Model,
     pub(crate) quantity: i64,
+    /// The price of one unit: the variant's, or a flash sale's.
+    pub(crate) unit_price: i64,
 }
 
 pub(crate) async fn priced_lines(state: &AppState, user_id: i64) -> Result<Vec<Line>, AppError> {
@@ -70,7 +72,9 @@ pub(crate) async fn priced_lines(state: &AppState, user_id: i64) -> Result<Vec<L
     for l in cart {
         let v = variants.iter().find(|v| v.sku == l.sku);
         match v.and_then(|v| products.get(&v.product_id).map(|p| (v, p))) {
-            Some((v, p)) if p.status == ProductStatus::Active => lines.push(Line { variant: v.clone(), product: p.clone(), quantity: l.quantity }),
+            Some((v, p)) if p.status == ProductStatus::Active => {
+                lines.push(Line { variant: v.clone(), product: p.clone(), quantity: l.quantity, unit_price: v.price_amount })
+            }
             Some((_, p)) => return Err(AppError::Conflict(format!("\"{}\" is no longer sold. Remove it from your cart to check out.", p.title))),
             None => return Err(AppError::Conflict(format!("An item in your cart ({}) is no longer sold. Remove it to check out.", l.sku))),
         }
@@ -80,4 +84,28 @@ pub(crate) async fn priced_lines(state: &AppState, user_id: i64) -> Result<Vec<L
         return Err(AppError::bad("cart", "Your cart has prices in more than one currency; check them out separately."));
     }
     Ok(lines)
+}
+
+/// The line of a flash-sale hold the shopper checks out, at the sale price, with the expiry
+/// the hold gets now (extended once, as its payment begins).
+pub(crate) async fn hold_line(state: &AppState, user_id: i64, hold_id: &str, now: chrono::DateTime<Utc>) -> Result<(Line, sale_hold::Model, chrono::DateTime<Utc>), AppError> {
+    let db = &state.db;
+    let hold = sale_hold::Entity::find_by_id(hold_id.to_owned())
+        .filter(sale_hold::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::bad("hold_id", format!("You have no hold {hold_id}.")))?;
+    match (hold.state, hold.order_id) {
+        (HoldState::Held, _) if hold.expires_at > now => {}
+        (HoldState::Ordered | HoldState::Paid, Some(order_id)) => {
+            return Err(AppError::Conflict(format!("This hold was already checked out as order {order_id}.")));
+        }
+        _ => return Err(AppError::Conflict("This hold has expired; its units went back to the sale. Join the queue again.".to_owned())),
+    }
+    let sale = flash_sale::Entity::find_by_id(hold.sale_id).one(db).await?.ok_or(AppError::Internal)?;
+    let variant = variant::Entity::find_by_id(sale.variant_id).one(db).await?.ok_or(AppError::Internal)?;
+    let product = product::Entity::find_by_id(sale.product_id).one(db).await?.ok_or(AppError::Internal)?;
+    let expires = if hold.extended { hold.expires_at } else { Ord::max(hold.expires_at, now + Duration::seconds(state.rules.sale_hold_seconds)) };
+    let line = Line { variant, product, quantity: hold.quantity, unit_price: sale.price_amount };
+    Ok((line, hold, expires))
 }

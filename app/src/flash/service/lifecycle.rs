@@ -74,6 +74,14 @@ async fn finish(state: &AppState, sale: &flash_sale::Model, to: SaleStatus, now:
     give_back(&txn, sale.id, sale.variant_id, unsold, false).await?;
     txn.commit().await?;
     tracing::info!(sale_id = sale.id, status = %to, unsold, "flash sale over; unsold units back in ordinary stock");
+    // The gate takes nothing more and the line closes (a gate that cannot be reached now is
+    // closed by its clock: the sale's end time, or a warm that reads the status).
+    if let Err(e) = state.stores.stock_gate.close(sale.id).await {
+        tracing::warn!(error = %e, sale_id = sale.id, "closing the sale in the stock gate");
+    }
+    if let Err(e) = state.stores.events.publish(ShopEvent::SaleEnded { sale_id: sale.id }).await {
+        tracing::warn!(error = %e, sale_id = sale.id, "publishing SaleEnded");
+    }
     crate::catalog::service::announce(state, sale.product_id).await;
     Ok(true)
 }
@@ -122,13 +130,17 @@ pub async fn transitions(state: &AppState) -> Result<(u64, u64), AppError> {
     Ok((started, ended))
 }
 
-/// Runs `transitions` every `every` until the node shuts down.
+/// Runs `transitions`, then an admission round of every waiting room, every `every` (a second)
+/// until the node shuts down.
 pub fn spawn_transitions(workers: &crate::workers::Workers, state: AppState, every: std::time::Duration) {
     workers.every("sale transitions", every, move || {
         let state = state.clone();
         async move {
             if let Err(e) = transitions(&state).await {
                 tracing::warn!(error = %e, "moving flash sales along the clock");
+            }
+            if let Err(e) = super::admit_round(&state).await {
+                tracing::warn!(error = %e, "letting shoppers in from the waiting rooms");
             }
         }
     });

@@ -14,10 +14,16 @@ use crate::ids::SaleId;
 use crate::money::Money;
 use crate::states::SaleStatus;
 
+mod buy;
+mod holds;
 mod lifecycle;
+mod room;
 mod schedule;
 
+pub use buy::{buy, hold, warm};
+pub use holds::{Returned, hold_of_order, order_hold, pay_hold, return_hold};
 pub use lifecycle::{cancel, end_now, spawn_transitions, transitions};
+pub use room::{admit_round, draw, draw_score, join, leave, place, ticket_of};
 pub use schedule::{MAX_ADMISSION_RATE, schedule, update};
 
 /// How long an ended sale stays on `/sales`.
@@ -68,6 +74,17 @@ async fn give_back(txn: &impl ConnectionTrait, sale_id: i64, variant_id: i64, un
     Ok(())
 }
 
+/// 256 random bits in hex: a sale's draw seed or gate secret.
+pub(crate) fn secret() -> String {
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+}
+
+/// SHA-256 of `text`, in hex.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Where a sale stands at `now`.
 pub fn state_of(sale: &flash_sale::Model, now: DateTime<Utc>) -> SaleState {
     match sale.status {
@@ -99,6 +116,8 @@ async fn view(db: &impl ConnectionTrait, sale: &flash_sale::Model, now: DateTime
         server_time: rfc3339(now),
         seconds_to_start: (sale.starts_at - now).num_seconds(),
         seconds_to_end: (sale.ends_at - now).num_seconds(),
+        draw_seed_sha256: sha256_hex(sale.draw_seed.as_deref().unwrap_or_default()),
+        draw_seed: sale.draw_seed.clone().filter(|_| now >= sale.starts_at),
     };
     Ok((view, product.seller_id))
 }
@@ -163,6 +182,8 @@ mod tests {
             created_at: at("2026-12-01T12:00:00Z"),
             admission_rate: 50,
             stock_returned_at: None,
+            draw_seed: None,
+            gate_secret: None,
         };
         assert_eq!(state_of(&sale, at("2026-12-03T11:59:59Z")), SaleState::Upcoming);
         assert_eq!(state_of(&sale, at("2026-12-03T12:00:00Z")), SaleState::Live, "live from the start, whatever the stored status says");

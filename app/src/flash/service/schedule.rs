@@ -80,6 +80,8 @@ pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) ->
         created_at: Set(now),
         admission_rate: Set(input.admission_rate),
         stock_returned_at: Set(None),
+        draw_seed: Set(Some(super::secret())),
+        gate_secret: Set(Some(super::secret())),
         ..Default::default()
     }
     .insert(&txn)

@@ -38,6 +38,8 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, OrderId(order_id): Ord
         (status, _) => return Err(AppError::Conflict(format!("Order {order_id} is {status} and cannot be cancelled."))),
     }
     let was_paid = o.status == OrderStatus::Paid;
+    // A flash-sale order's units: back to the running sale, or to ordinary stock.
+    let mut sale_units = None;
     let cancelled = {
         let txn = state.writer.begin().await?;
         let res = order::Entity::update_many()
@@ -51,6 +53,9 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, OrderId(order_id): Ord
             .await?;
         if res.rows_affected == 1 {
             crate::checkout::notify::enqueue(&txn, "order.cancelled", serde_json::json!({ "order_id": order_id })).await?;
+            if let Some(h) = crate::flash::service::hold_of_order(db, order_id).await? {
+                sale_units = Some((h.clone(), crate::flash::service::return_hold(&txn, &h, now).await?));
+            }
             let rows = reservation::Entity::find().filter(reservation::Column::OrderId.eq(order_id)).all(&txn).await?;
             for r in rows {
                 let (from, back_on_shelf) = match r.state {
@@ -80,6 +85,11 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, OrderId(order_id): Ord
             return order_view(db, user.user_id, OrderId(order_id), state.rules.cancel_window_minutes).await;
         }
         return Err(AppError::Conflict(format!("Order {order_id} is being paid or changed right now. Reload and try again.")));
+    }
+    if let Some((h, crate::flash::service::Returned::ToSale)) = &sale_units {
+        if let Err(e) = state.stores.stock_gate.release(h.sale_id, &h.id).await {
+            tracing::error!(error = %e, hold_id = h.id, "giving a cancelled order's sale units back to the gate");
+        }
     }
     void_waiting(state, order_id).await?;
     if was_paid {

@@ -1,0 +1,170 @@
+//! The buy: one round trip to the stock gate (the sale's window, the shopper's admission
+//! token, their limit and the units left, checked and taken at once) and one small database
+//! write recording the hold. The database stays the source of truth: `warm` rebuilds the
+//! gate from it (allocated − sold − live holds) whenever the gate has nothing on a sale.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use super::room::find;
+use crate::accounts::CurrentUser;
+use crate::db::{flash_sale, rfc3339, sale_hold, variant};
+use crate::error::AppError;
+use crate::events::ShopEvent;
+use crate::flash::port::{Hold, SaleTerms, TakeOutcome, Warm};
+use crate::flash::{BuyRequest, HoldView, MAX_BUY_QUANTITY};
+use crate::ids::SaleId;
+use crate::money::Money;
+use crate::state::AppState;
+use crate::states::{HoldState, SaleStatus};
+use crate::store::StoreError;
+
+/// The gate (Redis) cannot be reached: 503 with `Retry-After`, the rest of the shop serves on.
+pub(crate) fn unavailable(e: StoreError) -> AppError {
+    tracing::warn!(error = %e, "flash sale store unreachable");
+    AppError::Unavailable {
+        message: "The sale's queue is not reachable right now. Nothing was taken; try again in a few seconds.".to_owned(),
+        retry_after_secs: 2,
+    }
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// Loads the gate with a sale's figures from the database: units left are the allocation less
+/// what is sold (ordered holds count as sold) and less the holds not yet ordered; each buyer's
+/// count includes what they hold and bought. A second node warming at once changes nothing.
+pub async fn warm(state: &AppState, sale: &flash_sale::Model) -> Result<(), AppError> {
+    let holds = sale_hold::Entity::find()
+        .filter(sale_hold::Column::SaleId.eq(sale.id))
+        .filter(sale_hold::Column::State.is_in([HoldState::Held, HoldState::Ordered, HoldState::Paid]))
+        .all(&state.db)
+        .await?;
+    let mut bought: BTreeMap<String, i64> = BTreeMap::new();
+    let mut live = Vec::new();
+    let mut held_units = 0;
+    for h in &holds {
+        *bought.entry(h.user_id.to_string()).or_default() += h.quantity;
+        if h.state.is_live() {
+            live.push(Hold { id: h.id.clone(), sale_id: sale.id, buyer: h.user_id.to_string(), quantity: h.quantity, expires_at_ms: ms(h.expires_at) });
+        }
+        if h.state == HoldState::Held {
+            held_units += h.quantity;
+        }
+    }
+    let warm = Warm {
+        terms: SaleTerms {
+            starts_at_ms: ms(sale.starts_at),
+            ends_at_ms: ms(sale.ends_at),
+            per_buyer_limit: sale.per_buyer_limit,
+            token_secret: sale.gate_secret.clone().unwrap_or_else(|| format!("sale-{}", sale.id)),
+        },
+        remaining: std::cmp::max(sale.allocated - sale.sold - held_units, 0),
+        bought: bought.into_iter().collect(),
+        holds: live,
+    };
+    let gate = &state.stores.stock_gate;
+    if gate.warm(sale.id, &warm).await.map_err(unavailable)? {
+        tracing::info!(sale_id = sale.id, remaining = warm.remaining, holds = warm.holds.len(), "stock gate warmed from the database");
+    }
+    if matches!(sale.status, SaleStatus::Ended | SaleStatus::Cancelled) {
+        gate.close(sale.id).await.map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+async fn hold_view(state: &AppState, sale: &flash_sale::Model, h: &sale_hold::Model, remaining: i64) -> Result<HoldView, AppError> {
+    let sku = variant::Entity::find_by_id(sale.variant_id).one(&state.db).await?.map(|v| v.sku).unwrap_or_default();
+    Ok(HoldView {
+        hold_id: h.id.clone(),
+        sale_id: sale.id,
+        sku,
+        quantity: h.quantity,
+        price: Money::new(sale.price_amount, &sale.currency),
+        expires_at: rfc3339(h.expires_at),
+        remaining,
+        order_id: h.order_id,
+    })
+}
+
+/// Takes units of a live sale for an admitted shopper and holds them for
+/// `SELLOUT_SALE_HOLD_SECONDS`. A shopper holding units already gets that hold back (one
+/// live hold each); the bool is true for a new hold.
+pub async fn buy(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, req: &BuyRequest) -> Result<(HoldView, bool), AppError> {
+    if !(1..=MAX_BUY_QUANTITY).contains(&req.quantity) {
+        return Err(AppError::bad("quantity", format!("quantity must be from 1 to {MAX_BUY_QUANTITY} (got {})", req.quantity)));
+    }
+    let token = req.token.trim();
+    if token.is_empty() {
+        return Err(AppError::bad("token", "token is required: join the queue and buy once you are let in."));
+    }
+    let sale = find(state, id).await?;
+    let buyer = user.user_id.to_string();
+    let gate = &state.stores.stock_gate;
+    let hold_for = Duration::from_secs(state.rules.sale_hold_seconds.max(1) as u64);
+    let mut outcome = gate.try_take(id, &buyer, token, req.quantity, hold_for).await.map_err(unavailable)?;
+    if outcome == TakeOutcome::NotLoaded {
+        warm(state, &sale).await?;
+        outcome = gate.try_take(id, &buyer, token, req.quantity, hold_for).await.map_err(unavailable)?;
+    }
+    match outcome {
+        TakeOutcome::Held { hold, remaining } => {
+            let now = Utc::now();
+            let row = sale_hold::ActiveModel {
+                id: Set(hold.id.clone()),
+                sale_id: Set(id),
+                user_id: Set(user.user_id),
+                quantity: Set(hold.quantity),
+                state: Set(HoldState::Held),
+                expires_at: Set(DateTime::from_timestamp_millis(hold.expires_at_ms).unwrap_or(now)),
+                extended: Set(false),
+                order_id: Set(None),
+                created_at: Set(now),
+                released_at: Set(None),
+            };
+            let row = match row.insert(&state.db).await {
+                Ok(row) => row,
+                Err(e) => {
+                    // Not recorded, so not held: the units go straight back.
+                    if let Err(e) = gate.release(id, &hold.id).await {
+                        tracing::error!(error = %e, sale_id = id, hold_id = hold.id, "giving back a hold the database did not record");
+                    }
+                    return Err(e.into());
+                }
+            };
+            if let Err(e) = state.stores.events.publish(ShopEvent::SaleStock { sale_id: id, remaining }).await {
+                tracing::warn!(error = %e, sale_id = id, "publishing SaleStock");
+            }
+            Ok((hold_view(state, &sale, &row, remaining).await?, true))
+        }
+        TakeOutcome::AlreadyHolding { hold_id } => {
+            let row = sale_hold::Entity::find_by_id(hold_id).one(&state.db).await?.ok_or(AppError::Internal)?;
+            let remaining = gate.remaining(id).await.map_err(unavailable)?.unwrap_or(0);
+            Ok((hold_view(state, &sale, &row, remaining).await?, false))
+        }
+        TakeOutcome::SoldOut { .. } => Err(AppError::SoldOut("Sold out: every unit of this sale is taken. Units that come back are offered to the next in line.".to_owned())),
+        TakeOutcome::LimitReached { limit, already } => Err(AppError::LimitExceeded(format!(
+            "You may buy at most {limit} of this sale and you hold or bought {already}; {} more is over the limit.",
+            req.quantity
+        ))),
+        TakeOutcome::NotAdmitted => Err(AppError::NotAdmitted("You have not been let in yet, or your turn lapsed: join the queue and buy once it is your turn.".to_owned())),
+        TakeOutcome::NotLive => Err(AppError::Conflict("This sale is not live: it has not started yet or it is over.".to_owned())),
+        TakeOutcome::NotLoaded => Err(AppError::Internal),
+    }
+}
+
+/// One of the shopper's holds.
+pub async fn hold(state: &AppState, user: &CurrentUser, hold_id: &str) -> Result<HoldView, AppError> {
+    let row = sale_hold::Entity::find_by_id(hold_id.to_owned())
+        .filter(sale_hold::Column::UserId.eq(user.user_id))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("You have no hold {hold_id}.")))?;
+    let sale = find(state, row.sale_id).await?;
+    let remaining = state.stores.stock_gate.remaining(sale.id).await.map_err(unavailable)?.unwrap_or(0);
+    hold_view(state, &sale, &row, remaining).await
+}
