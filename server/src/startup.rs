@@ -71,9 +71,9 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
     let stores = match &cfg.redis_url {
         Some(url) => {
             let rc = RedisConfig::from_url(url).context("REDIS_URL is not a valid Redis URL")?;
-            let pool = Builder::from_config(rc.clone()).build_pool(8).context("creating the Redis pool")?;
+            let pool = redis_builder(rc.clone()).build_pool(8).context("creating the Redis pool")?;
             pool.init().await.with_context(|| format!("connecting to REDIS_URL {}", redact(url)))?;
-            let subscriber = Builder::from_config(rc).build_subscriber_client().context("creating the Redis subscriber")?;
+            let subscriber = redis_builder(rc).build_subscriber_client().context("creating the Redis subscriber")?;
             let events = RedisEventBus::connect(pool.clone(), subscriber, format!("{prefix}events")).await?;
             let gate = Arc::new(RedisStockGate::new(pool.clone(), prefix));
             Stores {
@@ -107,6 +107,19 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
     app::catalog::port::spawn_invalidation(stores.product_cache.clone(), stores.events.as_ref());
     Ok(stores)
 }
+
+/// A Redis client that reconnects by itself (backing off up to 2 s) and gives up on a command
+/// after `REDIS_COMMAND_TIMEOUT`, so a Redis outage is a quick error (the flash sale answers
+/// 503) rather than a request that hangs.
+fn redis_builder(rc: RedisConfig) -> Builder {
+    let mut b = Builder::from_config(rc);
+    b.set_policy(fred::types::config::ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
+    b.with_performance_config(|p| p.default_command_timeout = REDIS_COMMAND_TIMEOUT);
+    b.with_connection_config(|c| c.max_command_attempts = 1);
+    b
+}
+
+const REDIS_COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Stripe (real or localstripe) when a secret key is configured, else the demo gateway.
 pub fn payment_gateway(cfg: &Config) -> Arc<dyn app::payments::PaymentGateway> {

@@ -85,12 +85,20 @@ impl MemoryStockGate {
 
 #[async_trait::async_trait]
 impl StockGate for MemoryStockGate {
-    async fn warm(&self, sale_id: i64, warm: &Warm) -> Result<bool, StoreError> {
+    async fn warm(&self, sale_id: i64, warm: &Warm, replace: bool) -> Result<bool, StoreError> {
         let mut sales = self.sales.lock().expect("stock gate mutex poisoned: a holder panicked");
-        if sales.contains_key(&sale_id) {
-            return Ok(false);
-        }
         let holds: HashMap<String, Hold> = warm.holds.iter().map(|h| (h.id.clone(), h.clone())).collect();
+        if let Some(s) = sales.get_mut(&sale_id) {
+            if !replace {
+                return Ok(false);
+            }
+            s.terms = warm.terms.clone();
+            s.remaining = warm.remaining.max(0);
+            s.per_buyer = warm.bought.iter().cloned().collect();
+            s.hold_of = holds.values().map(|h| (h.buyer.clone(), h.id.clone())).collect();
+            s.holds = holds;
+            return Ok(true);
+        }
         sales.insert(
             sale_id,
             SaleGate {

@@ -60,8 +60,9 @@ pub enum TakeOutcome {
 #[async_trait::async_trait]
 pub trait StockGate: Send + Sync + 'static {
     /// Loads a sale from the database's figures unless it is loaded already (then false: a
-    /// second node warming at the same moment changes nothing).
-    async fn warm(&self, sale_id: i64, warm: &Warm) -> Result<bool, StoreError>;
+    /// second node warming at the same moment changes nothing). `replace` overwrites the
+    /// figures of a loaded sale (edited before its start) and keeps its line.
+    async fn warm(&self, sale_id: i64, warm: &Warm, replace: bool) -> Result<bool, StoreError>;
     /// The sale is over (ended or cancelled): nothing more is taken or admitted.
     async fn close(&self, sale_id: i64) -> Result<(), StoreError>;
     async fn remaining(&self, sale_id: i64) -> Result<Option<i64>, StoreError>;

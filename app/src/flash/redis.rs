@@ -54,11 +54,13 @@ local function give_back(hold_id)
 end
 
 if op == 'warm' then
-  if loaded then return 0 end
+  -- ARGV[3] = '1' replaces the figures of a loaded sale (edited before its start), keeping its line.
+  if loaded and ARGV[3] ~= '1' then return 0 end
   redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
-  redis.call('HSET', KEYS[5], 'starts', ARGV[3], 'ends', ARGV[4], 'limit', ARGV[5], 'secret', ARGV[6], 'closed', '0', 'round', '0')
-  redis.call('SET', KEYS[1], ARGV[7])
-  local nbought, i = tonumber(ARGV[8]), 9
+  if not loaded then redis.call('HSET', KEYS[5], 'closed', '0', 'round', '0') end
+  redis.call('HSET', KEYS[5], 'starts', ARGV[4], 'ends', ARGV[5], 'limit', ARGV[6], 'secret', ARGV[7])
+  redis.call('SET', KEYS[1], ARGV[8])
+  local nbought, i = tonumber(ARGV[9]), 10
   for _ = 1, nbought do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end
   while i <= #ARGV do
     redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1] .. '|' .. ARGV[i + 2] .. '|' .. ARGV[i + 3])
@@ -201,9 +203,10 @@ impl RedisStockGate {
 
 #[async_trait::async_trait]
 impl StockGate for RedisStockGate {
-    async fn warm(&self, sale_id: i64, warm: &Warm) -> Result<bool, StoreError> {
+    async fn warm(&self, sale_id: i64, warm: &Warm, replace: bool) -> Result<bool, StoreError> {
         let t = &warm.terms;
         let mut args = vec![
+            if replace { "1" } else { "0" }.to_owned(),
             t.starts_at_ms.to_string(),
             t.ends_at_ms.to_string(),
             t.per_buyer_limit.to_string(),

@@ -12,6 +12,7 @@ mod helpers;
 mod platform;
 mod schema;
 mod reviews;
+mod sale_buy;
 mod sales;
 mod search;
 mod seller;

@@ -174,7 +174,7 @@ fn terms(starts_in_ms: i64, limit: i64) -> SaleTerms {
 
 /// A live sale with `remaining` units and no holds yet.
 async fn live(gate: &Flash, sale_id: i64, remaining: i64, limit: i64) -> anyhow::Result<()> {
-    assert!(gate.warm(sale_id, &Warm { terms: terms(-1000, limit), remaining, bought: vec![], holds: vec![] }).await?);
+    assert!(gate.warm(sale_id, &Warm { terms: terms(-1000, limit), remaining, bought: vec![], holds: vec![] }, false).await?);
     Ok(())
 }
 
@@ -205,7 +205,7 @@ async fn gate_sells_until_sold_out(adapter: Adapter) -> anyhow::Result<()> {
     let gate = flash(adapter).await?;
     assert_eq!(gate.try_take(1, "x", "t", 1, HOLD).await?, TakeOutcome::NotLoaded);
     live(&gate, 1, 3, 5).await?;
-    assert!(!gate.warm(1, &Warm { terms: terms(0, 5), remaining: 99, bought: vec![], holds: vec![] }).await?, "a second warm changes nothing");
+    assert!(!gate.warm(1, &Warm { terms: terms(0, 5), remaining: 99, bought: vec![], holds: vec![] }, false).await?, "a second warm changes nothing");
     let t = admitted(&gate, 1, &["a", "b", "c"]).await?;
     assert_eq!(gate.try_take(1, "a", "forged", 1, HOLD).await?, TakeOutcome::NotAdmitted, "the buy must carry the buyer's own token");
     assert_eq!(gate.try_take(1, "a", &t[1], 1, HOLD).await?, TakeOutcome::NotAdmitted, "another buyer's token is no token");
@@ -256,10 +256,15 @@ async fn gate_release_and_commit_happen_once(adapter: Adapter) -> anyhow::Result
 
 async fn gate_takes_only_while_the_sale_is_live(adapter: Adapter) -> anyhow::Result<()> {
     let gate = flash(adapter).await?;
-    assert!(gate.warm(5, &Warm { terms: terms(60_000, 1), remaining: 5, bought: vec![], holds: vec![] }).await?);
+    assert!(gate.warm(5, &Warm { terms: terms(60_000, 1), remaining: 5, bought: vec![], holds: vec![] }, false).await?);
     gate.join(5, "a", "ticket-a", Some(10)).await?;
     assert_eq!(gate.admit(5, 10, TOKEN).await?.admitted, 0, "nobody is let in before the start");
     assert_eq!(gate.try_take(5, "a", "t", 1, HOLD).await?, TakeOutcome::NotLive);
+    // Edited before the start: the new figures replace the old, the line stays.
+    assert!(gate.warm(5, &Warm { terms: terms(-1000, 1), remaining: 3, bought: vec![], holds: vec![] }, true).await?);
+    assert_eq!(gate.remaining(5).await?, Some(3));
+    assert_eq!(gate.place(5, "a").await?, RoomAnswer::Place(Place::Waiting { position: 1 }));
+    assert_eq!(gate.admit(5, 10, TOKEN).await?.admitted, 1, "started by the edit: let in");
     live(&gate, 6, 5, 1).await?;
     let t = admitted(&gate, 6, &["a"]).await?;
     gate.close(6).await?;
@@ -273,7 +278,7 @@ async fn gate_warms_with_the_holds_and_buyers_it_had(adapter: Adapter) -> anyhow
     let gate = flash(adapter).await?;
     let h1 = Hold { id: "h1".into(), sale_id: 8, buyer: "a".into(), quantity: 2, expires_at_ms: chrono::Utc::now().timestamp_millis() + 60_000 };
     let warm = Warm { terms: terms(-1000, 2), remaining: 5, bought: vec![("a".into(), 2), ("b".into(), 1)], holds: vec![h1] };
-    assert!(gate.warm(8, &warm).await?);
+    assert!(gate.warm(8, &warm, false).await?);
     let t = admitted(&gate, 8, &["a", "b"]).await?;
     assert_eq!(gate.try_take(8, "a", &t[0], 1, HOLD).await?, TakeOutcome::AlreadyHolding { hold_id: "h1".into() });
     assert!(gate.release(8, "h1").await?, "a warmed hold can be released");
@@ -311,7 +316,7 @@ async fn gate_never_oversells_under_two_thousand_racing_buyers(adapter: Adapter)
 
 async fn room_draw_is_a_shuffle_and_later_joins_queue_behind(adapter: Adapter) -> anyhow::Result<()> {
     let gate = flash(adapter).await?;
-    assert!(gate.warm(9, &Warm { terms: terms(60_000, 1), remaining: 10, bought: vec![], holds: vec![] }).await?);
+    assert!(gate.warm(9, &Warm { terms: terms(60_000, 1), remaining: 10, bought: vec![], holds: vec![] }, false).await?);
     let seed = "a-secret-seed";
     let mut places = Vec::new();
     for user in 1..=50_i64 {

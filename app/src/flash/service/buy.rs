@@ -39,6 +39,18 @@ fn ms(t: DateTime<Utc>) -> i64 {
 /// what is sold (ordered holds count as sold) and less the holds not yet ordered; each buyer's
 /// count includes what they hold and bought. A second node warming at once changes nothing.
 pub async fn warm(state: &AppState, sale: &flash_sale::Model) -> Result<(), AppError> {
+    load(state, sale, false).await
+}
+
+/// Gives the gate a sale's new figures after an edit before its start (if it has the sale).
+pub async fn rewarm(state: &AppState, sale: &flash_sale::Model) -> Result<(), AppError> {
+    if state.stores.stock_gate.remaining(sale.id).await.map_err(unavailable)?.is_some() {
+        load(state, sale, true).await?;
+    }
+    Ok(())
+}
+
+async fn load(state: &AppState, sale: &flash_sale::Model, replace: bool) -> Result<(), AppError> {
     let holds = sale_hold::Entity::find()
         .filter(sale_hold::Column::SaleId.eq(sale.id))
         .filter(sale_hold::Column::State.is_in([HoldState::Held, HoldState::Ordered, HoldState::Paid]))
@@ -68,7 +80,7 @@ pub async fn warm(state: &AppState, sale: &flash_sale::Model) -> Result<(), AppE
         holds: live,
     };
     let gate = &state.stores.stock_gate;
-    if gate.warm(sale.id, &warm).await.map_err(unavailable)? {
+    if gate.warm(sale.id, &warm, replace).await.map_err(unavailable)? {
         tracing::info!(sale_id = sale.id, remaining = warm.remaining, holds = warm.holds.len(), "stock gate warmed from the database");
     }
     if matches!(sale.status, SaleStatus::Ended | SaleStatus::Cancelled) {
@@ -142,7 +154,13 @@ pub async fn buy(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, req: 
             Ok((hold_view(state, &sale, &row, remaining).await?, true))
         }
         TakeOutcome::AlreadyHolding { hold_id } => {
-            let row = sale_hold::Entity::find_by_id(hold_id).one(&state.db).await?.ok_or(AppError::Internal)?;
+            let Some(row) = sale_hold::Entity::find_by_id(hold_id.clone()).one(&state.db).await? else {
+                // A hold the database never recorded (the reply to its take was lost): give
+                // it back and try once more.
+                tracing::warn!(sale_id = id, hold_id, "releasing a hold the database never recorded");
+                gate.release(id, &hold_id).await.map_err(unavailable)?;
+                return Box::pin(buy(state, user, SaleId(id), req)).await;
+            };
             let remaining = gate.remaining(id).await.map_err(unavailable)?.unwrap_or(0);
             Ok((hold_view(state, &sale, &row, remaining).await?, false))
         }

@@ -110,6 +110,10 @@ pub async fn transitions(state: &AppState) -> Result<(u64, u64), AppError> {
         if moved.rows_affected == 1 {
             started += 1;
             tracing::info!(sale_id = sale.id, "flash sale started");
+            // Load the gate now, not on the first buyer's request.
+            if let Err(e) = super::warm(state, &sale).await {
+                tracing::warn!(error = %e, sale_id = sale.id, "warming the stock gate at the start; the first buy will");
+            }
             if let Err(e) = state.stores.events.publish(ShopEvent::SaleStarted { sale_id: sale.id }).await {
                 tracing::warn!(error = %e, sale_id = sale.id, "publishing SaleStarted");
             }

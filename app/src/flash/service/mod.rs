@@ -20,7 +20,7 @@ mod lifecycle;
 mod room;
 mod schedule;
 
-pub use buy::{buy, hold, warm};
+pub use buy::{buy, hold, rewarm, warm};
 pub use holds::{Returned, hold_of_order, order_hold, pay_hold, return_hold};
 pub use lifecycle::{cancel, end_now, spawn_transitions, transitions};
 pub use room::{admit_round, draw, draw_score, join, leave, place, ticket_of};

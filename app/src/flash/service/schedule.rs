@@ -147,6 +147,11 @@ pub async fn update(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, in
         give_back(&txn, id, variant.id, -delta, true).await?;
     }
     txn.commit().await?;
+    // A gate loaded by an early join gets the new times, limit and allocation.
+    let edited = flash_sale::Entity::find_by_id(id).one(db).await?.ok_or(AppError::Internal)?;
+    if let Err(e) = super::buy::rewarm(state, &edited).await {
+        tracing::warn!(error = %e, sale_id = id, "the stock gate did not take the edit; it reloads at the start");
+    }
     crate::catalog::service::announce(state, sale.product_id).await;
     seller_sale(db, user, SaleId(id)).await
 }

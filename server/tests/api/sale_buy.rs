@@ -1,0 +1,295 @@
+//! Buying in a flash sale: the waiting room (sign in, the pre-start draw anyone can check, the
+//! rounds that let shoppers in), the buy through the stock gate (token, per-buyer limit, one
+//! hold each, sold out), the hold checked out at the sale price, holds that lapse back exactly
+//! once, 2,000 buyers racing for 100 units, and a Redis that goes away and comes back.
+
+use std::sync::Arc;
+
+use app::accounts::{CurrentUser, Role};
+use app::db::{flash_sale, order_item, sale_hold, user};
+use app::flash::{BuyRequest, service};
+use app::ids::SaleId;
+use app::error::AppError;
+use app::states::{HoldState, OrderStatus};
+use chrono::{Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, Visitor, spawn_app, spawn_app_with, test_config, fresh_database_url, unique_name};
+use crate::seller::seller;
+
+/// A sale of 7 units' `allocation`, starting in an hour, at most `limit` each.
+async fn scheduled(app: &TestApp, sku: &str, allocation: i64, limit: i64) -> anyhow::Result<i64> {
+    let (ann, _) = seller(app, &format!("{}@example.com", unique_name("ann")), "Ann's Lamps").await?;
+    let (status, body) = ann
+        .post("/api/v1/seller/products", json!({"title": "Zephyrine Desk Lamp", "brand": "Lumo", "variants": [{"sku": sku, "price": {"amount": 4999, "currency": "EUR"}, "stock": allocation + 2}]}))
+        .await?;
+    anyhow::ensure!(status == 201, "creating the product: {status} {body}");
+    let at = |h: i64| (Utc::now() + Duration::hours(h)).to_rfc3339();
+    let (status, s) = ann
+        .post("/api/v1/seller/sales", json!({"sku": sku, "price": {"amount": 2999, "currency": "EUR"}, "starts_at": at(1), "ends_at": at(2), "allocation": allocation, "per_buyer_limit": limit, "admission_rate": 1000}))
+        .await?;
+    anyhow::ensure!(status == 201, "scheduling: {status} {s}");
+    Ok(s["sale_id"].as_i64().unwrap())
+}
+
+/// The clock reaches the start: the sale turns active (the test cannot wait an hour).
+async fn start(app: &TestApp, id: i64) -> anyhow::Result<()> {
+    flash_sale::Entity::update_many()
+        .col_expr(flash_sale::Column::StartsAt, Expr::value(Utc::now() - Duration::seconds(1)))
+        .filter(flash_sale::Column::Id.eq(id))
+        .exec(&app.db)
+        .await?;
+    service::transitions(&app.state).await?;
+    // A gate loaded by an early join learns the moved start, as after an edit.
+    let sale = flash_sale::Entity::find_by_id(id).one(&app.db).await?.unwrap();
+    service::rewarm(&app.state, &sale).await?;
+    Ok(())
+}
+
+/// Runs admission rounds until `v` is let in (a round runs once a second); their token.
+async fn admitted(app: &TestApp, v: &Visitor, id: i64) -> anyhow::Result<String> {
+    for _ in 0..30 {
+        service::admit_round(&app.state).await?;
+        let (status, q) = v.post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;
+        anyhow::ensure!(status == 200, "queue: {status} {q}");
+        if q["admitted"] == true {
+            return Ok(q["token"].as_str().unwrap().to_owned());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    anyhow::bail!("not let in within 6 s")
+}
+
+fn checkout_body(hold_id: &str, pm: &str) -> Value {
+    json!({
+        "shipping_address": {"name": "Sam Lee", "line1": "Main St 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+        "shipping_method": "standard",
+        "payment_method_id": pm,
+        "hold_id": hold_id
+    })
+}
+
+async fn checkout(v: &Visitor, key: &str, body: Value) -> anyhow::Result<(u16, Value)> {
+    let res = v.client.post(format!("{}/api/v1/orders/checkout", v.address)).header("Idempotency-Key", key).json(&body).send().await?;
+    Ok((res.status().as_u16(), res.json().await?))
+}
+
+async fn sold(db: &DatabaseConnection, id: i64) -> anyhow::Result<i64> {
+    Ok(flash_sale::Entity::find_by_id(id).one(db).await?.unwrap().sold)
+}
+
+async fn user_id(db: &DatabaseConnection, email: &str) -> anyhow::Result<i64> {
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?.unwrap().id)
+}
+
+async fn a_shopper_queues_is_let_in_buys_and_checks_out_at_the_sale_price(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let id = scheduled(&app, "FB-1", 3, 1).await?;
+    let q = format!("/api/v1/sales/{id}/queue");
+    let (status, body) = app.visitor().post(&q, json!({})).await?;
+    assert_eq!(status, 401, "a guest must sign in to join: {body}");
+
+    // Before the start: a place in line, a wait, and the seed's hash only.
+    let sam = app.visitor();
+    sam.register("sam@example.com", "long enough").await?;
+    let (status, place) = sam.post(&q, json!({})).await?;
+    assert_eq!((status, place["position"].as_i64(), place["admitted"].as_bool()), (200, Some(1), Some(false)), "{place}");
+    assert!(place["eta_seconds"].as_i64().unwrap() > 3000, "the wait runs to the start: {place}");
+    assert_eq!(place["remaining"], 3, "the honest odds beside the place");
+    assert_eq!(sam.post(&q, json!({})).await?.1["ticket"], place["ticket"], "joining again is the same place");
+    let (_, sale) = sam.get(&format!("/api/v1/sales/{id}")).await?;
+    let (_, draw) = sam.get(&format!("/api/v1/sales/{id}/draw")).await?;
+    assert_eq!((draw["seed"].clone(), draw["seed_sha256"].clone()), (Value::Null, sale["draw_seed_sha256"].clone()), "{draw}");
+    assert_eq!(sale["draw_seed"], Value::Null, "the seed stays secret before the start");
+    let (status, body) = sam.post(&format!("/api/v1/sales/{id}/buy"), json!({"token": "anything"})).await?;
+    assert_eq!(status, 409, "nothing is sold before the start: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("not live"), "{body}");
+
+    // The start: let in, and the seed revealed so the draw can be checked.
+    start(&app, id).await?;
+    let token = admitted(&app, &sam, id).await?;
+    let (_, draw) = sam.get(&format!("/api/v1/sales/{id}/draw")).await?;
+    let seed = draw["seed"].as_str().expect("revealed after the start");
+    assert_eq!(service::sha256_hex(seed), draw["seed_sha256"].as_str().unwrap(), "the seed matches the hash published before");
+    let uid = user_id(&app.db, "sam@example.com").await?;
+    assert_eq!(draw["your_ticket"].as_str(), Some(service::ticket_of(seed, uid).as_str()), "the ticket follows from the seed: {draw}");
+    assert_eq!(draw["your_place"], 1);
+
+    // The buy: refusals say why, by code; then a hold at the sale price, one per shopper.
+    let buy = format!("/api/v1/sales/{id}/buy");
+    let (status, body) = sam.post(&buy, json!({"token": "forged"})).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("not_admitted")), "{body}");
+    let (status, body) = sam.post(&buy, json!({"token": token, "quantity": 2})).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("limit_exceeded")), "{body}");
+    let (status, body) = sam.post(&buy, json!({"token": token, "quantity": 0})).await?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["fields"]["quantity"].is_string(), "{body}");
+    let (status, hold) = sam.post(&buy, json!({"token": token})).await?;
+    assert_eq!((status, hold["quantity"].as_i64(), hold["price"]["amount"].as_i64(), hold["remaining"].as_i64()), (201, Some(1), Some(2999), Some(2)), "{hold}");
+    let hold_id = hold["hold_id"].as_str().unwrap().to_owned();
+    let (status, again) = sam.post(&buy, json!({"token": token})).await?;
+    assert_eq!((status, again["hold_id"].as_str()), (200, Some(hold_id.as_str())), "buying again answers the same hold");
+    assert_eq!(sam.get(&format!("/api/v1/sales/holds/{hold_id}")).await?.0, 200);
+    assert_eq!(app.visitor().get(&format!("/api/v1/sales/holds/{hold_id}")).await?.0, 401);
+
+    // Checked out through the saga at the sale price; the cart is not touched.
+    let other = crate::cart_api::in_stock_skus(&app, 1, 1).await?.remove(0);
+    let (status, cart) = sam.post("/api/v1/cart/items", json!({"sku": other, "quantity": 1})).await?;
+    assert!(status == 200 || status == 201, "{cart}");
+    let (status, order) = checkout(&sam, "sale-key-1", checkout_body(&hold_id, "pm_card_visa")).await?;
+    assert_eq!((status, order["status"].as_str()), (201, Some("paid")), "{order}");
+    let order_id = order["order_id"].as_i64().unwrap();
+    let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(&app.db).await?;
+    assert_eq!((items.len(), items[0].unit_price, items[0].quantity, items[0].sku.as_str()), (1, 2999, 1, "FB-1"));
+    assert_eq!(sold(&app.db, id).await?, 1);
+    let row = sale_hold::Entity::find_by_id(hold_id.clone()).one(&app.db).await?.unwrap();
+    assert_eq!((row.state, row.order_id, row.extended), (HoldState::Paid, Some(order_id), true));
+    assert_eq!(sam.get("/api/v1/cart").await?.1["item_count"], 1, "the cart stays as it was");
+    let (status, replay) = checkout(&sam, "sale-key-1", checkout_body(&hold_id, "pm_card_visa")).await?;
+    assert_eq!((status, replay["order_id"].as_i64()), (200, Some(order_id)), "the same key is the same order");
+    let (status, body) = checkout(&sam, "sale-key-2", checkout_body(&hold_id, "pm_card_visa")).await?;
+    assert_eq!(status, 409, "a hold is checked out once: {body}");
+    let (status, body) = sam.post(&buy, json!({"token": token})).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("limit_exceeded")), "bought units count for the limit: {body}");
+    Ok(())
+}
+
+async fn the_last_units_sell_out_and_the_sale_says_so(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let id = scheduled(&app, "FB-2", 1, 1).await?;
+    let (ann, bob) = (app.visitor(), app.visitor());
+    ann.register("ann@example.com", "long enough").await?;
+    bob.register("bob@example.com", "long enough").await?;
+    start(&app, id).await?;
+    let (ta, tb) = (admitted(&app, &ann, id).await?, admitted(&app, &bob, id).await?);
+    assert_eq!(ann.post(&format!("/api/v1/sales/{id}/buy"), json!({"token": ta})).await?.0, 201);
+    let (status, body) = bob.post(&format!("/api/v1/sales/{id}/buy"), json!({"token": tb})).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("sold_out")), "{body}");
+    let (_, q) = bob.post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;
+    assert_eq!((q["remaining"].as_i64(), q["state"].as_str()), (Some(0), Some("sold_out")), "the line says so: {q}");
+    assert_eq!(bob.delete(&format!("/api/v1/sales/{id}/queue")).await?.0, 204, "leaving frees the place");
+    assert_eq!(bob.get(&format!("/api/v1/sales/{id}/queue")).await?.0, 404);
+    Ok(())
+}
+
+async fn lapsed_holds_go_back_to_the_sale_exactly_once(backend: Backend) -> anyhow::Result<()> {
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.sale_hold_seconds = 1;
+    let app = spawn_app_with(cfg).await?;
+    let id = scheduled(&app, "FB-3", 2, 1).await?;
+    let (ann, bob) = (app.visitor(), app.visitor());
+    ann.register("ann@example.com", "long enough").await?;
+    bob.register("bob@example.com", "long enough").await?;
+    start(&app, id).await?;
+    let (ta, tb) = (admitted(&app, &ann, id).await?, admitted(&app, &bob, id).await?);
+    let (_, held) = ann.post(&format!("/api/v1/sales/{id}/buy"), json!({"token": ta})).await?;
+    let (_, ordered) = bob.post(&format!("/api/v1/sales/{id}/buy"), json!({"token": tb})).await?;
+    // Bob checks out, but his card is declined: the order waits for another card while the hold lasts.
+    let (status, body) = checkout(&bob, "bob-1", checkout_body(ordered["hold_id"].as_str().unwrap(), "pm_card_visa_chargeDeclined")).await?;
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(sold(&app.db, id).await?, 1, "an ordered hold counts as sold");
+    assert_eq!(app.state.stores.stock_gate.remaining(id).await?, Some(0));
+
+    // Both lapse (the hold's 1 s; Bob's was extended once by the checkout, to 1 s from then).
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let rounds = futures::future::join_all((0..4).map(|_| app::checkout::service::release_expired_holds(&app.state))).await;
+    let released: u64 = rounds.into_iter().map(|r| r.unwrap()).sum();
+    assert!(released <= 2, "released at most once each by these rounds ({released}); the node's worker may have been first");
+    assert_eq!(app::checkout::service::release_expired_holds(&app.state).await?, 0, "nothing is released twice");
+    assert_eq!(app.state.stores.stock_gate.remaining(id).await?, Some(2), "both units are back on offer, once");
+    assert_eq!(sold(&app.db, id).await?, 0);
+    for h in [&held, &ordered] {
+        let row = sale_hold::Entity::find_by_id(h["hold_id"].as_str().unwrap().to_owned()).one(&app.db).await?.unwrap();
+        assert_eq!(row.state, HoldState::Released);
+    }
+    let o = app::db::order::Entity::find().filter(app::db::order::Column::IdempotencyKey.eq("bob-1")).one(&app.db).await?.unwrap();
+    assert_eq!(o.status, OrderStatus::Expired, "the unpaid order expired with its hold");
+    let (status, body) = checkout(&ann, "ann-late", checkout_body(held["hold_id"].as_str().unwrap(), "pm_card_visa")).await?;
+    assert_eq!(status, 409, "a lapsed hold cannot be checked out: {body}");
+    // The units went back to the sale: someone else may buy them.
+    let (status, again) = ann.post(&format!("/api/v1/sales/{id}/buy"), json!({"token": ta})).await?;
+    assert_eq!((status, again["remaining"].as_i64()), (201, Some(1)), "{again}");
+    Ok(())
+}
+
+/// 2,000 shoppers, all let in, buy at once through the service (gate + database) for 100 units.
+async fn two_thousand_buyers_race_for_a_hundred_units(app: TestApp) -> anyhow::Result<()> {
+    let id = scheduled(&app, "FB-4", 100, 1).await?;
+    start(&app, id).await?;
+    let mut buyers = Vec::new();
+    for chunk in 0..20 {
+        let rows: Vec<user::ActiveModel> = (0..100)
+            .map(|i| user::ActiveModel {
+                email: Set(format!("racer{}@example.com", chunk * 100 + i)),
+                password_hash: Set("not-a-real-hash".into()),
+                role: Set("shopper".into()),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            })
+            .collect();
+        user::Entity::insert_many(rows).exec(&app.db).await?;
+    }
+    for u in user::Entity::find().filter(user::Column::Email.starts_with("racer")).all(&app.db).await? {
+        let me = CurrentUser { user_id: u.id, email: u.email, role: Role::Shopper, seller: None };
+        service::join(&app.state, &me, SaleId(id)).await?;
+        buyers.push(me);
+    }
+    assert_eq!(buyers.len(), 2000);
+    // Rounds let 1,000 in a second.
+    let mut tokens = Vec::new();
+    for _ in 0..10 {
+        service::admit_round(&app.state).await?;
+        tokens.clear();
+        for b in &buyers {
+            if let Some(t) = service::place(&app.state, b, SaleId(id)).await.ok().and_then(|q| q.token) {
+                tokens.push((b.clone(), t));
+            }
+        }
+        if tokens.len() == 2000 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert_eq!(tokens.len(), 2000, "everyone was let in");
+    let state = Arc::new(app.state.clone());
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|(b, token)| {
+            let state = state.clone();
+            tokio::spawn(async move { service::buy(&state, &b, SaleId(id), &BuyRequest { token, quantity: 1 }).await })
+        })
+        .collect();
+    let (mut held, mut sold_out) = (0, 0);
+    for t in tasks {
+        match t.await? {
+            Ok((_, true)) => held += 1,
+            Err(AppError::SoldOut(_)) => sold_out += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    eprintln!("2,000 buyers through the service ({}): {:?}", if app.config.redis_url.is_some() { "Redis gate" } else { "embedded gate" }, started.elapsed());
+    assert_eq!((held, sold_out), (100, 1900), "exactly the allocation is held");
+    let rows = sale_hold::Entity::find().filter(sale_hold::Column::SaleId.eq(id)).count(&app.db).await?;
+    assert_eq!(rows, 100, "one recorded hold per unit, no more");
+    assert_eq!(app.state.stores.stock_gate.remaining(id).await?, Some(0));
+    Ok(())
+}
+
+async fn racing_buyers_on_the_embedded_gate(backend: Backend) -> anyhow::Result<()> {
+    two_thousand_buyers_race_for_a_hundred_units(spawn_app(backend).await?).await
+}
+
+async fn racing_buyers_on_the_redis_gate(backend: Backend) -> anyhow::Result<()> {
+    two_thousand_buyers_race_for_a_hundred_units(crate::helpers::spawn_app_with_redis(backend).await?).await
+}
+
+crate::on_both_databases!(
+    a_shopper_queues_is_let_in_buys_and_checks_out_at_the_sale_price,
+    the_last_units_sell_out_and_the_sale_says_so,
+    lapsed_holds_go_back_to_the_sale_exactly_once,
+    racing_buyers_on_the_embedded_gate,
+    racing_buyers_on_the_redis_gate,
+);
