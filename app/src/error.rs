@@ -62,6 +62,11 @@ impl AppError {
         AppError::Unauthorized("Please sign in first.".to_owned())
     }
 
+    /// A store the request needs cannot be reached right now: 503, try again in 2 seconds.
+    pub fn unavailable() -> Self {
+        AppError::Unavailable { message: "This part of the shop is not reachable right now. Nothing was changed; try again in a few seconds.".to_owned(), retry_after_secs: 2 }
+    }
+
     pub fn forbidden() -> Self {
         AppError::Forbidden("You do not have access to this.".to_owned())
     }
@@ -177,15 +182,33 @@ impl From<sea_orm::DbErr> for AppError {
 #[cfg(feature = "ssr")]
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
-        tracing::error!(error = %e, "store error");
-        AppError::Internal
+        match e {
+            // Redis away (restarting, a network blip): 503 with Retry-After, not a 500.
+            crate::store::StoreError::Redis(e) => {
+                tracing::warn!(error = %e, "redis unreachable");
+                AppError::unavailable()
+            }
+            e => {
+                tracing::error!(error = %e, "store error");
+                AppError::Internal
+            }
+        }
     }
 }
 
 #[cfg(feature = "ssr")]
 impl From<tower_sessions::session::Error> for AppError {
     fn from(e: tower_sessions::session::Error) -> Self {
-        tracing::error!(error = %e, "session error");
-        AppError::Internal
+        match e {
+            // The session store (Redis, or the database) did not answer.
+            tower_sessions::session::Error::Store(e) => {
+                tracing::warn!(error = %e, "session store unreachable");
+                AppError::unavailable()
+            }
+            e => {
+                tracing::error!(error = %e, "session error");
+                AppError::Internal
+            }
+        }
     }
 }

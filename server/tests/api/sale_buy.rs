@@ -59,7 +59,8 @@ async fn admitted(app: &TestApp, v: &Visitor, id: i64) -> anyhow::Result<String>
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    anyhow::bail!("not let in within 6 s")
+    let last = v.post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;
+    anyhow::bail!("not let in within 6 s: {last:?}, round: {:?}", service::admit_round(&app.state).await)
 }
 
 fn checkout_body(hold_id: &str, pm: &str) -> Value {
@@ -286,7 +287,108 @@ async fn racing_buyers_on_the_redis_gate(backend: Backend) -> anyhow::Result<()>
     two_thousand_buyers_race_for_a_hundred_units(crate::helpers::spawn_app_with_redis(backend).await?).await
 }
 
+/// A Redis of this test's own (so it can be stopped and started again), empty each time.
+fn start_redis(port: u16) -> anyhow::Result<std::process::Child> {
+    let child = std::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(child);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    anyhow::bail!("redis-server did not start on port {port}")
+}
+
+async fn a_redis_restart_mid_sale_oversells_nothing(backend: Backend) -> anyhow::Result<()> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut redis = start_redis(port)?;
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+    cfg.redis_prefix = format!("{}:", unique_name("t"));
+    let app = spawn_app_with(cfg).await?;
+    let id = scheduled(&app, "FB-5", 4, 1).await?;
+    let mut shoppers = Vec::new();
+    for i in 0..6 {
+        let v = app.visitor();
+        v.register(&format!("s{i}@example.com"), "long enough").await?;
+        shoppers.push(v);
+    }
+    start(&app, id).await?;
+    let buy = format!("/api/v1/sales/{id}/buy");
+    // Before the restart: one unit bought and paid, one held.
+    let t0 = admitted(&app, &shoppers[0], id).await?;
+    let (_, paid) = shoppers[0].post(&buy, json!({"token": t0})).await?;
+    let (status, order) = checkout(&shoppers[0], "s0", checkout_body(paid["hold_id"].as_str().unwrap(), "pm_card_visa")).await?;
+    assert_eq!(status, 201, "{order}");
+    let t1 = admitted(&app, &shoppers[1], id).await?;
+    let (status, held) = shoppers[1].post(&buy, json!({"token": t1})).await?;
+    assert_eq!(status, 201, "{held}");
+
+    // Redis goes away: the sale's queue and buy answer 503 with Retry-After; the sale page's
+    // figures (the database's) still answer.
+    redis.kill()?;
+    redis.wait()?;
+    let res = shoppers[2].client.post(app.url(&buy)).json(&json!({"token": "t"})).send().await?;
+    assert_eq!(res.status().as_u16(), 503, "{:?}", res.text().await);
+    let res = shoppers[2].client.post(app.url(&format!("/api/v1/sales/{id}/queue"))).json(&json!({})).send().await?;
+    assert_eq!(res.status().as_u16(), 503);
+    assert!(res.headers().get("retry-after").is_some(), "503 says when to try again");
+    let body: Value = res.json().await?;
+    assert!(body["error"]["message"].as_str().unwrap().contains("try again"), "{body}");
+    let (status, sale) = app.visitor().get(&format!("/api/v1/sales/{id}")).await?;
+    assert_eq!((status, sale["remaining"].as_i64()), (200, Some(3)), "{sale}");
+
+    // It comes back empty (sessions too: shoppers sign in again). The gate re-warms from the
+    // database before it takes anything: 4 allocated − 1 sold − 1 held = 2 left.
+    let _redis = KillOnDrop(start_redis(port)?);
+    let mut back = false;
+    for _ in 0..50 {
+        if shoppers[1].login("s1@example.com", "long enough").await?.0 == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(back, "the shop reconnected to Redis by itself");
+    let t1 = admitted(&app, &shoppers[1], id).await?;
+    let (status, again) = shoppers[1].post(&buy, json!({"token": t1})).await?;
+    assert_eq!((status, again["hold_id"].clone()), (200, held["hold_id"].clone()), "the hold from before the restart is still there: {again}");
+    let (mut won, mut sold_out) = (0, 0);
+    for (i, v) in shoppers.iter().enumerate().skip(2) {
+        assert_eq!(v.login(&format!("s{i}@example.com"), "long enough").await?.0, 200);
+        let (_, q) = v.post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;
+        if q["state"] == "sold_out" {
+            sold_out += 1; // the room lets no one in for stock that is gone
+            continue;
+        }
+        let t = admitted(&app, v, id).await?;
+        match v.post(&buy, json!({"token": t})).await? {
+            (201, _) => won += 1,
+            (409, b) if b["error"]["code"] == "sold_out" => sold_out += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((won, sold_out), (2, 2), "exactly what was left is sold, 0 oversold");
+    let live = sale_hold::Entity::find().filter(sale_hold::Column::SaleId.eq(id)).filter(sale_hold::Column::State.ne(HoldState::Released)).count(&app.db).await?;
+    assert_eq!(live, 4, "held and sold add up to the allocation");
+    assert_eq!(app.state.stores.stock_gate.remaining(id).await?, Some(0));
+    Ok(())
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 crate::on_both_databases!(
+    a_redis_restart_mid_sale_oversells_nothing,
     a_shopper_queues_is_let_in_buys_and_checks_out_at_the_sale_price,
     the_last_units_sell_out_and_the_sale_says_so,
     lapsed_holds_go_back_to_the_sale_exactly_once,
