@@ -128,6 +128,9 @@ pub struct CheckoutInfo {
     pub tax_rate_bps: i64,
     pub payment: PaymentEntry,
     pub idempotency_key: String,
+    /// Checking out a flash-sale hold (its one line, at the sale price) instead of the cart.
+    #[serde(default)]
+    pub hold_id: Option<String>,
 }
 
 /// A placed order: paid, or pending with why (a declined card) so the page can offer another.

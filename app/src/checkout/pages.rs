@@ -99,7 +99,10 @@ where
 pub fn CheckoutPage() -> impl IntoView {
     let actions = expect_context::<crate::ShopActions>();
     let (place, confirm) = (actions.place, actions.confirm);
-    let info = Resource::new(|| (), |_| get_checkout_info());
+    // `?hold=…`: checking out a flash-sale hold instead of the cart.
+    let query = leptos_router::hooks::use_query_map();
+    let hold = move || query.read().get("hold").filter(|h| !h.is_empty());
+    let info = Resource::new(hold, get_checkout_info);
     // A result from an earlier visit is not this form's.
     place.value().set(None);
     confirm.value().set(None);
@@ -129,7 +132,10 @@ pub fn CheckoutPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let info = match info.await {
                     Ok(i) => i,
-                    Err(crate::error::AppError::Unauthorized(_)) => return sign_in_first("/checkout"),
+                    Err(crate::error::AppError::Unauthorized(_)) => return sign_in_first(&match hold() {
+                        Some(h) => format!("/checkout?hold={h}"),
+                        None => "/checkout".to_owned(),
+                    }),
                     Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
                 };
                 if info.cart.items.is_empty() {
@@ -205,6 +211,7 @@ pub fn CheckoutPage() -> impl IntoView {
                                 <ActionForm action=place attr:class="stack checkout-form" attr:novalidate=true>
                                     <FormMessage feedback />
                                     <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
+                                    <input type="hidden" name="hold_id" value=info.hold_id.clone().unwrap_or_default() />
                                     {fields}
                                     <TestCardPicker cards />
                                     {feedback.field("payment_method_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
@@ -219,6 +226,7 @@ pub fn CheckoutPage() -> impl IntoView {
                                     <form method="post" action="/api/fn/place_order" class="stack checkout-form" novalidate=true on:submit=on_submit>
                                         <FormMessage feedback />
                                         <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
+                                        <input type="hidden" name="hold_id" value=info.hold_id.clone().unwrap_or_default() />
                                         {fields}
                                         <CardField entry error=card_error />
                                         {feedback.field("payment_method_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}

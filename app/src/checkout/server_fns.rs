@@ -4,9 +4,13 @@
 use super::*;
 
 #[leptos::server(prefix = "/api/fn", endpoint = "checkout_info")]
-pub async fn get_checkout_info() -> Result<CheckoutInfo, crate::error::AppError> {
+pub async fn get_checkout_info(hold: Option<String>) -> Result<CheckoutInfo, crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-    let cart = crate::cart::service::view(&state, Some(&crate::cart::CartOwner::User(user.user_id))).await?;
+    let hold = hold.filter(|h| !h.trim().is_empty());
+    let cart = match &hold {
+        Some(h) => service::hold_cart(&state, user.user_id, h.trim()).await?,
+        None => crate::cart::service::view(&state, Some(&crate::cart::CartOwner::User(user.user_id))).await?,
+    };
     let addresses = crate::accounts::service::list_addresses(&state.db, user.user_id).await?;
     Ok(CheckoutInfo {
         cart,
@@ -14,6 +18,7 @@ pub async fn get_checkout_info() -> Result<CheckoutInfo, crate::error::AppError>
         tax_rate_bps: state.rules.tax_rate_bps,
         payment: service::payment_entry(&state),
         idempotency_key: uuid::Uuid::new_v4().to_string(),
+        hold_id: hold,
     })
 }
 
@@ -33,11 +38,16 @@ pub async fn place_order(
     country: Option<String>,
     shipping_method: Option<String>,
     payment_method_id: Option<String>,
+    hold_id: Option<String>,
 ) -> Result<Placed, crate::error::AppError> {
     use crate::error::AppError;
     let saved = shipping_address_id.as_deref().filter(|s| !s.is_empty() && *s != "new").map(|s| s.parse::<i64>());
+    let back = match hold_id.as_deref().filter(|h| !h.is_empty()) {
+        Some(h) => format!("/checkout?hold={}", crate::ui::forms::url_encode(h)),
+        None => "/checkout".to_owned(),
+    };
     let req = CheckoutRequest {
-        hold_id: None,
+        hold_id: hold_id.filter(|h| !h.is_empty()),
         shipping_address_id: match saved {
             Some(Ok(id)) => Some(id),
             Some(Err(_)) => return Err(AppError::bad("shipping_address_id", "Choose one of your addresses.")),
@@ -80,7 +90,7 @@ pub async fn place_order(
                 .map(|(k, v)| (k, v.unwrap_or_default()))
                 .collect();
             let keep: Vec<(&str, &str)> = keep.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            crate::ui::forms::bounce_on_error("/checkout", e, &keep).await;
+            crate::ui::forms::bounce_on_error(&back, e, &keep).await;
         }
         _ => {}
     }

@@ -7,6 +7,7 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 use super::*;
+use crate::ui::forms::{Feedback, FormMessage};
 use crate::ui::{ErrorPanel, Loading};
 
 /// The sale price beside the regular one, struck through.
@@ -99,12 +100,104 @@ pub fn SalePage() -> impl IntoView {
                                 <SalePrice sale=s.clone() />
                                 <p data-testid="sale-timing">{when}</p>
                                 <p data-testid="sale-remaining">{format!("{} of {} left · at most {} per shopper", s.remaining, s.allocated, s.per_buyer_limit)}</p>
+                                <QueuePanel sale=s.clone() />
                                 <p><a href=crate::catalog::product_path(s.product_id)>"See the product"</a></p>
+                                <details class="muted small">
+                                    <summary>"How the line is drawn"</summary>
+                                    <p>"Everyone who joins before the start gets a random place, not a place by speed: each ticket is SHA-256 of a secret seed and the shopper's number, and the line sorts the tickets. This is the SHA-256 of the seed, fixed before the start:"</p>
+                                    <p><code data-testid="seed-hash">{s.draw_seed_sha256.clone()}</code></p>
+                                    {s.draw_seed.clone().map(|seed| view! { <p>"The seed, revealed at the start: " <code data-testid="seed">{seed}</code></p> })}
+                                    <p><a href=format!("/api/v1/sales/{}/draw", s.sale_id)>"Check the draw (your ticket and every pre-start ticket in order)"</a></p>
+                                </details>
                             </article>
                         }.into_any()
                     }
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Joining, the place in line with the units left beside it, and the buy once let in. Plain
+/// forms, so it works before the wasm has loaded.
+#[component]
+fn QueuePanel(sale: SaleView) -> impl IntoView {
+    let id = sale.sale_id;
+    let join = ServerAction::<JoinQueue>::new();
+    let leave = ServerAction::<LeaveQueue>::new();
+    let buy = ServerAction::<BuySale>::new();
+    let mine = Resource::new(move || (join.version().get(), leave.version().get()), move |_| get_my_place(id));
+    let feedback = Feedback::new(buy.value());
+    let join_feedback = Feedback::new(join.value());
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(h)) = buy.value().get() {
+            navigate(&checkout_path(&h), Default::default());
+        }
+    });
+    let open = matches!(sale.state, SaleState::Upcoming | SaleState::Live | SaleState::SoldOut);
+    let next = format!("/sales/{id}");
+    view! {
+        <section class="panel queue" aria-labelledby="queue-heading" data-testid="queue">
+            <h2 id="queue-heading">"Your place"</h2>
+            <Suspense fallback=Loading>
+                {move || {
+                    let next = next.clone();
+                    Suspend::new(async move {
+                        let me = match mine.await {
+                            Ok(m) => m,
+                            Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
+                        };
+                        if !open {
+                            return view! { <p class="muted">"This sale is over."</p> }.into_any();
+                        }
+                        if !me.signed_in {
+                            return view! {
+                                <p>"Sign in to join the queue; you come back here after."</p>
+                                <a class="button" href=format!("/signin?next={}", crate::ui::forms::url_encode(&next))>"Sign in to join"</a>
+                            }.into_any();
+                        }
+                        match me.place {
+                            None => view! {
+                                <FormMessage feedback=join_feedback />
+                                <ActionForm action=join>
+                                    <input type="hidden" name="sale_id" value=id />
+                                    <button type="submit" data-testid="join">"Join the queue"</button>
+                                </ActionForm>
+                                <p class="muted small">"Joining before the start gives you a random place among everyone who joined before it; after the start, places go in order of arrival."</p>
+                            }.into_any(),
+                            Some(q) if q.admitted => view! {
+                                <p class="notice" role="status" data-testid="admitted">{format!("It is your turn: {} left. Buy before your turn lapses at {}.", q.remaining, q.token_expires_at.clone().unwrap_or_default().replace('T', " ").replace('Z', " UTC"))}</p>
+                                <FormMessage feedback />
+                                <ActionForm action=buy>
+                                    <input type="hidden" name="sale_id" value=id />
+                                    <input type="hidden" name="token" value=q.token.clone().unwrap_or_default() />
+                                    {(sale.per_buyer_limit > 1).then(|| view! {
+                                        <label>"Quantity " <input type="number" name="quantity" min="1" max=sale.per_buyer_limit value="1" /></label>
+                                    })}
+                                    <button type="submit" data-testid="buy" disabled=move || buy.pending().get()>
+                                        {move || if buy.pending().get() { "Taking your unit…" } else { "Buy" }}
+                                    </button>
+                                </ActionForm>
+                            }.into_any(),
+                            Some(q) => view! {
+                                <p data-testid="position" role="status">
+                                    {if q.remaining > 0 {
+                                        format!("#{} in line, {} left", q.position, q.remaining)
+                                    } else {
+                                        format!("#{} in line. Sold out for now: units that come back are offered to the next in line.", q.position)
+                                    }}
+                                </p>
+                                {(q.remaining > 0).then(|| view! { <p class="muted">{format!("Your turn in about {}.", wait_text(q.eta_seconds))}</p> })}
+                                <ActionForm action=leave>
+                                    <input type="hidden" name="sale_id" value=id />
+                                    <button type="submit" class="secondary" data-testid="leave">"Leave the queue"</button>
+                                </ActionForm>
+                            }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
     }
 }

@@ -387,7 +387,64 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// A browser's plain form post (no JavaScript): HTML asked for, from the shop's own origin.
+async fn form(app: &TestApp, v: &Visitor, path: &str, fields: &[(&str, &str)]) -> anyhow::Result<(u16, String)> {
+    let res = v.client.post(app.url(path)).header("accept", "text/html").header("origin", &app.address).form(fields).send().await?;
+    let to = res.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_owned();
+    Ok((res.status().as_u16(), to))
+}
+
+async fn page(app: &TestApp, v: &Visitor, path: &str) -> anyhow::Result<String> {
+    Ok(v.client.get(app.url(path)).send().await?.text().await?)
+}
+
+async fn the_sale_page_queues_and_buys_without_javascript(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let id = scheduled(&app, "FB-6", 3, 1).await?;
+    let path = format!("/sales/{id}");
+    let guest = page(&app, &app.visitor(), &path).await?;
+    assert!(guest.contains("Sign in to join") && guest.contains(&format!("/signin?next=%2Fsales%2F{id}")), "a guest is asked to sign in and comes back");
+    let sam = app.visitor();
+    sam.register("sam@example.com", "long enough").await?;
+    assert!(page(&app, &sam, &path).await?.contains("data-testid=\"join\""));
+    let (status, to) = form(&app, &sam, "/api/fn/sale_join", &[("sale_id", &id.to_string())]).await?;
+    assert_eq!((status / 100, to.as_str()), (3, path.as_str()), "back to the sale after joining");
+    let html = page(&app, &sam, &path).await?;
+    assert!(html.contains("#1 in line, 3 left"), "the place with the units left beside it");
+    assert!(html.contains("data-testid=\"seed-hash\""), "the seed's hash is published before the start");
+
+    start(&app, id).await?;
+    service::admit_round(&app.state).await?;
+    let html = page(&app, &sam, &path).await?;
+    assert!(html.contains("It is your turn"), "let in");
+    let token = html.split("name=\"token\" value=\"").nth(1).and_then(|r| r.split('"').next()).expect("the buy form carries the token").to_owned();
+    let (status, to) = form(&app, &sam, "/api/fn/sale_buy", &[("sale_id", &id.to_string()), ("token", "forged")]).await?;
+    assert!(status / 100 == 3 && to.starts_with(&format!("{path}?error=")), "a refused buy comes back with why: {to}");
+    let (status, to) = form(&app, &sam, "/api/fn/sale_buy", &[("sale_id", &id.to_string()), ("token", &token)]).await?;
+    assert!(status / 100 == 3 && to.starts_with("/checkout?hold="), "{status} {to}");
+    let hold_id = to.trim_start_matches("/checkout?hold=").to_owned();
+    let checkout = page(&app, &sam, &to).await?;
+    assert!(checkout.contains("(flash sale)") && checkout.contains("29.99"), "the checkout shows the hold at the sale price");
+    let key = checkout.split("name=\"idempotency_key\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
+    let fields = [
+        ("idempotency_key", key.as_str()),
+        ("hold_id", hold_id.as_str()),
+        ("name", "Sam Lee"),
+        ("line1", "Main St 1"),
+        ("city", "Berlin"),
+        ("postal_code", "10115"),
+        ("country", "DE"),
+        ("shipping_method", "standard"),
+        ("payment_method_id", "pm_card_visa"),
+    ];
+    let (status, to) = form(&app, &sam, "/api/fn/place_order", &fields).await?;
+    assert!(status / 100 == 3 && to.contains("placed=1"), "{status} {to}");
+    assert_eq!(sold(&app.db, id).await?, 1);
+    Ok(())
+}
+
 crate::on_both_databases!(
+    the_sale_page_queues_and_buys_without_javascript,
     a_redis_restart_mid_sale_oversells_nothing,
     a_shopper_queues_is_let_in_buys_and_checks_out_at_the_sale_price,
     the_last_units_sell_out_and_the_sale_says_so,

@@ -41,6 +41,7 @@ pub(crate) use reservations::*;
 pub use saga::*;
 pub use sweeper::*;
 pub(crate) use validate::*;
+pub use validate::hold_cart;
 
 pub(crate) fn result_of(o: &order::Model) -> CheckoutResult {
     let method = ShippingMethod::parse(&o.shipping_method).unwrap_or(ShippingMethod::Standard);

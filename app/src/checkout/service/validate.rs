@@ -109,3 +109,25 @@ pub(crate) async fn hold_line(state: &AppState, user_id: i64, hold_id: &str, now
     let line = Line { variant, product, quantity: hold.quantity, unit_price: sale.price_amount };
     Ok((line, hold, expires))
 }
+
+/// A hold shown as the checkout's one line (at the sale price), for the checkout page.
+pub async fn hold_cart(state: &AppState, user_id: i64, hold_id: &str) -> Result<crate::cart::CartView, AppError> {
+    let (line, _, _) = hold_line(state, user_id, hold_id, Utc::now()).await?;
+    let unit = Money::new(line.unit_price, &line.variant.currency);
+    let total = Money::new(line.unit_price * line.quantity, &line.variant.currency);
+    let item = crate::cart::CartItem {
+        sku: line.variant.sku.clone(),
+        product_id: line.product.id,
+        title: format!("{} (flash sale)", line.product.title),
+        variant: String::new(),
+        image_url: String::new(),
+        quantity: line.quantity,
+        unit_price: unit,
+        line_total: total.clone(),
+        price_was: Some(Money::new(line.variant.price_amount, &line.variant.currency)),
+        available: line.quantity,
+        purchasable: true,
+        problem: None,
+    };
+    Ok(crate::cart::CartView { items: vec![item], subtotal: total, item_count: line.quantity, notices: vec![] })
+}
