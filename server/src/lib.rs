@@ -8,5 +8,6 @@ pub mod config;
 pub mod images;
 pub mod mail;
 pub mod metrics;
+pub mod push;
 pub mod seed;
 pub mod startup;

@@ -201,6 +201,7 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
         .route("/img/products/{id}/{file}", get(crate::images::product_image))
         .nest_service("/media", crate::images::media_service(&state.media_dir))
         .route("/metrics", get(crate::metrics::render))
+        .route("/ws", get(crate::push::ws))
         .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(crate::api::guard::refuse_cross_site_writes))

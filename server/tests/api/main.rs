@@ -10,6 +10,7 @@ mod crash;
 mod cli;
 mod helpers;
 mod platform;
+mod push;
 mod schema;
 mod reviews;
 mod sale_buy;

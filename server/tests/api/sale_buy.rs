@@ -20,7 +20,7 @@ use crate::helpers::{Backend, TestApp, Visitor, spawn_app, spawn_app_with, test_
 use crate::seller::seller;
 
 /// A sale of 7 units' `allocation`, starting in an hour, at most `limit` each.
-async fn scheduled(app: &TestApp, sku: &str, allocation: i64, limit: i64) -> anyhow::Result<i64> {
+pub async fn scheduled(app: &TestApp, sku: &str, allocation: i64, limit: i64) -> anyhow::Result<i64> {
     let (ann, _) = seller(app, &format!("{}@example.com", unique_name("ann")), "Ann's Lamps").await?;
     let (status, body) = ann
         .post("/api/v1/seller/products", json!({"title": "Zephyrine Desk Lamp", "brand": "Lumo", "variants": [{"sku": sku, "price": {"amount": 4999, "currency": "EUR"}, "stock": allocation + 2}]}))
@@ -35,7 +35,7 @@ async fn scheduled(app: &TestApp, sku: &str, allocation: i64, limit: i64) -> any
 }
 
 /// The clock reaches the start: the sale turns active (the test cannot wait an hour).
-async fn start(app: &TestApp, id: i64) -> anyhow::Result<()> {
+pub async fn start(app: &TestApp, id: i64) -> anyhow::Result<()> {
     flash_sale::Entity::update_many()
         .col_expr(flash_sale::Column::StartsAt, Expr::value(Utc::now() - Duration::seconds(1)))
         .filter(flash_sale::Column::Id.eq(id))
@@ -49,7 +49,7 @@ async fn start(app: &TestApp, id: i64) -> anyhow::Result<()> {
 }
 
 /// Runs admission rounds until `v` is let in (a round runs once a second); their token.
-async fn admitted(app: &TestApp, v: &Visitor, id: i64) -> anyhow::Result<String> {
+pub async fn admitted(app: &TestApp, v: &Visitor, id: i64) -> anyhow::Result<String> {
     for _ in 0..30 {
         service::admit_round(&app.state).await?;
         let (status, q) = v.post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;
