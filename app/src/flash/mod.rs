@@ -188,6 +188,8 @@ pub struct SellerSale {
     pub seller_id: i64,
 }
 
+#[cfg(feature = "hydrate")]
+pub mod live;
 pub mod pages;
 pub mod server_fns;
 pub use server_fns::*;

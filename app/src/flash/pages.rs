@@ -78,11 +78,21 @@ pub fn SalesPage() -> impl IntoView {
 pub fn SalePage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let sale = Resource::new(id, |id| async move {
+    let live = Live::default();
+    provide_context(live);
+    let sale = Resource::new(move || (id(), live.refresh.get()), |(id, _)| async move {
         match id.parse::<i64>() {
             Ok(n) => get_sale(n).await,
             Err(_) => Err(crate::error::AppError::not_found(format!("There is no sale \"{id}\"."))),
         }
+    });
+    // After hydration: follow the sale over the websocket (no polling).
+    Effect::new(move |_| {
+        let Ok(sale_id) = id().parse::<i64>() else { return };
+        #[cfg(feature = "hydrate")]
+        super::live::follow(sale_id, move |event| live.apply(&event));
+        #[cfg(not(feature = "hydrate"))]
+        let _ = sale_id;
     });
     view! {
         <Suspense fallback=Loading>
@@ -90,7 +100,9 @@ pub fn SalePage() -> impl IntoView {
                 match sale.await {
                     Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
                     Ok(s) => {
+                        live.remaining.set(None);
                         let when = timing(&s);
+                        let (remaining, allocated, limit) = (s.remaining, s.allocated, s.per_buyer_limit);
                         view! {
                             <Title text=format!("{} — flash sale", s.title) />
                             <Meta name="description" content=format!("{} at {} instead of {}: {} units, {}.", s.title, s.price.display(), s.regular_price.display(), s.allocated, when) />
@@ -98,8 +110,11 @@ pub fn SalePage() -> impl IntoView {
                                 <p><span class="badge" data-testid="sale-state">{s.state.label()}</span></p>
                                 <h1>{s.title.clone()}</h1>
                                 <SalePrice sale=s.clone() />
-                                <p data-testid="sale-timing">{when}</p>
-                                <p data-testid="sale-remaining">{format!("{} of {} left · at most {} per shopper", s.remaining, s.allocated, s.per_buyer_limit)}</p>
+                                <p data-testid="sale-timing">{match s.state {
+                                    SaleState::Upcoming => view! { <Countdown seconds=s.seconds_to_start starts_at=s.starts_at.clone() /> }.into_any(),
+                                    _ => view! { {when} }.into_any(),
+                                }}</p>
+                                <p data-testid="sale-remaining" aria-live="polite">{move || format!("{} of {allocated} left · at most {limit} per shopper", live.remaining.get().unwrap_or(remaining))}</p>
                                 <QueuePanel sale=s.clone() />
                                 <p><a href=crate::catalog::product_path(s.product_id)>"See the product"</a></p>
                                 <details class="muted small">
@@ -126,7 +141,8 @@ fn QueuePanel(sale: SaleView) -> impl IntoView {
     let join = ServerAction::<JoinQueue>::new();
     let leave = ServerAction::<LeaveQueue>::new();
     let buy = ServerAction::<BuySale>::new();
-    let mine = Resource::new(move || (join.version().get(), leave.version().get()), move |_| get_my_place(id));
+    let live = expect_context::<Live>();
+    let mine = Resource::new(move || (join.version().get(), leave.version().get(), live.place.get()), move |_| get_my_place(id));
     let feedback = Feedback::new(buy.value());
     let join_feedback = Feedback::new(join.value());
     let navigate = leptos_router::hooks::use_navigate();
@@ -180,12 +196,23 @@ fn QueuePanel(sale: SaleView) -> impl IntoView {
                                     </button>
                                 </ActionForm>
                             }.into_any(),
-                            Some(q) => view! {
+                            Some(q) => {
+                                // Each round lets `admitted` in from the front: this place moves up as
+                                // many; at the front, the page asks for its token.
+                                let seen = live.admitted.get_untracked();
+                                let position = move || q.position - (live.admitted.get() - seen);
+                                Effect::new(move |_| {
+                                    if position() <= 0 {
+                                        live.place.update(|n| *n += 1);
+                                    }
+                                });
+                                let left = move || live.remaining.get().unwrap_or(q.remaining);
+                                view! {
                                 <p data-testid="position" role="status">
-                                    {if q.remaining > 0 {
-                                        format!("#{} in line, {} left", q.position, q.remaining)
+                                    {move || if left() > 0 {
+                                        format!("#{} in line, {} left", position().max(1), left())
                                     } else {
-                                        format!("#{} in line. Sold out for now: units that come back are offered to the next in line.", q.position)
+                                        format!("#{} in line. Sold out for now: units that come back are offered to the next in line.", position().max(1))
                                     }}
                                 </p>
                                 {(q.remaining > 0).then(|| view! { <p class="muted">{format!("Your turn in about {}.", wait_text(q.eta_seconds))}</p> })}
@@ -193,11 +220,73 @@ fn QueuePanel(sale: SaleView) -> impl IntoView {
                                     <input type="hidden" name="sale_id" value=id />
                                     <button type="submit" class="secondary" data-testid="leave">"Leave the queue"</button>
                                 </ActionForm>
-                            }.into_any(),
+                                }.into_any()
+                            }
                         }
                     })
                 }}
             </Suspense>
         </section>
     }
+}
+
+/// What the websocket says while the sale page is open.
+#[derive(Clone, Copy, Default)]
+struct Live {
+    /// Bumped to reload the sale (start, end, a reconnection).
+    refresh: RwSignal<u32>,
+    /// Units left as last pushed (`None`: as loaded).
+    remaining: RwSignal<Option<i64>>,
+    /// Shoppers let in since the page loaded.
+    admitted: RwSignal<i64>,
+    /// Bumped to reload the shopper's place.
+    place: RwSignal<u32>,
+}
+
+impl Live {
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn apply(self, event: &serde_json::Value) {
+        let n = |k: &str| event.get(k).and_then(serde_json::Value::as_i64);
+        match event.get("type").and_then(serde_json::Value::as_str).unwrap_or_default() {
+            "sale_started" | "sale_ended" | "resync" => {
+                self.refresh.try_update(|n| *n += 1);
+                self.place.try_update(|n| *n += 1);
+            }
+            "sale_stock" => {
+                self.remaining.try_set(n("remaining"));
+            }
+            "queue_moved" => {
+                self.remaining.try_set(n("remaining"));
+                self.admitted.try_update(|a| *a += n("admitted").unwrap_or(0));
+                if n("remaining") == Some(0) {
+                    self.place.try_update(|n| *n += 1); // sold out: everyone in line is told at once
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// "Starts in 2 h 05 min", counting down each second from the server's figure (so the
+/// browser's clock does not matter); at zero the sale is reloaded once, in case the websocket
+/// is down at that moment.
+#[component]
+fn Countdown(seconds: i64, starts_at: String) -> impl IntoView {
+    let left = RwSignal::new(seconds);
+    let live = expect_context::<Live>();
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                left.update(|s| *s -= 1);
+                if left.get_untracked() == 0 {
+                    live.refresh.update(|n| *n += 1);
+                }
+            },
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let at = starts_at.replace('T', " ").trim_end_matches('Z').to_owned();
+    view! { <span data-testid="countdown">{move || format!("Starts in {} ({at} UTC)", wait_text(left.get()))}</span> }
 }

@@ -1,0 +1,77 @@
+// Flash sales in a real browser: pages open before the start switch to live by themselves
+// (websocket push, no reload), a shopper queues, is let in, buys and checks out at the sale
+// price, and a page open elsewhere sees the units go.
+import { test, expect, type Browser } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { fillAddress, hydrated } from "./shop";
+
+/** A seller's sale of one unit starting in `startsIn` seconds; its id. */
+async function saleSoon(browser: Browser, startsIn: number) {
+  const tag = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const seller = await browser.newContext();
+  const r = seller.request;
+  const reg = await r.post("/api/v1/auth/register", { data: { email: `fs-${tag}@example.com`, password: "a good password", role: "seller", seller_name: `Flash ${tag}` } });
+  expect(reg.status()).toBe(201);
+  const sku = `FS-${tag}`;
+  const product = await r.post("/api/v1/seller/products", {
+    data: { title: `Aurora Lamp ${tag}`, brand: "Lumo", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: 3 }] },
+  });
+  expect(product.status()).toBe(201);
+  const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+  const sale = await r.post("/api/v1/seller/sales", {
+    data: { sku, price: { amount: 2999, currency: "EUR" }, starts_at: at(startsIn), ends_at: at(3600), allocation: 1, per_buyer_limit: 1 },
+  });
+  expect(sale.status()).toBe(201);
+  await seller.close();
+  return (await sale.json()).sale_id as number;
+}
+
+test("pages open before the start go live by themselves; a shopper queues, buys and checks out", async ({ browser }) => {
+  test.setTimeout(60_000);
+  const id = await saleSoon(browser, 8);
+  const shopper = await (await browser.newContext()).newPage();
+  const watcher = await (await browser.newContext()).newPage();
+  const errors: string[] = [];
+  for (const p of [shopper, watcher]) p.on("pageerror", (e) => errors.push(String(e)));
+
+  await shopper.goto("/register");
+  await hydrated(shopper);
+  await shopper.getByLabel("Email").fill(`q-${Date.now()}@example.com`);
+  await shopper.getByLabel("Password").fill("a good password");
+  await shopper.getByRole("button", { name: "Create account" }).click();
+  await expect(shopper.getByTestId("account-link")).toBeVisible();
+
+  for (const p of [shopper, watcher]) {
+    await p.goto(`/sales/${id}`);
+    await hydrated(p);
+    await expect(p.getByTestId("sale-state")).toHaveText("Coming soon");
+    await expect(p.getByTestId("countdown")).toContainText("Starts in");
+    await p.evaluate(() => ((window as any).__noReload = true));
+  }
+  await expect(watcher.getByRole("link", { name: "Sign in to join" })).toBeVisible();
+  const axe = await new AxeBuilder({ page: watcher }).analyze();
+  expect(axe.violations.map((v) => v.id)).toEqual([]);
+
+  // Joining before the start: a place in line with the units left beside it.
+  await shopper.getByTestId("join").click();
+  await expect(shopper.getByTestId("position")).toHaveText("#1 in line, 1 left");
+
+  // The start: both pages switch to live without a reload; the shopper is let in.
+  for (const p of [shopper, watcher]) {
+    await expect(p.getByTestId("sale-state")).toHaveText("Live now", { timeout: 20_000 });
+    expect(await p.evaluate(() => (window as any).__noReload)).toBe(true);
+  }
+  await expect(shopper.getByTestId("admitted")).toBeVisible({ timeout: 10_000 });
+  await shopper.getByTestId("buy").click();
+  await expect(shopper.getByRole("heading", { name: "Checkout" })).toBeVisible();
+  await expect(shopper.getByText(/\(flash sale\)/)).toBeVisible();
+  await fillAddress(shopper);
+  await shopper.getByLabel("Visa, succeeds").check();
+  await shopper.getByRole("button", { name: "Place order" }).click();
+  await expect(shopper.getByTestId("order-status")).toHaveText("Paid");
+
+  // The page open elsewhere saw the unit go, pushed.
+  await expect(watcher.getByTestId("sale-remaining")).toContainText("0 of 1 left");
+  expect(await watcher.evaluate(() => (window as any).__noReload)).toBe(true);
+  expect(errors).toEqual([]);
+});
