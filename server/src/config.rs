@@ -145,6 +145,16 @@ impl Config {
         if let Some(r) = rule("SELLOUT_RATE_SIGNIN_PER_EMAIL")? {
             rate_limits.signin_per_email = r;
         }
+        for (var, slot) in [
+            ("SELLOUT_RATE_SALE_JOIN_PER_USER", &mut rate_limits.sale_join_per_user),
+            ("SELLOUT_RATE_SALE_JOIN_PER_IP", &mut rate_limits.sale_join_per_ip),
+            ("SELLOUT_RATE_SALE_BUY_PER_USER", &mut rate_limits.sale_buy_per_user),
+            ("SELLOUT_RATE_SALE_BUY_PER_IP", &mut rate_limits.sale_buy_per_ip),
+        ] {
+            if let Some(r) = rule(var)? {
+                *slot = r;
+            }
+        }
 
         let tax_rate_bps = match get("SELLOUT_TAX_RATE") {
             Some(v) => percent_bps("SELLOUT_TAX_RATE", &v)?,
@@ -268,6 +278,7 @@ mod tests {
             ("SELLOUT_RATE_LIMITS", "sometimes"),
             ("SELLOUT_RATE_SIGNIN_PER_IP", "lots"),
             ("SELLOUT_RATE_SIGNIN_PER_EMAIL", "5/1d"),
+            ("SELLOUT_RATE_SALE_BUY_PER_USER", "many"),
             ("SELLOUT_SECURE_COOKIES", "2"),
             ("SELLOUT_TAX_RATE", "101"),
             ("SELLOUT_TAX_RATE", "nineteen"),

@@ -67,8 +67,9 @@ pub async fn check_signin_rate(state: &crate::state::AppState, ip: &str, email: 
     Ok(())
 }
 
+/// The client's address as this server sees it.
 #[cfg(feature = "ssr")]
-async fn client_ip() -> String {
+pub async fn client_ip() -> String {
     use std::net::SocketAddr;
     leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
         .await

@@ -52,7 +52,7 @@ async fn back_to<T>(page: &str, result: &Result<T, AppError>) {
 pub async fn join_queue(sale_id: i64) -> Result<super::QueueView, AppError> {
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-        super::service::join(&state, &user, crate::ids::SaleId(sale_id)).await
+        super::service::join(&state, &user, &crate::accounts::client_ip().await, crate::ids::SaleId(sale_id)).await
     }
     .await;
     back_to(&format!("/sales/{sale_id}"), &result).await;
@@ -76,7 +76,7 @@ pub async fn buy_sale(sale_id: i64, token: String, quantity: Option<i64>) -> Res
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         let req = super::BuyRequest { token, quantity: quantity.unwrap_or(1) };
-        super::service::buy(&state, &user, crate::ids::SaleId(sale_id), &req).await.map(|(h, _)| h)
+        super::service::buy(&state, &user, &crate::accounts::client_ip().await, crate::ids::SaleId(sale_id), &req).await.map(|(h, _)| h)
     }
     .await;
     match &result {

@@ -57,6 +57,12 @@ pub struct RateLimits {
     pub enabled: bool,
     pub signin_per_ip: Rule,
     pub signin_per_email: Rule,
+    /// Joining (or polling) a sale's waiting room, per shopper and per client address.
+    pub sale_join_per_user: Rule,
+    pub sale_join_per_ip: Rule,
+    /// Buy attempts in a flash sale, per shopper and per client address.
+    pub sale_buy_per_user: Rule,
+    pub sale_buy_per_ip: Rule,
 }
 
 impl Default for RateLimits {
@@ -65,6 +71,11 @@ impl Default for RateLimits {
             enabled: true,
             signin_per_ip: Rule { limit: 30, per: Duration::from_secs(300) },
             signin_per_email: Rule { limit: 10, per: Duration::from_secs(300) },
+            // Generous per address: many shoppers share one behind a carrier's NAT.
+            sale_join_per_user: Rule { limit: 120, per: Duration::from_secs(60) },
+            sale_join_per_ip: Rule { limit: 1200, per: Duration::from_secs(60) },
+            sale_buy_per_user: Rule { limit: 20, per: Duration::from_secs(60) },
+            sale_buy_per_ip: Rule { limit: 600, per: Duration::from_secs(60) },
         }
     }
 }
@@ -98,4 +109,20 @@ mod tests {
             assert!(Rule::parse(bad).is_err(), "{bad:?}");
         }
     }
+}
+
+/// Takes a token from each `(key, rule)` bucket in turn (unless limits are off); the first that
+/// is empty answers 429 with `Retry-After`.
+#[cfg(feature = "ssr")]
+pub async fn enforce(state: &crate::state::AppState, checks: &[(String, Rule)]) -> Result<(), crate::error::AppError> {
+    if !state.limits.enabled {
+        return Ok(());
+    }
+    for (key, rule) in checks {
+        if let Decision::Limited { retry_after } = state.stores.rate_limiter.hit(key, *rule).await? {
+            tracing::warn!(%key, "rate limited");
+            return Err(crate::error::AppError::TooManyRequests { retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64 });
+        }
+    }
+    Ok(())
 }

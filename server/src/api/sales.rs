@@ -8,7 +8,9 @@ use app::flash::{BuyRequest, DrawView, HoldView, QueueView, SaleInput, SaleView,
 use app::ids::SaleId;
 use app::state::AppState;
 use axum::Json;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 
 use super::guard::{Caller, Id, JsonBody, SellerUser, SignedInUser};
@@ -36,9 +38,9 @@ pub async fn get(State(state): State<AppState>, Id(id): Id<SaleId>) -> Result<Js
 /// without the websocket. Once admitted the answer carries the `token` the buy needs.
 #[utoipa::path(tag = "sales", post, path = "/api/v1/sales/{id}/queue", params(("id" = i64, Path)),
     responses((status = 200, body = QueueView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "The sale is over", body = ErrorBody), (status = 503, description = "The queue is unreachable; Retry-After says when to try again", body = ErrorBody)))]
-pub async fn join(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<Json<QueueView>, ApiError> {
-    Ok(Json(service::join(&state, &user, id).await?))
+        (status = 409, description = "The sale is over", body = ErrorBody), (status = 429, description = "Rate limited; Retry-After says when", body = ErrorBody), (status = 503, description = "The queue is unreachable; Retry-After says when to try again", body = ErrorBody)))]
+pub async fn join(State(state): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<Json<QueueView>, ApiError> {
+    Ok(Json(service::join(&state, &user, &addr.ip().to_string(), id).await?))
 }
 
 /// Where the caller stands in the waiting room, without joining (404 when not in line).
@@ -66,9 +68,16 @@ pub async fn leave(State(state): State<AppState>, SignedInUser(user): SignedInUs
         (status = 403, description = "`not_admitted`: no valid admission token", body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "`sold_out`, or the sale is not live", body = ErrorBody),
         (status = 422, description = "`limit_exceeded`: over the per-buyer limit", body = ErrorBody),
+        (status = 429, description = "Rate limited; Retry-After says when", body = ErrorBody),
         (status = 503, description = "The gate is unreachable; Retry-After says when to try again", body = ErrorBody)))]
-pub async fn buy(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>, JsonBody(req): JsonBody<BuyRequest>) -> Result<(StatusCode, Json<HoldView>), ApiError> {
-    let (hold, new) = service::buy(&state, &user, id, &req).await?;
+pub async fn buy(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    SignedInUser(user): SignedInUser,
+    Id(id): Id<SaleId>,
+    JsonBody(req): JsonBody<BuyRequest>,
+) -> Result<(StatusCode, Json<HoldView>), ApiError> {
+    let (hold, new) = service::buy(&state, &user, &addr.ip().to_string(), id, &req).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(hold)))
 }
 

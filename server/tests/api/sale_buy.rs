@@ -215,6 +215,11 @@ async fn lapsed_holds_go_back_to_the_sale_exactly_once(backend: Backend) -> anyh
     Ok(())
 }
 
+/// A client address of its own for each racer (as 2,000 phones would have).
+fn ip(user_id: i64) -> String {
+    format!("10.0.{}.{}", user_id / 256 % 256, user_id % 256)
+}
+
 /// 2,000 shoppers, all let in, buy at once through the service (gate + database) for 100 units.
 async fn two_thousand_buyers_race_for_a_hundred_units(app: TestApp) -> anyhow::Result<()> {
     let id = scheduled(&app, "FB-4", 100, 1).await?;
@@ -234,7 +239,7 @@ async fn two_thousand_buyers_race_for_a_hundred_units(app: TestApp) -> anyhow::R
     }
     for u in user::Entity::find().filter(user::Column::Email.starts_with("racer")).all(&app.db).await? {
         let me = CurrentUser { user_id: u.id, email: u.email, role: Role::Shopper, seller: None };
-        service::join(&app.state, &me, SaleId(id)).await?;
+        service::join(&app.state, &me, &ip(me.user_id), SaleId(id)).await?;
         buyers.push(me);
     }
     assert_eq!(buyers.len(), 2000);
@@ -260,7 +265,7 @@ async fn two_thousand_buyers_race_for_a_hundred_units(app: TestApp) -> anyhow::R
         .into_iter()
         .map(|(b, token)| {
             let state = state.clone();
-            tokio::spawn(async move { service::buy(&state, &b, SaleId(id), &BuyRequest { token, quantity: 1 }).await })
+            tokio::spawn(async move { service::buy(&state, &b, &ip(b.user_id), SaleId(id), &BuyRequest { token, quantity: 1 }).await })
         })
         .collect();
     let (mut held, mut sold_out) = (0, 0);
@@ -443,7 +448,38 @@ async fn the_sale_page_queues_and_buys_without_javascript(backend: Backend) -> a
     Ok(())
 }
 
+async fn buys_are_rate_limited_per_shopper_unless_limits_are_off(backend: Backend) -> anyhow::Result<()> {
+    for enabled in [true, false] {
+        let mut cfg = test_config(fresh_database_url(backend).await?);
+        cfg.rate_limits.enabled = enabled;
+        cfg.rate_limits.sale_buy_per_user = app::ratelimit::Rule { limit: 2, per: std::time::Duration::from_secs(60) };
+        let app = spawn_app_with(cfg).await?;
+        let id = scheduled(&app, "FB-7", 3, 1).await?;
+        let sam = app.visitor();
+        sam.register("sam@example.com", "long enough").await?;
+        start(&app, id).await?;
+        let token = admitted(&app, &sam, id).await?;
+        let buy = app.url(&format!("/api/v1/sales/{id}/buy"));
+        let mut statuses = Vec::new();
+        let mut retry = None;
+        for _ in 0..3 {
+            let res = sam.client.post(&buy).json(&json!({"token": token})).send().await?;
+            statuses.push(res.status().as_u16());
+            retry = retry.or(res.headers().get("retry-after").map(|v| v.to_str().unwrap_or_default().to_owned()));
+        }
+        if enabled {
+            assert_eq!(statuses, [201, 200, 429], "the third attempt in a minute is turned away");
+            let secs: u64 = retry.expect("429 says when to try again").parse()?;
+            assert!((1..=60).contains(&secs), "Retry-After {secs}");
+        } else {
+            assert_eq!(statuses, [201, 200, 200], "SELLOUT_RATE_LIMITS=off turns the limit off");
+        }
+    }
+    Ok(())
+}
+
 crate::on_both_databases!(
+    buys_are_rate_limited_per_shopper_unless_limits_are_off,
     the_sale_page_queues_and_buys_without_javascript,
     a_redis_restart_mid_sale_oversells_nothing,
     a_shopper_queues_is_let_in_buys_and_checks_out_at_the_sale_price,

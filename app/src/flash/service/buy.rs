@@ -106,7 +106,13 @@ async fn hold_view(state: &AppState, sale: &flash_sale::Model, h: &sale_hold::Mo
 /// Takes units of a live sale for an admitted shopper and holds them for
 /// `SELLOUT_SALE_HOLD_SECONDS`. A shopper holding units already gets that hold back (one
 /// live hold each); the bool is true for a new hold.
-pub async fn buy(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, req: &BuyRequest) -> Result<(HoldView, bool), AppError> {
+pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): SaleId, req: &BuyRequest) -> Result<(HoldView, bool), AppError> {
+    let limits = &state.limits;
+    crate::ratelimit::enforce(state, &[
+        (format!("sale:buy:user:{}", user.user_id), limits.sale_buy_per_user),
+        (format!("sale:buy:ip:{ip}"), limits.sale_buy_per_ip),
+    ])
+    .await?;
     if !(1..=MAX_BUY_QUANTITY).contains(&req.quantity) {
         return Err(AppError::bad("quantity", format!("quantity must be from 1 to {MAX_BUY_QUANTITY} (got {})", req.quantity)));
     }
@@ -159,7 +165,7 @@ pub async fn buy(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, req: 
                 // it back and try once more.
                 tracing::warn!(sale_id = id, hold_id, "releasing a hold the database never recorded");
                 gate.release(id, &hold_id).await.map_err(unavailable)?;
-                return Box::pin(buy(state, user, SaleId(id), req)).await;
+                return Box::pin(buy(state, user, ip, SaleId(id), req)).await;
             };
             let remaining = gate.remaining(id).await.map_err(unavailable)?.unwrap_or(0);
             Ok((hold_view(state, &sale, &row, remaining).await?, false))
