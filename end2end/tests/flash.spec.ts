@@ -22,8 +22,9 @@ async function saleSoon(browser: Browser, startsIn: number) {
     data: { sku, price: { amount: 2999, currency: "EUR" }, starts_at: at(startsIn), ends_at: at(3600), allocation: 1, per_buyer_limit: 1 },
   });
   expect(sale.status()).toBe(201);
+  const id = (await sale.json()).sale_id as number;
   await seller.close();
-  return (await sale.json()).sale_id as number;
+  return id;
 }
 
 test("pages open before the start go live by themselves; a shopper queues, buys and checks out", async ({ browser }) => {

@@ -114,6 +114,19 @@ pub struct CategoryRef {
     pub name: String,
 }
 
+
+/// A flash sale of one of the product's variants, upcoming or live, for the product page. Read
+/// fresh (never from the product cache), so the page says "live" from the start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleBanner {
+    pub sale_id: i64,
+    pub sku: String,
+    pub live: bool,
+    pub price: Money,
+    /// RFC 3339.
+    pub starts_at: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProductDetail {

@@ -209,6 +209,7 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                 <p class="card-brand">{product.brand.clone()}</p>
                 <h1>{product.title.clone()}</h1>
                 <Stars rating=product.rating count=product.review_count />
+                <SaleNotice product_id=product.product_id />
                 <p class="price big" data-testid="price">
                     {move || selected.get().map(|v| v.price.display()).unwrap_or_default()}
                 </p>
@@ -269,3 +270,27 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
     }
 }
 
+
+/// An upcoming or live flash sale of one of this product's variants, linking to its page.
+#[component]
+fn SaleNotice(product_id: i64) -> impl IntoView {
+    let banner = Resource::new(move || product_id, get_product_sale);
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                banner.await.ok().flatten().map(|b| {
+                    let when = if b.live {
+                        "live now".to_owned()
+                    } else {
+                        format!("starts {} UTC", b.starts_at.replace('T', " ").trim_end_matches('Z'))
+                    };
+                    view! {
+                        <p class="notice sale-banner" data-testid="sale-banner" data-live=b.live.to_string()>
+                            <a href=format!("/sales/{}", b.sale_id)>{format!("Flash sale of {}: {}, {when}", b.sku, b.price.display())}</a>
+                        </p>
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}

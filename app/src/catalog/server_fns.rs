@@ -26,3 +26,9 @@ pub async fn get_product(id: i64) -> Result<ProductDetail, AppError> {
     let state = crate::state::app_state()?;
     Ok(service::cached_product_detail(&state, crate::ids::ProductId(id)).await?)
 }
+
+#[server(prefix = "/api/fn", endpoint = "product_sale")]
+pub async fn get_product_sale(id: i64) -> Result<Option<SaleBanner>, AppError> {
+    let state = crate::state::app_state()?;
+    service::sale_banner(&state.db, crate::ids::ProductId(id)).await
+}

@@ -12,7 +12,7 @@ use sea_orm::{
 };
 
 use super::*;
-use crate::db::{category, inventory, product, product_image, seller, variant};
+use crate::db::{category, flash_sale, inventory, product, product_image, seller, variant};
 use crate::events::ShopEvent;
 use crate::state::AppState;
 
@@ -332,4 +332,30 @@ pub async fn announce(state: &AppState, product_id: i64) {
             tracing::warn!(error = %e, product_id, "publishing StockChanged");
         }
     }
+}
+
+/// The product's next or running flash sale, if any (the one starting soonest).
+pub async fn sale_banner(db: &DatabaseConnection, ProductId(product_id): ProductId) -> Result<Option<SaleBanner>, AppError> {
+    use crate::states::SaleStatus;
+    use sea_orm::sea_query::ExprTrait as _;
+    let now = chrono::Utc::now();
+    let Some(sale) = flash_sale::Entity::find()
+        .filter(flash_sale::Column::ProductId.eq(product_id))
+        .filter(flash_sale::Column::Status.is_in([SaleStatus::Scheduled, SaleStatus::Active]))
+        .filter(flash_sale::Column::EndsAt.gt(now))
+        .filter(Expr::col(flash_sale::Column::Sold).lt(Expr::col(flash_sale::Column::Allocated)))
+        .order_by_asc(flash_sale::Column::StartsAt)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let sku = variant::Entity::find_by_id(sale.variant_id).one(db).await?.map(|v| v.sku).unwrap_or_default();
+    Ok(Some(SaleBanner {
+        sale_id: sale.id,
+        sku,
+        live: now >= sale.starts_at,
+        price: Money::new(sale.price_amount, &sale.currency),
+        starts_at: crate::db::rfc3339(sale.starts_at),
+    }))
 }

@@ -23,7 +23,7 @@ use crate::seller::seller;
 pub async fn scheduled(app: &TestApp, sku: &str, allocation: i64, limit: i64) -> anyhow::Result<i64> {
     let (ann, _) = seller(app, &format!("{}@example.com", unique_name("ann")), "Ann's Lamps").await?;
     let (status, body) = ann
-        .post("/api/v1/seller/products", json!({"title": "Zephyrine Desk Lamp", "brand": "Lumo", "variants": [{"sku": sku, "price": {"amount": 4999, "currency": "EUR"}, "stock": allocation + 2}]}))
+        .post("/api/v1/seller/products", json!({"title": "Zephyrine Desk Lamp", "brand": "Lumo", "status": "active", "variants": [{"sku": sku, "price": {"amount": 4999, "currency": "EUR"}, "stock": allocation + 2}]}))
         .await?;
     anyhow::ensure!(status == 201, "creating the product: {status} {body}");
     let at = |h: i64| (Utc::now() + Duration::hours(h)).to_rfc3339();
@@ -418,7 +418,13 @@ async fn the_sale_page_queues_and_buys_without_javascript(backend: Backend) -> a
     assert!(html.contains("#1 in line, 3 left"), "the place with the units left beside it");
     assert!(html.contains("data-testid=\"seed-hash\""), "the seed's hash is published before the start");
 
+    let product = app.visitor().get(&format!("/api/v1/sales/{id}")).await?.1["product_id"].as_i64().unwrap();
+    let product_page = page(&app, &sam, &format!("/p/{product}")).await?;
+    assert!(product_page.contains("data-testid=\"sale-banner\" data-live=\"false\"") && product_page.contains(&format!("href=\"/sales/{id}\"")), "the product page announces the sale");
+
     start(&app, id).await?;
+    let product_page = page(&app, &sam, &format!("/p/{product}")).await?;
+    assert!(product_page.contains("data-live=\"true\"") && product_page.contains("live now"), "and says it is live from the start (no stale cache)");
     service::admit_round(&app.state).await?;
     let html = page(&app, &sam, &path).await?;
     assert!(html.contains("It is your turn"), "let in");
