@@ -163,6 +163,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("products/:id") view=EditProduct />
                         <Route path=path!("orders") view=SellerOrders />
                         <Route path=path!("payments") view=PaymentsCheck />
+                        <Route path=path!("sales") view=crate::flash::admin::SellerSales />
+                        <Route path=path!("sales/new") view=crate::flash::admin::NewSale />
+                        <Route path=path!("sales/:id") view=crate::flash::admin::SellerSaleDashboard />
                     </ParentRoute>
                 </Routes>
             </main>

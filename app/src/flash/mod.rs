@@ -18,6 +18,17 @@ pub const MAX_BUY_QUANTITY: i64 = 100;
 /// The most a sale may allocate, as for a variant's stock.
 pub const MAX_ALLOCATION: i64 = 1_000_000;
 
+/// A sale's live figures for its seller's dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SaleDashboard {
+    pub sale: SellerSale,
+    /// Units in holds not yet paid.
+    pub held: i64,
+    /// Shoppers waiting in line.
+    pub waiting: i64,
+}
+
 /// What a seller sends to schedule a sale (`POST /api/v1/seller/sales`). Times are RFC 3339.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -190,6 +201,7 @@ pub struct SellerSale {
 
 #[cfg(feature = "hydrate")]
 pub mod live;
+pub mod admin;
 pub mod pages;
 pub mod server_fns;
 pub use server_fns::*;

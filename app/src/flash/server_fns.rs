@@ -91,3 +91,92 @@ pub async fn buy_sale(sale_id: i64, token: String, quantity: Option<i64>) -> Res
 pub fn checkout_path(h: &super::HoldView) -> String {
     format!("/checkout?hold={}", crate::ui::forms::url_encode(&h.hold_id))
 }
+
+#[server(prefix = "/api/fn", endpoint = "seller_sales")]
+pub async fn get_seller_sales() -> Result<Vec<super::SellerSale>, AppError> {
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+    super::service::seller_sales(&state.db, &user).await
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_sale_dashboard")]
+pub async fn get_sale_dashboard(sale_id: i64) -> Result<super::SaleDashboard, AppError> {
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+    super::service::dashboard(&state, &user, crate::ids::SaleId(sale_id)).await
+}
+
+/// The seller's form: times are the browser's `datetime-local` read as UTC; the price is typed
+/// ("29.99") in the variant's currency.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api/fn", endpoint = "seller_schedule_sale")]
+pub async fn schedule_sale(
+    sku: String,
+    price: String,
+    currency: Option<String>,
+    starts_at: String,
+    ends_at: String,
+    allocation: String,
+    per_buyer_limit: String,
+    admission_rate: String,
+) -> Result<super::SellerSale, AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+        let mut errors = crate::error::FieldErrors::default();
+        let currency = currency.filter(|c| !c.trim().is_empty()).unwrap_or_else(|| "EUR".to_owned());
+        let amount = errors.check("price", crate::seller::parse_price(&price, &currency)).unwrap_or(0);
+        let mut number = |field: &str, text: &str| errors.check(field, text.trim().parse::<i64>().map_err(|_| format!("{field} must be a whole number (got \"{}\")", text.trim()))).unwrap_or(0);
+        let input = super::SaleInput {
+            sku: sku.clone(),
+            price: crate::money::Money::new(amount, &currency),
+            starts_at: utc(&starts_at),
+            ends_at: utc(&ends_at),
+            allocation: number("allocation", &allocation),
+            per_buyer_limit: number("per_buyer_limit", &per_buyer_limit),
+            admission_rate: number("admission_rate", &admission_rate),
+        };
+        errors.finish()?;
+        super::service::schedule(&state, &user, input).await
+    }
+    .await;
+    match &result {
+        Ok(s) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&format!("/seller/sales/{}", s.sale.sale_id)),
+        Err(e) => {
+            let keep = [("sku", sku.as_str()), ("price", price.as_str()), ("starts_at", starts_at.as_str()), ("ends_at", ends_at.as_str()), ("allocation", allocation.as_str()), ("per_buyer_limit", per_buyer_limit.as_str()), ("admission_rate", admission_rate.as_str())];
+            crate::ui::forms::bounce_on_error("/seller/sales/new", e, &keep).await;
+        }
+        _ => {}
+    }
+    result
+}
+
+/// A `datetime-local` value ("2026-12-24T12:00") as RFC 3339 in UTC; anything else as typed.
+#[cfg(feature = "ssr")]
+fn utc(text: &str) -> String {
+    let t = text.trim();
+    match t.len() {
+        16 => format!("{t}:00Z"),
+        19 => format!("{t}Z"),
+        _ => t.to_owned(),
+    }
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_end_sale")]
+pub async fn end_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+        super::service::end_now(&state, &user, crate::ids::SaleId(sale_id)).await
+    }
+    .await;
+    back_to(&format!("/seller/sales/{sale_id}"), &result).await;
+    result
+}
+
+#[server(prefix = "/api/fn", endpoint = "seller_cancel_sale")]
+pub async fn cancel_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+        super::service::cancel(&state, &user, crate::ids::SaleId(sale_id)).await
+    }
+    .await;
+    back_to(&format!("/seller/sales/{sale_id}"), &result).await;
+    result
+}

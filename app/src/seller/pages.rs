@@ -31,6 +31,7 @@ pub fn SellerLayout() -> impl IntoView {
                                 <A href="/seller/products" exact=true>"Products"</A>
                                 <A href="/seller/products/new">"New product"</A>
                                 <A href="/seller/orders">"Orders"</A>
+                                <A href="/seller/sales">"Sales"</A>
                                 {(u.role == Role::Admin).then(|| view! { <A href="/seller/payments">"Payments check"</A> })}
                             </nav>
                             <div class="admin-main"><Outlet /></div>

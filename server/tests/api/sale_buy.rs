@@ -484,7 +484,46 @@ async fn buys_are_rate_limited_per_shopper_unless_limits_are_off(backend: Backen
     Ok(())
 }
 
+async fn a_seller_schedules_in_the_admin_and_watches_the_dashboard(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    let (status, body) = ann
+        .post("/api/v1/seller/products", json!({"title": "Halcyon Lamp", "brand": "Lumo", "status": "active", "variants": [{"sku": "FB-8", "price": {"amount": 4999, "currency": "EUR"}, "stock": 5}]}))
+        .await?;
+    assert_eq!(status, 201, "{body}");
+    let later = |h: i64| (Utc::now() + Duration::hours(h)).format("%Y-%m-%dT%H:%M").to_string();
+    let (starts, ends) = (later(1), later(2));
+    // A mistake: the form comes back saying what is wrong, with what was typed.
+    let mut fields = vec![("sku", "FB-8"), ("price", "twenty"), ("currency", "EUR"), ("starts_at", starts.as_str()), ("ends_at", ends.as_str()), ("allocation", "3"), ("per_buyer_limit", "1"), ("admission_rate", "50")];
+    let (status, to) = form(&app, &ann, "/api/fn/seller_schedule_sale", &fields).await?;
+    assert!(status / 100 == 3 && to.starts_with("/seller/sales/new?") && to.contains("err_price=") && to.contains("sku=FB-8"), "{status} {to}");
+    let back = page(&app, &ann, &to).await?;
+    assert!(back.contains("value=\"twenty\"") && back.contains("field-error"), "the typed price stays, the error is shown in place");
+    fields[1] = ("price", "29.99");
+    let (status, to) = form(&app, &ann, "/api/fn/seller_schedule_sale", &fields).await?;
+    assert!(status / 100 == 3 && to.starts_with("/seller/sales/"), "{status} {to}");
+    let id: i64 = to.trim_start_matches("/seller/sales/").parse()?;
+    let list = page(&app, &ann, "/seller/sales").await?;
+    assert!(list.contains("Halcyon Lamp (FB-8)") && list.contains("0 of 3"), "the sale is listed");
+    let dash = page(&app, &ann, &to).await?;
+    assert!(dash.contains("data-testid=\"dash-left\">3<") && dash.contains("Cancel the sale"), "the dashboard before the start");
+
+    // Live: a shopper holds one; the dashboard counts it.
+    start(&app, id).await?;
+    let sam = app.visitor();
+    sam.register("sam@example.com", "long enough").await?;
+    let token = admitted(&app, &sam, id).await?;
+    assert_eq!(sam.post(&format!("/api/v1/sales/{id}/buy"), json!({"token": token})).await?.0, 201);
+    let dash = page(&app, &ann, &to).await?;
+    assert!(dash.contains("data-testid=\"dash-held\">1<") && dash.contains("data-testid=\"dash-left\">2<") && dash.contains("End now"), "held and left follow the buy");
+    // Another seller sees none of it.
+    let (bob, _) = seller(&app, "bob@example.com", "Bob's Bulbs").await?;
+    assert!(!page(&app, &bob, "/seller/sales").await?.contains("Halcyon"));
+    Ok(())
+}
+
 crate::on_both_databases!(
+    a_seller_schedules_in_the_admin_and_watches_the_dashboard,
     buys_are_rate_limited_per_shopper_unless_limits_are_off,
     the_sale_page_queues_and_buys_without_javascript,
     a_redis_restart_mid_sale_oversells_nothing,

@@ -160,6 +160,45 @@ pub async fn seller_sale(db: &DatabaseConnection, user: &CurrentUser, SaleId(id)
     Ok(SellerSale { sale: view, sold: sale.sold, admission_rate: sale.admission_rate, seller_id })
 }
 
+/// The caller's sales (an admin: everyone's), newest first.
+pub async fn seller_sales(db: &DatabaseConnection, user: &CurrentUser) -> Result<Vec<SellerSale>, AppError> {
+    let scope = scope(user)?;
+    let now = Utc::now();
+    let rows = flash_sale::Entity::find().order_by_desc(flash_sale::Column::StartsAt).order_by_desc(flash_sale::Column::Id).all(db).await?;
+    let mut out = Vec::new();
+    for sale in &rows {
+        let (view, seller_id) = view(db, sale, now).await?;
+        if scope.is_none_or(|s| s == seller_id) {
+            out.push(SellerSale { sale: view, sold: sale.sold, admission_rate: sale.admission_rate, seller_id });
+        }
+    }
+    Ok(out)
+}
+
+/// A sale's live figures for its seller: sold, held, left (the gate's figure while it runs)
+/// and the line's length.
+pub async fn dashboard(state: &crate::state::AppState, user: &CurrentUser, id: SaleId) -> Result<super::SaleDashboard, AppError> {
+    use crate::db::sale_hold;
+    use crate::states::HoldState;
+    let mut sale = seller_sale(&state.db, user, id).await?;
+    let held: i64 = sale_hold::Entity::find()
+        .filter(sale_hold::Column::SaleId.eq(id.0))
+        .filter(sale_hold::Column::State.eq(HoldState::Held))
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(|h| h.quantity)
+        .sum();
+    let running = matches!(sale.sale.state, SaleState::Live | SaleState::SoldOut);
+    if running {
+        if let Ok(Some(left)) = state.stores.stock_gate.remaining(id.0).await {
+            sale.sale.remaining = left;
+        }
+    }
+    let waiting = state.stores.waiting_room.waiting(id.0).await.unwrap_or(0);
+    Ok(super::SaleDashboard { sale, held, waiting })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

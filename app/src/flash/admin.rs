@@ -1,0 +1,153 @@
+//! The seller admin's Sales section (`/seller/sales`): the seller's sales, scheduling a new one,
+//! and a live dashboard per sale (sold, held, left, the line, shoppers let in each second),
+//! refreshed by what the websocket pushes. An admin sees every seller's sales.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use super::*;
+use crate::ui::forms::{Feedback, Field, FormMessage};
+use crate::ui::{ErrorPanel, Loading};
+
+fn when(t: &str) -> String {
+    t.replace('T', " ").trim_end_matches('Z').to_owned() + " UTC"
+}
+
+#[component]
+pub fn SellerSales() -> impl IntoView {
+    let sales = Resource::new(|| (), |_| get_seller_sales());
+    view! {
+        <h1>"Sales"</h1>
+        <p><A href="/seller/sales/new">"Schedule a sale"</A></p>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match sales.await {
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="empty-state">"No flash sales yet. Schedule one: a few units of a variant at a special price, shared fairly through a waiting room."</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <table class="admin-table">
+                            <thead><tr>
+                                <th scope="col">"Sale"</th><th scope="col">"Price"</th><th scope="col">"Starts"</th>
+                                <th scope="col">"Sold"</th><th scope="col">"State"</th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|s| view! {
+                                    <tr data-testid="seller-sale">
+                                        <td><A href=format!("/seller/sales/{}", s.sale.sale_id)>{format!("{} ({})", s.sale.title, s.sale.sku)}</A></td>
+                                        <td>{s.sale.price.display()}</td>
+                                        <td>{when(&s.sale.starts_at)}</td>
+                                        <td>{format!("{} of {}", s.sold, s.sale.allocated)}</td>
+                                        <td>{s.sale.state.label()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn NewSale() -> impl IntoView {
+    let schedule = ServerAction::<ScheduleSale>::new();
+    let feedback = Feedback::new(schedule.value());
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = schedule.value().get() {
+            navigate(&format!("/seller/sales/{}", s.sale.sale_id), Default::default());
+        }
+    });
+    let kept = move |name: &str, default: &str| {
+        let v = feedback.kept(name);
+        if v.is_empty() { default.to_owned() } else { v }
+    };
+    view! {
+        <h1>"Schedule a sale"</h1>
+        <ActionForm action=schedule attr:class="stack" attr:novalidate=true>
+            <FormMessage feedback />
+            <Field label="SKU" name="sku" value=feedback.kept("sku") hint="The variant on sale; its units move out of ordinary stock now." feedback />
+            <Field label="Sale price" name="price" value=feedback.kept("price") hint="Below the regular price, in its currency, e.g. 29.99" feedback />
+            <input type="hidden" name="currency" value="EUR" />
+            <Field label="Starts (UTC)" name="starts_at" kind="datetime-local" value=feedback.kept("starts_at") feedback />
+            <Field label="Ends (UTC)" name="ends_at" kind="datetime-local" value=feedback.kept("ends_at") feedback />
+            <Field label="Units" name="allocation" kind="number" value=kept("allocation", "") feedback />
+            <Field label="Most per shopper" name="per_buyer_limit" kind="number" value=kept("per_buyer_limit", "1") feedback />
+            <Field label="Shoppers let in per second" name="admission_rate" kind="number" value=kept("admission_rate", "50") feedback />
+            <button type="submit" disabled=move || schedule.pending().get()>
+                {move || if schedule.pending().get() { "Scheduling…" } else { "Schedule the sale" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// A sale's live dashboard: figures reloaded whenever the websocket says something changed.
+#[component]
+pub fn SellerSaleDashboard() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let end = ServerAction::<EndSale>::new();
+    let cancel = ServerAction::<CancelSale>::new();
+    let pushed = RwSignal::new(0u32);
+    let per_second = RwSignal::new(0i64);
+    let figures = Resource::new(move || (id(), pushed.get(), end.version().get(), cancel.version().get()), |(id, ..)| get_sale_dashboard(id));
+    let error = move || [end.value().get().and_then(|r| r.err()), cancel.value().get().and_then(|r| r.err())].into_iter().flatten().next().map(|e| e.to_string());
+    Effect::new(move |_| {
+        let sale_id = id();
+        #[cfg(feature = "hydrate")]
+        super::live::follow(sale_id, move |event| {
+            if event.get("type").and_then(|t| t.as_str()) == Some("queue_moved") {
+                per_second.try_set(event.get("admitted").and_then(|n| n.as_i64()).unwrap_or(0));
+            }
+            pushed.try_update(|n| *n += 1);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (sale_id, per_second, pushed);
+    });
+    view! {
+        {move || error().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                let d = match figures.await {
+                    Ok(d) => d,
+                    Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
+                };
+                let s = d.sale.sale.clone();
+                let sale_id = s.sale_id;
+                let before_start = s.state == SaleState::Upcoming;
+                let running = matches!(s.state, SaleState::Live | SaleState::SoldOut);
+                view! {
+                    <h1>{format!("Sale: {} ({})", s.title, s.sku)}</h1>
+                    <p><span class="badge" data-testid="dashboard-state">{s.state.label()}</span> " " {format!("{} → {}", when(&s.starts_at), when(&s.ends_at))}</p>
+                    <dl class="totals dashboard" data-testid="dashboard">
+                        <dt>"Sold"</dt><dd data-testid="dash-sold">{d.sale.sold}</dd>
+                        <dt>"Held"</dt><dd data-testid="dash-held">{d.held}</dd>
+                        <dt>"Left"</dt><dd data-testid="dash-left">{s.remaining}</dd>
+                        <dt>"In line"</dt><dd data-testid="dash-waiting">{d.waiting}</dd>
+                        <dt>"Let in last second"</dt><dd data-testid="dash-rate">{move || per_second.get()}</dd>
+                        <dt>"Price"</dt><dd>{format!("{} (regular {})", s.price.display(), s.regular_price.display())}</dd>
+                        <dt>"Rate"</dt><dd>{format!("{} shoppers a second, at most {} each", d.sale.admission_rate, s.per_buyer_limit)}</dd>
+                    </dl>
+                    <p><a href=format!("/sales/{sale_id}")>"The shoppers' page"</a></p>
+                    {before_start.then(|| view! {
+                        <ActionForm action=cancel>
+                            <input type="hidden" name="sale_id" value=sale_id />
+                            <button type="submit" class="secondary">"Cancel the sale"</button>
+                        </ActionForm>
+                    })}
+                    {running.then(|| view! {
+                        <ActionForm action=end>
+                            <input type="hidden" name="sale_id" value=sale_id />
+                            <button type="submit" class="secondary">"End now"</button>
+                        </ActionForm>
+                    })}
+                }.into_any()
+            })}
+        </Transition>
+    }
+}
