@@ -1,11 +1,11 @@
 // Flash sales in a real browser: pages open before the start switch to live by themselves
 // (websocket push, no reload), a shopper queues, is let in, buys and checks out at the sale
-// price, and a page open elsewhere sees the units go.
+// price, a page open elsewhere sees the units go and the seller's dashboard counts them.
 import { test, expect, type Browser } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { fillAddress, hydrated } from "./shop";
 
-/** A seller's sale of one unit starting in `startsIn` seconds; its id. */
+/** A seller's sale of one unit starting in `startsIn` seconds: its id and the seller's browser context. */
 async function saleSoon(browser: Browser, startsIn: number) {
   const tag = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   const seller = await browser.newContext();
@@ -23,17 +23,21 @@ async function saleSoon(browser: Browser, startsIn: number) {
   });
   expect(sale.status()).toBe(201);
   const id = (await sale.json()).sale_id as number;
-  await seller.close();
-  return id;
+  return { id, seller };
 }
 
 test("pages open before the start go live by themselves; a shopper queues, buys and checks out", async ({ browser }) => {
   test.setTimeout(60_000);
-  const id = await saleSoon(browser, 8);
+  const { id, seller } = await saleSoon(browser, 8);
   const shopper = await (await browser.newContext()).newPage();
   const watcher = await (await browser.newContext()).newPage();
+  const dashboard = await seller.newPage();
   const errors: string[] = [];
-  for (const p of [shopper, watcher]) p.on("pageerror", (e) => errors.push(String(e)));
+  for (const p of [shopper, watcher, dashboard]) p.on("pageerror", (e) => errors.push(String(e)));
+  await dashboard.goto(`/seller/sales/${id}`);
+  await hydrated(dashboard);
+  await expect(dashboard.getByTestId("dash-left")).toHaveText("1");
+  await dashboard.evaluate(() => ((window as any).__noReload = true));
 
   await shopper.goto("/register");
   await hydrated(shopper);
@@ -65,14 +69,20 @@ test("pages open before the start go live by themselves; a shopper queues, buys 
   await expect(shopper.getByTestId("admitted")).toBeVisible({ timeout: 10_000 });
   await shopper.getByTestId("buy").click();
   await expect(shopper.getByRole("heading", { name: "Checkout" })).toBeVisible();
+  // The hold: the seller's dashboard counts it and the other page says sold out, both pushed.
+  await expect(dashboard.getByTestId("dash-held")).toHaveText("1");
+  await expect(dashboard.getByTestId("dash-left")).toHaveText("0");
+  await expect(watcher.getByTestId("sale-state")).toHaveText("Sold out");
   await expect(shopper.getByText(/\(flash sale\)/)).toBeVisible();
   await fillAddress(shopper);
   await shopper.getByLabel("Visa, succeeds").check();
   await shopper.getByRole("button", { name: "Place order" }).click();
   await expect(shopper.getByTestId("order-status")).toHaveText("Paid");
 
-  // The page open elsewhere saw the unit go, pushed.
+  // The page open elsewhere saw the unit go, and the dashboard the sale, pushed.
   await expect(watcher.getByTestId("sale-remaining")).toContainText("0 of 1 left");
-  expect(await watcher.evaluate(() => (window as any).__noReload)).toBe(true);
+  await expect(dashboard.getByTestId("dash-sold")).toHaveText("1");
+  for (const p of [watcher, dashboard]) expect(await p.evaluate(() => (window as any).__noReload)).toBe(true);
+  await seller.close();
   expect(errors).toEqual([]);
 });

@@ -254,6 +254,9 @@ impl Live {
             }
             "sale_stock" => {
                 self.remaining.try_set(n("remaining"));
+                if n("remaining") == Some(0) {
+                    self.refresh.try_update(|n| *n += 1); // the badge says sold out
+                }
             }
             "queue_moved" => {
                 self.remaining.try_set(n("remaining"));

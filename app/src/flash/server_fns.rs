@@ -8,13 +8,13 @@ use crate::error::AppError;
 #[server(prefix = "/api/fn", endpoint = "sales")]
 pub async fn get_sales() -> Result<Vec<SaleView>, AppError> {
     let state = crate::state::app_state()?;
-    super::service::sales(&state.db).await
+    super::service::sales(&state).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "sale")]
 pub async fn get_sale(id: i64) -> Result<SaleView, AppError> {
     let state = crate::state::app_state()?;
-    super::service::sale(&state.db, crate::ids::SaleId(id)).await
+    super::service::sale(&state, crate::ids::SaleId(id)).await
 }
 
 /// The shopper's standing in a sale: whether they are signed in, and their place if in line.

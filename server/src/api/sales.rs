@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 /// Upcoming and live sales, and those that ended in the last day, soonest first.
 #[utoipa::path(tag = "sales", get, path = "/api/v1/sales", responses((status = 200, body = [SaleView])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<SaleView>>, ApiError> {
-    Ok(Json(service::sales(&state.db).await?))
+    Ok(Json(service::sales(&state).await?))
 }
 
 /// A sale: `state` is upcoming, live, sold_out, ended or cancelled; `server_time` is the
@@ -29,7 +29,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<SaleView>>, 
 #[utoipa::path(tag = "sales", get, path = "/api/v1/sales/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = SaleView), (status = 404, body = ErrorBody)))]
 pub async fn get(State(state): State<AppState>, Id(id): Id<SaleId>) -> Result<Json<SaleView>, ApiError> {
-    Ok(Json(service::sale(&state.db, id).await?))
+    Ok(Json(service::sale(&state, id).await?))
 }
 
 /// Joins the sale's waiting room (sign in first). Before the start shoppers are put in a

@@ -166,6 +166,8 @@ async fn the_last_units_sell_out_and_the_sale_says_so(backend: Backend) -> anyho
     start(&app, id).await?;
     let (ta, tb) = (admitted(&app, &ann, id).await?, admitted(&app, &bob, id).await?);
     assert_eq!(ann.post(&format!("/api/v1/sales/{id}/buy"), json!({"token": ta})).await?.0, 201);
+    let (_, sale) = bob.get(&format!("/api/v1/sales/{id}")).await?;
+    assert_eq!((sale["state"].as_str(), sale["remaining"].as_i64()), (Some("sold_out"), Some(0)), "a held unit is not on offer: {sale}");
     let (status, body) = bob.post(&format!("/api/v1/sales/{id}/buy"), json!({"token": tb})).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("sold_out")), "{body}");
     let (_, q) = bob.post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;

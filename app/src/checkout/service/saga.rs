@@ -91,6 +91,12 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
             if let Err(e) = state.stores.stock_gate.extend(h.sale_id, &h.id, expires.timestamp_millis()).await {
                 tracing::warn!(error = %e, hold_id = h.id, "extending a hold in the stock gate");
             }
+            // Sold moved: the seller's dashboard (and any page) hears it.
+            if let Ok(Some(remaining)) = state.stores.stock_gate.remaining(h.sale_id).await {
+                if let Err(e) = state.stores.events.publish(crate::events::ShopEvent::SaleStock { sale_id: h.sale_id, remaining }).await {
+                    tracing::warn!(error = %e, sale_id = h.sale_id, "publishing SaleStock");
+                }
+            }
         }
         None => {
             tracing::info!(order_id = created.id, total = created.total, "order created, stock reserved");

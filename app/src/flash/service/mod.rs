@@ -126,14 +126,28 @@ fn no_sale(id: i64) -> AppError {
     AppError::not_found(format!("There is no sale {id}."))
 }
 
+/// While a sale runs, the units left are the gate's (holds count), not only what is sold; the
+/// database's figure stands when the gate cannot be asked.
+async fn with_gate(state: &crate::state::AppState, mut view: SaleView) -> SaleView {
+    if matches!(view.state, SaleState::Live | SaleState::SoldOut) {
+        if let Ok(Some(left)) = state.stores.stock_gate.remaining(view.sale_id).await {
+            view.remaining = Ord::max(left, 0);
+            view.state = if left > 0 { SaleState::Live } else { SaleState::SoldOut };
+        }
+    }
+    view
+}
+
 /// A sale as shoppers see it; cancelled ones too (a page that linked it says so).
-pub async fn sale(db: &DatabaseConnection, SaleId(id): SaleId) -> Result<SaleView, AppError> {
+pub async fn sale(state: &crate::state::AppState, SaleId(id): SaleId) -> Result<SaleView, AppError> {
+    let db = &state.db;
     let sale = flash_sale::Entity::find_by_id(id).one(db).await?.ok_or_else(|| no_sale(id))?;
-    Ok(view(db, &sale, Utc::now()).await?.0)
+    Ok(with_gate(state, view(db, &sale, Utc::now()).await?.0).await)
 }
 
 /// Upcoming and live sales, and those that ended in the last day, soonest first.
-pub async fn sales(db: &DatabaseConnection) -> Result<Vec<SaleView>, AppError> {
+pub async fn sales(state: &crate::state::AppState) -> Result<Vec<SaleView>, AppError> {
+    let db = &state.db;
     let now = Utc::now();
     let rows = flash_sale::Entity::find()
         .filter(flash_sale::Column::Status.ne(SaleStatus::Cancelled))
@@ -144,7 +158,7 @@ pub async fn sales(db: &DatabaseConnection) -> Result<Vec<SaleView>, AppError> {
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for sale in &rows {
-        out.push(view(db, sale, now).await?.0);
+        out.push(with_gate(state, view(db, sale, now).await?.0).await);
     }
     Ok(out)
 }
@@ -189,12 +203,7 @@ pub async fn dashboard(state: &crate::state::AppState, user: &CurrentUser, id: S
         .iter()
         .map(|h| h.quantity)
         .sum();
-    let running = matches!(sale.sale.state, SaleState::Live | SaleState::SoldOut);
-    if running {
-        if let Ok(Some(left)) = state.stores.stock_gate.remaining(id.0).await {
-            sale.sale.remaining = left;
-        }
-    }
+    sale.sale = with_gate(state, sale.sale).await;
     let waiting = state.stores.waiting_room.waiting(id.0).await.unwrap_or(0);
     Ok(super::SaleDashboard { sale, held, waiting })
 }
