@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::db::{order, outbox, user};
 use crate::error::AppError;
@@ -63,20 +63,14 @@ impl Mailer for MailLog {
     }
 }
 
-/// Writes an outbox row (inside the caller's transaction).
-pub async fn enqueue(db: &impl ConnectionTrait, topic: &str, payload: serde_json::Value) -> Result<(), sea_orm::DbErr> {
-    let sql = match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => "INSERT INTO outbox (topic, payload, attempts, created_at) VALUES ($1, $2, 0, $3)",
-        _ => "INSERT INTO outbox (topic, payload, attempts, created_at) VALUES (?, ?, 0, ?)",
-    };
-    db.execute_raw(sea_orm::Statement::from_sql_and_values(db.get_database_backend(), sql, [topic.into(), payload.to_string().into(), Utc::now().into()]))
-        .await
-        .map(|_| ())
-}
+pub use crate::db::outbox::enqueue;
 
 /// The mail for an outbox row; links point into the shop at `public_url`.
 async fn render(db: &DatabaseConnection, row: &outbox::Model, public_url: &str) -> Result<Option<Mail>, AppError> {
     let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
+    if row.topic == "sale.started" {
+        return sale_started(db, &payload, public_url).await;
+    }
     let Some(order_id) = payload["order_id"].as_i64() else { return Ok(None) };
     let Some(o) = order::Entity::find_by_id(order_id).one(db).await? else { return Ok(None) };
     let Some(u) = user::Entity::find_by_id(o.user_id).one(db).await? else { return Ok(None) };
@@ -100,6 +94,20 @@ async fn render(db: &DatabaseConnection, row: &outbox::Model, public_url: &str) 
         _ => return Ok(None),
     };
     Ok(Some(Mail { to: u.email, subject, body }))
+}
+
+/// The reminder a registered shopper gets when a sale starts.
+async fn sale_started(db: &DatabaseConnection, payload: &serde_json::Value, public_url: &str) -> Result<Option<Mail>, AppError> {
+    let (Some(sale_id), Some(user_id)) = (payload["sale_id"].as_i64(), payload["user_id"].as_i64()) else { return Ok(None) };
+    let Some(sale) = crate::db::flash_sale::Entity::find_by_id(sale_id).one(db).await? else { return Ok(None) };
+    let Some(u) = user::Entity::find_by_id(user_id).one(db).await? else { return Ok(None) };
+    let title = crate::db::product::Entity::find_by_id(sale.product_id).one(db).await?.map(|p| p.title).unwrap_or_default();
+    let price = crate::money::Money::new(sale.price_amount, &sale.currency).display();
+    Ok(Some(Mail {
+        to: u.email,
+        subject: format!("The flash sale of {title} is live"),
+        body: format!("{title} is on sale now at {price}, {} units. Join the queue at {public_url}/sales/{sale_id}\n\nYou get this because you asked to be reminded; unregister on the sale's page.", sale.allocated),
+    }))
 }
 
 /// Sends what is waiting; returns how many mails went out. `public_url`: the shop's address

@@ -18,6 +18,7 @@ pub mod reservation;
 pub mod review;
 pub mod sale_allocation;
 pub mod sale_hold;
+pub mod sale_registration;
 pub mod seller;
 pub mod user;
 pub mod variant;

@@ -18,3 +18,14 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Writes an outbox row (inside the caller's transaction).
+pub async fn enqueue(db: &impl ConnectionTrait, topic: &str, payload: serde_json::Value) -> Result<(), DbErr> {
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "INSERT INTO outbox (topic, payload, attempts, created_at) VALUES ($1, $2, 0, $3)",
+        _ => "INSERT INTO outbox (topic, payload, attempts, created_at) VALUES (?, ?, 0, ?)",
+    };
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(db.get_database_backend(), sql, [topic.into(), payload.to_string().into(), chrono::Utc::now().into()]))
+        .await
+        .map(|_| ())
+}

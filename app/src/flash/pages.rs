@@ -141,8 +141,10 @@ fn QueuePanel(sale: SaleView) -> impl IntoView {
     let join = ServerAction::<JoinQueue>::new();
     let leave = ServerAction::<LeaveQueue>::new();
     let buy = ServerAction::<BuySale>::new();
+    let remind = ServerAction::<RemindMe>::new();
     let live = expect_context::<Live>();
-    let mine = Resource::new(move || (join.version().get(), leave.version().get(), live.place.get()), move |_| get_my_place(id));
+    let mine = Resource::new(move || (join.version().get(), leave.version().get(), remind.version().get(), live.place.get()), move |_| get_my_place(id));
+    let upcoming = sale.state == SaleState::Upcoming;
     let feedback = Feedback::new(buy.value());
     let join_feedback = Feedback::new(join.value());
     let navigate = leptos_router::hooks::use_navigate();
@@ -167,13 +169,24 @@ fn QueuePanel(sale: SaleView) -> impl IntoView {
                         if !open {
                             return view! { <p class="muted">"This sale is over."</p> }.into_any();
                         }
+                        let reminder = (upcoming && me.signed_in).then(|| view! {
+                            <ActionForm action=remind>
+                                <input type="hidden" name="sale_id" value=id />
+                                <input type="hidden" name="remind" value=(!me.registered).to_string() />
+                                {if me.registered {
+                                    view! { <p class="muted small" data-testid="reminded">"We will mail you at the start. " <button type="submit" class="link">"Unregister"</button></p> }.into_any()
+                                } else {
+                                    view! { <button type="submit" class="secondary" data-testid="remind">"Remind me"</button> }.into_any()
+                                }}
+                            </ActionForm>
+                        });
                         if !me.signed_in {
                             return view! {
                                 <p>"Sign in to join the queue; you come back here after."</p>
                                 <a class="button" href=format!("/signin?next={}", crate::ui::forms::url_encode(&next))>"Sign in to join"</a>
                             }.into_any();
                         }
-                        match me.place {
+                        let place = match me.place {
                             None => view! {
                                 <FormMessage feedback=join_feedback />
                                 <ActionForm action=join>
@@ -222,7 +235,8 @@ fn QueuePanel(sale: SaleView) -> impl IntoView {
                                 </ActionForm>
                                 }.into_any()
                             }
-                        }
+                        };
+                        view! { {place} {reminder} }.into_any()
                     })
                 }}
             </Suspense>

@@ -22,18 +22,21 @@ pub async fn get_sale(id: i64) -> Result<SaleView, AppError> {
 pub struct MyPlace {
     pub signed_in: bool,
     pub place: Option<super::QueueView>,
+    /// Registered for the start's mail.
+    pub registered: bool,
 }
 
 #[server(prefix = "/api/fn", endpoint = "sale_place")]
 pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
     let (state, user) = match crate::accounts::caller(crate::accounts::Need::SignedIn).await {
         Ok(x) => x,
-        Err(AppError::Unauthorized(_)) => return Ok(MyPlace { signed_in: false, place: None }),
+        Err(AppError::Unauthorized(_)) => return Ok(MyPlace { signed_in: false, place: None, registered: false }),
         Err(e) => return Err(e),
     };
+    let registered = super::service::is_registered(&state, &user, sale_id).await?;
     match super::service::place(&state, &user, crate::ids::SaleId(sale_id)).await {
-        Ok(q) => Ok(MyPlace { signed_in: true, place: Some(q) }),
-        Err(AppError::NotFound(_) | AppError::Conflict(_)) => Ok(MyPlace { signed_in: true, place: None }),
+        Ok(q) => Ok(MyPlace { signed_in: true, place: Some(q), registered }),
+        Err(AppError::NotFound(_) | AppError::Conflict(_)) => Ok(MyPlace { signed_in: true, place: None, registered }),
         Err(e) => Err(e),
     }
 }
@@ -178,5 +181,18 @@ pub async fn cancel_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
     }
     .await;
     back_to(&format!("/seller/sales/{sale_id}"), &result).await;
+    result
+}
+
+/// "Remind me" (`remind` true) or no more reminders (false).
+#[server(prefix = "/api/fn", endpoint = "sale_remind")]
+pub async fn remind_me(sale_id: i64, remind: bool) -> Result<bool, AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+        let id = crate::ids::SaleId(sale_id);
+        if remind { super::service::register(&state, &user, id).await } else { super::service::unregister(&state, &user, id).await }
+    }
+    .await;
+    back_to(&format!("/sales/{sale_id}"), &result).await;
     result
 }

@@ -58,6 +58,25 @@ pub async fn leave(State(state): State<AppState>, SignedInUser(user): SignedInUs
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// "Remind me": mail when the sale starts (before its start; 409 after). Registering again
+/// changes nothing (200 rather than 201).
+#[utoipa::path(tag = "sales", post, path = "/api/v1/sales/{id}/register", params(("id" = i64, Path)),
+    responses((status = 201), (status = 200, description = "Already registered"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn register(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<StatusCode, ApiError> {
+    Ok(if service::register(&state, &user, id).await? { StatusCode::CREATED } else { StatusCode::OK })
+}
+
+/// No more reminder for this sale (204; 404 when there was none).
+#[utoipa::path(tag = "sales", delete, path = "/api/v1/sales/{id}/register", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unregister(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<StatusCode, ApiError> {
+    if service::unregister(&state, &user, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(app::error::AppError::not_found("You were not registered for this sale.").into())
+    }
+}
+
 /// Takes units of a live sale for an admitted shopper (the `token` from the queue) and holds
 /// them at the sale price for `SELLOUT_SALE_HOLD_SECONDS` (default 300): check out with
 /// `"hold_id"` in `POST /api/v1/orders/checkout`. One live hold per shopper: buying again
@@ -148,6 +167,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get))
         .routes(routes!(join, place, leave))
         .routes(routes!(buy))
+        .routes(routes!(register, unregister))
         .routes(routes!(hold))
         .routes(routes!(draw))
         .routes(routes!(schedule))

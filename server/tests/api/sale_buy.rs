@@ -524,7 +524,42 @@ async fn a_seller_schedules_in_the_admin_and_watches_the_dashboard(backend: Back
     Ok(())
 }
 
+async fn registered_shoppers_are_mailed_once_when_the_sale_starts(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let id = scheduled(&app, "FB-9", 2, 1).await?;
+    let reg = format!("/api/v1/sales/{id}/register");
+    let (sam, kim) = (app.visitor(), app.visitor());
+    sam.register("sam@example.com", "long enough").await?;
+    kim.register("kim@example.com", "long enough").await?;
+    assert_eq!(app.visitor().post(&reg, json!({})).await?.0, 401);
+    assert_eq!(sam.post(&reg, json!({})).await?.0, 201);
+    assert_eq!(sam.post(&reg, json!({})).await?.0, 200, "registering twice is once");
+    assert_eq!(kim.post(&reg, json!({})).await?.0, 201);
+    assert_eq!(kim.delete(&reg).await?.0, 204, "and one may unregister");
+    assert_eq!(kim.delete(&reg).await?.0, 404);
+    let html = page(&app, &sam, &format!("/sales/{id}")).await?;
+    assert!(html.contains("data-testid=\"reminded\""), "the page says a reminder is set");
+
+    start(&app, id).await?;
+    service::transitions(&app.state).await?; // another round: no second mail
+    assert_eq!(sam.post(&reg, json!({})).await?.0, 409, "after the start there is nothing to remind of");
+    let log = app.config.data_dir.join("mail.log");
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("is live") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(text.matches("Subject: The flash sale of").count(), 1, "one mail: {text}");
+    assert!(text.contains("To: sam@example.com") && !text.contains("kim@example.com"), "{text}");
+    assert!(text.contains(&format!("/sales/{id}")), "the mail links the sale");
+    Ok(())
+}
+
 crate::on_both_databases!(
+    registered_shoppers_are_mailed_once_when_the_sale_starts,
     a_seller_schedules_in_the_admin_and_watches_the_dashboard,
     buys_are_rate_limited_per_shopper_unless_limits_are_off,
     the_sale_page_queues_and_buys_without_javascript,

@@ -106,6 +106,16 @@ pub async fn transitions(state: &AppState) -> Result<(u64, u64), AppError> {
             .filter(flash_sale::Column::Status.eq(SaleStatus::Scheduled))
             .exec(&txn)
             .await?;
+        if moved.rows_affected == 1 {
+            // Reminders go out with the start, once: in the transaction that starts the sale.
+            let registered = crate::db::sale_registration::Entity::find()
+                .filter(crate::db::sale_registration::Column::SaleId.eq(sale.id))
+                .all(&txn)
+                .await?;
+            for r in registered {
+                crate::db::outbox::enqueue(&txn, "sale.started", serde_json::json!({ "sale_id": sale.id, "user_id": r.user_id })).await?;
+            }
+        }
         txn.commit().await?;
         if moved.rows_affected == 1 {
             started += 1;
