@@ -19,3 +19,4 @@ mod search;
 mod seller;
 mod stores;
 mod stripe;
+mod two_nodes;
