@@ -134,6 +134,7 @@ pub fn SellerSaleDashboard() -> impl IntoView {
                         <dt>"Rate"</dt><dd>{format!("{} shoppers a second, at most {} each", d.sale.admission_rate, s.per_buyer_limit)}</dd>
                     </dl>
                     <p><a href=format!("/sales/{sale_id}")>"The shoppers' page"</a></p>
+                    {matches!(s.state, SaleState::Ended | SaleState::SoldOut).then(|| view! { <Report sale_id /> })}
                     {before_start.then(|| view! {
                         <ActionForm action=cancel>
                             <input type="hidden" name="sale_id" value=sale_id />
@@ -149,5 +150,32 @@ pub fn SellerSaleDashboard() -> impl IntoView {
                 }.into_any()
             })}
         </Transition>
+    }
+}
+
+/// The fairness report, once the sale has sold out or ended.
+#[component]
+fn Report(sale_id: i64) -> impl IntoView {
+    let report = Resource::new(move || sale_id, get_sale_report);
+    view! {
+        <section class="panel" aria-labelledby="report-heading">
+            <h2 id="report-heading">"How fair it was"</h2>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match report.await {
+                        Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                        Ok(r) => view! {
+                            <dl class="totals" data-testid="report">
+                                <dt>"Buyers"</dt><dd data-testid="report-buyers">{r.distinct_buyers}</dd>
+                                <dt>"Units each"</dt><dd>{r.units_per_buyer.iter().map(|(u, n)| format!("{n} bought {u}")).collect::<Vec<_>>().join(", ")}</dd>
+                                <dt>"Sold out after"</dt><dd>{r.sold_out_after_seconds.map(wait_text).unwrap_or_else(|| "did not sell out".to_owned())}</dd>
+                                <dt>"Holds released"</dt><dd>{format!("{} ({} units offered again)", r.holds_released, r.units_reoffered)}</dd>
+                                <dt>"Turned away by rate limits"</dt><dd data-testid="report-limited">{r.rate_limited}</dd>
+                            </dl>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }

@@ -16,6 +16,7 @@ use crate::store::{StoreError, now_ms};
 #[derive(Default)]
 pub struct MemoryStockGate {
     sales: Mutex<HashMap<i64, SaleGate>>,
+    refused: Refusals,
 }
 
 struct SaleGate {
@@ -34,6 +35,10 @@ struct SaleGate {
     draw: BTreeSet<(u64, String)>,
     last_round: i64,
 }
+
+/// Refusals by rate limits, per sale (kept apart: counted even before the gate is loaded).
+#[derive(Default)]
+struct Refusals(Mutex<HashMap<i64, i64>>);
 
 impl SaleGate {
     fn give_back(&mut self, hold_id: &str) -> bool {
@@ -279,5 +284,14 @@ impl WaitingRoom for MemoryStockGate {
 
     async fn waiting(&self, sale_id: i64) -> Result<i64, StoreError> {
         Ok(self.with_sale(sale_id, |s| s.map(|s| s.line.len() as i64).unwrap_or(0)))
+    }
+
+    async fn note_refusal(&self, sale_id: i64) -> Result<(), StoreError> {
+        *self.refused.0.lock().expect("refusals mutex poisoned").entry(sale_id).or_default() += 1;
+        Ok(())
+    }
+
+    async fn refusals(&self, sale_id: i64) -> Result<i64, StoreError> {
+        Ok(self.refused.0.lock().expect("refusals mutex poisoned").get(&sale_id).copied().unwrap_or(0))
     }
 }

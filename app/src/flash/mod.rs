@@ -29,6 +29,27 @@ pub struct SaleDashboard {
     pub waiting: i64,
 }
 
+/// After a sale: how fairly it went (`GET /api/v1/seller/sales/{id}/report`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FairnessReport {
+    pub sale_id: i64,
+    pub sold: i64,
+    pub allocated: i64,
+    /// Shoppers who paid for units.
+    pub distinct_buyers: i64,
+    /// `[units, shoppers]`: how many shoppers bought how many units each.
+    pub units_per_buyer: Vec<(i64, i64)>,
+    /// Seconds from the start until the last unit was taken (none if it did not sell out).
+    pub sold_out_after_seconds: Option<i64>,
+    /// Holds that lapsed, failed or were cancelled, and their units offered again while the
+    /// sale ran.
+    pub holds_released: i64,
+    pub units_reoffered: i64,
+    /// Join and buy requests turned away by rate limits.
+    pub rate_limited: i64,
+}
+
 /// What a seller sends to schedule a sale (`POST /api/v1/seller/sales`). Times are RFC 3339.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

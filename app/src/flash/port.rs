@@ -124,6 +124,9 @@ pub trait WaitingRoom: Send + Sync + 'static {
     async fn draw(&self, sale_id: i64) -> Result<Vec<String>, StoreError>;
     /// Shoppers waiting (not yet let in).
     async fn waiting(&self, sale_id: i64) -> Result<i64, StoreError>;
+    /// Counts a request of this sale turned away by a rate limit (for the fairness report).
+    async fn note_refusal(&self, sale_id: i64) -> Result<(), StoreError>;
+    async fn refusals(&self, sale_id: i64) -> Result<i64, StoreError>;
 }
 
 pub(super) fn new_hold_id() -> String {

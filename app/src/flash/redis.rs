@@ -192,6 +192,10 @@ impl RedisStockGate {
             .collect()
     }
 
+    fn refused_key(&self, sale_id: i64) -> String {
+        format!("{}{{sale:{sale_id}}}:refused", self.prefix)
+    }
+
     async fn run<R: fred::types::FromValue>(&self, sale_id: i64, op: &str, args: Vec<String>) -> Result<R, StoreError> {
         let mut argv = Vec::with_capacity(args.len() + 2);
         argv.push(op.to_owned());
@@ -299,5 +303,14 @@ impl WaitingRoom for RedisStockGate {
 
     async fn waiting(&self, sale_id: i64) -> Result<i64, StoreError> {
         Ok(self.pool.zcard(&self.keys(sale_id)[5]).await?)
+    }
+
+    async fn note_refusal(&self, sale_id: i64) -> Result<(), StoreError> {
+        let _: i64 = self.pool.incr(&self.refused_key(sale_id)).await?;
+        Ok(())
+    }
+
+    async fn refusals(&self, sale_id: i64) -> Result<i64, StoreError> {
+        Ok(self.pool.get::<Option<i64>, _>(&self.refused_key(sale_id)).await?.unwrap_or(0))
     }
 }

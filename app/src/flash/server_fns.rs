@@ -196,3 +196,9 @@ pub async fn remind_me(sale_id: i64, remind: bool) -> Result<bool, AppError> {
     back_to(&format!("/sales/{sale_id}"), &result).await;
     result
 }
+
+#[server(prefix = "/api/fn", endpoint = "seller_sale_report")]
+pub async fn get_sale_report(sale_id: i64) -> Result<super::FairnessReport, AppError> {
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+    super::service::report(&state, &user, crate::ids::SaleId(sale_id)).await
+}

@@ -4,7 +4,7 @@
 //! `POST /api/v1/seller/sales`, `GET`/`PUT /api/v1/seller/sales/{id}`, `POST …/{id}/cancel` and
 //! `POST …/{id}/end` for sellers (an admin: any).
 
-use app::flash::{BuyRequest, DrawView, HoldView, QueueView, SaleInput, SaleView, SellerSale, service};
+use app::flash::{BuyRequest, DrawView, FairnessReport, HoldView, QueueView, SaleInput, SaleView, SellerSale, service};
 use app::ids::SaleId;
 use app::state::AppState;
 use axum::Json;
@@ -160,6 +160,14 @@ pub async fn end(State(state): State<AppState>, SellerUser(user): SellerUser, Id
     Ok(Json(service::end_now(&state, &user, id).await?))
 }
 
+/// How fairly a sale went: distinct buyers, units per buyer, seconds from the start to sold
+/// out, holds released and units offered again, requests turned away by rate limits.
+#[utoipa::path(tag = "sales", get, path = "/api/v1/seller/sales/{id}/report", params(("id" = i64, Path)),
+    responses((status = 200, body = FairnessReport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn report(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<SaleId>) -> Result<Json<FairnessReport>, ApiError> {
+    Ok(Json(service::report(&state, &user, id).await?))
+}
+
 /// This module's endpoints (flash sales for shoppers and sellers), each declared once: route and OpenAPI entry.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -174,4 +182,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(seller_get, update))
         .routes(routes!(cancel))
         .routes(routes!(end))
+        .routes(routes!(report))
 }

@@ -558,7 +558,51 @@ async fn registered_shoppers_are_mailed_once_when_the_sale_starts(backend: Backe
     Ok(())
 }
 
+async fn the_fairness_report_tells_how_the_sale_went(backend: Backend) -> anyhow::Result<()> {
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.sale_hold_seconds = 1;
+    cfg.rate_limits.sale_buy_per_user = app::ratelimit::Rule { limit: 2, per: std::time::Duration::from_secs(60) };
+    let app = spawn_app_with(cfg).await?;
+    let (ann_seller, _) = seller(&app, "seller@example.com", "Ann's Lamps").await?;
+    let (status, body) = ann_seller
+        .post("/api/v1/seller/products", json!({"title": "Fair Lamp", "brand": "Lumo", "status": "active", "variants": [{"sku": "FB-10", "price": {"amount": 4999, "currency": "EUR"}, "stock": 4}]}))
+        .await?;
+    assert_eq!(status, 201, "{body}");
+    let at = |h: i64| (Utc::now() + Duration::hours(h)).to_rfc3339();
+    let (_, s) = ann_seller
+        .post("/api/v1/seller/sales", json!({"sku": "FB-10", "price": {"amount": 2999, "currency": "EUR"}, "starts_at": at(1), "ends_at": at(2), "allocation": 2, "admission_rate": 100}))
+        .await?;
+    let id = s["sale_id"].as_i64().unwrap();
+    let (ann, bob) = (app.visitor(), app.visitor());
+    ann.register("ann@example.com", "long enough").await?;
+    bob.register("bob@example.com", "long enough").await?;
+    start(&app, id).await?;
+    let (ta, tb) = (admitted(&app, &ann, id).await?, admitted(&app, &bob, id).await?);
+    let buy = format!("/api/v1/sales/{id}/buy");
+    let (_, h) = ann.post(&buy, json!({"token": ta})).await?;
+    assert_eq!(checkout(&ann, "ann", checkout_body(h["hold_id"].as_str().unwrap(), "pm_card_visa")).await?.0, 201);
+    bob.post(&buy, json!({"token": tb})).await?; // held, then lapses
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    app::checkout::service::release_expired_holds(&app.state).await?;
+    let (status, h) = bob.post(&buy, json!({"token": tb})).await?;
+    assert_eq!(status, 201, "the unit that came back is offered again: {h}");
+    assert_eq!(checkout(&bob, "bob", checkout_body(h["hold_id"].as_str().unwrap(), "pm_card_visa")).await?.0, 201);
+    assert_eq!(bob.post(&buy, json!({"token": tb})).await?.0, 429, "a third attempt in the minute is turned away");
+    assert_eq!(ann_seller.post(&format!("/api/v1/seller/sales/{id}/end"), json!({})).await?.0, 200);
+
+    let (status, r) = ann_seller.get(&format!("/api/v1/seller/sales/{id}/report")).await?;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!((r["sold"].as_i64(), r["distinct_buyers"].as_i64(), r["units_per_buyer"].clone()), (Some(2), Some(2), json!([[1, 2]])), "{r}");
+    assert_eq!((r["holds_released"].as_i64(), r["units_reoffered"].as_i64(), r["rate_limited"].as_i64()), (Some(1), Some(1), Some(1)), "{r}");
+    assert!(r["sold_out_after_seconds"].as_i64().is_some_and(|s| (0..60).contains(&s)), "{r}");
+    assert_eq!(app.visitor().get(&format!("/api/v1/seller/sales/{id}/report")).await?.0, 401);
+    let dash = page(&app, &ann_seller, &format!("/seller/sales/{id}")).await?;
+    assert!(dash.contains("data-testid=\"report-buyers\">2<"), "the dashboard shows the report after the end");
+    Ok(())
+}
+
 crate::on_both_databases!(
+    the_fairness_report_tells_how_the_sale_went,
     registered_shoppers_are_mailed_once_when_the_sale_starts,
     a_seller_schedules_in_the_admin_and_watches_the_dashboard,
     buys_are_rate_limited_per_shopper_unless_limits_are_off,

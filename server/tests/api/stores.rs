@@ -377,6 +377,10 @@ async fn room_tokens_lapse(adapter: Adapter) -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(gate.place(12, "a").await?, RoomAnswer::NotInLine, "a lapsed token frees the place");
     assert_eq!(gate.try_take(12, "a", &token, 1, HOLD).await?, TakeOutcome::NotAdmitted);
+    assert_eq!(gate.refusals(12).await?, 0);
+    gate.note_refusal(12).await?;
+    gate.note_refusal(12).await?;
+    assert_eq!((gate.refusals(12).await?, gate.refusals(13).await?), (2, 0), "refusals are counted per sale");
     Ok(())
 }
 

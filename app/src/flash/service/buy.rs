@@ -108,11 +108,16 @@ async fn hold_view(state: &AppState, sale: &flash_sale::Model, h: &sale_hold::Mo
 /// live hold each); the bool is true for a new hold.
 pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): SaleId, req: &BuyRequest) -> Result<(HoldView, bool), AppError> {
     let limits = &state.limits;
-    crate::ratelimit::enforce(state, &[
+    let limited = crate::ratelimit::enforce(state, &[
         (format!("sale:buy:user:{}", user.user_id), limits.sale_buy_per_user),
         (format!("sale:buy:ip:{ip}"), limits.sale_buy_per_ip),
     ])
-    .await?;
+    .await;
+    if let Err(e @ AppError::TooManyRequests { .. }) = limited {
+        let _ = state.stores.waiting_room.note_refusal(id).await; // for the fairness report
+        return Err(e);
+    }
+    limited?;
     if !(1..=MAX_BUY_QUANTITY).contains(&req.quantity) {
         return Err(AppError::bad("quantity", format!("quantity must be from 1 to {MAX_BUY_QUANTITY} (got {})", req.quantity)));
     }

@@ -210,6 +210,42 @@ pub async fn dashboard(state: &crate::state::AppState, user: &CurrentUser, id: S
     Ok(super::SaleDashboard { sale, held, waiting })
 }
 
+/// How fairly a sale went: buyers, units each, time to sell out, holds released and offered
+/// again, requests turned away by rate limits. Any time; final after the end.
+pub async fn report(state: &crate::state::AppState, user: &CurrentUser, id: SaleId) -> Result<super::FairnessReport, AppError> {
+    use std::collections::BTreeMap;
+    use crate::db::sale_hold;
+    use crate::states::HoldState;
+    let sold_view = seller_sale(&state.db, user, id).await?;
+    let sale = flash_sale::Entity::find_by_id(id.0).one(&state.db).await?.ok_or(AppError::Internal)?;
+    let holds = sale_hold::Entity::find().filter(sale_hold::Column::SaleId.eq(id.0)).all(&state.db).await?;
+    let mut per_buyer: BTreeMap<i64, i64> = BTreeMap::new();
+    for h in holds.iter().filter(|h| h.state == HoldState::Paid) {
+        *per_buyer.entry(h.user_id).or_default() += h.quantity;
+    }
+    let mut histogram: BTreeMap<i64, i64> = BTreeMap::new();
+    for units in per_buyer.values() {
+        *histogram.entry(*units).or_default() += 1;
+    }
+    let over = sale.stock_returned_at.unwrap_or(sale.ends_at);
+    let released: Vec<_> = holds.iter().filter(|h| h.state == HoldState::Released).collect();
+    let sold_out_after_seconds = (sale.sold >= sale.allocated)
+        .then(|| holds.iter().filter(|h| h.state == HoldState::Paid).map(|h| h.created_at).max())
+        .flatten()
+        .map(|last| Ord::max((last - sale.starts_at).num_seconds(), 0));
+    Ok(super::FairnessReport {
+        sale_id: id.0,
+        sold: sold_view.sold,
+        allocated: sale.allocated,
+        distinct_buyers: per_buyer.len() as i64,
+        units_per_buyer: histogram.into_iter().collect(),
+        sold_out_after_seconds,
+        holds_released: released.len() as i64,
+        units_reoffered: released.iter().filter(|h| h.released_at.is_some_and(|t| t < over)).map(|h| h.quantity).sum(),
+        rate_limited: state.stores.waiting_room.refusals(id.0).await.unwrap_or(0),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -87,11 +87,16 @@ async fn remaining(state: &AppState, sale: &flash_sale::Model) -> Result<i64, Ap
 /// Puts the shopper in line once (joining again, from any tab or device, answers the same place).
 pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): SaleId) -> Result<QueueView, AppError> {
     let limits = &state.limits;
-    crate::ratelimit::enforce(state, &[
+    let limited = crate::ratelimit::enforce(state, &[
         (format!("sale:join:user:{}", user.user_id), limits.sale_join_per_user),
         (format!("sale:join:ip:{ip}"), limits.sale_join_per_ip),
     ])
-    .await?;
+    .await;
+    if let Err(e @ AppError::TooManyRequests { .. }) = limited {
+        let _ = state.stores.waiting_room.note_refusal(id).await; // for the fairness report
+        return Err(e);
+    }
+    limited?;
     let sale = find(state, id).await?;
     let now = Utc::now();
     if matches!(state_of(&sale, now), SaleState::Ended | SaleState::Cancelled) {
