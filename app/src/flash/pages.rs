@@ -266,17 +266,20 @@ impl Live {
                 self.refresh.try_update(|n| *n += 1);
                 self.place.try_update(|n| *n += 1);
             }
+            // Reloads happen when the sale turns sold out, not on every round after.
             "sale_stock" => {
+                let sold_out_now = n("remaining") == Some(0) && self.remaining.get_untracked() != Some(0);
                 self.remaining.try_set(n("remaining"));
-                if n("remaining") == Some(0) {
+                if sold_out_now {
                     self.refresh.try_update(|n| *n += 1); // the badge says sold out
                 }
             }
             "queue_moved" => {
+                let sold_out_now = n("remaining") == Some(0) && self.remaining.get_untracked() != Some(0);
                 self.remaining.try_set(n("remaining"));
                 self.admitted.try_update(|a| *a += n("admitted").unwrap_or(0));
-                if n("remaining") == Some(0) {
-                    self.place.try_update(|n| *n += 1); // sold out: everyone in line is told at once
+                if sold_out_now {
+                    self.place.try_update(|n| *n += 1); // everyone in line is told at once
                 }
             }
             _ => {}

@@ -314,6 +314,34 @@ async fn gate_never_oversells_under_two_thousand_racing_buyers(adapter: Adapter)
     Ok(())
 }
 
+/// One shopper firing many buys at once (tabs, a script) gets one hold, never over the limit.
+async fn gate_holds_the_limit_for_one_buyer_racing_themself(adapter: Adapter) -> anyhow::Result<()> {
+    let gate = flash(adapter).await?;
+    live(&gate, 14, 100, 3).await?;
+    let token = admitted(&gate, 14, &["eve"]).await?.remove(0);
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let (gate, token) = (gate.clone(), token.clone());
+            tokio::spawn(async move { gate.try_take(14, "eve", &token, 1 + i % 3, HOLD).await })
+        })
+        .collect();
+    let mut held = Vec::new();
+    for t in tasks {
+        match t.await?? {
+            TakeOutcome::Held { hold, .. } => held.push(hold),
+            TakeOutcome::AlreadyHolding { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(held.len(), 1, "one live hold at a time");
+    assert_eq!(gate.remaining(14).await?, Some(100 - held[0].quantity));
+    assert!(gate.commit(14, &held[0].id).await?);
+    let left = 3 - held[0].quantity;
+    let again = gate.try_take(14, "eve", &token, left + 1, HOLD).await?;
+    assert_eq!(again, TakeOutcome::LimitReached { limit: 3, already: held[0].quantity }, "what was bought counts");
+    Ok(())
+}
+
 async fn room_draw_is_a_shuffle_and_later_joins_queue_behind(adapter: Adapter) -> anyhow::Result<()> {
     let gate = flash(adapter).await?;
     assert!(gate.warm(9, &Warm { terms: terms(60_000, 1), remaining: 10, bought: vec![], holds: vec![] }, false).await?);
@@ -481,6 +509,7 @@ contract_suite!(
     gate_takes_only_while_the_sale_is_live,
     gate_warms_with_the_holds_and_buyers_it_had,
     gate_never_oversells_under_two_thousand_racing_buyers,
+    gate_holds_the_limit_for_one_buyer_racing_themself,
     room_draw_is_a_shuffle_and_later_joins_queue_behind,
     room_admits_a_batch_a_second_while_units_last,
     room_tokens_lapse,
