@@ -6,7 +6,7 @@ import AxeBuilder from "@axe-core/playwright";
 import { fillAddress, hydrated } from "./shop";
 
 /** A seller's sale of one unit starting in `startsIn` seconds: its id and the seller's browser context. */
-async function saleSoon(browser: Browser, startsIn: number) {
+async function saleSoon(browser: Browser, startsIn: number, admissionRate = 50, allocation = 1) {
   const tag = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   const seller = await browser.newContext();
   const r = seller.request;
@@ -14,12 +14,12 @@ async function saleSoon(browser: Browser, startsIn: number) {
   expect(reg.status()).toBe(201);
   const sku = `FS-${tag}`;
   const product = await r.post("/api/v1/seller/products", {
-    data: { title: `Aurora Lamp ${tag}`, brand: "Lumo", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: 3 }] },
+    data: { title: `Aurora Lamp ${tag}`, brand: "Lumo", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: allocation + 2 }] },
   });
   expect(product.status()).toBe(201);
   const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
   const sale = await r.post("/api/v1/seller/sales", {
-    data: { sku, price: { amount: 2999, currency: "EUR" }, starts_at: at(startsIn), ends_at: at(3600), allocation: 1, per_buyer_limit: 1 },
+    data: { sku, price: { amount: 2999, currency: "EUR" }, starts_at: at(startsIn), ends_at: at(3600), allocation, per_buyer_limit: 1, admission_rate: admissionRate },
   });
   expect(sale.status()).toBe(201);
   const id = (await sale.json()).sale_id as number;
@@ -85,4 +85,44 @@ test("pages open before the start go live by themselves; a shopper queues, buys 
   for (const p of [watcher, dashboard]) expect(await p.evaluate(() => (window as any).__noReload)).toBe(true);
   await seller.close();
   expect(errors).toEqual([]);
+});
+
+test("a shopper in line sees the position fall, pushed, until it is their turn", async ({ browser }) => {
+  test.setTimeout(60_000);
+  const { id, seller } = await saleSoon(browser, 3, 1, 5);
+  await seller.close();
+  const anon = await browser.newContext();
+  await expect.poll(async () => (await (await anon.request.get(`/api/v1/sales/${id}`)).json()).state, { timeout: 15_000 }).toBe("live");
+  // Three shoppers join first (after the start: in arrival order), one let in each second.
+  const ahead = [];
+  for (let i = 0; i < 3; i++) {
+    const c = await browser.newContext();
+    expect((await c.request.post("/api/v1/auth/register", { data: { email: `ahead-${Date.now()}-${i}@example.com`, password: "a good password" } })).status()).toBe(201);
+    expect((await c.request.post(`/api/v1/sales/${id}/queue`, { data: {} })).status()).toBe(200);
+    ahead.push(c);
+  }
+  const page = await (await browser.newContext()).newPage();
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(`last-${Date.now()}@example.com`);
+  await page.getByLabel("Password").fill("a good password");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("account-link")).toBeVisible();
+  await page.goto(`/sales/${id}`);
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await page.getByTestId("join").click();
+  const seen = new Set<string>();
+  const position = page.getByTestId("position");
+  await expect(position).toContainText("in line");
+  // Watch the place move up without a reload, then the turn come.
+  const started = Date.now();
+  while (!(await page.getByTestId("admitted").isVisible())) {
+    if (await position.isVisible()) seen.add(((await position.textContent()) ?? "").split(" ")[0]);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    await page.waitForTimeout(100);
+  }
+  expect(seen.size).toBeGreaterThanOrEqual(2);
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  for (const c of [anon, ...ahead]) await c.close();
 });
