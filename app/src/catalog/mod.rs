@@ -114,7 +114,6 @@ pub struct CategoryRef {
     pub name: String,
 }
 
-
 /// A flash sale of one of the product's variants, upcoming or live, for the product page. Read
 /// fresh (never from the product cache), so the page says "live" from the start.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

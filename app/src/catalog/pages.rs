@@ -270,7 +270,6 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
     }
 }
 
-
 /// An upcoming or live flash sale of one of this product's variants, linking to its page.
 #[component]
 fn SaleNotice(product_id: i64) -> impl IntoView {

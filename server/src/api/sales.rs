@@ -1,15 +1,16 @@
 //! Flash sales over REST: `GET /api/v1/sales`, `GET /api/v1/sales/{id}`, the waiting room
 //! (`POST`/`GET`/`DELETE /api/v1/sales/{id}/queue`), `POST /api/v1/sales/{id}/buy`,
-//! `GET /api/v1/sales/{id}/draw` and `GET /api/v1/sales/holds/{hold_id}` for shoppers;
-//! `POST /api/v1/seller/sales`, `GET`/`PUT /api/v1/seller/sales/{id}`, `POST …/{id}/cancel` and
-//! `POST …/{id}/end` for sellers (an admin: any).
+//! `POST`/`DELETE …/{id}/register` (reminders), `GET /api/v1/sales/{id}/draw` and
+//! `GET /api/v1/sales/holds/{hold_id}` for shoppers; `POST /api/v1/seller/sales`,
+//! `GET`/`PUT /api/v1/seller/sales/{id}`, `POST …/{id}/cancel`, `POST …/{id}/end` and
+//! `GET …/{id}/report` for sellers (an admin: any).
+
+use std::net::SocketAddr;
 
 use app::flash::{BuyRequest, DrawView, FairnessReport, HoldView, QueueView, SaleInput, SaleView, SellerSale, service};
 use app::ids::SaleId;
 use app::state::AppState;
 use axum::Json;
-use std::net::SocketAddr;
-
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 
