@@ -3,7 +3,7 @@ import AxeBuilder from "@axe-core/playwright";
 
 // WCAG 2.1 A/AA rules from axe-core on the main shopper pages; any serious or critical
 // violation fails, with the rule and the offending elements in the message.
-const pages = ["/", "/c/clothing", "/p/1", "/search?q=lamp", "/cart", "/signin", "/register", "/no/such/page"];
+const pages = ["/", "/c/clothing", "/p/1", "/search?q=lamp", "/cart", "/sales", "/signin", "/register", "/no/such/page"];
 
 for (const path of pages) {
   test(`no serious accessibility violations on ${path}`, async ({ page }) => {

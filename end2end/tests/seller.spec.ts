@@ -87,7 +87,7 @@ test("the seller admin asks shoppers and guests to sign in as a seller", async (
 
 test("the seller admin pages have no serious accessibility violations", async ({ page }) => {
   await registerSeller(page, "Axe Tools");
-  for (const path of ["/seller", "/seller/products", "/seller/products/new", "/seller/products/1"]) {
+  for (const path of ["/seller", "/seller/products", "/seller/products/new", "/seller/products/1", "/seller/sales", "/seller/sales/new"]) {
     await page.goto(path);
     await hydrated(page);
     await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
