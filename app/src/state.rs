@@ -13,7 +13,7 @@ use crate::catalog::port::ProductCache;
 use crate::checkout::rules::ShopRules;
 use crate::error::AppError;
 use crate::events::port::EventBus;
-use crate::flash::port::{StockGate, WaitingRoom};
+use crate::flash::port::{ExpressBuy, StockGate, WaitingRoom};
 use crate::payments::CardEntry;
 use crate::payments::port::PaymentGateway;
 use crate::ratelimit::RateLimits;
@@ -33,6 +33,8 @@ pub struct AppState {
     pub writer: crate::db::Writer,
     /// Stripe.js card entry in the browser (Stripe with a publishable key); none for the demo.
     pub card_entry: Option<CardEntry>,
+    /// The express buy of a flash sale (checkout's, reached by the sale through this port).
+    pub express: Arc<dyn ExpressBuy<AppState>>,
 }
 
 /// The ports of DESIGN §3, each backed by Redis or by the embedded adapter.

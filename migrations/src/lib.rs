@@ -12,6 +12,7 @@ mod m20261127_000005_fulfilment;
 mod m20261128_000006_reconciliation;
 mod m20261202_000007_sale_scheduling;
 mod m20261203_000008_sale_holds;
+mod m20261204_000009_express_buy;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_reconciliation::Migration),
             Box::new(m20261202_000007_sale_scheduling::Migration),
             Box::new(m20261203_000008_sale_holds::Migration),
+            Box::new(m20261204_000009_express_buy::Migration),
         ]
     }
 }

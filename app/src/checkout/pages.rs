@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use super::*;
-use crate::payments::card::CardField;
+use crate::payments::card::{CardField, TestCardPicker};
 use crate::ui::forms::{Feedback, Field, FormMessage};
 use crate::ui::{ErrorPanel, Loading};
 
@@ -21,20 +21,6 @@ pub(crate) fn sign_in_first(next: &str) -> AnyView {
         </section>
     }
     .into_any()
-}
-
-/// The demo gateway's test cards, clearly labelled: no card data is entered anywhere.
-#[component]
-pub(crate) fn TestCardPicker(cards: Vec<(String, String)>) -> impl IntoView {
-    view! {
-        <fieldset class="choice test-cards" data-testid="test-cards">
-            <legend>"Payment (demo shop: test cards only)"</legend>
-            <p class="muted small">"This shop runs without a payment provider. Pick one of Stripe's test cards; nothing is charged."</p>
-            {cards.into_iter().enumerate().map(|(i, (id, label))| view! {
-                <label><input type="radio" name="payment_method_id" value=id checked=i == 0 />" " {label}</label>
-            }).collect_view()}
-        </fieldset>
-    }
 }
 
 /// A submit handler for a form whose card is in Stripe's element: Stripe.js turns the card into

@@ -106,11 +106,17 @@ pub fn order_page(p: &Placed) -> String {
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "pay_order")]
-pub async fn pay_order(order_id: i64, payment_method_id: Option<String>) -> Result<Placed, crate::error::AppError> {
+pub async fn pay_order(order_id: i64, payment_method_id: Option<String>, saved_card: Option<String>) -> Result<Placed, crate::error::AppError> {
     use crate::error::AppError;
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-        match service::pay_again(&state, &user, crate::ids::OrderId(order_id), payment_method_id.as_deref().unwrap_or_default()).await {
+        let id = crate::ids::OrderId(order_id);
+        let paid = if saved_card.is_some_and(|s| !s.is_empty()) {
+            service::pay_with_saved(&state, &user, id).await
+        } else {
+            service::pay_again(&state, &user, id, payment_method_id.as_deref().unwrap_or_default()).await
+        };
+        match paid {
             Ok(r) => Ok(Placed { order_id, status: r.status, message: None, client_secret: r.client_secret }),
             Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: crate::states::OrderStatus::Pending, message: Some(message), client_secret: None }),
             Err(e) => Err(e),

@@ -10,6 +10,7 @@ pub mod order;
 pub mod order_item;
 pub mod outbox;
 pub mod payment;
+pub mod payment_customer;
 pub mod product;
 pub mod product_image;
 pub mod reconciliation_finding;

@@ -139,6 +139,46 @@ pub struct QueueView {
     pub ticket: String,
 }
 
+/// `POST /api/v1/sales/{id}/register`: "Remind me", optionally with an express buy's details
+/// (both or neither): an address of the shopper's book and a saved card's payment method id
+/// (Stripe: from a SetupIntent confirmed with Stripe.js, see `POST /api/v1/payment-methods/setup`;
+/// the demo gateway: a test card id). Registering again with details replaces them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RegisterRequest {
+    #[serde(default)]
+    pub shipping_address_id: Option<i64>,
+    #[serde(default)]
+    pub payment_method_id: Option<String>,
+}
+
+/// A shopper's registration for a sale, as their pages show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RegistrationView {
+    pub sale_id: i64,
+    /// Set when an express buy is saved: admitted, the shopper buys in one step.
+    pub express: Option<ExpressView>,
+}
+
+/// What an express buy will use.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ExpressView {
+    pub shipping_address_id: i64,
+    /// "Visa •••• 4242".
+    pub card: String,
+}
+
+/// How the sale page saves a card for an express buy: the demo gateway's test cards, Stripe.js
+/// (a SetupIntent), or not at all (Stripe without a publishable key).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CardSaving {
+    TestCards(Vec<(String, String)>),
+    Stripe(crate::payments::CardEntry),
+    NotSetUp,
+}
+
 /// `POST /api/v1/sales/{id}/buy`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -160,8 +200,17 @@ pub struct HoldView {
     pub price: Money,
     pub expires_at: String,
     pub remaining: i64,
-    /// Set once the hold is checked out.
+    /// Set once the hold is checked out: by an express buy, at once.
     pub order_id: Option<i64>,
+    /// An express buy's order status: `paid`, or `pending` when the card needs the bank's
+    /// check (`client_secret`, for Stripe.js; the order page offers it) or was declined
+    /// (`message`; the order page takes another card while the hold lasts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<crate::states::OrderStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// The pre-start draw of a sale's waiting room (`GET /api/v1/sales/{id}/draw`). Before the
@@ -239,7 +288,7 @@ pub mod service;
 #[cfg(feature = "ssr")]
 pub use embedded::MemoryStockGate;
 #[cfg(feature = "ssr")]
-pub use port::{Admission, Hold, Place, RoomAnswer, SaleTerms, StockGate, TakeOutcome, Warm, WaitingRoom};
+pub use port::{Admission, ExpressBuy, ExpressDetails, ExpressOrder, Hold, Place, RoomAnswer, SaleTerms, StockGate, TakeOutcome, Warm, WaitingRoom};
 #[cfg(feature = "ssr")]
 pub use redis::RedisStockGate;
 

@@ -24,21 +24,47 @@ pub struct MyPlace {
     pub place: Option<super::QueueView>,
     /// Registered for the start's mail.
     pub registered: bool,
+    /// The express buy saved with the registration.
+    pub express: Option<super::ExpressView>,
+    /// For saving one: the shopper's addresses (id, one line) and how a card is saved.
+    pub addresses: Vec<(i64, String)>,
+    pub card_saving: super::CardSaving,
 }
 
 #[server(prefix = "/api/fn", endpoint = "sale_place")]
 pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
     let (state, user) = match crate::accounts::caller(crate::accounts::Need::SignedIn).await {
         Ok(x) => x,
-        Err(AppError::Unauthorized(_)) => return Ok(MyPlace { signed_in: false, place: None, registered: false }),
+        Err(AppError::Unauthorized(_)) => {
+            return Ok(MyPlace { signed_in: false, place: None, registered: false, express: None, addresses: Vec::new(), card_saving: super::CardSaving::NotSetUp });
+        }
         Err(e) => return Err(e),
     };
-    let registered = super::service::is_registered(&state, &user, sale_id).await?;
+    let registration = super::service::registration(&state, &user, sale_id).await?;
+    let addresses = crate::accounts::service::list_addresses(&state.db, user.user_id)
+        .await?
+        .into_iter()
+        .map(|a| (a.address_id, format!("{}, {}, {} {}", a.name, a.line1, a.postal_code, a.city)))
+        .collect();
+    let card_saving = if state.stores.payments.provider() == "demo" {
+        super::CardSaving::TestCards(crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect())
+    } else {
+        state.card_entry.clone().map(super::CardSaving::Stripe).unwrap_or(super::CardSaving::NotSetUp)
+    };
+    let mut me = MyPlace {
+        signed_in: true,
+        place: None,
+        registered: registration.is_some(),
+        express: registration.and_then(|r| r.express),
+        addresses,
+        card_saving,
+    };
     match super::service::place(&state, &user, crate::ids::SaleId(sale_id)).await {
-        Ok(q) => Ok(MyPlace { signed_in: true, place: Some(q), registered }),
-        Err(AppError::NotFound(_) | AppError::Conflict(_)) => Ok(MyPlace { signed_in: true, place: None, registered }),
-        Err(e) => Err(e),
+        Ok(q) => me.place = Some(q),
+        Err(AppError::NotFound(_) | AppError::Conflict(_)) => {}
+        Err(e) => return Err(e),
     }
+    Ok(me)
 }
 
 /// After a plain form post (no JavaScript), back to `page`; an error travels in the query.
@@ -73,7 +99,8 @@ pub async fn leave_queue(sale_id: i64) -> Result<(), AppError> {
     result
 }
 
-/// Buys for an admitted shopper; then the hold is checked out on `/checkout?hold=…`.
+/// Buys for an admitted shopper; then the hold is checked out on `/checkout?hold=…`, or, for
+/// an express buy, the order page shows the order it made.
 #[server(prefix = "/api/fn", endpoint = "sale_buy")]
 pub async fn buy_sale(sale_id: i64, token: String, quantity: Option<i64>) -> Result<super::HoldView, AppError> {
     let result = async {
@@ -83,16 +110,29 @@ pub async fn buy_sale(sale_id: i64, token: String, quantity: Option<i64>) -> Res
     }
     .await;
     match &result {
-        Ok(h) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&checkout_path(h)),
+        Ok(h) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&after_buy_path(h)),
         Err(e) => crate::ui::forms::bounce_on_error(&format!("/sales/{sale_id}"), e, &[]).await,
         _ => {}
     }
     result
 }
 
-/// Where a hold is checked out.
-pub fn checkout_path(h: &super::HoldView) -> String {
-    format!("/checkout?hold={}", crate::ui::forms::url_encode(&h.hold_id))
+/// Where a buy goes on: the hold's checkout, or the order an express buy made (paid, or
+/// asking for the bank's check or another card).
+pub fn after_buy_path(h: &super::HoldView) -> String {
+    use crate::ui::forms::url_encode;
+    match h.order_id {
+        None => format!("/checkout?hold={}", url_encode(&h.hold_id)),
+        Some(order) if h.order_status == Some(crate::states::OrderStatus::Paid) => format!("/orders/{order}?placed=1"),
+        Some(order) => {
+            let why = match (&h.message, &h.client_secret) {
+                (Some(m), _) => m.clone(),
+                (None, Some(_)) => "Your bank wants to confirm this payment: pay with your saved card below to do the check.".to_owned(),
+                (None, None) => String::new(),
+            };
+            if why.is_empty() { format!("/orders/{order}") } else { format!("/orders/{order}?declined={}", url_encode(&why)) }
+        }
+    }
 }
 
 #[server(prefix = "/api/fn", endpoint = "seller_sales")]
@@ -190,7 +230,28 @@ pub async fn remind_me(sale_id: i64, remind: bool) -> Result<bool, AppError> {
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         let id = crate::ids::SaleId(sale_id);
-        if remind { super::service::register(&state, &user, id).await } else { super::service::unregister(&state, &user, id).await }
+        if remind { super::service::register(&state, &user, id, &super::RegisterRequest::default()).await } else { super::service::unregister(&state, &user, id).await }
+    }
+    .await;
+    back_to(&format!("/sales/{sale_id}"), &result).await;
+    result
+}
+
+/// Saves an express buy with the registration (registering if need be): an address of the
+/// book and a card (a test card id, or the payment method Stripe.js saved).
+#[server(prefix = "/api/fn", endpoint = "sale_express")]
+pub async fn save_express(sale_id: i64, shipping_address_id: Option<String>, payment_method_id: Option<String>) -> Result<super::RegistrationView, AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+        let address = match shipping_address_id.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            None => return Err(AppError::bad("shipping_address_id", "Choose the address to ship to.")),
+            Some(a) => a.parse::<i64>().map_err(|_| AppError::bad("shipping_address_id", "Choose one of your addresses."))?,
+        };
+        let pm = payment_method_id.clone().filter(|p| !p.trim().is_empty()).ok_or_else(|| AppError::bad("payment_method_id", "Choose the card to pay with."))?;
+        let req = super::RegisterRequest { shipping_address_id: Some(address), payment_method_id: Some(pm) };
+        let id = crate::ids::SaleId(sale_id);
+        super::service::register(&state, &user, id, &req).await?;
+        super::service::registration(&state, &user, sale_id).await?.ok_or(AppError::Internal)
     }
     .await;
     back_to(&format!("/sales/{sale_id}"), &result).await;

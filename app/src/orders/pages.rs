@@ -7,7 +7,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
-use crate::checkout::pages::{TestCardPicker, after_payment, card_submit, sign_in_first};
+use crate::checkout::pages::{after_payment, card_submit, sign_in_first};
+use crate::payments::card::TestCardPicker;
 use crate::checkout::{PayOrder, PaymentEntry};
 use crate::payments::card::CardField;
 use crate::states::OrderStatus;
@@ -105,7 +106,7 @@ pub fn OrderPage() -> impl IntoView {
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                let (o, payment) = match order.await {
+                let (o, payment, saved_card) = match order.await {
                     Ok(x) => x,
                     Err(crate::error::AppError::Unauthorized(_)) => return sign_in_first(&format!("/orders/{}", id())),
                     Err(e) => {
@@ -127,6 +128,16 @@ pub fn OrderPage() -> impl IntoView {
                             {move || declined.get().map(|m| view! { <p class="form-error" role="alert" data-testid="declined">{m}</p> })}
                             {o.expires_at.clone().map(|t| view! { <p class="muted">"Your items are held until " <time datetime=t.clone()>{t.replace('T', " ").replace('Z', " UTC")}</time> "."</p> })}
                             <FormMessage feedback />
+                            {saved_card.clone().map(|card| view! {
+                                <ActionForm action=pay attr:class="stack" attr:data-testid="pay-saved">
+                                    <input type="hidden" name="order_id" value=o.order_id />
+                                    <input type="hidden" name="saved_card" value="1" />
+                                    <button type="submit" data-testid="pay-saved-card" disabled=working>
+                                        {format!("Pay with {card}, saved for the sale")}
+                                    </button>
+                                </ActionForm>
+                                <p class="muted small">"Or pay with another card:"</p>
+                            })}
                             {match payment.clone() {
                                 PaymentEntry::TestCards(cards) => view! {
                                     <ActionForm action=pay attr:class="stack">

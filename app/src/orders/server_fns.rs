@@ -51,8 +51,14 @@ pub async fn get_orders() -> Result<Vec<OrderSummary>, crate::error::AppError> {
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "order")]
-pub async fn get_order(order_id: i64) -> Result<(OrderView, PaymentEntry), crate::error::AppError> {
+pub async fn get_order(order_id: i64) -> Result<(OrderView, PaymentEntry, Option<String>), crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-    let view = service::order_view(&state.db, user.user_id, crate::ids::OrderId(order_id), state.rules.cancel_window_minutes).await?;
-    Ok((view, crate::checkout::service::payment_entry(&state)))
+    let id = crate::ids::OrderId(order_id);
+    let view = service::order_view(&state.db, user.user_id, id, state.rules.cancel_window_minutes).await?;
+    // An express buy's order can be paid again with the card saved for its sale.
+    let saved = match view.status {
+        crate::states::OrderStatus::Pending => crate::checkout::service::saved_card_of(&state, &user, id).await?.map(|d| d.card_label),
+        _ => None,
+    };
+    Ok((view, crate::checkout::service::payment_entry(&state), saved))
 }

@@ -26,6 +26,20 @@ pub enum CardError {
     Stripe(String),
 }
 
+/// The demo gateway's test cards, clearly labelled: no card data is entered anywhere.
+#[component]
+pub fn TestCardPicker(cards: Vec<(String, String)>) -> impl IntoView {
+    view! {
+        <fieldset class="choice test-cards" data-testid="test-cards">
+            <legend>"Payment (demo shop: test cards only)"</legend>
+            <p class="muted small">"This shop runs without a payment provider. Pick one of Stripe's test cards; nothing is charged."</p>
+            {cards.into_iter().enumerate().map(|(i, (id, label))| view! {
+                <label><input type="radio" name="payment_method_id" value=id checked=i == 0 />" " {label}</label>
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
 /// Stripe's card element, mounted once Stripe.js has loaded, with the card's error in place.
 #[component]
 pub fn CardField(entry: CardEntry, error: RwSignal<Option<String>>) -> impl IntoView {
@@ -78,6 +92,19 @@ pub async fn authenticate(client_secret: &str) -> Result<(), CardError> {
 
 #[cfg(not(feature = "hydrate"))]
 pub async fn authenticate(_client_secret: &str) -> Result<(), CardError> {
+    Err(CardError::NeedsJs)
+}
+
+/// Saves the card in the element for later (a flash sale's express buy): Stripe.js confirms
+/// the SetupIntent `client_secret` with it (and runs the bank's check if it asks) and gives
+/// back the payment method id, which the form then sends.
+#[cfg(feature = "hydrate")]
+pub async fn save_for_later(client_secret: &str) -> Result<String, CardError> {
+    js::save_for_later(client_secret).await
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub async fn save_for_later(_client_secret: &str) -> Result<String, CardError> {
     Err(CardError::NeedsJs)
 }
 
@@ -186,6 +213,21 @@ mod js {
             return Err(CardError::Unreadable);
         }
         get(&get(&get(&answer, "token"), "card"), "id").as_string().ok_or(CardError::Unreadable)
+    }
+
+    pub async fn save_for_later(client_secret: &str) -> Result<String, CardError> {
+        let (stripe, card) = CARD.with(|c| c.borrow().clone()).ok_or(CardError::NotReady)?;
+        let method = Object::new();
+        Reflect::set(&method, &"card".into(), &card).map_err(|_| CardError::Unreadable)?;
+        let data = Object::new();
+        Reflect::set(&data, &"payment_method".into(), &method).map_err(|_| CardError::Unreadable)?;
+        let answer = settle(call(&stripe, "confirmCardSetup", &[JsValue::from_str(client_secret), data.into()])?).await?;
+        if let Some(m) = message_of(&answer) {
+            return Err(CardError::Stripe(m));
+        }
+        let pm = get(&get(&answer, "setupIntent"), "payment_method");
+        // A string id, or the expanded object.
+        pm.as_string().or_else(|| get(&pm, "id").as_string()).ok_or(CardError::Unreadable)
     }
 
     pub async fn authenticate(client_secret: &str) -> Result<(), CardError> {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use super::port::{GatewayError, PaymentGateway};
-use super::{AuthorizeOutcome, AuthorizeRequest, ProviderIntent};
+use super::{AuthorizeOutcome, AuthorizeRequest, CardSetup, DEMO_CARDS, ProviderIntent, SavedCard};
 
 /// The embedded default's gateway: no keys, no network. `pm_card_visa` is authorized,
 /// `pm_card_visa_chargeDeclined` declined. Like Stripe, a repeated idempotency key returns
@@ -87,5 +87,24 @@ impl PaymentGateway for DemoGateway {
 
     async fn refund(&self, _intent_id: &str, _amount: i64, key: &str) -> Result<String, GatewayError> {
         Ok(format!("demo_re_{key}"))
+    }
+
+    async fn create_customer(&self, user_id: i64, _email: &str, _key: &str) -> Result<String, GatewayError> {
+        Ok(format!("cus_demo_{user_id}"))
+    }
+
+    /// Nothing to set up: the demo's pages pick a test card instead of typing one.
+    async fn setup_card(&self, customer: &str, _key: &str) -> Result<CardSetup, GatewayError> {
+        let id = format!("seti_demo_{customer}");
+        Ok(CardSetup { client_secret: format!("{id}_secret"), setup_intent_id: id })
+    }
+
+    async fn save_card(&self, _customer: &str, payment_method_id: &str) -> Result<SavedCard, GatewayError> {
+        match DEMO_CARDS.iter().find(|(id, _)| *id == payment_method_id) {
+            Some((id, label)) => Ok(SavedCard { payment_method_id: id.to_string(), label: label.to_string() }),
+            None => Err(GatewayError::InvalidPaymentMethod(format!(
+                "\"{payment_method_id}\" is not a test card this demo shop knows; use pm_card_visa or pm_card_visa_chargeDeclined."
+            ))),
+        }
     }
 }

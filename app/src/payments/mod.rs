@@ -20,6 +20,28 @@ pub struct AuthorizeRequest {
     pub payment_method_id: String,
     /// Derived from the order and the attempt: one intent per attempt.
     pub idempotency_key: String,
+    /// The provider's customer a saved card belongs to (an express buy), else none.
+    pub customer: Option<String>,
+    /// Charged without the shopper at the keyboard (a saved card at an express buy): the bank
+    /// may refuse or ask for 3-D Secure, which the order page then offers.
+    pub off_session: bool,
+}
+
+/// A card saved with the provider for later (an express buy): its payment method id and how
+/// the page names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedCard {
+    pub payment_method_id: String,
+    pub label: String,
+}
+
+/// What Stripe.js needs to save a card for later (`confirmCardSetup(client_secret, …)`): a
+/// SetupIntent of the shopper's customer. The card goes from the browser to the provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CardSetup {
+    pub setup_intent_id: String,
+    pub client_secret: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +91,8 @@ pub mod pages;
 pub mod port;
 #[cfg(feature = "ssr")]
 pub mod reconcile;
+#[cfg(feature = "ssr")]
+pub mod saved;
 mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod stripe;

@@ -1,7 +1,7 @@
 //! The payment-gateway port: authorize (manual capture), retrieve, capture, void, refund and
 //! list intents. Adapters: `stripe` (real Stripe or localstripe) and `demo` (no keys).
 
-use super::{AuthorizeOutcome, AuthorizeRequest, ProviderIntent};
+use super::{AuthorizeOutcome, AuthorizeRequest, CardSetup, ProviderIntent, SavedCard};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -28,4 +28,12 @@ pub trait PaymentGateway: Send + Sync + 'static {
     async fn list_recent(&self) -> Result<Vec<ProviderIntent>, GatewayError>;
     /// Gives `amount` of a captured payment back; returns the provider's refund id.
     async fn refund(&self, intent_id: &str, amount: i64, idempotency_key: &str) -> Result<String, GatewayError>;
+    /// Creates the provider's customer for a shopper (cards saved for later belong to it).
+    async fn create_customer(&self, user_id: i64, email: &str, idempotency_key: &str) -> Result<String, GatewayError>;
+    /// Starts saving a card for `customer` (Stripe: a SetupIntent for off-session use).
+    async fn setup_card(&self, customer: &str, idempotency_key: &str) -> Result<CardSetup, GatewayError>;
+    /// Keeps a payment method on `customer` for off-session payments (attaching it if the
+    /// setup did not): `InvalidPaymentMethod` when the provider does not know it, it belongs to
+    /// another customer, or the bank refused it.
+    async fn save_card(&self, customer: &str, payment_method_id: &str) -> Result<SavedCard, GatewayError>;
 }

@@ -1,4 +1,5 @@
-//! Payments' server functions: the admin's reconciliation findings.
+//! Payments' server functions: the admin's reconciliation findings, and starting to save a
+//! card for later (an express buy).
 
 use super::*;
 
@@ -20,4 +21,11 @@ pub async fn resolve_finding(id: i64) -> Result<(), crate::error::AppError> {
         _ => {}
     }
     result
+}
+
+/// A SetupIntent for saving a card with Stripe.js (signed-in shoppers).
+#[leptos::server(prefix = "/api/fn", endpoint = "card_setup")]
+pub async fn start_card_setup() -> Result<CardSetup, crate::error::AppError> {
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+    super::saved::start_setup(&state, &user).await
 }

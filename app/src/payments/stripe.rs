@@ -26,6 +26,44 @@ struct CreateIntent<'a> {
     confirm: bool,
     capture_method: &'static str,
     metadata: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    off_session: bool,
+}
+
+/// The fields of a PaymentMethod we read.
+#[derive(Debug, Deserialize)]
+struct Method {
+    id: String,
+    #[serde(default)]
+    customer: Option<String>,
+    #[serde(default)]
+    card: Option<MethodCard>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MethodCard {
+    #[serde(default)]
+    brand: String,
+    #[serde(default)]
+    last4: String,
+}
+
+impl Method {
+    fn saved(self) -> SavedCard {
+        let label = match &self.card {
+            Some(c) => {
+                let mut brand = c.brand.clone();
+                if let Some(first) = brand.get_mut(..1) {
+                    first.make_ascii_uppercase();
+                }
+                format!("{} •••• {}", if brand.is_empty() { "Card" } else { &brand }, c.last4)
+            }
+            None => "Saved card".to_owned(),
+        };
+        SavedCard { payment_method_id: self.id, label }
+    }
 }
 
 /// The fields of a PaymentIntent we read.
@@ -130,6 +168,8 @@ impl PaymentGateway for StripeGateway {
                 ("attempt_key", req.idempotency_key.clone()),
                 ("shop", self.shop.clone()),
             ]),
+            customer: req.customer.as_deref(),
+            off_session: req.off_session,
         };
         match self.with_key(&req.idempotency_key).post_form::<Intent, _>("/payment_intents", &params).await {
             Ok(intent) => Ok(outcome_of(intent)),
@@ -196,6 +236,68 @@ impl PaymentGateway for StripeGateway {
             .await
             .map(|r| r.id)
             .map_err(Self::unavailable)
+    }
+
+    async fn create_customer(&self, user_id: i64, email: &str, key: &str) -> Result<String, GatewayError> {
+        #[derive(Serialize)]
+        struct CreateCustomer<'a> {
+            email: &'a str,
+            metadata: BTreeMap<&'static str, String>,
+        }
+        #[derive(Deserialize)]
+        struct Customer {
+            id: String,
+        }
+        let params = CreateCustomer { email, metadata: BTreeMap::from([("user_id", user_id.to_string()), ("shop", self.shop.clone())]) };
+        self.with_key(key).post_form::<Customer, _>("/customers", &params).await.map(|c| c.id).map_err(Self::unavailable)
+    }
+
+    async fn setup_card(&self, customer: &str, key: &str) -> Result<CardSetup, GatewayError> {
+        #[derive(Serialize)]
+        struct CreateSetup<'a> {
+            customer: &'a str,
+            usage: &'static str,
+            metadata: BTreeMap<&'static str, String>,
+        }
+        #[derive(Deserialize)]
+        struct Setup {
+            id: String,
+            client_secret: String,
+        }
+        let params = CreateSetup { customer, usage: "off_session", metadata: BTreeMap::from([("shop", self.shop.clone())]) };
+        self.with_key(key)
+            .post_form::<Setup, _>("/setup_intents", &params)
+            .await
+            .map(|s| CardSetup { setup_intent_id: s.id, client_secret: s.client_secret })
+            .map_err(Self::unavailable)
+    }
+
+    /// Stripe attaches the card to the customer when the SetupIntent succeeds; localstripe
+    /// does not, and a test id (`pm_card_visa`) is attached here as well.
+    async fn save_card(&self, customer: &str, payment_method_id: &str) -> Result<SavedCard, GatewayError> {
+        let refused = |e: StripeError| match e {
+            StripeError::Stripe(e) if e.http_status == 404 || e.http_status == 400 => {
+                GatewayError::InvalidPaymentMethod("The payment provider does not know this card. Please enter it again.".to_owned())
+            }
+            StripeError::Stripe(e) if e.http_status == 402 => {
+                GatewayError::InvalidPaymentMethod(e.message.unwrap_or_else(|| "Your card was declined. Try another card.".to_owned()))
+            }
+            e => Self::unavailable(e),
+        };
+        let method = self.client.get::<Method>(&format!("/payment_methods/{payment_method_id}")).await.map_err(refused)?;
+        match method.customer.as_deref() {
+            Some(c) if c == customer => Ok(method.saved()),
+            Some(_) => Err(GatewayError::InvalidPaymentMethod("This card belongs to someone else. Please enter your own.".to_owned())),
+            None => {
+                #[derive(Serialize)]
+                struct Attach<'a> {
+                    customer: &'a str,
+                }
+                let key = format!("attach-{}-{customer}", method.id);
+                let attached = self.with_key(&key).post_form::<Method, _>(&format!("/payment_methods/{}/attach", method.id), Attach { customer }).await.map_err(refused)?;
+                Ok(attached.saved())
+            }
+        }
     }
 
     async fn void(&self, intent_id: &str, key: &str) -> Result<(), GatewayError> {

@@ -94,6 +94,23 @@ pub async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// An optional JSON object body: none at all (no `Content-Type`, nothing sent) reads as
+/// `T::default()`, anything else as `JsonBody`.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers();
+        let empty = headers.get(header::CONTENT_LENGTH).is_none_or(|l| l.as_bytes() == b"0") && headers.get(header::TRANSFER_ENCODING).is_none();
+        if empty && headers.get(header::CONTENT_TYPE).is_none() {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        JsonBody::from_request(req, state).await.map(|JsonBody(t)| OptionalJsonBody(t))
+    }
+}
+
 /// A JSON object body read into `T`. Too large is 413, not JSON is 415 or 400, a field of the
 /// wrong type or a missing one is a 400 naming the field, each with a plain message.
 pub struct JsonBody<T>(pub T);

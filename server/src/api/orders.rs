@@ -1,6 +1,7 @@
 //! Checkout and orders over REST: `POST /api/v1/orders/checkout` (header `Idempotency-Key`),
 //! `GET /api/v1/orders`, `GET /api/v1/orders/{id}`, `POST /api/v1/orders/{id}/pay`,
-//! `POST /api/v1/orders/{id}/confirm` (after 3-D Secure), `POST /api/v1/orders/{id}/cancel`.
+//! `POST /api/v1/orders/{id}/confirm` (after 3-D Secure), `POST /api/v1/orders/{id}/cancel`,
+//! and `POST /api/v1/payment-methods/setup` (saving a card for a flash sale's express buy).
 
 use app::checkout::service::{self, check_idempotency_key};
 use app::checkout::{CheckoutRequest, CheckoutResult};
@@ -18,11 +19,14 @@ use super::{ApiError, ErrorBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// `POST /api/v1/orders/{id}/pay`: the card (a Stripe payment method) to pay with.
+/// `POST /api/v1/orders/{id}/pay`: the card (a Stripe payment method) to pay with, or
+/// `"saved_card": true` for the card saved for the sale of an express buy's order.
 #[derive(Deserialize)]
 pub struct PayBody {
     #[serde(default)]
     payment_method_id: String,
+    #[serde(default)]
+    saved_card: bool,
 }
 
 /// `POST /api/v1/seller/orders/{id}/ship`.
@@ -47,11 +51,22 @@ pub async fn checkout(State(state): State<AppState>, SignedInUser(user): SignedI
     Ok((if replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(result)))
 }
 
+/// Starts saving a card for later (a flash sale's express buy): a SetupIntent of the caller's
+/// customer at the provider. The browser confirms it with Stripe.js
+/// (`confirmCardSetup(client_secret, {payment_method: {card}})`) and sends the resulting
+/// payment method id with `POST /api/v1/sales/{id}/register`. The demo gateway needs none of
+/// this: register with a test card id.
+#[utoipa::path(tag = "orders", post, path = "/api/v1/payment-methods/setup",
+    responses((status = 201, body = app::payments::CardSetup), (status = 401, body = ErrorBody), (status = 503, description = "The payment provider is unreachable", body = ErrorBody)))]
+pub async fn setup_card(State(state): State<AppState>, SignedInUser(user): SignedInUser) -> Result<(StatusCode, Json<app::payments::CardSetup>), ApiError> {
+    Ok((StatusCode::CREATED, Json(app::payments::saved::start_setup(&state, &user).await?)))
+}
+
 #[utoipa::path(tag = "orders", post, path = "/api/v1/orders/{id}/pay", params(("id" = i64, Path)),
-    request_body(content = String, description = r#"{"payment_method_id": "pm_…"}"#, content_type = "application/json"),
+    request_body(content = String, description = r#"{"payment_method_id": "pm_…"}, or {"saved_card": true} for an express buy's order"#, content_type = "application/json"),
     responses((status = 200, body = CheckoutResult), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn pay(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>, JsonBody(body): JsonBody<PayBody>) -> Result<Json<CheckoutResult>, ApiError> {
-    Ok(Json(service::pay_again(&state, &user, id, &body.payment_method_id).await?))
+    Ok(Json(if body.saved_card { service::pay_with_saved(&state, &user, id).await? } else { service::pay_again(&state, &user, id, &body.payment_method_id).await? }))
 }
 
 /// After the shopper completed 3-D Secure with Stripe.js (`client_secret` from checkout or pay):
@@ -118,6 +133,7 @@ pub async fn refund(State(state): State<AppState>, SellerUser(user): SellerUser,
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(checkout))
+        .routes(routes!(setup_card))
         .routes(routes!(pay))
         .routes(routes!(confirm))
         .routes(routes!(list))

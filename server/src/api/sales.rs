@@ -7,14 +7,14 @@
 
 use std::net::SocketAddr;
 
-use app::flash::{BuyRequest, DrawView, FairnessReport, HoldView, QueueView, SaleInput, SaleView, SellerSale, service};
+use app::flash::{BuyRequest, DrawView, FairnessReport, HoldView, QueueView, RegisterRequest, RegistrationView, SaleInput, SaleView, SellerSale, service};
 use app::ids::SaleId;
 use app::state::AppState;
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 
-use super::guard::{Caller, Id, JsonBody, SellerUser, SignedInUser};
+use super::guard::{Caller, Id, JsonBody, OptionalJsonBody, SellerUser, SignedInUser};
 use super::{ApiError, ErrorBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -60,11 +60,23 @@ pub async fn leave(State(state): State<AppState>, SignedInUser(user): SignedInUs
 }
 
 /// "Remind me": mail when the sale starts (before its start; 409 after). Registering again
-/// changes nothing (200 rather than 201).
-#[utoipa::path(tag = "sales", post, path = "/api/v1/sales/{id}/register", params(("id" = i64, Path)),
-    responses((status = 201), (status = 200, description = "Already registered"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn register(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<StatusCode, ApiError> {
-    Ok(if service::register(&state, &user, id).await? { StatusCode::CREATED } else { StatusCode::OK })
+/// changes nothing (200 rather than 201). With `shipping_address_id` and `payment_method_id`
+/// (both or neither) the shopper saves an express buy: once admitted, `POST …/buy` makes the
+/// order and authorizes the saved card off-session in the same call. Given again, the details
+/// replace the saved ones. A refused address or card is a 400 naming it; nothing is saved.
+#[utoipa::path(tag = "sales", post, path = "/api/v1/sales/{id}/register", params(("id" = i64, Path)), request_body(content = RegisterRequest, description = "Optional"),
+    responses((status = 201, body = RegistrationView), (status = 200, description = "Already registered (details replaced when given)", body = RegistrationView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, description = "The payment provider is unreachable; nothing was saved", body = ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    SignedInUser(user): SignedInUser,
+    Id(id): Id<SaleId>,
+    OptionalJsonBody(req): OptionalJsonBody<RegisterRequest>,
+) -> Result<(StatusCode, Json<RegistrationView>), ApiError> {
+    let new = service::register(&state, &user, id, &req).await?;
+    let view = service::registration(&state, &user, id.0).await?.ok_or(app::error::AppError::Internal)?;
+    Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(view)))
 }
 
 /// No more reminder for this sale (204; 404 when there was none).
@@ -81,7 +93,10 @@ pub async fn unregister(State(state): State<AppState>, SignedInUser(user): Signe
 /// Takes units of a live sale for an admitted shopper (the `token` from the queue) and holds
 /// them at the sale price for `SELLOUT_SALE_HOLD_SECONDS` (default 300): check out with
 /// `"hold_id"` in `POST /api/v1/orders/checkout`. One live hold per shopper: buying again
-/// answers the same hold (200).
+/// answers the same hold (200). An express buy (details saved at registration) answers with
+/// the order too: `order_id`, `order_status` (`paid`, or `pending` with `client_secret` for
+/// the bank's 3-D Secure or `message` for a declined card; pay on the order page while the hold
+/// lasts).
 #[utoipa::path(tag = "sales", post, path = "/api/v1/sales/{id}/buy", params(("id" = i64, Path)), request_body = BuyRequest,
     responses((status = 201, body = HoldView), (status = 200, description = "The hold the shopper already has", body = HoldView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),

@@ -7,6 +7,7 @@ mod cart_api;
 mod catalog;
 mod checkout;
 mod crash;
+mod express;
 mod cli;
 mod helpers;
 mod platform;

@@ -77,11 +77,11 @@ async fn checkout(v: &Visitor, key: &str, body: Value) -> anyhow::Result<(u16, V
     Ok((res.status().as_u16(), res.json().await?))
 }
 
-async fn sold(db: &DatabaseConnection, id: i64) -> anyhow::Result<i64> {
+pub async fn sold(db: &DatabaseConnection, id: i64) -> anyhow::Result<i64> {
     Ok(flash_sale::Entity::find_by_id(id).one(db).await?.unwrap().sold)
 }
 
-async fn user_id(db: &DatabaseConnection, email: &str) -> anyhow::Result<i64> {
+pub async fn user_id(db: &DatabaseConnection, email: &str) -> anyhow::Result<i64> {
     Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?.unwrap().id)
 }
 

@@ -13,7 +13,7 @@ use crate::helpers::{Backend, TestApp, Visitor, env_url, fresh_database_url, spa
 
 const SECRET: &str = "sk_test_sellout";
 
-async fn spawn_app_with_stripe(backend: Backend) -> anyhow::Result<TestApp> {
+pub(crate) async fn spawn_app_with_stripe(backend: Backend) -> anyhow::Result<TestApp> {
     let mut cfg = test_config(fresh_database_url(backend).await?);
     cfg.stripe = Some(StripeSettings {
         secret_key: SECRET.into(),
@@ -29,7 +29,7 @@ async fn spawn_app_with_stripe(backend: Backend) -> anyhow::Result<TestApp> {
 
 /// Calls localstripe directly, as Stripe.js (creating a card's payment method) or the
 /// dashboard (reading intents) would.
-async fn stripe(method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> anyhow::Result<Value> {
+pub(crate) async fn stripe(method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> anyhow::Result<Value> {
     let base = env_url("TEST_STRIPE_URL")?;
     let res = reqwest::Client::new()
         .request(method, format!("{base}v1/{path}"))
@@ -40,7 +40,7 @@ async fn stripe(method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> a
     Ok(res.json().await?)
 }
 
-async fn card(number: &str) -> anyhow::Result<String> {
+pub(crate) async fn card(number: &str) -> anyhow::Result<String> {
     let pm = stripe(
         reqwest::Method::POST,
         "payment_methods",
@@ -53,7 +53,7 @@ async fn card(number: &str) -> anyhow::Result<String> {
 /// localstripe's PaymentIntents for one of our orders: those whose attempt key (in the
 /// metadata) is one of this order's. localstripe is shared by every test, and test databases
 /// reuse order ids, so the order id alone would not do.
-async fn intents_of(app: &TestApp, order_id: i64) -> anyhow::Result<Vec<Value>> {
+pub(crate) async fn intents_of(app: &TestApp, order_id: i64) -> anyhow::Result<Vec<Value>> {
     let o = order::Entity::find_by_id(order_id).one(&app.db).await?.unwrap();
     let prefix = app::checkout::service::attempt_key(&o, 1).trim_end_matches("attempt-1").to_owned();
     Ok(all_intents().await?
@@ -231,7 +231,7 @@ async fn webhooks_finish_an_authorization_once(backend: Backend) -> anyhow::Resu
 }
 
 /// What Stripe.js does in the browser for 3-D Secure: localstripe's check passes or fails.
-async fn authenticate(client_secret: &str, success: bool) -> anyhow::Result<Value> {
+pub(crate) async fn authenticate(client_secret: &str, success: bool) -> anyhow::Result<Value> {
     let intent = client_secret.split("_secret_").next().unwrap_or_default();
     let res = reqwest::Client::new()
         .post(format!("{}v1/payment_intents/{intent}/_authenticate?success={success}", env_url("TEST_STRIPE_URL")?))

@@ -4,10 +4,24 @@
 use crate::ids::OrderId;
 use super::*;
 
+/// The card a payment is made with: typed in now, or saved on the shopper's customer at the
+/// provider and charged without them at the keyboard (an express buy).
+pub(crate) struct Card<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) customer: Option<&'a str>,
+    pub(crate) off_session: bool,
+}
+
+impl<'a> Card<'a> {
+    pub(crate) fn typed(method: &'a str) -> Self {
+        Card { method, customer: None, off_session: false }
+    }
+}
+
 /// One payment attempt: recorded (state `created`, its key) before the provider is asked,
 /// then moved by the answer. Returns the order as it ends up; with the client secret when the
 /// card needs 3-D Secure (the attempt stays `created` with its intent until the browser is done).
-pub(crate) async fn pay(state: &AppState, o: order::Model, payment_method_id: &str) -> Result<CheckoutResult, AppError> {
+pub(crate) async fn pay(state: &AppState, o: order::Model, card: &Card<'_>) -> Result<CheckoutResult, AppError> {
     let db = &state.db;
     let attempt = payment::Entity::find().filter(payment::Column::OrderId.eq(o.id)).count(db).await? as i32 + 1;
     if attempt > 1 {
@@ -35,8 +49,10 @@ pub(crate) async fn pay(state: &AppState, o: order::Model, payment_method_id: &s
         order_id: o.id,
         amount: o.total,
         currency: o.currency.clone(),
-        payment_method_id: payment_method_id.to_owned(),
+        payment_method_id: card.method.to_owned(),
         idempotency_key: key.clone(),
+        customer: card.customer.map(str::to_owned),
+        off_session: card.off_session,
     };
     // Fault injection for the shutdown test (debug builds only): a slow provider, so a
     // checkout is still in flight when SIGTERM arrives.

@@ -1,5 +1,6 @@
 //! The checkout saga on SeaORM, split by step: `idempotency`, `validate` (and pricing),
-//! `reservations`, `attempts` (payments), `saga` (the entry points) and the `sweeper`.
+//! `reservations`, `attempts` (payments), `saga` (the entry points), `express` (a flash sale's
+//! one-step buy with a saved card) and the `sweeper`.
 //!
 //! Invariants: stock is reserved only by a conditional update (`quantity - reserved >= n`), so
 //! it can never be oversold or go negative whatever the concurrency; a reservation leaves
@@ -29,6 +30,7 @@ use crate::state::AppState;
 pub(crate) use crate::states::{HoldState, OrderStatus, PaymentState, ReservationState};
 
 mod attempts;
+mod express;
 mod idempotency;
 mod reservations;
 mod saga;
@@ -36,6 +38,7 @@ mod sweeper;
 mod validate;
 
 pub use attempts::*;
+pub use express::*;
 pub use idempotency::*;
 pub(crate) use reservations::*;
 pub use saga::*;

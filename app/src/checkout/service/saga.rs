@@ -8,6 +8,19 @@ use super::*;
 /// an earlier request with the same key (200 rather than 201).
 #[tracing::instrument(skip(state, user, req), fields(user = user.user_id))]
 pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &CheckoutRequest) -> Result<(CheckoutResult, bool), AppError> {
+    checkout_paying(state, user, key, req, None, false).await
+}
+
+/// The checkout, paying with the card of `req`: typed in now, or saved on `customer` and
+/// charged `off_session` (an express buy).
+pub(crate) async fn checkout_paying(
+    state: &AppState,
+    user: &CurrentUser,
+    key: &str,
+    req: &CheckoutRequest,
+    customer: Option<&str>,
+    off_session: bool,
+) -> Result<(CheckoutResult, bool), AppError> {
     let db = &state.db;
     let hash = request_hash(user.user_id, req);
     if let Some(existing) = order::Entity::find().filter(order::Column::IdempotencyKey.eq(key)).one(db).await? {
@@ -103,12 +116,21 @@ pub async fn checkout(state: &AppState, user: &CurrentUser, key: &str, req: &Che
             announce_stock(state, lines.iter().map(|l| l.product.id)).await;
         }
     }
-    Ok((pay(state, created, &valid.payment_method_id).await?, false))
+    let card = Card { method: &valid.payment_method_id, customer, off_session };
+    Ok((pay(state, created, &card).await?, false))
 }
 
 /// Pays a pending order with another card (after a decline), while its reservation lasts.
 #[tracing::instrument(skip(state, user), fields(user = user.user_id))]
-pub async fn pay_again(state: &AppState, user: &CurrentUser, OrderId(order_id): OrderId, payment_method_id: &str) -> Result<CheckoutResult, AppError> {
+pub async fn pay_again(state: &AppState, user: &CurrentUser, order_id: OrderId, payment_method_id: &str) -> Result<CheckoutResult, AppError> {
+    let pm = payment_method_id.trim();
+    if pm.is_empty() {
+        return Err(AppError::bad("payment_method_id", "Enter your card (the payment method is missing)."));
+    }
+    pay_again_with(state, user, order_id, &Card::typed(pm)).await
+}
+
+pub(crate) async fn pay_again_with(state: &AppState, user: &CurrentUser, OrderId(order_id): OrderId, card: &Card<'_>) -> Result<CheckoutResult, AppError> {
     let db = &state.db;
     let o = own_order(db, user.user_id, order_id).await?;
     if o.status != OrderStatus::Pending {
@@ -116,10 +138,6 @@ pub async fn pay_again(state: &AppState, user: &CurrentUser, OrderId(order_id): 
     }
     if o.expires_at.is_some_and(|t| t <= Utc::now()) {
         return Err(AppError::Conflict(format!("Order {order_id} expired; its items went back on sale.")));
-    }
-    let pm = payment_method_id.trim();
-    if pm.is_empty() {
-        return Err(AppError::bad("payment_method_id", "Enter your card (the payment method is missing)."));
     }
     // Take the lease, so two tabs cannot pay the same order at once.
     let now = Utc::now();
@@ -134,5 +152,5 @@ pub async fn pay_again(state: &AppState, user: &CurrentUser, OrderId(order_id): 
         return Err(AppError::Conflict("This order is being paid in another window. Wait a moment and reload.".to_owned()));
     }
     let o = order::Entity::find_by_id(order_id).one(db).await?.ok_or(AppError::Internal)?;
-    pay(state, o, pm).await
+    pay(state, o, card).await
 }

@@ -100,7 +100,37 @@ async fn hold_view(state: &AppState, sale: &flash_sale::Model, h: &sale_hold::Mo
         expires_at: rfc3339(h.expires_at),
         remaining,
         order_id: h.order_id,
+        order_status: None,
+        client_secret: None,
+        message: None,
     })
+}
+
+/// An express buy: a hold not yet checked out, of a shopper who saved an address and a card at
+/// registration, becomes an order paid off-session (one order per hold: the port keys it by the
+/// hold). When that cannot be done (the address was deleted, the provider is down) the hold
+/// still stands and the shopper checks it out by hand; the reason comes back in `message`.
+async fn express(state: &AppState, user: &CurrentUser, mut view: HoldView) -> Result<HoldView, AppError> {
+    if view.order_id.is_some() {
+        return Ok(view);
+    }
+    let Some(details) = super::express_details(state, user.user_id, view.sale_id).await? else {
+        return Ok(view);
+    };
+    match state.express.check_out(state, user, &view.hold_id, &details).await {
+        Ok(order) => {
+            tracing::info!(sale_id = view.sale_id, hold_id = view.hold_id, order_id = order.order_id, status = %order.status, "express buy");
+            view.order_id = Some(order.order_id);
+            view.order_status = Some(order.status);
+            view.client_secret = order.client_secret;
+            view.message = order.message;
+        }
+        Err(e) => {
+            tracing::warn!(sale_id = view.sale_id, hold_id = view.hold_id, error = %e, "express buy not possible; the hold stands");
+            view.message = Some(format!("Your units are held, but the express buy did not go through: {e} Check out below before the hold ends."));
+        }
+    }
+    Ok(view)
 }
 
 /// Takes units of a live sale for an admitted shopper and holds them for
@@ -162,7 +192,8 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
             if let Err(e) = state.stores.events.publish(ShopEvent::SaleStock { sale_id: id, remaining }).await {
                 tracing::warn!(error = %e, sale_id = id, "publishing SaleStock");
             }
-            Ok((hold_view(state, &sale, &row, remaining).await?, true))
+            let view = hold_view(state, &sale, &row, remaining).await?;
+            Ok((express(state, user, view).await?, true))
         }
         TakeOutcome::AlreadyHolding { hold_id } => {
             let Some(row) = sale_hold::Entity::find_by_id(hold_id.clone()).one(&state.db).await? else {
@@ -173,7 +204,10 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
                 return Box::pin(buy(state, user, ip, SaleId(id), req)).await;
             };
             let remaining = gate.remaining(id).await.map_err(unavailable)?.unwrap_or(0);
-            Ok((hold_view(state, &sale, &row, remaining).await?, false))
+            let view = hold_view(state, &sale, &row, remaining).await?;
+            // Still held and not ordered (an express buy cut off before its order): once more.
+            let view = if row.state == HoldState::Held { express(state, user, view).await? } else { view };
+            Ok((view, false))
         }
         TakeOutcome::SoldOut { .. } => Err(AppError::SoldOut("Sold out: every unit of this sale is taken. Units that come back are offered to the next in line.".to_owned())),
         TakeOutcome::LimitReached { limit, already } => Err(AppError::LimitExceeded(format!(

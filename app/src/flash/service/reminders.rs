@@ -1,35 +1,72 @@
 //! "Remind me": a shopper registers for a sale before its start and gets mail (the outbox)
-//! when it starts, once however often they registered; they may unregister.
+//! when it starts, once however often they registered; they may unregister. Registering may
+//! save an express buy's details (an address and a card, checked by the express-buy port), so
+//! that once admitted the shopper buys in one step.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
 use super::room::find;
 use crate::accounts::CurrentUser;
 use crate::db::sale_registration;
 use crate::error::AppError;
+use crate::flash::port::ExpressDetails;
+use crate::flash::{ExpressView, RegisterRequest, RegistrationView};
 use crate::ids::SaleId;
 use crate::state::AppState;
 
-/// Registers the shopper for the start's mail; registering again changes nothing. True when
-/// this call registered them.
-pub async fn register(state: &AppState, user: &CurrentUser, SaleId(id): SaleId) -> Result<bool, AppError> {
+/// Registers the shopper for the start's mail, with the express buy's details when given
+/// (both or neither; given again, they replace the saved ones). True when this call registered
+/// them; registering again changes nothing else. Nothing is saved when a detail is refused.
+pub async fn register(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, req: &RegisterRequest) -> Result<bool, AppError> {
     let sale = find(state, id).await?;
     if Utc::now() >= sale.starts_at || sale.status != crate::states::SaleStatus::Scheduled {
         return Err(AppError::Conflict("This sale has started (or is over): there is nothing to remind you of. Join the queue instead.".to_owned()));
     }
-    if is_registered(state, user, id).await? {
+    let pm = req.payment_method_id.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    let details = match (req.shipping_address_id, pm) {
+        (None, None) => None,
+        (Some(address), Some(pm)) => Some(state.express.save(state, user, address, pm).await?),
+        (address, _) => {
+            let (field, missing) = if address.is_none() { ("shipping_address_id", "a shipping address") } else { ("payment_method_id", "a card") };
+            return Err(AppError::bad(field, format!("An express buy needs {missing} as well: save both, or neither for a reminder only.")));
+        }
+    };
+    let existing = registration_row(state, user.user_id, id).await?;
+    if let Some(row) = existing {
+        if let Some(d) = details {
+            let mut row = row.into_active_model();
+            set_details(&mut row, &d);
+            row.update(&state.db).await?;
+        }
         return Ok(false);
     }
-    let row = sale_registration::ActiveModel { sale_id: Set(id), user_id: Set(user.user_id), created_at: Set(Utc::now()), ..Default::default() };
+    let mut row = sale_registration::ActiveModel { sale_id: Set(id), user_id: Set(user.user_id), created_at: Set(Utc::now()), ..Default::default() };
+    if let Some(d) = &details {
+        set_details(&mut row, d);
+    }
     match row.insert(&state.db).await {
         Ok(_) => Ok(true),
-        Err(e) if crate::db::is_unique_violation(&e) => Ok(false), // another tab registered at the same moment
+        // Another tab registered at the same moment: theirs stands, with these details.
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            if let (Some(d), Some(row)) = (details, registration_row(state, user.user_id, id).await?) {
+                let mut row = row.into_active_model();
+                set_details(&mut row, &d);
+                row.update(&state.db).await?;
+            }
+            Ok(false)
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-/// No more mail for this sale. True when the shopper was registered.
+fn set_details(row: &mut sale_registration::ActiveModel, d: &ExpressDetails) {
+    row.shipping_address_id = Set(Some(d.shipping_address_id));
+    row.payment_method_id = Set(Some(d.payment_method_id.clone()));
+    row.card_label = Set(Some(d.card_label.clone()));
+}
+
+/// No more mail for this sale, and no express buy. True when the shopper was registered.
 pub async fn unregister(state: &AppState, user: &CurrentUser, SaleId(id): SaleId) -> Result<bool, AppError> {
     find(state, id).await?;
     let gone = sale_registration::Entity::delete_many()
@@ -40,11 +77,39 @@ pub async fn unregister(state: &AppState, user: &CurrentUser, SaleId(id): SaleId
     Ok(gone.rows_affected > 0)
 }
 
-pub async fn is_registered(state: &AppState, user: &CurrentUser, id: i64) -> Result<bool, AppError> {
+async fn registration_row(state: &AppState, user_id: i64, sale_id: i64) -> Result<Option<sale_registration::Model>, AppError> {
     Ok(sale_registration::Entity::find()
-        .filter(sale_registration::Column::SaleId.eq(id))
-        .filter(sale_registration::Column::UserId.eq(user.user_id))
-        .count(&state.db)
-        .await?
-        > 0)
+        .filter(sale_registration::Column::SaleId.eq(sale_id))
+        .filter(sale_registration::Column::UserId.eq(user_id))
+        .one(&state.db)
+        .await?)
+}
+
+/// The shopper's registration for a sale, if any.
+pub async fn registration(state: &AppState, user: &CurrentUser, sale_id: i64) -> Result<Option<RegistrationView>, AppError> {
+    Ok(registration_row(state, user.user_id, sale_id).await?.map(|r| RegistrationView {
+        sale_id,
+        express: express_of(&r).map(|d| ExpressView { shipping_address_id: d.shipping_address_id, card: d.card_label }),
+    }))
+}
+
+/// The express buy's details of a registration, when both were saved.
+fn express_of(r: &sale_registration::Model) -> Option<ExpressDetails> {
+    match (r.shipping_address_id, &r.payment_method_id) {
+        (Some(address), Some(pm)) => Some(ExpressDetails {
+            shipping_address_id: address,
+            payment_method_id: pm.clone(),
+            card_label: r.card_label.clone().unwrap_or_else(|| "Saved card".to_owned()),
+        }),
+        _ => None,
+    }
+}
+
+/// What the shopper saved for an express buy of this sale.
+pub async fn express_details(state: &AppState, user_id: i64, sale_id: i64) -> Result<Option<ExpressDetails>, AppError> {
+    Ok(registration_row(state, user_id, sale_id).await?.as_ref().and_then(express_of))
+}
+
+pub async fn is_registered(state: &AppState, user: &CurrentUser, id: i64) -> Result<bool, AppError> {
+    Ok(registration_row(state, user.user_id, id).await?.is_some())
 }
