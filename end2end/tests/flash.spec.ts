@@ -126,3 +126,44 @@ test("a shopper in line sees the position fall, pushed, until it is their turn",
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   for (const c of [anon, ...ahead]) await c.close();
 });
+
+test("a seller schedules a sale in the admin, is told what to fix, and sees it on the dashboard", async ({ browser }) => {
+  const tag = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const seller = await browser.newContext();
+  expect((await seller.request.post("/api/v1/auth/register", { data: { email: `sa-${tag}@example.com`, password: "a good password", role: "seller", seller_name: `Admin ${tag}` } })).status()).toBe(201);
+  const sku = `SA-${tag}`;
+  const product = await seller.request.post("/api/v1/seller/products", {
+    data: { title: `Nova Lamp ${tag}`, brand: "Lumo", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: 5 }] },
+  });
+  expect(product.status()).toBe(201);
+  const page = await seller.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto("/seller/sales");
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await page.getByRole("link", { name: "Schedule a sale" }).click();
+  await expect(page.getByRole("heading", { name: "Schedule a sale" })).toBeVisible();
+  const at = (s: number) => new Date(Date.now() + s * 1000).toISOString().slice(0, 16);
+  await page.getByLabel("SKU").fill(sku);
+  await page.getByLabel("Sale price").fill("59.99");
+  await page.getByLabel("Starts (UTC)").fill(at(3600));
+  await page.getByLabel("Ends (UTC)").fill(at(7200));
+  await page.getByLabel("Units").fill("3");
+  await page.getByRole("button", { name: "Schedule the sale" }).click();
+  // Above the regular price: said in place, what was typed kept, nothing scheduled.
+  await expect(page.locator("#field-price-error")).toContainText("regular price");
+  await expect(page.getByLabel("Units")).toHaveValue("3");
+  await page.getByLabel("Sale price").fill("29.99");
+  await page.getByRole("button", { name: "Schedule the sale" }).click();
+  await expect(page).toHaveURL(/\/seller\/sales\/\d+$/);
+  await expect(page.getByTestId("dashboard-state")).toHaveText("Coming soon");
+  await expect(page.getByTestId("dash-left")).toHaveText("3");
+  await expect(page.getByTestId("dash-sold")).toHaveText("0");
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+  // Before the start it may still be cancelled.
+  await page.getByRole("button", { name: "Cancel the sale" }).click();
+  await expect(page.getByTestId("dashboard-state")).toHaveText("Cancelled");
+  expect(errors).toEqual([]);
+  await seller.close();
+});

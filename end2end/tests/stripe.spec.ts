@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import { test, expect, type Page } from "@playwright/test";
 import { stripe } from "../playwright.config";
-import { expectPaidOrder, fillAddress, shopperWithCart } from "./shop";
+import { expectPaidOrder, fillAddress, hydrated, shopperWithCart } from "./shop";
 
 test.use({ baseURL: `http://127.0.0.1:${stripe.port}` });
 test.describe.configure({ mode: "serial" });
@@ -94,6 +94,46 @@ test("a failed 3-D Secure check, then paying again", async ({ page, request }) =
   await page.getByRole("button", { name: "Pay now" }).click();
   await page.getByRole("button", { name: "Complete authentication" }).click();
   await expect(page.getByTestId("order-status")).toHaveText("Paid");
+});
+
+test("express buy: a card saved with Stripe.js at registration, then one click buys and pays", async ({ page, request }) => {
+  test.setTimeout(60_000);
+  const sent = watchShopRequests(page);
+  // A seller's sale of one unit, starting in a few seconds.
+  const tag = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  expect((await request.post("/api/v1/auth/register", { data: { email: `xs-${tag}@example.com`, password: "a good password", role: "seller", seller_name: `Express ${tag}` } })).status()).toBe(201);
+  const sku = `XS-${tag}`;
+  const product = await request.post("/api/v1/seller/products", { data: { title: `Halo Lamp ${tag}`, brand: "Lumo", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: 3 }] } });
+  expect(product.status()).toBe(201);
+  const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+  const sale = await request.post("/api/v1/seller/sales", {
+    data: { sku, price: { amount: 2999, currency: "EUR" }, starts_at: at(15), ends_at: at(3600), allocation: 1, per_buyer_limit: 1, admission_rate: 50 },
+  });
+  expect(sale.status()).toBe(201);
+  const id = (await sale.json()).sale_id as number;
+
+  // A shopper with an address in their book saves the express buy on the sale page.
+  expect((await page.request.post("/api/v1/auth/register", { data: { email: `xb-${tag}@example.com`, password: "a good password" } })).status()).toBe(201);
+  const saved = await page.request.post("/api/fn/save_address", { form: { name: "Ria Nova", line1: "Linienstraße 12", city: "Berlin", postal_code: "10119", country: "DE", make_default: "on" } });
+  expect(saved.status()).toBeLessThan(400);
+  await page.goto(`/sales/${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId("sale-state")).toHaveText("Coming soon");
+  await expect(page.getByTestId("express")).toContainText("Express buy");
+  await expect(page.getByLabel("Ship to")).toContainText("Linienstraße 12");
+  await typeCard(page, CARDS.ok);
+  await page.getByTestId("save-express").click();
+  await expect(page.getByTestId("express-saved")).toContainText("Visa •••• 4242");
+
+  // The start; in line, let in; one click makes the order and pays with the saved card.
+  await page.getByTestId("join").click();
+  await expect(page.getByTestId("sale-state")).toHaveText("Live now", { timeout: 25_000 });
+  await expect(page.getByTestId("admitted")).toBeVisible({ timeout: 10_000 });
+  await page.getByTestId("buy").click();
+  await expect(page.getByTestId("order-status")).toHaveText("Paid");
+  await expect(page.getByTestId("order-placed")).toBeVisible();
+  await expect(page.getByTestId("order-line")).toContainText(`Halo Lamp ${tag}`);
+  expect(sent.filter((s) => s.includes(CARDS.ok))).toEqual([]);
 });
 
 test("no card number is in the shop's database or logs", async () => {

@@ -80,6 +80,15 @@ pub fn SalePage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let live = Live::default();
     provide_context(live);
+    // Owned here, above what a push re-renders: the sale selling out (often by this very buy)
+    // reloads the panel while the buy's answer is on its way, and the answer must still land.
+    let buy = ServerAction::<BuySale>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(h)) = buy.value().get() {
+            navigate(&after_buy_path(&h), Default::default());
+        }
+    });
     let sale = Resource::new(move || (id(), live.refresh.get()), |(id, _)| async move {
         match id.parse::<i64>() {
             Ok(n) => get_sale(n).await,
@@ -115,7 +124,7 @@ pub fn SalePage() -> impl IntoView {
                                     _ => view! { {when} }.into_any(),
                                 }}</p>
                                 <p data-testid="sale-remaining" aria-live="polite">{move || format!("{} of {allocated} left · at most {limit} per shopper", live.remaining.get().unwrap_or(remaining))}</p>
-                                <QueuePanel sale=s.clone() />
+                                <QueuePanel sale=s.clone() buy />
                                 <p><a href=crate::catalog::product_path(s.product_id)>"See the product"</a></p>
                                 <details class="muted small">
                                     <summary>"How the line is drawn"</summary>
@@ -223,23 +232,16 @@ fn ExpressPanel(sale_id: i64, me: MyPlace) -> impl IntoView {
 /// Joining, the place in line with the units left beside it, and the buy once let in. Plain
 /// forms, so it works before the wasm has loaded.
 #[component]
-fn QueuePanel(sale: SaleView) -> impl IntoView {
+fn QueuePanel(sale: SaleView, buy: ServerAction<BuySale>) -> impl IntoView {
     let id = sale.sale_id;
     let join = ServerAction::<JoinQueue>::new();
     let leave = ServerAction::<LeaveQueue>::new();
-    let buy = ServerAction::<BuySale>::new();
     let remind = ServerAction::<RemindMe>::new();
     let live = expect_context::<Live>();
     let mine = Resource::new(move || (join.version().get(), leave.version().get(), remind.version().get(), live.place.get()), move |_| get_my_place(id));
     let upcoming = sale.state == SaleState::Upcoming;
     let feedback = Feedback::new(buy.value());
     let join_feedback = Feedback::new(join.value());
-    let navigate = leptos_router::hooks::use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(h)) = buy.value().get() {
-            navigate(&after_buy_path(&h), Default::default());
-        }
-    });
     let open = matches!(sale.state, SaleState::Upcoming | SaleState::Live | SaleState::SoldOut);
     let next = format!("/sales/{id}");
     view! {
