@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, Visitor, spawn_app};
-use crate::sale_buy::{admitted, scheduled, start, user_id};
+use crate::sale_buy::{admitted, form, page, scheduled, start, user_id};
 use crate::stripe::{authenticate, intents_of, spawn_app_with_stripe, stripe};
 
 /// A signed-in shopper with one address in their book; its id.
@@ -101,6 +101,33 @@ async fn express_buy_on_the_demo_gateway(backend: Backend) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Without JavaScript: the sale page offers the express buy with the demo's test cards, a plain
+/// form saves it (a refused one comes back with why), and the plain buy form lands on the paid
+/// order.
+async fn express_buy_without_javascript(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let id = scheduled(&app, "EX-F", 2, 1).await?;
+    let path = format!("/sales/{id}");
+    let (sam, home) = shopper(&app, "sam@example.com").await?;
+    let html = page(&app, &sam, &path).await?;
+    assert!(html.contains("data-testid=\"express-form\"") && html.contains("Visa, succeeds") && html.contains("Main St 1"), "the express form with the book's address and the test cards");
+    let sale = id.to_string();
+    let (status, to) = form(&app, &sam, "/api/fn/sale_express", &[("sale_id", &sale), ("shipping_address_id", &home.to_string()), ("payment_method_id", "pm_nope")]).await?;
+    assert!(status / 100 == 3 && to.starts_with(&format!("{path}?error=")), "refused, back with why: {to}");
+    assert_eq!(registrations(&app, id).await?, 0);
+    let (status, to) = form(&app, &sam, "/api/fn/sale_express", &[("sale_id", &sale), ("shipping_address_id", &home.to_string()), ("payment_method_id", "pm_card_visa")]).await?;
+    assert_eq!((status / 100, to.as_str()), (3, path.as_str()));
+    assert!(page(&app, &sam, &path).await?.contains("data-testid=\"express-saved\""), "the page says the express buy is on");
+
+    start(&app, id).await?;
+    let token = admitted(&app, &sam, id).await?;
+    let (status, to) = form(&app, &sam, "/api/fn/sale_buy", &[("sale_id", &sale), ("token", &token)]).await?;
+    assert!(status / 100 == 3 && to.starts_with("/orders/") && to.ends_with("?placed=1"), "straight to the paid order: {status} {to}");
+    let order_page = page(&app, &sam, &to).await?;
+    assert!(order_page.contains("data-testid=\"order-placed\""), "placed and paid");
+    Ok(())
+}
+
 /// A SetupIntent confirmed with a card as Stripe.js does (`confirmCardSetup`), then once more
 /// when the bank asked for its check (localstripe's modal "Complete authentication").
 async fn saved_card(v: &Visitor, number: &str) -> anyhow::Result<String> {
@@ -174,4 +201,4 @@ async fn express_buy_with_stripe(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
-crate::on_both_databases!(express_buy_on_the_demo_gateway, express_buy_with_stripe);
+crate::on_both_databases!(express_buy_on_the_demo_gateway, express_buy_without_javascript, express_buy_with_stripe);

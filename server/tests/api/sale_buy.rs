@@ -395,13 +395,13 @@ impl Drop for KillOnDrop {
 }
 
 /// A browser's plain form post (no JavaScript): HTML asked for, from the shop's own origin.
-async fn form(app: &TestApp, v: &Visitor, path: &str, fields: &[(&str, &str)]) -> anyhow::Result<(u16, String)> {
+pub async fn form(app: &TestApp, v: &Visitor, path: &str, fields: &[(&str, &str)]) -> anyhow::Result<(u16, String)> {
     let res = v.client.post(app.url(path)).header("accept", "text/html").header("origin", &app.address).form(fields).send().await?;
     let to = res.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default().to_owned();
     Ok((res.status().as_u16(), to))
 }
 
-async fn page(app: &TestApp, v: &Visitor, path: &str) -> anyhow::Result<String> {
+pub async fn page(app: &TestApp, v: &Visitor, path: &str) -> anyhow::Result<String> {
     Ok(v.client.get(app.url(path)).send().await?.text().await?)
 }
 
