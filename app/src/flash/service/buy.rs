@@ -110,14 +110,16 @@ async fn hold_view(state: &AppState, sale: &flash_sale::Model, h: &sale_hold::Mo
 /// registration, becomes an order paid off-session (one order per hold: the port keys it by the
 /// hold). When that cannot be done (the address was deleted, the provider is down) the hold
 /// still stands and the shopper checks it out by hand; the reason comes back in `message`.
-async fn express(state: &AppState, user: &CurrentUser, mut view: HoldView) -> Result<HoldView, AppError> {
+async fn express(state: &AppState, user: &CurrentUser, mut view: HoldView) -> HoldView {
     if view.order_id.is_some() {
-        return Ok(view);
+        return view;
     }
-    let Some(details) = super::express_details(state, user.user_id, view.sale_id).await? else {
-        return Ok(view);
+    let ordered = match super::express_details(state, user.user_id, view.sale_id).await {
+        Ok(None) => return view,
+        Ok(Some(details)) => state.express.check_out(state, user, &view.hold_id, &details).await,
+        Err(e) => Err(e),
     };
-    match state.express.check_out(state, user, &view.hold_id, &details).await {
+    match ordered {
         Ok(order) => {
             tracing::info!(sale_id = view.sale_id, hold_id = view.hold_id, order_id = order.order_id, status = %order.status, "express buy");
             view.order_id = Some(order.order_id);
@@ -130,7 +132,7 @@ async fn express(state: &AppState, user: &CurrentUser, mut view: HoldView) -> Re
             view.message = Some(format!("Your units are held, but the express buy did not go through: {e} Check out below before the hold ends."));
         }
     }
-    Ok(view)
+    view
 }
 
 /// Takes units of a live sale for an admitted shopper and holds them for
@@ -193,7 +195,7 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
                 tracing::warn!(error = %e, sale_id = id, "publishing SaleStock");
             }
             let view = hold_view(state, &sale, &row, remaining).await?;
-            Ok((express(state, user, view).await?, true))
+            Ok((express(state, user, view).await, true))
         }
         TakeOutcome::AlreadyHolding { hold_id } => {
             let Some(row) = sale_hold::Entity::find_by_id(hold_id.clone()).one(&state.db).await? else {
@@ -206,7 +208,7 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
             let remaining = gate.remaining(id).await.map_err(unavailable)?.unwrap_or(0);
             let view = hold_view(state, &sale, &row, remaining).await?;
             // Still held and not ordered (an express buy cut off before its order): once more.
-            let view = if row.state == HoldState::Held { express(state, user, view).await? } else { view };
+            let view = if row.state == HoldState::Held { express(state, user, view).await } else { view };
             Ok((view, false))
         }
         TakeOutcome::SoldOut { .. } => Err(AppError::SoldOut("Sold out: every unit of this sale is taken. Units that come back are offered to the next in line.".to_owned())),
