@@ -20,6 +20,7 @@ pub mod service;
 
 pub use rules::{FREE_SHIPPING_FROM, LEASE_SECONDS, RESERVATION_MINUTES, ShopRules, tax_of};
 pub use server_fns::*;
+pub use crate::payments::PaymentEntry;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -106,17 +107,6 @@ pub struct CheckoutResult {
     /// Stripe.js `confirmCardPayment(client_secret)`, then `POST /api/v1/orders/{id}/confirm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
-}
-
-/// How a shopper pays on this shop's pages.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PaymentEntry {
-    /// The demo gateway: Stripe's test ids to pick from (no card entry at all).
-    TestCards(Vec<(String, String)>),
-    /// Stripe: card entry with Stripe.js.
-    Card(crate::payments::CardEntry),
-    /// Stripe without a publishable key: no way to enter a card.
-    NotSetUp,
 }
 
 /// What the checkout page needs: the cart, saved addresses, the tax rate, how to pay and a

@@ -170,15 +170,6 @@ pub struct ExpressView {
     pub card: String,
 }
 
-/// How the sale page saves a card for an express buy: the demo gateway's test cards, Stripe.js
-/// (a SetupIntent), or not at all (Stripe without a publishable key).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CardSaving {
-    TestCards(Vec<(String, String)>),
-    Stripe(crate::payments::CardEntry),
-    NotSetUp,
-}
-
 /// `POST /api/v1/sales/{id}/buy`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -147,6 +147,7 @@ pub fn SalePage() -> impl IntoView {
 /// card (a plain form); with Stripe the card goes from the page to Stripe (a SetupIntent).
 #[component]
 fn ExpressPanel(sale_id: i64, me: MyPlace) -> impl IntoView {
+    use crate::payments::PaymentEntry;
     use crate::payments::card::{CardField, TestCardPicker};
     let save = ServerAction::<SaveExpress>::new();
     let feedback = Feedback::new(save.value());
@@ -171,7 +172,7 @@ fn ExpressPanel(sale_id: i64, me: MyPlace) -> impl IntoView {
         _ if no_address => view! {
             <p class="muted">"Add an address to " <a href="/account">"your account"</a> " first, then save it here."</p>
         }.into_any(),
-        CardSaving::TestCards(cards) => view! {
+        PaymentEntry::TestCards(cards) => view! {
             <ActionForm action=save attr:class="stack" attr:data-testid="express-form">
                 <input type="hidden" name="sale_id" value=sale_id />
                 {choose_address()}
@@ -179,7 +180,7 @@ fn ExpressPanel(sale_id: i64, me: MyPlace) -> impl IntoView {
                 <button type="submit" class="secondary" data-testid="save-express" disabled=move || save.pending().get()>"Save for express buy"</button>
             </ActionForm>
         }.into_any(),
-        CardSaving::Stripe(entry) => {
+        PaymentEntry::Card(entry) => {
             let on_submit = move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
                 if busy.get_untracked() {
@@ -214,7 +215,7 @@ fn ExpressPanel(sale_id: i64, me: MyPlace) -> impl IntoView {
                 </form>
             }.into_any()
         }
-        CardSaving::NotSetUp => view! { <p class="muted">"Express buy needs card payments, which are not set up on this shop."</p> }.into_any(),
+        PaymentEntry::NotSetUp => view! { <p class="muted">"Express buy needs card payments, which are not set up on this shop."</p> }.into_any(),
     };
     view! {
         <details class="express" open=!was_saved data-testid="express">

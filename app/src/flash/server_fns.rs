@@ -28,7 +28,7 @@ pub struct MyPlace {
     pub express: Option<super::ExpressView>,
     /// For saving one: the shopper's addresses (id, one line) and how a card is saved.
     pub addresses: Vec<(i64, String)>,
-    pub card_saving: super::CardSaving,
+    pub card_saving: crate::payments::PaymentEntry,
 }
 
 #[server(prefix = "/api/fn", endpoint = "sale_place")]
@@ -36,7 +36,7 @@ pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
     let (state, user) = match crate::accounts::caller(crate::accounts::Need::SignedIn).await {
         Ok(x) => x,
         Err(AppError::Unauthorized(_)) => {
-            return Ok(MyPlace { signed_in: false, place: None, registered: false, express: None, addresses: Vec::new(), card_saving: super::CardSaving::NotSetUp });
+            return Ok(MyPlace { signed_in: false, place: None, registered: false, express: None, addresses: Vec::new(), card_saving: crate::payments::PaymentEntry::NotSetUp });
         }
         Err(e) => return Err(e),
     };
@@ -46,18 +46,13 @@ pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
         .into_iter()
         .map(|a| (a.address_id, format!("{}, {}, {} {}", a.name, a.line1, a.postal_code, a.city)))
         .collect();
-    let card_saving = if state.stores.payments.provider() == "demo" {
-        super::CardSaving::TestCards(crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect())
-    } else {
-        state.card_entry.clone().map(super::CardSaving::Stripe).unwrap_or(super::CardSaving::NotSetUp)
-    };
     let mut me = MyPlace {
         signed_in: true,
         place: None,
         registered: registration.is_some(),
         express: registration.and_then(|r| r.express),
         addresses,
-        card_saving,
+        card_saving: crate::payments::card::payment_entry(&state),
     };
     match super::service::place(&state, &user, crate::ids::SaleId(sale_id)).await {
         Ok(q) => me.place = Some(q),

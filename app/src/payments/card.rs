@@ -8,6 +8,19 @@ use leptos::prelude::*;
 
 use super::CardEntry;
 
+/// How this shop takes cards on its pages: the demo's test cards, Stripe.js, or not at all.
+#[cfg(feature = "ssr")]
+pub fn payment_entry(state: &crate::state::AppState) -> super::PaymentEntry {
+    use super::PaymentEntry;
+    if state.stores.payments.provider() == "demo" {
+        return PaymentEntry::TestCards(super::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect());
+    }
+    match &state.card_entry {
+        Some(entry) => PaymentEntry::Card(entry.clone()),
+        None => PaymentEntry::NotSetUp,
+    }
+}
+
 /// What went wrong with the card in the browser, in the words the page shows.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CardError {

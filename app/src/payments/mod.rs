@@ -61,6 +61,17 @@ pub struct CardEntry {
     pub js_url: String,
 }
 
+/// How a shopper pays (or saves a card) on this shop's pages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PaymentEntry {
+    /// The demo gateway: Stripe's test ids to pick from (no card entry at all).
+    TestCards(Vec<(String, String)>),
+    /// Stripe: card entry with Stripe.js.
+    Card(CardEntry),
+    /// Stripe without a publishable key: no way to enter a card.
+    NotSetUp,
+}
+
 /// A reconciliation finding: an intent at the provider that disagrees with our records.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -25,21 +25,17 @@ fn gateway(e: GatewayError) -> AppError {
 /// The shopper's customer at this shop's provider, created on first use. Two tabs at once
 /// may each create one at the provider; the first recorded wins and the other stays unused.
 pub async fn customer_for(state: &AppState, user: &CurrentUser) -> Result<String, AppError> {
+    if let Some(c) = customer_of(state, user.user_id).await? {
+        return Ok(c);
+    }
     let payments = &state.stores.payments;
     let provider = payments.provider();
-    if let Some(c) = payment_customer::Entity::find_by_id((user.user_id, provider.to_owned())).one(&state.db).await? {
-        return Ok(c.customer_id);
-    }
     let key = format!("customer-{}-{provider}", user.user_id);
     let id = payments.create_customer(user.user_id, &user.email, &key).await.map_err(gateway)?;
     let row = payment_customer::ActiveModel { user_id: Set(user.user_id), provider: Set(provider.to_owned()), customer_id: Set(id.clone()), created_at: Set(Utc::now()) };
     match row.insert(&state.db).await {
         Ok(_) => Ok(id),
-        Err(e) if crate::db::is_unique_violation(&e) => payment_customer::Entity::find_by_id((user.user_id, provider.to_owned()))
-            .one(&state.db)
-            .await?
-            .map(|c| c.customer_id)
-            .ok_or(AppError::Internal),
+        Err(e) if crate::db::is_unique_violation(&e) => customer_of(state, user.user_id).await?.ok_or(AppError::Internal),
         Err(e) => Err(e.into()),
     }
 }

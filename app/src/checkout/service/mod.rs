@@ -18,7 +18,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{CheckoutRequest, CheckoutResult, PaymentEntry, RESERVATION_MINUTES, ShippingMethod, tax_of};
+use super::{CheckoutRequest, CheckoutResult, RESERVATION_MINUTES, ShippingMethod, tax_of};
 use crate::accounts::{AddressInput, CurrentUser};
 use crate::money::Money;
 use crate::cart::CartOwner;
@@ -74,13 +74,4 @@ pub(crate) async fn own_order(db: &DatabaseConnection, user_id: i64, order_id: i
         .ok_or_else(|| AppError::not_found(format!("You have no order {order_id}.")))
 }
 
-/// How this shop takes cards on its pages: the demo's test cards, Stripe.js, or not at all.
-pub fn payment_entry(state: &AppState) -> PaymentEntry {
-    if state.stores.payments.provider() == "demo" {
-        return PaymentEntry::TestCards(crate::payments::DEMO_CARDS.iter().map(|(id, l)| (id.to_string(), l.to_string())).collect());
-    }
-    match &state.card_entry {
-        Some(entry) => PaymentEntry::Card(entry.clone()),
-        None => PaymentEntry::NotSetUp,
-    }
-}
+pub use crate::payments::card::payment_entry;

@@ -24,7 +24,7 @@ mod schedule;
 pub use buy::{buy, hold, rewarm, warm};
 pub use holds::{Returned, hold_of_order, order_hold, pay_hold, return_hold};
 pub use lifecycle::{cancel, end_now, spawn_transitions, transitions};
-pub use reminders::{express_details, is_registered, register, registration, unregister};
+pub use reminders::{express_details, register, registration, unregister};
 pub use room::{admit_round, draw, draw_score, join, leave, place, ticket_of};
 pub use schedule::{MAX_ADMISSION_RATE, schedule, update};
 

@@ -4,7 +4,7 @@
 //! that once admitted the shopper buys in one step.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{ActiveModelBehavior, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::room::find;
 use crate::accounts::CurrentUser;
@@ -32,12 +32,9 @@ pub async fn register(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, 
             return Err(AppError::bad(field, format!("An express buy needs {missing} as well: save both, or neither for a reminder only.")));
         }
     };
-    let existing = registration_row(state, user.user_id, id).await?;
-    if let Some(row) = existing {
-        if let Some(d) = details {
-            let mut row = row.into_active_model();
-            set_details(&mut row, &d);
-            row.update(&state.db).await?;
+    if registration_row(state, user.user_id, id).await?.is_some() {
+        if let Some(d) = &details {
+            replace_details(state, user.user_id, id, d).await?;
         }
         return Ok(false);
     }
@@ -49,15 +46,25 @@ pub async fn register(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, 
         Ok(_) => Ok(true),
         // Another tab registered at the same moment: theirs stands, with these details.
         Err(e) if crate::db::is_unique_violation(&e) => {
-            if let (Some(d), Some(row)) = (details, registration_row(state, user.user_id, id).await?) {
-                let mut row = row.into_active_model();
-                set_details(&mut row, &d);
-                row.update(&state.db).await?;
+            if let Some(d) = &details {
+                replace_details(state, user.user_id, id, d).await?;
             }
             Ok(false)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+async fn replace_details(state: &AppState, user_id: i64, sale_id: i64, d: &ExpressDetails) -> Result<(), AppError> {
+    let mut changes = sale_registration::ActiveModel::new();
+    set_details(&mut changes, d);
+    sale_registration::Entity::update_many()
+        .set(changes)
+        .filter(sale_registration::Column::SaleId.eq(sale_id))
+        .filter(sale_registration::Column::UserId.eq(user_id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
 }
 
 fn set_details(row: &mut sale_registration::ActiveModel, d: &ExpressDetails) {
@@ -108,8 +115,4 @@ fn express_of(r: &sale_registration::Model) -> Option<ExpressDetails> {
 /// What the shopper saved for an express buy of this sale.
 pub async fn express_details(state: &AppState, user_id: i64, sale_id: i64) -> Result<Option<ExpressDetails>, AppError> {
     Ok(registration_row(state, user_id, sale_id).await?.as_ref().and_then(express_of))
-}
-
-pub async fn is_registered(state: &AppState, user: &CurrentUser, id: i64) -> Result<bool, AppError> {
-    Ok(registration_row(state, user.user_id, id).await?.is_some())
 }
