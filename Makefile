@@ -1,5 +1,5 @@
 # The two commands (see README): `make run` and `make test`.
-.PHONY: run run-release test check build-site
+.PHONY: run run-release test check build-site load
 
 run:
 	bash scripts/run.sh
@@ -9,6 +9,10 @@ run-release:
 
 test:
 	bash scripts/test.sh
+
+# The load test (README "Performance"): `make load ARGS="--scenarios flash --shoppers 10000"`.
+load:
+	bash scripts/load.sh $(ARGS)
 
 # Fast compile checks for development (server and wasm builds).
 check:

@@ -3,7 +3,8 @@
 # the wasm target and a wasm-bindgen CLI that matches Cargo.lock. `setup.sh test` also installs
 # what the tests need: Chromium, PostgreSQL and Redis (Debian packages), localstripe (PyPI) and
 # Playwright (npm);
-# `setup.sh release` adds wasm-opt for the size-optimised wasm.
+# `setup.sh release` adds wasm-opt for the size-optimised wasm; `setup.sh load` what the load
+# tool needs (PostgreSQL, Redis and redis-benchmark).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -36,6 +37,12 @@ apt_install() {
 if [ "${1:-}" = "release" ] && ! command -v wasm-opt >/dev/null; then
   log "installing wasm-opt (npm binaryen)"
   npm install --prefix "$SELLOUT_TOOLS" --no-audit --no-fund --loglevel=error binaryen@132.0.0
+fi
+
+if [ "${1:-}" = "load" ]; then
+  command -v redis-server >/dev/null || apt_install redis-server
+  command -v redis-benchmark >/dev/null || apt_install redis-tools
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 fi
 
 if [ "${1:-}" = "test" ]; then

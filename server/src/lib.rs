@@ -10,4 +10,5 @@ pub mod mail;
 pub mod metrics;
 pub mod push;
 pub mod seed;
+pub mod shoppers;
 pub mod startup;

@@ -38,6 +38,20 @@ enum Command {
         #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
     },
+    /// Create signed-in shoppers in bulk for a load test (`end2end/load`): accounts
+    /// `shopper-<i>@<run>.load.test` that no password opens, each with a session. Writes
+    /// `<user id> <session cookie>` per line to FILE (the cookie is `sellout_session`).
+    Shoppers {
+        /// How many shoppers to create.
+        #[arg(long)]
+        count: u64,
+        /// Names this batch (letters, digits, -), so runs do not collide.
+        #[arg(long)]
+        run: String,
+        /// Where to write the sessions.
+        #[arg(long, value_name = "FILE")]
+        sessions: std::path::PathBuf,
+    },
     /// Rebuild the search index from the database (stop the server on this data dir first).
     Reindex,
     /// Compare our payments with the provider's recent PaymentIntents: cancel orphans, list
@@ -112,6 +126,24 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<()> {
             let report = server::seed::seed(&db, SeedOptions { products, sellers, seed }, |done, _| bar.set_position(done)).await?;
             bar.finish();
             eprintln!("added {} products, {} variants, {} reviews", report.products, report.variants, report.reviews);
+            Ok(())
+        }
+        Command::Shoppers { count, run, sessions } => {
+            server::shoppers::check_run(&run)?;
+            let db = open_database(&cfg).await?;
+            let redis = match &cfg.redis_url {
+                Some(url) => Some(server::startup::redis_pool(url).await?),
+                None => None,
+            };
+            let store = server::startup::session_store(&db, redis.as_ref());
+            let file = std::fs::File::create(&sessions).map_err(|e| anyhow::anyhow!("creating {}: {e}", sessions.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let bar = ProgressBar::new(count).with_style(
+                ProgressStyle::with_template("shoppers {bar:40} {pos}/{len} ({per_sec}, eta {eta})").unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            server::shoppers::create(&db, &store, &run, count, &mut out, |done| bar.set_position(done)).await?;
+            bar.finish();
+            eprintln!("created {count} shoppers; sessions in {}", sessions.display());
             Ok(())
         }
         Command::Reindex => {

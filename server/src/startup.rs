@@ -71,8 +71,7 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
     let stores = match &cfg.redis_url {
         Some(url) => {
             let rc = RedisConfig::from_url(url).context("REDIS_URL is not a valid Redis URL")?;
-            let pool = redis_builder(rc.clone()).build_pool(8).context("creating the Redis pool")?;
-            pool.init().await.with_context(|| format!("connecting to REDIS_URL {}", redact(url)))?;
+            let pool = redis_pool(url).await?;
             let subscriber = redis_builder(rc).build_subscriber_client().context("creating the Redis subscriber")?;
             let events = RedisEventBus::connect(pool.clone(), subscriber, format!("{prefix}events")).await?;
             let gate = Arc::new(RedisStockGate::new(pool.clone(), prefix));
@@ -106,6 +105,14 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
     app::search::service::spawn_sync(db.clone(), engine, stores.events.clone());
     app::catalog::port::spawn_invalidation(stores.product_cache.clone(), stores.events.as_ref());
     Ok(stores)
+}
+
+/// The pool of Redis connections every Redis adapter shares (`REDIS_URL`).
+pub async fn redis_pool(url: &str) -> anyhow::Result<fred::clients::Pool> {
+    let rc = RedisConfig::from_url(url).context("REDIS_URL is not a valid Redis URL")?;
+    let pool = redis_builder(rc).build_pool(8).context("creating the Redis pool")?;
+    pool.init().await.with_context(|| format!("connecting to REDIS_URL {}", redact(url)))?;
+    Ok(pool)
 }
 
 /// A Redis client that reconnects by itself (backing off up to 2 s) and gives up on a command
@@ -167,14 +174,15 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
 }
 
 /// Sessions in Redis when configured, else in the database (so a restart keeps them).
-fn session_layer(cfg: &Config, state: &AppState) -> SessionManagerLayer<AnySessionStore> {
-    let store = match &state.stores.redis {
+pub fn session_store(db: &DatabaseConnection, redis: Option<&fred::clients::Pool>) -> AnySessionStore {
+    match redis {
         Some(pool) => AnySessionStore(Arc::new(RedisStore::new(pool.clone()))),
-        None => {
-            AnySessionStore(Arc::new(SqlSessionStore::new(state.db.clone())))
-        }
-    };
-    SessionManagerLayer::new(store)
+        None => AnySessionStore(Arc::new(SqlSessionStore::new(db.clone()))),
+    }
+}
+
+fn session_layer(cfg: &Config, state: &AppState) -> SessionManagerLayer<AnySessionStore> {
+    SessionManagerLayer::new(session_store(&state.db, state.stores.redis.as_ref()))
         .with_name("sellout_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)

@@ -117,7 +117,36 @@ async fn admin_create_reads_the_password_from_stdin(backend: Backend) -> anyhow:
     Ok(())
 }
 
+/// `sellout shoppers` (for the load tool): each line's cookie is a signed-in session of that
+/// shopper on the server, with Redis sessions as in production; the accounts open to no password.
+async fn shoppers_come_signed_in_and_open_to_no_password(backend: Backend) -> anyhow::Result<()> {
+    let url = fresh_database_url(backend).await?;
+    let redis = crate::helpers::env_url("TEST_REDIS_URL")?;
+    let file = scratch_dir().join("sessions.txt");
+    let out = sellout(&["shoppers", "--count", "3", "--run", "t1", "--sessions", &file.to_string_lossy()], &[("DATABASE_URL", &url), ("REDIS_URL", &redis)])?;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bad = sellout(&["shoppers", "--count", "1", "--run", "no spaces", "--sessions", &file.to_string_lossy()], &[("DATABASE_URL", &url), ("REDIS_URL", &redis)])?;
+    assert!(!bad.status.success() && String::from_utf8(bad.stderr)?.contains("--run"), "a bad run name is refused, naming the flag");
+    let text = std::fs::read_to_string(&file)?;
+    let lines: Vec<(i64, String)> = text.lines().map(|l| l.split_once(' ').map(|(id, c)| (id.parse().unwrap_or(0), c.to_owned())).unwrap_or_default()).collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let mut cfg = crate::helpers::test_config(url);
+    cfg.redis_url = Some(redis);
+    let app = crate::helpers::spawn_app_with(cfg).await?;
+    for (id, cookie) in &lines {
+        let res = reqwest::Client::new().get(app.url("/api/v1/auth/me")).header("cookie", format!("sellout_session={cookie}")).send().await?;
+        assert_eq!(res.status(), 200);
+        let me: serde_json::Value = res.json().await?;
+        assert_eq!(me["user_id"].as_i64(), Some(*id));
+        assert_eq!(me["email"].as_str().map(|e| e.ends_with("@t1.load.test")), Some(true), "{me}");
+    }
+    let (status, _) = app.visitor().login("shopper-0@t1.load.test", "!load-test: no password").await?;
+    assert_eq!(status, 401, "no password opens a load-test shopper");
+    Ok(())
+}
+
 crate::on_both_databases!(
+    shoppers_come_signed_in_and_open_to_no_password,
     seeding_is_deterministic_and_reports_progress,
     migrate_applies_the_schema_and_is_repeatable,
     admin_create_reads_the_password_from_stdin,

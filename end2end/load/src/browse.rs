@@ -1,0 +1,47 @@
+//! `browse`: what shoppers read, by anonymous clients on `connections` keep-alive connections,
+//! one page kind after the other, each for a fixed number of requests: the product page (SSR),
+//! the search page (SSR), the search API and a sale's page (SSR). Products and search words are
+//! drawn from the seeded catalog.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::crowd::hammer;
+use crate::sale::Sale;
+use crate::shop::Shop;
+use crate::stats::StepSummary;
+
+pub struct BrowseOptions {
+    pub connections: usize,
+    /// Requests per page kind.
+    pub requests: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BrowseReport {
+    pub connections: usize,
+    pub products_in_catalog: i64,
+    pub pages: Vec<StepSummary>,
+}
+
+pub async fn run(shop: &Shop, opts: &BrowseOptions) -> anyhow::Result<BrowseReport> {
+    let products: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(&shop.db).await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM products ORDER BY random() LIMIT 2000").fetch_all(&shop.db).await?;
+    let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM products ORDER BY random() LIMIT 500").fetch_all(&shop.db).await?;
+    let words: Vec<String> = titles.iter().filter_map(|t| t.split_whitespace().last().map(|w| w.to_lowercase())).collect();
+    anyhow::ensure!(!ids.is_empty() && !words.is_empty(), "the catalog is empty");
+    let sale = Sale::schedule(shop, 3, 10, 1, 50).await?;
+    eprintln!("==> browse: {products} products, {} connections, {} requests per page", opts.connections, opts.requests);
+    let kinds: Vec<(&str, Arc<Vec<String>>)> = vec![
+        ("product page (SSR)", Arc::new(ids.iter().map(|id| format!("/p/{id}")).collect())),
+        ("search page (SSR)", Arc::new(words.iter().map(|w| format!("/search?q={w}")).collect())),
+        ("search API", Arc::new(words.iter().map(|w| format!("/api/v1/search?q={w}")).collect())),
+        ("sale page (SSR)", Arc::new(vec![format!("/sales/{}", sale.id)])),
+    ];
+    let mut pages = Vec::new();
+    for (name, paths) in kinds {
+        pages.push(hammer(shop.addr, opts.connections, opts.requests, name, paths).await?.summary(name));
+    }
+    Ok(BrowseReport { connections: opts.connections, products_in_catalog: products, pages })
+}

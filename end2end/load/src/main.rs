@@ -1,0 +1,261 @@
+//! `sellout-load`: starts a release shop on the PostgreSQL and Redis servers it is given (its own
+//! database and key prefix, removed at the end), seeds a catalog and signed-in shoppers through
+//! the shop's CLI, runs the scenarios (flash, strategies, sockets, browse), prints progress while
+//! they run, a summary table at the end, and with `--json` the figures for machines.
+//!
+//! Built on tokio + hyper's client connection API directly rather than goose: a virtual user
+//! costs a task and a socket, not a thread-and-session framework, so on two cores shared with
+//! the shop the tool takes little of the CPU it measures, and it can bind each connection to
+//! its own loopback address (127.0.0.2…) for 20,000 websockets and per-IP limits.
+
+mod browse;
+mod crowd;
+mod flash;
+mod http;
+mod sale;
+mod shop;
+mod sockets;
+mod stats;
+mod strategies;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::{Value, json};
+
+use crate::stats::StepSummary;
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+#[derive(Parser)]
+#[command(name = "sellout-load", about = "Load tests for Sellout: flash sale, gate strategies, websockets, browsing.")]
+struct Cli {
+    /// The release `sellout` binary to start.
+    #[arg(long)]
+    shop_bin: PathBuf,
+    /// A PostgreSQL server the tool may create (and drop) a database on.
+    #[arg(long)]
+    database_url: String,
+    /// A single Redis server (keys under the run's own prefix, deleted at the end).
+    #[arg(long)]
+    redis_url: String,
+    /// Scenarios to run, in this order.
+    #[arg(long, value_delimiter = ',', default_value = "flash,strategies,sockets,browse")]
+    scenarios: Vec<String>,
+    /// Shoppers (each with an account and a session).
+    #[arg(long, default_value_t = 100_000)]
+    shoppers: u64,
+    /// Products in the catalog (`sellout seed --products`).
+    #[arg(long, default_value_t = 100_000)]
+    products: u64,
+    /// Concurrent connections for flash and strategies.
+    #[arg(long, default_value_t = 1_000)]
+    connections: usize,
+    /// flash: units on sale.
+    #[arg(long, default_value_t = 500)]
+    allocation: i64,
+    /// flash: units one shopper may buy.
+    #[arg(long, default_value_t = 1)]
+    per_buyer_limit: i64,
+    /// flash: winners in a hundred who never check out (their holds lapse back).
+    #[arg(long, default_value_t = 10)]
+    abandon_percent: u64,
+    /// flash: how long a hold lasts, seconds (short, so lapsed holds come back during the run).
+    #[arg(long, default_value_t = 5)]
+    hold_seconds: u64,
+    /// flash: the buying phase ends here at the latest, seconds.
+    #[arg(long, default_value_t = 180)]
+    time_cap: u64,
+    /// strategies: buy attempts per gate.
+    #[arg(long, default_value_t = 200_000)]
+    attempts: u64,
+    /// strategies: connections of the PostgreSQL gates.
+    #[arg(long, default_value_t = 64)]
+    pg_pool: u32,
+    /// sockets: websockets open at once.
+    #[arg(long, default_value_t = 20_000)]
+    sockets: usize,
+    /// browse: connections.
+    #[arg(long, default_value_t = 64)]
+    browse_connections: usize,
+    /// browse: requests per page kind.
+    #[arg(long, default_value_t = 20_000)]
+    browse_requests: u64,
+    /// Print the figures as JSON on stdout (progress stays on stderr).
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sellout-load: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(e) => {
+            eprintln!("sellout-load: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the scenarios; false when a correctness check failed (oversold, a 5xx, …).
+async fn run(cli: Cli) -> anyhow::Result<bool> {
+    for s in &cli.scenarios {
+        anyhow::ensure!(["flash", "strategies", "sockets", "browse"].contains(&s.as_str()), "unknown scenario {s} (flash, strategies, sockets, browse)");
+    }
+    let opts = shop::ShopOptions {
+        bin: cli.shop_bin.clone(),
+        database_url: cli.database_url.clone(),
+        redis_url: cli.redis_url.clone(),
+        products: cli.products,
+        shoppers: cli.shoppers,
+        hold_seconds: cli.hold_seconds,
+    };
+    let mut shop = shop::Shop::start(&opts).await?;
+    // Ctrl-C stops the scenarios, not the clean-up.
+    let outcome = tokio::select! {
+        outcome = scenarios(&cli, &shop) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    let log = shop.log_tail(40);
+    if !log.is_empty() {
+        eprintln!("==> the shop's last log lines:\n{log}");
+    }
+    eprintln!("==> stopping the shop and removing the run's data");
+    shop.stop().await;
+    let (results, ok) = outcome?;
+    let report = json!({ "machine": machine(), "shoppers": cli.shoppers, "products": cli.products, "scenarios": results });
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    eprintln!("{}", summary(&report));
+    Ok(ok)
+}
+
+async fn scenarios(cli: &Cli, shop: &shop::Shop) -> anyhow::Result<(Value, bool)> {
+    let mut results = serde_json::Map::new();
+    let mut ok = true;
+    for name in &cli.scenarios {
+        let value = match name.as_str() {
+            "flash" => {
+                let opts = flash::FlashOptions {
+                    connections: cli.connections,
+                    allocation: cli.allocation,
+                    per_buyer_limit: cli.per_buyer_limit,
+                    abandon_percent: cli.abandon_percent,
+                    time_cap: Duration::from_secs(cli.time_cap),
+                };
+                let r = flash::run(shop, &opts).await?;
+                let c = &r.checks;
+                let errors: u64 = r.steps.iter().map(|s| s.server_errors).sum();
+                ok &= c.oversold == 0 && c.over_limit_buyers == 0 && c.lapsed_not_back == 0 && c.negative_stock_rows == 0 && r.positions_exact && errors == 0;
+                serde_json::to_value(r)?
+            }
+            "strategies" => {
+                let opts = strategies::StrategyOptions { connections: cli.connections, attempts: cli.attempts, pg_pool: cli.pg_pool };
+                let r = strategies::run(shop, &opts).await?;
+                ok &= r.gates.iter().all(|g| g.taken == r.allocation && g.figures.server_errors == 0);
+                serde_json::to_value(r)?
+            }
+            "sockets" => serde_json::to_value(sockets::run(shop, &sockets::SocketOptions { sockets: cli.sockets }).await?)?,
+            "browse" => {
+                let r = browse::run(shop, &browse::BrowseOptions { connections: cli.browse_connections, requests: cli.browse_requests }).await?;
+                ok &= r.pages.iter().all(|p| p.server_errors == 0);
+                serde_json::to_value(r)?
+            }
+            _ => unreachable!("checked above"),
+        };
+        results.insert(name.clone(), value);
+    }
+    Ok((Value::Object(results), ok))
+}
+
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| t.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())));
+    json!({ "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), "cpu": cpu })
+}
+
+fn steps_table(out: &mut String, steps: &[StepSummary]) {
+    use std::fmt::Write;
+    let _ = writeln!(out, "  {:<48} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8}  statuses", "step", "requests", "per sec", "p50 ms", "p95 ms", "p99 ms", "max ms");
+    for s in steps {
+        let statuses: Vec<String> = s.statuses.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        let _ = writeln!(
+            out,
+            "  {:<48} {:>9} {:>10.0} {:>8.1} {:>8.1} {:>8.1} {:>8.1}  {}",
+            s.step, s.requests, s.per_second, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, statuses.join(" ")
+        );
+    }
+}
+
+fn steps_of(v: &Value) -> Vec<StepSummary> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+/// The table is printed from the JSON report, so the two never disagree.
+fn summary(report: &Value) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let m = &report["machine"];
+    let _ = writeln!(out, "\n=== sellout-load summary ({} cores, {}) ===", m["cores"], m["cpu"].as_str().unwrap_or("unknown CPU"));
+    let sc = &report["scenarios"];
+    if let Some(f) = sc.get("flash") {
+        let c = &f["checks"];
+        let _ = writeln!(out, "\nflash: {} shoppers, {} connections, {} units, limit {} each", f["shoppers"], f["connections"], f["allocation"], f["per_buyer_limit"]);
+        steps_table(&mut out, &steps_of(&f["steps"]));
+        let _ = writeln!(out, "  joins/s {:.0}; positions exact: {} (duplicates {}, missing {})", f["joins_per_second"].as_f64().unwrap_or(0.0), f["positions_exact"], f["duplicate_positions"], f["missing_positions"]);
+        let _ = writeln!(out, "  holds {}, walked away {}, checkouts paid {}, sold out after {} s", f["holds"], f["abandoned_holds"], f["checkouts"], f["sold_out_after_seconds"]);
+        let _ = writeln!(out, "  database: sold {} of {}, ordered units {}, order lines {}, orders {} ({} paid)", c["sold"], c["allocated"], c["ordered_units"], c["order_line_units"], c["orders"], c["paid_orders"]);
+        let _ = writeln!(out, "  OVERSOLD {}; over the limit {}; lapsed holds not back {}; released holds {}; negative stock rows {}", c["oversold"], c["over_limit_buyers"], c["lapsed_not_back"], c["released_holds"], c["negative_stock_rows"]);
+    }
+    if let Some(s) = sc.get("strategies") {
+        let _ = writeln!(out, "\nstrategies: {} attempts by {} buyers for {} units, {} connections", s["attempts"], s["buyers"], s["allocation"], s["connections"]);
+        let mut rows: Vec<StepSummary> = Vec::new();
+        for g in s["gates"].as_array().into_iter().flatten() {
+            if let Ok(mut step) = serde_json::from_value::<StepSummary>(g.clone()) {
+                step.step = format!("{} (taken {})", g["gate"].as_str().unwrap_or(""), g["taken"]);
+                rows.push(step);
+            }
+        }
+        if let Ok(mut h) = serde_json::from_value::<StepSummary>(s["healthz"].clone()) {
+            h.step = "ceiling: GET /healthz".into();
+            rows.push(h);
+        }
+        steps_table(&mut out, &rows);
+        let _ = writeln!(out, "  ceiling: redis-benchmark EVALSHA (gate script) {}/s", s["evalsha_per_second"].as_f64().map_or("not measured".to_owned(), |r| format!("{r:.0}")));
+        let _ = writeln!(
+            out,
+            "  HTTP buy / healthz {:.2}; / PG conditional UPDATE {:.1}x; / PG FOR UPDATE {:.1}x; / EVALSHA {}",
+            s["buy_vs_healthz"].as_f64().unwrap_or(0.0),
+            s["buy_vs_pg_update"].as_f64().unwrap_or(0.0),
+            s["buy_vs_pg_for_update"].as_f64().unwrap_or(0.0),
+            s["buy_vs_evalsha"].as_f64().map_or("-".to_owned(), |r| format!("{r:.2}"))
+        );
+    }
+    if let Some(w) = sc.get("sockets") {
+        let _ = writeln!(out, "\nsockets: {} of {} open in {:.1} s; told of the start: {}", w["connected"], w["sockets"], w["connect_seconds"].as_f64().unwrap_or(0.0), w["told"]);
+        let _ = writeln!(
+            out,
+            "  from the start: p50 {} ms, p99 {} ms, max {} ms; first to last {} ms; shop memory {} KiB per socket",
+            w["after_start_p50_ms"], w["after_start_p99_ms"], w["after_start_max_ms"], w["spread_ms"],
+            w["kib_per_socket"].as_f64().map_or("-".to_owned(), |k| format!("{k:.1}"))
+        );
+    }
+    if let Some(b) = sc.get("browse") {
+        let _ = writeln!(out, "\nbrowse: {} products, {} connections", b["products_in_catalog"], b["connections"]);
+        steps_table(&mut out, &steps_of(&b["pages"]));
+    }
+    out
+}
