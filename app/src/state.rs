@@ -19,6 +19,7 @@ use crate::payments::port::PaymentGateway;
 use crate::ratelimit::RateLimits;
 use crate::ratelimit::port::RateLimiter;
 use crate::search::engine::SearchEngine;
+use crate::store::Recent;
 
 #[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
@@ -35,6 +36,33 @@ pub struct AppState {
     pub card_entry: Option<CardEntry>,
     /// The express buy of a flash sale (checkout's, reached by the sale through this port).
     pub express: Arc<dyn ExpressBuy<AppState>>,
+    pub recent: Recently,
+}
+
+/// What the hot paths read on every request and may see a moment late (`Recent`): without
+/// these a buy attempt made four database round trips before it reached the gate.
+#[derive(Clone)]
+pub struct Recently {
+    /// Signed-in users by id (role, seller profile), for 5 s; sign-in refreshes its user.
+    pub users: Recent<i64, crate::accounts::CurrentUser>,
+    /// Flash sales by id, for 1 s (a buy's price and variant; the gate decides the rest).
+    pub sales: Recent<i64, crate::db::flash_sale::Model>,
+    /// Variant SKUs by variant id (they never change).
+    pub skus: Recent<i64, String>,
+    /// Whether a sale has any express-buy registration, for 1 s; registering forgets it.
+    pub sale_has_express: Recent<i64, bool>,
+}
+
+impl Default for Recently {
+    fn default() -> Self {
+        use std::time::Duration;
+        Self {
+            users: Recent::new(Duration::from_secs(5), 200_000),
+            sales: Recent::new(Duration::from_secs(1), 10_000),
+            skus: Recent::new(Duration::from_secs(3600), 100_000),
+            sale_has_express: Recent::new(Duration::from_secs(1), 10_000),
+        }
+    }
 }
 
 /// The ports of DESIGN §3, each backed by Redis or by the embedded adapter.

@@ -25,7 +25,7 @@ pub(crate) async fn session() -> Result<tower_sessions::Session, AppError> {
 #[cfg(feature = "ssr")]
 pub(crate) async fn caller(need: Need) -> Result<(crate::state::AppState, CurrentUser), AppError> {
     let state = crate::state::app_state()?;
-    let user = session::require(&state.db, &session().await?, need).await?;
+    let user = session::require(&state, &session().await?, need).await?;
     Ok((state, user))
 }
 
@@ -81,7 +81,7 @@ pub async fn client_ip() -> String {
 pub async fn get_header() -> Result<HeaderState, AppError> {
     let state = crate::state::app_state()?;
     let session = session().await?;
-    let user = session::current_user(&state.db, &session).await?;
+    let user = session::current_user(&state, &session).await?;
     let owner = session::cart_owner(&session, false).await?;
     let cart_count = match owner {
         Some(o) => state.stores.carts.lines(&o).await?.iter().map(|l| l.quantity).sum(),
@@ -93,7 +93,7 @@ pub async fn get_header() -> Result<HeaderState, AppError> {
 #[server(prefix = "/api/fn", endpoint = "current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     let state = crate::state::app_state()?;
-    session::current_user(&state.db, &session().await?).await
+    session::current_user(&state, &session().await?).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "register")]
@@ -161,7 +161,7 @@ pub async fn logout() -> Result<(), AppError> {
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     let result = async {
         let state = crate::state::app_state()?;
-        let user = session::require(&state.db, &session().await?, Need::SignedIn).await?;
+        let user = session::require(&state, &session().await?, Need::SignedIn).await?;
         service::change_password(&state.db, user.user_id, &current_password, &new_password).await
     }
     .await;
@@ -174,7 +174,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
 #[server(prefix = "/api/fn", endpoint = "addresses")]
 pub async fn list_addresses() -> Result<Vec<Address>, AppError> {
     let state = crate::state::app_state()?;
-    let user = session::require(&state.db, &session().await?, Need::SignedIn).await?;
+    let user = session::require(&state, &session().await?, Need::SignedIn).await?;
     service::list_addresses(&state.db, user.user_id).await
 }
 
@@ -195,7 +195,7 @@ pub async fn save_address(
     let id = address_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse::<i64>());
     let result = async {
         let state = crate::state::app_state()?;
-        let user = session::require(&state.db, &session().await?, Need::SignedIn).await?;
+        let user = session::require(&state, &session().await?, Need::SignedIn).await?;
         let id = id.transpose().map_err(|_| AppError::not_found("There is no such address in your address book."))?;
         service::save_address(&state.db, user.user_id, id, &input, make_default.is_some()).await
     }
@@ -220,13 +220,13 @@ pub async fn save_address(
 #[server(prefix = "/api/fn", endpoint = "delete_address")]
 pub async fn delete_address(address_id: i64) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let user = session::require(&state.db, &session().await?, Need::SignedIn).await?;
+    let user = session::require(&state, &session().await?, Need::SignedIn).await?;
     service::delete_address(&state.db, user.user_id, address_id).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "default_address")]
 pub async fn set_default_address(address_id: i64) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let user = session::require(&state.db, &session().await?, Need::SignedIn).await?;
+    let user = session::require(&state, &session().await?, Need::SignedIn).await?;
     service::set_default_address(&state.db, user.user_id, address_id).await
 }

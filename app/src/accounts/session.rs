@@ -19,11 +19,18 @@ pub async fn user_id(session: &Session) -> Result<Option<i64>, AppError> {
     Ok(session.get::<i64>(USER_KEY).await?)
 }
 
-pub async fn current_user(db: &DatabaseConnection, session: &Session) -> Result<Option<CurrentUser>, AppError> {
-    match user_id(session).await? {
-        Some(id) => service::load_user(db, id).await,
-        None => Ok(None),
+/// The signed-in user, as read in the last few seconds (`AppState::recent`): every
+/// authenticated request asks, so the database is not.
+pub async fn current_user(state: &AppState, session: &Session) -> Result<Option<CurrentUser>, AppError> {
+    let Some(id) = user_id(session).await? else { return Ok(None) };
+    if let Some(user) = state.recent.users.get(&id) {
+        return Ok(Some(user));
     }
+    let user = service::load_user(&state.db, id).await?;
+    if let Some(u) = &user {
+        state.recent.users.put(id, u.clone());
+    }
+    Ok(user)
 }
 
 /// The cart of whoever is asking. A guest gets a cart key on their first write (`create`);
@@ -50,6 +57,7 @@ pub async fn sign_in(state: &AppState, session: &Session, user: &CurrentUser) ->
     session.cycle_id().await?;
     session.remove::<String>(GUEST_CART_KEY).await?;
     session.insert(USER_KEY, user.user_id).await?;
+    state.recent.users.put(user.user_id, user.clone());
     match guest {
         Some(key) => crate::cart::service::merge(state, &CartOwner::Guest(key), &CartOwner::User(user.user_id)).await,
         None => Ok(Vec::new()),
@@ -76,8 +84,8 @@ pub async fn sign_out(session: &Session) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn require(db: &DatabaseConnection, session: &Session, need: Need) -> Result<CurrentUser, AppError> {
-    let user = current_user(db, session).await?;
+pub async fn require(state: &AppState, session: &Session, need: Need) -> Result<CurrentUser, AppError> {
+    let user = current_user(state, session).await?;
     authorize(user.as_ref(), need).cloned()
 }
 

@@ -9,7 +9,7 @@ use crate::error::AppError;
 #[server(prefix = "/api/fn", endpoint = "reviews")]
 pub async fn get_reviews(product_id: i64) -> Result<ProductReviews, AppError> {
     let state = crate::state::app_state()?;
-    let user = crate::accounts::session::current_user(&state.db, &crate::accounts::session().await?).await?;
+    let user = crate::accounts::session::current_user(&state, &crate::accounts::session().await?).await?;
     service::reviews(&state.db, user.as_ref().map(|u| u.user_id), crate::ids::ProductId(product_id)).await
 }
 

@@ -39,7 +39,7 @@ impl FromRequestParts<AppState> for Caller {
             tracing::error!(%status, msg, "session layer missing");
             ApiError(AppError::Internal).into_response()
         })?;
-        let user = session::current_user(&state.db, &session).await.map_err(|e| ApiError(e).into_response())?;
+        let user = session::current_user(&state, &session).await.map_err(|e| ApiError(e).into_response())?;
         Ok(Caller { user, session })
     }
 }

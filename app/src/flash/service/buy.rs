@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::room::find;
+use super::room::{find, find_recent};
 use crate::accounts::CurrentUser;
 use crate::db::{flash_sale, rfc3339, sale_hold, variant};
 use crate::error::AppError;
@@ -90,7 +90,14 @@ async fn load(state: &AppState, sale: &flash_sale::Model, replace: bool) -> Resu
 }
 
 async fn hold_view(state: &AppState, sale: &flash_sale::Model, h: &sale_hold::Model, remaining: i64) -> Result<HoldView, AppError> {
-    let sku = variant::Entity::find_by_id(sale.variant_id).one(&state.db).await?.map(|v| v.sku).unwrap_or_default();
+    let sku = match state.recent.skus.get(&sale.variant_id) {
+        Some(sku) => sku,
+        None => {
+            let sku = variant::Entity::find_by_id(sale.variant_id).one(&state.db).await?.map(|v| v.sku).unwrap_or_default();
+            state.recent.skus.put(sale.variant_id, sku.clone());
+            sku
+        }
+    };
     Ok(HoldView {
         hold_id: h.id.clone(),
         sale_id: sale.id,
@@ -111,7 +118,7 @@ async fn hold_view(state: &AppState, sale: &flash_sale::Model, h: &sale_hold::Mo
 /// hold). When that cannot be done (the address was deleted, the provider is down) the hold
 /// still stands and the shopper checks it out by hand; the reason comes back in `message`.
 async fn express(state: &AppState, user: &CurrentUser, mut view: HoldView) -> HoldView {
-    if view.order_id.is_some() {
+    if view.order_id.is_some() || !has_express(state, view.sale_id).await {
         return view;
     }
     let ordered = match super::express_details(state, user.user_id, view.sale_id).await {
@@ -133,6 +140,27 @@ async fn express(state: &AppState, user: &CurrentUser, mut view: HoldView) -> Ho
         }
     }
     view
+}
+
+/// Whether anyone saved an express buy for the sale (as known a second ago; registering on this
+/// node forgets it): most sales have none, and then a buy does not ask for the shopper's.
+async fn has_express(state: &AppState, sale_id: i64) -> bool {
+    if let Some(known) = state.recent.sale_has_express.get(&sale_id) {
+        return known;
+    }
+    let any = crate::db::sale_registration::Entity::find()
+        .filter(crate::db::sale_registration::Column::SaleId.eq(sale_id))
+        .filter(crate::db::sale_registration::Column::PaymentMethodId.is_not_null())
+        .one(&state.db)
+        .await;
+    match any {
+        Ok(row) => {
+            state.recent.sale_has_express.put(sale_id, row.is_some());
+            row.is_some()
+        }
+        // Unknown: ask for the shopper's own details, as before.
+        Err(_) => true,
+    }
 }
 
 /// Takes units of a live sale for an admitted shopper and holds them for
@@ -157,13 +185,13 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
     if token.is_empty() {
         return Err(AppError::bad("token", "token is required: join the queue and buy once you are let in."));
     }
-    let sale = find(state, id).await?;
+    let sale = find_recent(state, id).await?;
     let buyer = user.user_id.to_string();
     let gate = &state.stores.stock_gate;
     let hold_for = Duration::from_secs(state.rules.sale_hold_seconds.max(1) as u64);
     let mut outcome = gate.try_take(id, &buyer, token, req.quantity, hold_for).await.map_err(unavailable)?;
     if outcome == TakeOutcome::NotLoaded {
-        warm(state, &sale).await?;
+        warm(state, &find(state, id).await?).await?;
         outcome = gate.try_take(id, &buyer, token, req.quantity, hold_for).await.map_err(unavailable)?;
     }
     match outcome {

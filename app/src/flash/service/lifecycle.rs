@@ -67,6 +67,7 @@ async fn finish(state: &AppState, sale: &flash_sale::Model, to: SaleStatus, now:
     if stamp.exec(&txn).await?.rows_affected != 1 {
         return Ok(false); // another node or request got there first
     }
+    state.recent.sales.forget(&sale.id);
     // `sold` is read inside the transaction that stamps the sale, after the stamp: a checkout
     // committing a sale unit meanwhile has either counted it already or finds the sale over.
     let current = flash_sale::Entity::find_by_id(sale.id).one(&txn).await?.ok_or(AppError::Internal)?;
@@ -107,6 +108,7 @@ pub async fn transitions(state: &AppState) -> Result<(u64, u64), AppError> {
             .exec(&txn)
             .await?;
         if moved.rows_affected == 1 {
+            state.recent.sales.forget(&sale.id);
             // Reminders go out with the start, once: in the transaction that starts the sale.
             let registered = crate::db::sale_registration::Entity::find()
                 .filter(crate::db::sale_registration::Column::SaleId.eq(sale.id))

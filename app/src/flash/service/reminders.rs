@@ -24,6 +24,8 @@ pub async fn register(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, 
         return Err(AppError::Conflict("This sale has started (or is over): there is nothing to remind you of. Join the queue instead.".to_owned()));
     }
     let pm = req.payment_method_id.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    // Whatever happens below, this node asks afresh whether the sale has express buys.
+    state.recent.sale_has_express.forget(&id);
     let details = match (req.shipping_address_id, pm) {
         (None, None) => None,
         (Some(address), Some(pm)) => Some(state.express.save(state, user, address, pm).await?),

@@ -34,7 +34,19 @@ pub fn draw_score(ticket: &str) -> u64 {
 }
 
 pub(super) async fn find(state: &AppState, id: i64) -> Result<flash_sale::Model, AppError> {
-    flash_sale::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| no_sale(id))
+    let sale = flash_sale::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| no_sale(id))?;
+    state.recent.sales.put(id, sale.clone());
+    Ok(sale)
+}
+
+/// The sale as read in the last second, for the hot paths (join, place, buy): what they take
+/// from it (price, variant, seed, times) is fixed once a sale is live, and the gate, not this
+/// row, decides whether it is. Warming the gate reads the row afresh.
+pub(super) async fn find_recent(state: &AppState, id: i64) -> Result<flash_sale::Model, AppError> {
+    match state.recent.sales.get(&id) {
+        Some(sale) => Ok(sale),
+        None => find(state, id).await,
+    }
 }
 
 fn seed(sale: &flash_sale::Model) -> &str {
@@ -97,7 +109,7 @@ pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sa
         return Err(e);
     }
     limited?;
-    let sale = find(state, id).await?;
+    let sale = find_recent(state, id).await?;
     let now = Utc::now();
     if matches!(state_of(&sale, now), SaleState::Ended | SaleState::Cancelled) {
         return Err(AppError::Conflict("This sale is over; its line is closed.".to_owned()));
@@ -108,7 +120,7 @@ pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sa
     let room = &state.stores.waiting_room;
     let mut answer = room.join(id, &buyer, &ticket, draw).await.map_err(unavailable)?;
     if answer == RoomAnswer::NotLoaded {
-        warm(state, &sale).await?;
+        warm(state, &find(state, id).await?).await?;
         answer = room.join(id, &buyer, &ticket, draw).await.map_err(unavailable)?;
     }
     view(&sale, answer, remaining(state, &sale).await?, user.user_id, now)
@@ -116,7 +128,7 @@ pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sa
 
 /// Where the shopper stands, without joining.
 pub async fn place(state: &AppState, user: &CurrentUser, SaleId(id): SaleId) -> Result<QueueView, AppError> {
-    let sale = find(state, id).await?;
+    let sale = find_recent(state, id).await?;
     let answer = match state.stores.waiting_room.place(id, &user.user_id.to_string()).await.map_err(unavailable)? {
         RoomAnswer::NotLoaded => RoomAnswer::NotInLine,
         a => a,

@@ -137,6 +137,7 @@ pub async fn update(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, in
         .filter(flash_sale::Column::Allocated.eq(sale.allocated))
         .exec(&txn)
         .await?;
+    state.recent.sales.forget(&id);
     if changed.rows_affected != 1 {
         return Err(AppError::Conflict("This sale changed or started meanwhile. Reload it and try again.".to_owned()));
     }
