@@ -127,7 +127,8 @@ impl Client {
     }
 }
 
-/// The value of `name` in a response's `Set-Cookie` headers: used once, to sign the seller in.
+/// Signs in with a password through the REST API and returns the session cookie's value: used
+/// once per run, for the seller (the shoppers come signed in from `sellout shoppers`).
 pub async fn sign_in(target: SocketAddr, email: &str, password: &str) -> anyhow::Result<String> {
     let stream = connect_tcp(IpAddr::V4(Ipv4Addr::LOCALHOST), target).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;

@@ -6,7 +6,7 @@
 //! Built on tokio + hyper's client connection API directly rather than goose: a virtual user
 //! costs a task and a socket, not a thread-and-session framework, so on two cores shared with
 //! the shop the tool takes little of the CPU it measures, and it can bind each connection to
-//! its own loopback address (127.0.0.2…) for 20,000 websockets and per-IP limits.
+//! its own loopback address (127.0.0.2…) for tens of thousands of websockets and per-IP limits.
 
 mod browse;
 mod crowd;
@@ -75,8 +75,10 @@ struct Cli {
     /// strategies: connections of the PostgreSQL gates.
     #[arg(long, default_value_t = 64)]
     pg_pool: u32,
-    /// sockets: websockets open at once.
-    #[arg(long, default_value_t = 20_000)]
+    /// sockets: websockets open at once. Each is a file descriptor in the shop and in this tool,
+    /// and a process may hold 20,000 on the machine we measure on (`ulimit -Hn`), so the default
+    /// leaves room for the shop's other files and connections.
+    #[arg(long, default_value_t = 19_000)]
     sockets: usize,
     /// browse: connections.
     #[arg(long, default_value_t = 64)]
@@ -164,7 +166,7 @@ async fn scenarios(cli: &Cli, shop: &shop::Shop) -> anyhow::Result<(Value, bool)
             "strategies" => {
                 let opts = strategies::StrategyOptions { connections: cli.connections, attempts: cli.attempts, pg_pool: cli.pg_pool };
                 let r = strategies::run(shop, &opts).await?;
-                ok &= r.gates.iter().all(|g| g.taken == r.allocation && g.figures.server_errors == 0);
+                ok &= r.gates.iter().all(|g| g.exact(r.allocation) && g.figures.server_errors == 0);
                 serde_json::to_value(r)?
             }
             "sockets" => serde_json::to_value(sockets::run(shop, &sockets::SocketOptions { sockets: cli.sockets }).await?)?,
@@ -225,7 +227,7 @@ fn summary(report: &Value) -> String {
         let mut rows: Vec<StepSummary> = Vec::new();
         for g in s["gates"].as_array().into_iter().flatten() {
             if let Ok(mut step) = serde_json::from_value::<StepSummary>(g.clone()) {
-                step.step = format!("{} (taken {})", g["gate"].as_str().unwrap_or(""), g["taken"]);
+                step.step = format!("{} (taken {}, lapsed {})", g["gate"].as_str().unwrap_or(""), g["taken"], g["released"]);
                 rows.push(step);
             }
         }
