@@ -16,6 +16,7 @@ pub mod money;
 pub mod orders;
 pub mod payments;
 pub mod ratelimit;
+pub mod recommend;
 pub mod reviews;
 pub mod search;
 pub mod seller;
@@ -24,6 +25,8 @@ pub mod store;
 pub mod ui;
 pub mod wishlist;
 
+#[cfg(feature = "ssr")]
+pub mod breaker;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]

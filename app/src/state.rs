@@ -37,6 +37,11 @@ pub struct AppState {
     /// The express buy of a flash sale (checkout's, reached by the sale through this port).
     pub express: Arc<dyn ExpressBuy<AppState>>,
     pub recent: Recently,
+    /// The breakers of what a page can do without (recommendations, reviews, wishlist).
+    pub extras: crate::breaker::Extras,
+    /// The generation of the pages this node keeps for anonymous visitors (the server's page
+    /// cache): a change announced here moves it on at once, other nodes' through the event bus.
+    pub page_generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What the hot paths read on every request and may see a moment late (`Recent`): without
@@ -51,6 +56,10 @@ pub struct Recently {
     pub skus: Recent<i64, String>,
     /// Whether a sale has any express-buy registration, for 1 s; registering forgets it.
     pub sale_has_express: Recent<i64, bool>,
+    /// "Customers also bought" by product, for a minute (the worker counts every ten).
+    pub also_bought: Recent<i64, Arc<Vec<crate::catalog::ProductSummary>>>,
+    /// Whether a live sale has the extras switched off, for 1 s; the switch forgets it.
+    pub extras_paused: Recent<(), bool>,
 }
 
 impl Default for Recently {
@@ -61,6 +70,8 @@ impl Default for Recently {
             sales: Recent::new(Duration::from_secs(1), 10_000),
             skus: Recent::new(Duration::from_secs(3600), 100_000),
             sale_has_express: Recent::new(Duration::from_secs(1), 10_000),
+            also_bought: Recent::new(Duration::from_secs(60), 100_000),
+            extras_paused: Recent::new(Duration::from_secs(1), 1),
         }
     }
 }

@@ -51,6 +51,10 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Recent<K, V> {
     pub fn forget(&self, key: &K) {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
+
+    pub fn forget_all(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
 }
 
 #[cfg(all(test, feature = "ssr"))]

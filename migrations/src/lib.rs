@@ -13,6 +13,7 @@ mod m20261128_000006_reconciliation;
 mod m20261202_000007_sale_scheduling;
 mod m20261203_000008_sale_holds;
 mod m20261204_000009_express_buy;
+mod m20261205_000010_recommendations;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_sale_scheduling::Migration),
             Box::new(m20261203_000008_sale_holds::Migration),
             Box::new(m20261204_000009_express_buy::Migration),
+            Box::new(m20261205_000010_recommendations::Migration),
         ]
     }
 }

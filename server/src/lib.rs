@@ -8,6 +8,7 @@ pub mod config;
 pub mod images;
 pub mod mail;
 pub mod metrics;
+pub mod page_cache;
 pub mod push;
 pub mod seed;
 pub mod shoppers;

@@ -171,6 +171,8 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         }),
         express: std::sync::Arc::new(app::checkout::service::Express),
         recent: app::state::Recently::default(),
+        extras: app::breaker::Extras::default(),
+        page_generation: Default::default(),
     })
 }
 
@@ -204,6 +206,8 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 pub fn router(cfg: &Config, state: AppState) -> Router {
     let metrics = Metrics::new();
     let sessions = session_layer(cfg, &state);
+    let pages = crate::page_cache::PageCache::new(state.page_generation.clone());
+    pages.follow(state.stores.events.as_ref());
     let routes = route_list();
     let leptos_options = state.leptos_options.clone();
     Router::new()
@@ -216,6 +220,8 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(crate::api::guard::refuse_cross_site_writes))
         .layer(sessions)
+        // Outside the sessions: a page kept for anonymous visitors loads no session at all.
+        .layer(axum::middleware::from_fn_with_state(pages, crate::page_cache::serve))
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
         .layer(axum::Extension(metrics))
         .layer(axum::Extension(crate::api::webhooks::WebhookSecret(cfg.stripe.as_ref().and_then(|s| s.webhook_secret.clone()))))
@@ -250,6 +256,7 @@ impl Application {
             None => Arc::new(app::checkout::notify::MailLog::new(cfg.data_dir.join("mail.log"))),
         };
         app::checkout::notify::spawn_outbox_worker(&workers, state.db.clone(), mailer, cfg.public_url.clone(), Duration::from_secs(2));
+        app::recommend::service::spawn_worker(&workers, state.clone(), app::recommend::service::EVERY);
         app::payments::reconcile::spawn_daily(&workers, state.db.clone(), state.stores.payments.clone());
         if state.stores.redis.is_none() {
             // The embedded default's session table: Redis expires its own keys.

@@ -73,7 +73,10 @@ pub fn CartPage() -> impl IntoView {
                             <p><a class="button" href="/">"Continue shopping"</a></p>
                         </section>
                     }.into_any(),
-                    Ok(view) => view! { <CartLines view=view /> }.into_any(),
+                    Ok(view) => view! {
+                        <CartLines view=view />
+                        <crate::recommend::pages::CartAlsoBought version=Signal::derive(move || actions.cart_version()) />
+                    }.into_any(),
                     Err(e) => view! { <crate::ui::ErrorPanel error=e /> }.into_any(),
                 }
             })}

@@ -266,6 +266,7 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                 })}
             </section>
         </article>
+        <crate::recommend::pages::ProductAlsoBought product_id=product.product_id />
         <crate::reviews::pages::ProductReviewsSection product_id=product.product_id />
     }
 }

@@ -312,6 +312,8 @@ pub async fn product_detail(db: &DatabaseConnection, id: i64) -> Result<ProductD
 
 /// Tells every node (search index, page caches, open pages) what changed.
 pub async fn announce(state: &AppState, product_id: i64) {
+    // This node's kept pages first, so the writer's next view already shows the change.
+    state.page_generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let events = &state.stores.events;
     if let Err(e) = events.publish(ShopEvent::ProductChanged { product_id }).await {
         tracing::warn!(error = %e, product_id, "publishing ProductChanged");

@@ -27,6 +27,9 @@ pub struct Model {
     pub draw_seed: Option<String>,
     /// Signs the waiting room's admission tokens; never shown.
     pub gate_secret: Option<String>,
+    /// The seller's switch: while this sale is live the shop's pages go without their extras
+    /// (recommendations, reviews, wishlist), leaving the database to the sale.
+    pub extras_off: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ pub mod payment_customer;
 pub mod product;
 pub mod product_image;
 pub mod reconciliation_finding;
+pub mod recommendation;
 pub mod refund;
 pub mod reservation;
 pub mod review;

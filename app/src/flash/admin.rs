@@ -93,10 +93,13 @@ pub fn SellerSaleDashboard() -> impl IntoView {
     let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
     let end = ServerAction::<EndSale>::new();
     let cancel = ServerAction::<CancelSale>::new();
+    let extras = ServerAction::<SetSaleExtras>::new();
     let pushed = RwSignal::new(0u32);
     let per_second = RwSignal::new(0i64);
-    let figures = Resource::new(move || (id(), pushed.get(), end.version().get(), cancel.version().get()), |(id, ..)| get_sale_dashboard(id));
-    let error = move || [end.value().get().and_then(|r| r.err()), cancel.value().get().and_then(|r| r.err())].into_iter().flatten().next().map(|e| e.to_string());
+    let figures = Resource::new(move || (id(), pushed.get(), end.version().get(), cancel.version().get(), extras.version().get()), |(id, ..)| get_sale_dashboard(id));
+    let error = move || {
+        [end.value().get().and_then(|r| r.err()), cancel.value().get().and_then(|r| r.err()), extras.value().get().and_then(|r| r.err())].into_iter().flatten().next().map(|e| e.to_string())
+    };
     Effect::new(move |_| {
         let sale_id = id();
         #[cfg(feature = "hydrate")]
@@ -140,6 +143,25 @@ pub fn SellerSaleDashboard() -> impl IntoView {
                             <input type="hidden" name="sale_id" value=sale_id />
                             <button type="submit" class="secondary">"Cancel the sale"</button>
                         </ActionForm>
+                    })}
+                    {(!matches!(s.state, SaleState::Ended | SaleState::Cancelled)).then(|| {
+                        let off = d.sale.extras_off;
+                        view! {
+                            <ActionForm action=extras attr:class="extras-switch">
+                                <input type="hidden" name="sale_id" value=sale_id />
+                                <input type="hidden" name="extras_off" value=if off { "false" } else { "true" } />
+                                <p class="muted small" data-testid="extras-state">
+                                    {if off {
+                                        "While this sale is live, pages go without recommendations, reviews and wishlists."
+                                    } else {
+                                        "Recommendations, reviews and wishlists stay on during this sale (they turn themselves off when slow)."
+                                    }}
+                                </p>
+                                <button type="submit" class="secondary" data-testid="extras-switch" aria-pressed=if off { "true" } else { "false" }>
+                                    {if off { "Keep the extras on" } else { "Switch the extras off during the sale" }}
+                                </button>
+                            </ActionForm>
+                        }
                     })}
                     {running.then(|| view! {
                         <ActionForm action=end>

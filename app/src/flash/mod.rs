@@ -258,6 +258,16 @@ pub struct SellerSale {
     pub sold: i64,
     pub admission_rate: i64,
     pub seller_id: i64,
+    /// While this sale is live the shop's pages go without recommendations, reviews and the
+    /// wishlist (`PUT /api/v1/seller/sales/{id}/extras`).
+    pub extras_off: bool,
+}
+
+/// The seller's switch for the extras during a sale.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ExtrasSwitch {
+    pub extras_off: bool,
 }
 
 #[cfg(feature = "hydrate")]

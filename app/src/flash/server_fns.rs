@@ -208,6 +208,18 @@ pub async fn end_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
     result
 }
 
+/// The extras switch on the dashboard: `extras_off` "true" turns them off while the sale is live.
+#[server(prefix = "/api/fn", endpoint = "seller_sale_extras")]
+pub async fn set_sale_extras(sale_id: i64, extras_off: String) -> Result<super::SellerSale, AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+        super::service::set_extras(&state, &user, crate::ids::SaleId(sale_id), extras_off == "true").await
+    }
+    .await;
+    back_to(&format!("/seller/sales/{sale_id}"), &result).await;
+    result
+}
+
 #[server(prefix = "/api/fn", endpoint = "seller_cancel_sale")]
 pub async fn cancel_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
     let result = async {

@@ -23,7 +23,13 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
                 let back = back.clone();
                 Suspend::new(async move {
                     let d = match data.await {
-                        Ok(d) => d,
+                        Ok(Some(d)) => d,
+                        Ok(None) => return view! {
+                            <section class="reviews" id="reviews" aria-labelledby="reviews-heading">
+                                <h2 id="reviews-heading">"Reviews"</h2>
+                                <p class="muted extras-resting" data-testid="reviews-resting">"Reviews are taking a break; they will be back shortly."</p>
+                            </section>
+                        }.into_any(),
                         Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
                     };
                     let mine = d.reviews.iter().find(|r| r.mine).cloned();

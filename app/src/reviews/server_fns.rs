@@ -6,11 +6,16 @@ use super::*;
 use crate::error::AppError;
 
 
+/// A product's reviews for its page, behind the reviews breaker: `None` while they rest (slow,
+/// failing, or switched off for a live sale), and the page goes on without them.
 #[server(prefix = "/api/fn", endpoint = "reviews")]
-pub async fn get_reviews(product_id: i64) -> Result<ProductReviews, AppError> {
+pub async fn get_reviews(product_id: i64) -> Result<Option<ProductReviews>, AppError> {
     let state = crate::state::app_state()?;
+    if crate::flash::service::extras_paused(&state).await {
+        return Ok(None);
+    }
     let user = crate::accounts::session::current_user(&state, &crate::accounts::session().await?).await?;
-    service::reviews(&state.db, user.as_ref().map(|u| u.user_id), crate::ids::ProductId(product_id)).await
+    state.extras.reviews.call_app(service::reviews(&state.db, user.as_ref().map(|u| u.user_id), crate::ids::ProductId(product_id))).await
 }
 
 /// Writes (or rewrites) the caller's review. A plain form post lands back on the product page.

@@ -24,13 +24,16 @@ pub fn WishlistPage() -> impl IntoView {
                         view! { <p>"Please " <a href="/signin?next=/wishlist">"sign in"</a> " to see your wishlist."</p> }.into_any()
                     }
                     Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    Ok(items) if items.is_empty() => view! {
+                    Ok(None) => view! {
+                        <p class="muted extras-resting" data-testid="wishlist-resting">"Your wishlist is taking a break; it is safe and will be back shortly."</p>
+                    }.into_any(),
+                    Ok(Some(items)) if items.is_empty() => view! {
                         <div class="empty-state">
                             <p>"Nothing saved yet. Tap “Save to wishlist” on a product to keep it here."</p>
                             <a href="/">"Browse the shop"</a>
                         </div>
                     }.into_any(),
-                    Ok(items) => view! {
+                    Ok(Some(items)) => view! {
                         <ProductGrid products=items.clone() />
                         <h2 class="visually-hidden">"Remove"</h2>
                         <ul class="chips">

@@ -5,10 +5,15 @@ use leptos::prelude::*;
 use crate::catalog::ProductSummary;
 use crate::error::AppError;
 
+/// The caller's wishlist behind the wishlist breaker: `None` while it rests (slow, failing, or
+/// switched off for a live sale).
 #[server(prefix = "/api/fn", endpoint = "wishlist")]
-pub async fn get_wishlist() -> Result<Vec<ProductSummary>, AppError> {
+pub async fn get_wishlist() -> Result<Option<Vec<ProductSummary>>, AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-    super::service::wishlist(&state.db, user.user_id).await
+    if crate::flash::service::extras_paused(&state).await {
+        return Ok(None);
+    }
+    state.extras.wishlist.call_app(super::service::wishlist(&state.db, user.user_id)).await
 }
 
 /// Saves (`save = "true"`) or removes a product; a plain form post goes back where it came from.

@@ -2,12 +2,12 @@
 //! (`POST`/`GET`/`DELETE /api/v1/sales/{id}/queue`), `POST /api/v1/sales/{id}/buy`,
 //! `POST`/`DELETE …/{id}/register` (reminders), `GET /api/v1/sales/{id}/draw` and
 //! `GET /api/v1/sales/holds/{hold_id}` for shoppers; `POST /api/v1/seller/sales`,
-//! `GET`/`PUT /api/v1/seller/sales/{id}`, `POST …/{id}/cancel`, `POST …/{id}/end` and
-//! `GET …/{id}/report` for sellers (an admin: any).
+//! `GET`/`PUT /api/v1/seller/sales/{id}`, `POST …/{id}/cancel`, `POST …/{id}/end`,
+//! `PUT …/{id}/extras` and `GET …/{id}/report` for sellers (an admin: any).
 
 use std::net::SocketAddr;
 
-use app::flash::{BuyRequest, DrawView, FairnessReport, HoldView, QueueView, RegisterRequest, RegistrationView, SaleInput, SaleView, SellerSale, service};
+use app::flash::{BuyRequest, DrawView, ExtrasSwitch, FairnessReport, HoldView, QueueView, RegisterRequest, RegistrationView, SaleInput, SaleView, SellerSale, service};
 use app::ids::SaleId;
 use app::state::AppState;
 use axum::Json;
@@ -176,6 +176,14 @@ pub async fn end(State(state): State<AppState>, SellerUser(user): SellerUser, Id
     Ok(Json(service::end_now(&state, &user, id).await?))
 }
 
+/// Switches the shop's extras (recommendations, reviews, wishlist) off while this sale is live,
+/// or on again; allowed at any time, during the sale too.
+#[utoipa::path(tag = "sales", put, path = "/api/v1/seller/sales/{id}/extras", params(("id" = i64, Path)), request_body = ExtrasSwitch,
+    responses((status = 200, body = SellerSale), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn extras(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<SaleId>, JsonBody(switch): JsonBody<ExtrasSwitch>) -> Result<Json<SellerSale>, ApiError> {
+    Ok(Json(service::set_extras(&state, &user, id, switch.extras_off).await?))
+}
+
 /// How fairly a sale went: distinct buyers, units per buyer, seconds from the start to sold
 /// out, holds released and units offered again, requests turned away by rate limits.
 #[utoipa::path(tag = "sales", get, path = "/api/v1/seller/sales/{id}/report", params(("id" = i64, Path)),
@@ -198,5 +206,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(seller_get, update))
         .routes(routes!(cancel))
         .routes(routes!(end))
+        .routes(routes!(extras))
         .routes(routes!(report))
 }

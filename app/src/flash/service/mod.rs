@@ -15,6 +15,7 @@ use crate::money::Money;
 use crate::states::SaleStatus;
 
 mod buy;
+mod extras;
 mod holds;
 mod lifecycle;
 mod reminders;
@@ -22,6 +23,7 @@ mod room;
 mod schedule;
 
 pub use buy::{buy, hold, rewarm, warm};
+pub use extras::{extras_paused, set_extras};
 pub use holds::{Returned, hold_of_order, order_hold, pay_hold, return_hold};
 pub use lifecycle::{cancel, end_now, spawn_transitions, transitions};
 pub use reminders::{express_details, register, registration, unregister};
@@ -173,7 +175,7 @@ pub async fn seller_sale(db: &DatabaseConnection, user: &CurrentUser, SaleId(id)
     if scope.is_some_and(|s| s != seller_id) {
         return Err(no_sale(id));
     }
-    Ok(SellerSale { sale: view, sold: sale.sold, admission_rate: sale.admission_rate, seller_id })
+    Ok(SellerSale { sale: view, sold: sale.sold, admission_rate: sale.admission_rate, seller_id, extras_off: sale.extras_off })
 }
 
 /// The caller's sales (an admin: everyone's), newest first.
@@ -185,7 +187,7 @@ pub async fn seller_sales(db: &DatabaseConnection, user: &CurrentUser) -> Result
     for sale in &rows {
         let (view, seller_id) = view(db, sale, now).await?;
         if scope.is_none_or(|s| s == seller_id) {
-            out.push(SellerSale { sale: view, sold: sale.sold, admission_rate: sale.admission_rate, seller_id });
+            out.push(SellerSale { sale: view, sold: sale.sold, admission_rate: sale.admission_rate, seller_id, extras_off: sale.extras_off });
         }
     }
     Ok(out)
@@ -270,6 +272,7 @@ mod tests {
             stock_returned_at: None,
             draw_seed: None,
             gate_secret: None,
+            extras_off: false,
         };
         assert_eq!(state_of(&sale, at("2026-12-03T11:59:59Z")), SaleState::Upcoming);
         assert_eq!(state_of(&sale, at("2026-12-03T12:00:00Z")), SaleState::Live, "live from the start, whatever the stored status says");

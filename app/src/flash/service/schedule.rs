@@ -82,6 +82,7 @@ pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) ->
         stock_returned_at: Set(None),
         draw_seed: Set(Some(super::secret())),
         gate_secret: Set(Some(super::secret())),
+        extras_off: Set(false),
         ..Default::default()
     }
     .insert(&txn)

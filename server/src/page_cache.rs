@@ -1,0 +1,136 @@
+//! Whole rendered pages for anonymous visitors: the home, category, product and search pages
+//! are the same HTML for everyone without a cookie, so a node renders each once and then
+//! serves the bytes (the profile showed every view repeating the same reads and rendering).
+//!
+//! Only a `GET` with no `Cookie` and no `Authorization` header is served from or put into the
+//! cache, and only a 200 HTML answer that sets no cookie is kept. A page lives `PAGE_TTL` at
+//! most, a sale's page (`/sales…`: its countdown and units left) `SALE_PAGE_TTL`, the moment
+//! a crowd opens it; any change to a product, its stock or a sale's start or end (the event bus, so on
+//! every node) moves the generation on and every kept page becomes a miss. A page rendered
+//! while a change happened keeps the generation it began with, so it is never served after.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use app::events::ShopEvent;
+use app::events::port::EventBus;
+use app::store::Recent;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// How long a page is served without rendering it again, whatever happens.
+pub const PAGE_TTL: Duration = Duration::from_secs(30);
+/// A sale's page: the figures on it may be this old (the websocket brings them live after).
+pub const SALE_PAGE_TTL: Duration = Duration::from_secs(1);
+/// Pages a node keeps (past this it starts afresh).
+const MAX_PAGES: usize = 4_096;
+/// A page larger than this is not kept (it is sent whole, and rendered each time).
+const MAX_PAGE_BYTES: usize = 2 * 1024 * 1024;
+/// Paths whose pages are the same for every anonymous visitor (and `/`).
+const CACHED_PREFIXES: [&str; 3] = ["/p/", "/c/", "/search"];
+const SALE_PREFIX: &str = "/sales";
+
+struct Page {
+    generation: u64,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+#[derive(Clone)]
+pub struct PageCache {
+    pages: Recent<String, Arc<Page>>,
+    sale_pages: Recent<String, Arc<Page>>,
+    generation: Arc<AtomicU64>,
+}
+
+impl PageCache {
+    /// `generation`: the state's `page_generation`, which this node's writers move on.
+    pub fn new(generation: Arc<AtomicU64>) -> Self {
+        Self { pages: Recent::new(PAGE_TTL, MAX_PAGES), sale_pages: Recent::new(SALE_PAGE_TTL, 1_024), generation }
+    }
+
+    /// Every page kept so far is stale from now on.
+    pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Moves the generation on whenever what a page shows changes, on this node.
+    pub fn follow(&self, events: &dyn EventBus) {
+        let mut rx = events.subscribe();
+        let cache = self.clone();
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match rx.recv().await {
+                    Ok(ShopEvent::ProductChanged { .. } | ShopEvent::StockChanged { .. } | ShopEvent::SaleStarted { .. } | ShopEvent::SaleEnded { .. }) => cache.invalidate_all(),
+                    // A sale's own live figures reach its page over the websocket.
+                    Ok(ShopEvent::SaleStock { .. } | ShopEvent::QueueMoved { .. }) => {}
+                    Err(RecvError::Lagged(_)) => cache.invalidate_all(),
+                    Err(RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+}
+
+/// The key of a request whose page may be shared, if it is one, and whether it is a sale's.
+fn shared_key(req: &Request) -> Option<(String, bool)> {
+    if req.method() != Method::GET || req.headers().contains_key(header::COOKIE) || req.headers().contains_key(header::AUTHORIZATION) {
+        return None;
+    }
+    let uri = req.uri();
+    let path = uri.path();
+    let sale = path.starts_with(SALE_PREFIX);
+    if path != "/" && !sale && !CACHED_PREFIXES.iter().any(|p| path.starts_with(p)) {
+        return None;
+    }
+    let key = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    Some((key, sale))
+}
+
+fn served(page: &Page, state: &'static str) -> Response {
+    let mut response = Response::new(Body::from(page.body.clone()));
+    *response.headers_mut() = page.headers.clone();
+    response.headers_mut().insert("x-sellout-page-cache", HeaderValue::from_static(state));
+    response
+}
+
+pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> Response {
+    let Some((key, sale)) = shared_key(&req) else { return next.run(req).await };
+    let pages = if sale { &cache.sale_pages } else { &cache.pages };
+    let generation = cache.generation.load(Ordering::SeqCst);
+    if let Some(page) = pages.get(&key).filter(|p| p.generation == generation) {
+        return served(&page, "hit");
+    }
+    let response = next.run(req).await;
+    let html = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    if response.status() != StatusCode::OK || !html || response.headers().contains_key(header::SET_COOKIE) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Our own rendering, read whole: only its size decides whether it is kept.
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(e) => {
+            // Rendering failed half-way: the visitor gets a clear answer to retry.
+            tracing::warn!(error = %e, page = %key, "reading a rendered page to keep it");
+            return (StatusCode::SERVICE_UNAVAILABLE, "This page could not be sent just now. Please reload.").into_response();
+        }
+    };
+    let mut headers = parts.headers;
+    headers.remove(header::CONTENT_LENGTH);
+    let page = Page { generation, headers, body };
+    if page.body.len() > MAX_PAGE_BYTES {
+        return served(&page, "too-large");
+    }
+    let page = Arc::new(page);
+    pages.put(key, page.clone());
+    served(&page, "miss")
+}
