@@ -50,21 +50,8 @@ fn after_sign_in(notices: &[String], next: Option<&str>) {
 /// Checks the sign-in limits for this client and email (`SELLOUT_RATE_SIGNIN_*`).
 #[cfg(feature = "ssr")]
 pub async fn check_signin_rate(state: &crate::state::AppState, ip: &str, email: &str) -> Result<(), AppError> {
-    use crate::ratelimit::Decision;
-    if !state.limits.enabled {
-        return Ok(());
-    }
     let email = email.trim().to_lowercase();
-    for (key, rule) in [
-        (format!("signin:ip:{ip}"), state.limits.signin_per_ip),
-        (format!("signin:email:{email}"), state.limits.signin_per_email),
-    ] {
-        if let Decision::Limited { retry_after } = state.stores.rate_limiter.hit(&key, rule).await? {
-            tracing::warn!(%key, "sign-in rate limited");
-            return Err(AppError::TooManyRequests { retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64 });
-        }
-    }
-    Ok(())
+    crate::ratelimit::enforce(state, &[(format!("signin:ip:{ip}"), state.limits.signin_per_ip), (format!("signin:email:{email}"), state.limits.signin_per_email)]).await
 }
 
 /// The client's address as this server sees it.

@@ -4,13 +4,28 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::port::RateLimiter;
-use super::{Decision, Rule};
+use super::Rule;
+use super::port::{Limited, RateLimiter};
 use crate::store::{StoreError, now_ms};
+
+/// Past this many buckets the full ones are forgotten (a full bucket is the same as none).
+const FORGET_FULL_PAST: usize = 100_000;
+
+struct Bucket {
+    tokens: f64,
+    at_ms: i64,
+    rule: Rule,
+}
+
+impl Bucket {
+    fn refilled(&self, now: i64) -> f64 {
+        (self.tokens + (now - self.at_ms).max(0) as f64 * self.rule.refill_per_ms()).min(self.rule.limit as f64)
+    }
+}
 
 #[derive(Default)]
 pub struct MemoryRateLimiter {
-    buckets: Mutex<HashMap<String, (f64, i64)>>,
+    buckets: Mutex<HashMap<String, Bucket>>,
 }
 
 impl MemoryRateLimiter {
@@ -21,24 +36,24 @@ impl MemoryRateLimiter {
 
 #[async_trait::async_trait]
 impl RateLimiter for MemoryRateLimiter {
-    async fn hit(&self, key: &str, rule: Rule) -> Result<Decision, StoreError> {
+    async fn hit_all(&self, checks: &[(&str, Rule)]) -> Result<Option<Limited>, StoreError> {
         let now = now_ms();
-        let rate = rule.refill_per_ms();
         let mut buckets = self.buckets.lock().expect("rate limiter mutex poisoned: a holder panicked");
-        if buckets.len() > 100_000 {
-            // Forget full buckets so the map cannot grow without end.
-            let cap = rule.limit as f64;
-            buckets.retain(|_, (tokens, ts)| *tokens + (now - *ts) as f64 * rate < cap);
+        if buckets.len() > FORGET_FULL_PAST {
+            buckets.retain(|_, b| b.refilled(now) < b.rule.limit as f64);
         }
-        let (tokens, ts) = buckets.entry(key.to_owned()).or_insert((rule.limit as f64, now));
-        *tokens = (*tokens + (now - *ts).max(0) as f64 * rate).min(rule.limit as f64);
-        *ts = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(Decision::Allowed)
-        } else {
-            let wait_ms = ((1.0 - *tokens) / rate).ceil() as u64;
-            Ok(Decision::Limited { retry_after: Duration::from_millis(wait_ms.max(1)) })
+        for (index, (key, rule)) in checks.iter().enumerate() {
+            let bucket = buckets.entry((*key).to_owned()).or_insert(Bucket { tokens: rule.limit as f64, at_ms: now, rule: *rule });
+            bucket.rule = *rule;
+            bucket.tokens = bucket.refilled(now);
+            bucket.at_ms = bucket.at_ms.max(now);
+            if bucket.tokens >= 1.0 {
+                bucket.tokens -= 1.0;
+            } else {
+                let wait_ms = ((1.0 - bucket.tokens) / rule.refill_per_ms()).ceil() as u64;
+                return Ok(Some(Limited { index, retry_after: Duration::from_millis(wait_ms.max(1)) }));
+            }
         }
+        Ok(None)
     }
 }

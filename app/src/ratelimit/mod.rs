@@ -91,7 +91,7 @@ pub mod redis;
 #[cfg(feature = "ssr")]
 pub use embedded::MemoryRateLimiter;
 #[cfg(feature = "ssr")]
-pub use port::RateLimiter;
+pub use port::{Limited, RateLimiter};
 #[cfg(feature = "ssr")]
 pub use redis::RedisRateLimiter;
 
@@ -111,18 +111,17 @@ mod tests {
     }
 }
 
-/// Takes a token from each `(key, rule)` bucket in turn (unless limits are off); the first that
-/// is empty answers 429 with `Retry-After`.
+/// Takes a token from each `(key, rule)` bucket in turn, in one call to the store (unless
+/// limits are off); the first that is empty answers 429 with `Retry-After`.
 #[cfg(feature = "ssr")]
 pub async fn enforce(state: &crate::state::AppState, checks: &[(String, Rule)]) -> Result<(), crate::error::AppError> {
     if !state.limits.enabled {
         return Ok(());
     }
-    for (key, rule) in checks {
-        if let Decision::Limited { retry_after } = state.stores.rate_limiter.hit(key, *rule).await? {
-            tracing::warn!(%key, "rate limited");
-            return Err(crate::error::AppError::TooManyRequests { retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64 });
-        }
+    let asked: Vec<(&str, Rule)> = checks.iter().map(|(key, rule)| (key.as_str(), *rule)).collect();
+    if let Some(port::Limited { index, retry_after }) = state.stores.rate_limiter.hit_all(&asked).await? {
+        tracing::warn!(key = %asked[index].0, "rate limited");
+        return Err(crate::error::AppError::TooManyRequests { retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64 });
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use app::catalog::{ProductDetail, SellerRef};
 use app::events::{EventBus, LocalEventBus, RedisEventBus, ShopEvent};
 use app::flash::{Hold, MemoryStockGate, Place, RedisStockGate, RoomAnswer, SaleTerms, StockGate, TakeOutcome, WaitingRoom, Warm, service};
 use app::money::Money;
+use app::ratelimit::{Decision, MemoryRateLimiter, RateLimiter, RedisRateLimiter, Rule};
 use fred::prelude::{Builder, ClientLike, Config as RedisConfig};
 
 use crate::helpers::{Backend, env_url, migrated_database, unique_name};
@@ -485,6 +486,63 @@ async fn cache_refuses_a_page_loaded_before_a_change(adapter: Adapter) -> anyhow
     Ok(())
 }
 
+async fn started(adapter: Adapter) -> anyhow::Result<Arc<dyn RateLimiter>> {
+    Ok(match adapter {
+        Adapter::Embedded => Arc::new(MemoryRateLimiter::new()),
+        Adapter::Redis => Arc::new(RedisRateLimiter::new(redis_pool().await?, format!("{}:", unique_name("t")))),
+    })
+}
+
+/// The buckets of one request are taken in order and the first empty one answers; those after
+/// it keep their tokens, and other keys are apart.
+async fn limits_take_in_order_and_stop_at_the_first_empty(adapter: Adapter) -> anyhow::Result<()> {
+    let rl = started(adapter).await?;
+    let minute = Duration::from_secs(60);
+    let (user, ip) = (Rule { limit: 3, per: minute }, Rule { limit: 1, per: minute });
+    assert_eq!(rl.hit_all(&[("user:1", user), ("ip:1", ip)]).await?, None);
+    let limited = rl.hit_all(&[("user:1", user), ("ip:1", ip)]).await?.expect("the address has had its one");
+    assert_eq!(limited.index, 1);
+    assert!(limited.retry_after > Duration::from_secs(50) && limited.retry_after <= minute, "{:?}", limited.retry_after);
+    // user:1 gave two of its three tokens; the third goes now and then it is empty.
+    assert_eq!(rl.hit("user:1", user).await?, Decision::Allowed);
+    assert_eq!(rl.hit_all(&[("user:1", user), ("ip:2", ip)]).await?.map(|l| l.index), Some(0));
+    assert_eq!(rl.hit("ip:2", ip).await?, Decision::Allowed, "a bucket after the empty one was not touched");
+    assert_eq!(rl.hit("user:2", user).await?, Decision::Allowed, "another key has its own bucket");
+    assert_eq!(rl.hit_all(&[]).await?, None);
+    Ok(())
+}
+
+/// A token comes back each `per / limit`.
+async fn limits_refill_over_time(adapter: Adapter) -> anyhow::Result<()> {
+    let rl = started(adapter).await?;
+    let rule = Rule { limit: 2, per: Duration::from_secs(1) };
+    assert_eq!(rl.hit("k", rule).await?, Decision::Allowed);
+    assert_eq!(rl.hit("k", rule).await?, Decision::Allowed);
+    let Decision::Limited { retry_after } = rl.hit("k", rule).await? else { panic!("the bucket is empty") };
+    assert!(retry_after <= Duration::from_millis(500), "one token in half a second (asked to wait {retry_after:?})");
+    tokio::time::sleep(retry_after + Duration::from_millis(50)).await;
+    assert_eq!(rl.hit("k", rule).await?, Decision::Allowed);
+    Ok(())
+}
+
+/// Many requests at once get exactly the bucket's tokens, no more.
+async fn limits_hold_under_racing_requests(adapter: Adapter) -> anyhow::Result<()> {
+    let rl = started(adapter).await?;
+    let rule = Rule { limit: 50, per: Duration::from_secs(3600) };
+    let tries = (0..300).map(|_| {
+        let rl = rl.clone();
+        tokio::spawn(async move { rl.hit_all(&[("hot", rule)]).await })
+    });
+    let mut allowed = 0;
+    for t in tries {
+        if t.await??.is_none() {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 50);
+    Ok(())
+}
+
 macro_rules! contract_suite {
     ($($name:ident),* $(,)?) => {
         mod embedded {
@@ -516,4 +574,7 @@ contract_suite!(
     events_reach_every_node,
     cache_hits_until_dropped_or_expired,
     cache_refuses_a_page_loaded_before_a_change,
+    limits_take_in_order_and_stop_at_the_first_empty,
+    limits_refill_over_time,
+    limits_hold_under_racing_requests,
 );
