@@ -149,14 +149,24 @@ async fn a_failing_recommendations_query_leaves_the_page_and_checkout_working(ba
     let (status, order) = checkout(&ann, "extras-down-1").await?;
     assert_eq!((status, order["status"].as_str()), (201, Some("paid")), "{order}");
 
-    // The table is back: after the cool-off one trial call closes the breaker by itself.
+    // The table is back: after the cool-off one trial call closes the breaker by itself. On a
+    // machine busy with the other tests the trial may itself run past the breaker's timeout
+    // and open it for one more cool-off, so a few cool-offs are allowed; never closing fails.
     rename(&app, "recommendations_gone", "recommendations").await?;
-    tokio::time::sleep(EXTRAS_COOL_OFF + Duration::from_millis(300)).await;
-    let (status, html) = page(&v, &format!("/p/{}", p.id)).await?;
-    assert_eq!(status, 200);
-    assert!(!html.contains("also-bought-resting"), "the suggestions are back (none yet for this product)");
-    assert_eq!(app.state.extras.recommendations.state(), BreakerState::Closed);
-    Ok(())
+    let mut trials = Vec::new();
+    for _ in 0..3 {
+        tokio::time::sleep(EXTRAS_COOL_OFF + Duration::from_millis(300)).await;
+        let (status, html) = page(&v, &format!("/p/{}", p.id)).await?;
+        assert_eq!(status, 200);
+        let state = app.state.extras.recommendations.state();
+        trials.push(state);
+        if state == BreakerState::Closed {
+            assert!(!html.contains("also-bought-resting"), "the suggestions are back (none yet for this product)");
+            return Ok(());
+        }
+        assert!(html.contains("also-bought-resting"), "open again: the page still goes without them");
+    }
+    panic!("the breaker never closed again after the table came back: {trials:?}")
 }
 
 /// PostgreSQL only: SQLite's readers are never blocked by a writer (WAL), so only PostgreSQL
