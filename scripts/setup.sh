@@ -33,6 +33,9 @@ apt_install() {
   fi
 }
 
+# Precompressing the storefront's files (build-site.sh): Debian's brotli.
+command -v brotli >/dev/null || apt_install brotli
+
 # Size optimisation of the release wasm: npm's binaryen (Debian's is too old, TOOLCHAIN.md).
 if [ "${1:-}" = "release" ] && ! command -v wasm-opt >/dev/null; then
   log "installing wasm-opt (npm binaryen)"

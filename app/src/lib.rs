@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod accounts;
+pub mod assets;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
@@ -35,7 +36,7 @@ pub mod state;
 pub mod workers;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -115,7 +116,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" href="/favicon.ico" />
-                <HydrationScripts options />
+                <assets::SiteAssets options />
                 <MetaTags />
             </head>
             <body>
@@ -136,7 +137,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/sellout.css" />
         <Title formatter=|text: String| if text.is_empty() { "Sellout".to_owned() } else { format!("{text} · Sellout") } />
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>

@@ -52,14 +52,26 @@ impl Money {
             }
             grouped.push(c);
         }
-        let number = if exp == 0 {
-            grouped
-        } else {
-            format!("{grouped}.{frac:0width$}", width = exp as usize)
-        };
+        let number = if exp == 0 { grouped } else { format!("{grouped}.{frac:0width$}", width = exp as usize) };
         match self.symbol() {
             Some(s) => format!("{sign}{s}{number}"),
             None => format!("{sign}{number} {}", self.currency),
+        }
+    }
+}
+
+impl Money {
+    /// The amount as a plain decimal for machines, e.g. `1299.00` or `-2.50` (schema.org's
+    /// `price`): no symbol, no grouping, never through a float.
+    pub fn decimal(&self) -> String {
+        let exp = self.exponent();
+        let unit = 10_u64.pow(exp);
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let abs = self.amount.unsigned_abs();
+        if exp == 0 {
+            format!("{sign}{abs}")
+        } else {
+            format!("{sign}{}.{:0width$}", abs / unit, abs % unit, width = exp as usize)
         }
     }
 }
@@ -82,5 +94,14 @@ mod tests {
         assert_eq!(Money::new(1500, "JPY").display(), "¥1,500");
         assert_eq!(Money::new(1250, "CHF").display(), "12.50 CHF");
         assert_eq!(Money::new(-250, "EUR").display(), "-€2.50");
+    }
+
+    #[test]
+    fn decimals_for_machines_keep_every_minor_unit() {
+        assert_eq!(Money::new(129900, "EUR").decimal(), "1299.00");
+        assert_eq!(Money::new(5, "USD").decimal(), "0.05");
+        assert_eq!(Money::new(1500, "JPY").decimal(), "1500");
+        assert_eq!(Money::new(1234, "KWD").decimal(), "1.234");
+        assert_eq!(Money::new(-250, "EUR").decimal(), "-2.50");
     }
 }

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import AxeBuilder from "@axe-core/playwright";
 
 // WCAG 2.1 A/AA rules from axe-core on the main shopper pages; any serious or critical

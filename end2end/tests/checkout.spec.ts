@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { expectPaidOrder, fillAddress, hydrated, inStockProduct, shopperWithCart } from "./shop";
 
 test("a shopper buys with a test card and sees the paid order", async ({ page, request }) => {

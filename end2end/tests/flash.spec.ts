@@ -1,7 +1,7 @@
 // Flash sales in a real browser: pages open before the start switch to live by themselves
 // (websocket push, no reload), a shopper queues, is let in, buys and checks out at the sale
 // price, a page open elsewhere sees the units go and the seller's dashboard counts them.
-import { test, expect, type Browser } from "@playwright/test";
+import { test, expect, type Browser } from "./fixtures";
 import AxeBuilder from "@axe-core/playwright";
 import { fillAddress, hydrated } from "./shop";
 

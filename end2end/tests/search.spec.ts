@@ -1,4 +1,4 @@
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect, type Page } from "./fixtures";
 
 async function searchFromHeader(page: Page, words: string) {
   await page.getByLabel("Search products").fill(words);

@@ -1,4 +1,4 @@
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect, type Page } from "./fixtures";
 import AxeBuilder from "@axe-core/playwright";
 import { hydrated } from "./shop";
 
@@ -97,4 +97,53 @@ test("the seller admin pages have no serious accessibility violations", async ({
       .map((v) => `${path} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join(", ")}`);
     expect(serious).toEqual([]);
   }
+});
+
+test("a seller makes an API token in the admin, a program uses it, and revoking stops it", async ({ page, playwright, baseURL, browser }) => {
+  await registerSeller(page, "Token Works");
+  await page.getByRole("link", { name: "Seller admin" }).click();
+  await page.getByRole("navigation", { name: "Seller admin" }).getByRole("link", { name: "API tokens" }).click();
+  await hydrated(page);
+  const tokens = page.locator("#tokens");
+  await expect(tokens.getByTestId("no-tokens")).toBeVisible();
+
+  // Mistakes are named in place and the name stays.
+  await tokens.getByLabel("Name").fill("stock sync");
+  await tokens.getByRole("button", { name: "Make token" }).click();
+  await expect(tokens.getByText("Choose at least one thing the token may do.")).toBeVisible();
+  await expect(tokens.getByLabel("Name")).toHaveValue("stock sync");
+  await tokens.getByLabel(/Read your catalog/).check();
+  await tokens.getByLabel(/Change your catalog and stock/).check();
+  await tokens.getByRole("button", { name: "Make token" }).click();
+  const secret = (await tokens.getByTestId("new-token-secret").innerText()).trim();
+  expect(secret).toMatch(/^so_[0-9a-f]{64}$/);
+  await expect(tokens.getByTestId("token")).toHaveCount(1);
+  await expect(tokens.getByTestId("token")).toContainText("catalog:write");
+  await expect(tokens.getByTestId("token")).toContainText("Never");
+
+  // A program with the token and no cookie.
+  const program = await playwright.request.newContext({ baseURL, extraHTTPHeaders: { authorization: `Bearer ${secret}` } });
+  expect((await program.get("/api/v1/seller/products")).status()).toBe(200);
+  await page.reload();
+  await hydrated(page);
+  await expect(tokens.getByTestId("token")).not.toContainText("Never");
+  await expect(tokens.getByTestId("new-token"), "the secret is shown only once").toHaveCount(0);
+
+  await tokens.getByRole("button", { name: "Revoke stock sync" }).click();
+  await expect(tokens.getByTestId("token")).toContainText("Revoked");
+  expect((await program.get("/api/v1/seller/products")).status()).toBe(401);
+  await program.dispose();
+
+  // Before the wasm (or without it) the form works too, and the secret is shown once.
+  const plain = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });
+  const noJs = await plain.newPage();
+  await noJs.goto("/account");
+  await noJs.locator("#tokens").getByLabel("Name").fill("export");
+  await noJs.locator("#tokens").getByLabel(/Cart, checkout and orders/).check();
+  await noJs.locator("#tokens").getByRole("button", { name: "Make token" }).click();
+  await expect(noJs.locator("#tokens").getByTestId("new-token-secret")).toHaveText(/^so_[0-9a-f]{64}$/);
+  await noJs.reload();
+  await expect(noJs.locator("#tokens").getByTestId("token")).toHaveCount(2);
+  await expect(noJs.locator("#tokens").getByTestId("new-token")).toHaveCount(0);
+  await plain.close();
 });

@@ -1,4 +1,4 @@
-import { test, expect, type Page, type APIRequestContext } from "@playwright/test";
+import { test, expect, type Page, type APIRequestContext } from "./fixtures";
 import { hydrated } from "./shop";
 
 /** Fails the test on any console error or uncaught exception in the page. */
@@ -39,6 +39,38 @@ test("home → category → product, with no console errors", async ({ page }) =
   await expect(page.getByTestId("price")).toContainText("€");
   await expect(page.getByTestId("stock")).toHaveText(/In stock|Only \d+ left|Out of stock/);
   expect(errors).toEqual([]);
+});
+
+test("the storefront's files come compressed, named by their content and kept for a year", async ({ page }) => {
+  const files: { url: string; headers: Record<string, string> }[] = [];
+  page.on("response", async (res) => {
+    if (new URL(res.url()).pathname.startsWith("/pkg/")) files.push({ url: res.url(), headers: await res.allHeaders() });
+  });
+  await page.goto("/");
+  await hydrated(page);
+  const kinds = [...new Set(files.map((f) => new URL(f.url).pathname.split(".").pop()))].sort();
+  expect(kinds).toEqual(["css", "js", "wasm"]);
+  for (const f of files) {
+    expect(new URL(f.url).pathname, f.url).toMatch(/^\/pkg\/sellout(_bg)?\.[0-9a-f]{20}\.(js|wasm|css)$/);
+    expect(f.headers["cache-control"], f.url).toBe("public, max-age=31536000, immutable");
+    expect(["br", "gzip"], f.url).toContain(f.headers["content-encoding"]);
+  }
+});
+
+test("the page's policy refuses a script that was not in it, and the watch sees it", async ({ page, policyViolations }) => {
+  await page.goto("/");
+  await hydrated(page);
+  const ran = await page.evaluate(async () => {
+    const s = document.createElement("script");
+    s.textContent = "window.__injected = true;";
+    document.body.append(s);
+    await new Promise((r) => setTimeout(r, 100));
+    return (window as unknown as { __injected?: boolean }).__injected === true;
+  });
+  expect(ran, "an injected inline script does not run").toBe(false);
+  await expect.poll(() => policyViolations.length).toBe(1);
+  expect(policyViolations[0]).toContain("script-src");
+  policyViolations.length = 0; // expected here; any other violation fails every test
 });
 
 test("switching a variant updates price and stock without a reload", async ({ page, request }) => {

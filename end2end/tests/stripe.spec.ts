@@ -1,7 +1,7 @@
 // Card payments with Stripe.js against localstripe: the card is typed into localstripe's fake
 // Stripe.js element (its inputs are named by placeholder), the shop gets a payment method id.
 import * as fs from "node:fs";
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect, type Page } from "./fixtures";
 import { stripe } from "../playwright.config";
 import { expectPaidOrder, fillAddress, hydrated, shopperWithCart } from "./shop";
 

@@ -14,6 +14,7 @@ mod m20261202_000007_sale_scheduling;
 mod m20261203_000008_sale_holds;
 mod m20261204_000009_express_buy;
 mod m20261205_000010_recommendations;
+mod m20261206_000011_api_tokens;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_sale_holds::Migration),
             Box::new(m20261204_000009_express_buy::Migration),
             Box::new(m20261205_000010_recommendations::Migration),
+            Box::new(m20261206_000011_api_tokens::Migration),
         ]
     }
 }

@@ -150,6 +150,7 @@ impl Config {
             ("SELLOUT_RATE_SALE_JOIN_PER_IP", &mut rate_limits.sale_join_per_ip),
             ("SELLOUT_RATE_SALE_BUY_PER_USER", &mut rate_limits.sale_buy_per_user),
             ("SELLOUT_RATE_SALE_BUY_PER_IP", &mut rate_limits.sale_buy_per_ip),
+            ("SELLOUT_RATE_API_TOKEN", &mut rate_limits.api_token),
         ] {
             if let Some(r) = rule(var)? {
                 *slot = r;

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod headers;
 pub mod images;
 pub mod mail;
 pub mod metrics;

@@ -8,6 +8,10 @@
 //! a crowd opens it; any change to a product, its stock or a sale's start or end (the event bus, so on
 //! every node) moves the generation on and every kept page becomes a miss. A page rendered
 //! while a change happened keeps the generation it began with, so it is never served after.
+//!
+//! A kept page is compressed once (brotli and gzip) and sent as the browser asks; it is marked
+//! `public` for shared caches for as long as a node keeps it, with `Vary: cookie,
+//! authorization` so a CDN never hands it to a visitor who sends either.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +42,81 @@ struct Page {
     generation: u64,
     headers: HeaderMap,
     body: Bytes,
+    /// The body compressed once, when kept, so a hit only copies bytes.
+    br: Bytes,
+    gzip: Bytes,
+}
+
+impl Page {
+    fn new(generation: u64, mut headers: HeaderMap, body: Bytes, sale: bool) -> Self {
+        // A shared cache (a CDN) may keep it as long as we do: it is the same for everyone
+        // without a cookie, and `Vary` keeps it from anyone who sends one.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(if sale { SALE_PAGE_CACHE_CONTROL } else { PAGE_CACHE_CONTROL }));
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding, cookie, authorization"));
+        let (br, gzip) = if body.len() > MAX_PAGE_BYTES { (Bytes::new(), Bytes::new()) } else { (compress_br(&body), compress_gzip(&body)) };
+        Self { generation, headers, body, br, gzip }
+    }
+}
+
+/// What a shared cache is told of a kept page: fresh for as long as a node keeps it.
+pub const PAGE_CACHE_CONTROL: &str = "public, max-age=0, s-maxage=30";
+pub const SALE_PAGE_CACHE_CONTROL: &str = "public, max-age=0, s-maxage=1";
+
+fn compress_br(body: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(body.len() / 4);
+    let params = brotli::enc::BrotliEncoderParams { quality: 5, ..Default::default() };
+    match brotli::BrotliCompress(&mut &body[..], &mut out, &params) {
+        Ok(_) => out.into(),
+        Err(_) => Bytes::new(),
+    }
+}
+
+fn compress_gzip(body: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::new(6));
+    match encoder.write_all(body).and_then(|_| encoder.finish()) {
+        Ok(out) => out.into(),
+        Err(_) => Bytes::new(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Br,
+    Gzip,
+    Identity,
+}
+
+/// Brotli when the browser takes it, else gzip, else none (`q=0` refuses one).
+fn accepted(headers: &HeaderMap) -> Encoding {
+    let mut br = false;
+    let mut gzip = false;
+    for value in headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()) {
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()) == Some(0.0));
+            if refused {
+                continue;
+            }
+            match name {
+                n if n.eq_ignore_ascii_case("br") => br = true,
+                n if n.eq_ignore_ascii_case("gzip") => gzip = true,
+                "*" => {
+                    br = true;
+                    gzip = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    if br {
+        Encoding::Br
+    } else if gzip {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
 }
 
 #[derive(Clone)]
@@ -95,19 +174,29 @@ fn shared_key(req: &Request) -> Option<(String, bool)> {
     Some((key, sale))
 }
 
-fn served(page: &Page, state: &'static str) -> Response {
-    let mut response = Response::new(Body::from(page.body.clone()));
+fn served(page: &Page, state: &'static str, encoding: Encoding) -> Response {
+    let (body, name) = match encoding {
+        Encoding::Br if !page.br.is_empty() => (page.br.clone(), Some("br")),
+        Encoding::Gzip | Encoding::Br if !page.gzip.is_empty() => (page.gzip.clone(), Some("gzip")),
+        _ => (page.body.clone(), None),
+    };
+    let mut response = Response::new(Body::from(body));
     *response.headers_mut() = page.headers.clone();
-    response.headers_mut().insert("x-sellout-page-cache", HeaderValue::from_static(state));
+    let headers = response.headers_mut();
+    if let Some(name) = name {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
+    }
+    headers.insert("x-sellout-page-cache", HeaderValue::from_static(state));
     response
 }
 
 pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> Response {
     let Some((key, sale)) = shared_key(&req) else { return next.run(req).await };
+    let encoding = accepted(req.headers());
     let pages = if sale { &cache.sale_pages } else { &cache.pages };
     let generation = cache.generation.load(Ordering::SeqCst);
     if let Some(page) = pages.get(&key).filter(|p| p.generation == generation) {
-        return served(&page, "hit");
+        return served(&page, "hit", encoding);
     }
     let response = next.run(req).await;
     let html = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
@@ -126,11 +215,11 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
     };
     let mut headers = parts.headers;
     headers.remove(header::CONTENT_LENGTH);
-    let page = Page { generation, headers, body };
+    let page = Page::new(generation, headers, body, sale);
     if page.body.len() > MAX_PAGE_BYTES {
-        return served(&page, "too-large");
+        return served(&page, "too-large", encoding);
     }
     let page = Arc::new(page);
     pages.put(key, page.clone());
-    served(&page, "miss")
+    served(&page, "miss", encoding)
 }

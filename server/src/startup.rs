@@ -203,6 +203,17 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     routes.get_or_insert_with(|| generate_route_list(App)).clone()
 }
 
+/// What each page's rendering adds to Leptos' own: the page's Content-Security-Policy, which
+/// allows the nonce Leptos made for this rendering (its hydration and resource scripts carry it).
+fn page_context(policy: Arc<crate::headers::PagePolicy>) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else { return };
+        if let Ok(value) = axum::http::HeaderValue::from_str(&policy.header(&nonce)) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+}
+
 pub fn router(cfg: &Config, state: AppState) -> Router {
     let metrics = Metrics::new();
     let sessions = session_layer(cfg, &state);
@@ -210,18 +221,24 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
     pages.follow(state.stores.events.as_ref());
     let routes = route_list();
     let leptos_options = state.leptos_options.clone();
+    let page_policy = Arc::new(crate::headers::PagePolicy::new(state.card_entry.as_ref().map(|c| c.js_url.as_str())));
     Router::new()
         .merge(crate::api::router())
         .route("/img/products/{id}/{file}", get(crate::images::product_image))
         .nest_service("/media", crate::images::media_service(&state.media_dir))
+        .nest("/pkg", crate::headers::pkg_files(&cfg.site_root.join("pkg")))
+        .route_service("/favicon.ico", crate::headers::favicon(&cfg.site_root))
         .route("/metrics", get(crate::metrics::render))
         .route("/ws", get(crate::push::ws))
-        .leptos_routes(&state, routes, move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, page_context(page_policy.clone()), move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(page_policy), shell))
         .layer(axum::middleware::from_fn(crate::api::guard::refuse_cross_site_writes))
         .layer(sessions)
         // Outside the sessions: a page kept for anonymous visitors loads no session at all.
         .layer(axum::middleware::from_fn_with_state(pages, crate::page_cache::serve))
+        // Outside the page cache: its pages come compressed already and pass through.
+        .layer(crate::headers::compression())
+        .layer(axum::middleware::from_fn_with_state(crate::headers::EdgeRules { hsts: cfg.secure_cookies }, crate::headers::secure))
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
         .layer(axum::Extension(metrics))
         .layer(axum::Extension(crate::api::webhooks::WebhookSecret(cfg.stripe.as_ref().and_then(|s| s.webhook_secret.clone()))))

@@ -10,6 +10,7 @@ pub mod pages;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod session;
+pub mod tokens;
 
 mod server_fns;
 pub use server_fns::*;

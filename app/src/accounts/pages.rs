@@ -2,7 +2,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 use super::*;
@@ -19,6 +19,7 @@ pub fn SignInPage() -> impl IntoView {
     let next = move || query.read().get("next").unwrap_or_default();
     view! {
         <Title text="Sign in" />
+        <Meta name="description" content="Sign in to your Sellout account to check out, track orders and join flash sales." />
         <section class="form-page">
             <h1>"Sign in"</h1>
             <FormMessage feedback />
@@ -43,6 +44,7 @@ pub fn RegisterPage() -> impl IntoView {
     let seller_kept = feedback.kept("role") == "seller";
     view! {
         <Title text="Create an account" />
+        <Meta name="description" content="Create a Sellout account to shop, join flash sales fairly, or sell your own products." />
         <section class="form-page">
             <h1>"Create an account"</h1>
             <FormMessage feedback />
@@ -69,12 +71,14 @@ pub fn RegisterPage() -> impl IntoView {
 pub fn AccountPage() -> impl IntoView {
     let actions = expect_context::<ShopActions>();
     let user = Resource::new(move || actions.auth_version(), |_| get_current_user());
+    let tokens = TokenPanel::new();
     view! {
         <Title text="Your account" />
+        <Meta name="description" content="Your account: your details, addresses and orders." />
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(Some(u)) => view! { <AccountView user=u /> }.into_any(),
+                    Ok(Some(u)) => view! { <AccountView user=u tokens /> }.into_any(),
                     Ok(None) => {
                         crate::ui::set_status(401);
                         view! {
@@ -93,7 +97,7 @@ pub fn AccountPage() -> impl IntoView {
 }
 
 #[component]
-fn AccountView(user: CurrentUser) -> impl IntoView {
+fn AccountView(user: CurrentUser, tokens: TokenPanel) -> impl IntoView {
     let actions = expect_context::<ShopActions>();
     let change = ServerAction::<ChangePassword>::new();
     let pw_feedback = Feedback::new(change.value());
@@ -105,6 +109,7 @@ fn AccountView(user: CurrentUser) -> impl IntoView {
             <button type="submit" class="secondary">"Sign out"</button>
         </ActionForm>
         <AddressBook />
+        <ApiTokens panel=tokens />
         <section class="panel">
             <h2>"Change password"</h2>
             {move || matches!(change.value().get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status">"Your password was changed."</p> })}
@@ -208,5 +213,108 @@ fn AddressForm(editing: Option<Address>, save: ServerAction<SaveAddress>, feedba
             <label class="check"><input type="checkbox" name="make_default" value="on" />" Use as my default address"</label>
             <button type="submit" disabled=move || save.pending().get()>"Save address"</button>
         </ActionForm>
+    }
+}
+
+/// Personal access tokens: made with a name and scopes, shown once, listed with their last
+/// use, revoked with one button. Works as plain forms before the wasm loads (the new secret is
+/// then shown once from the session).
+/// The token section's actions and list, made once per page: the account view inside the
+/// page's `Suspense` may be rendered twice on the server, and the list's first read takes a
+/// new secret out of the session (shown once), so a second list would lose it.
+#[derive(Clone, Copy)]
+struct TokenPanel {
+    create: ServerAction<CreateToken>,
+    revoke: ServerAction<RevokeToken>,
+    page: Resource<Result<TokensPage, AppError>>,
+}
+
+impl TokenPanel {
+    fn new() -> Self {
+        let create = ServerAction::<CreateToken>::new();
+        let revoke = ServerAction::<RevokeToken>::new();
+        let page = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_tokens());
+        Self { create, revoke, page }
+    }
+}
+
+#[component]
+fn ApiTokens(panel: TokenPanel) -> impl IntoView {
+    let TokenPanel { create, revoke, page } = panel;
+    let feedback = Feedback::new(create.value());
+    let fresh = move |p: &TokensPage| match create.value().get() {
+        Some(Ok(made)) => Some(made),
+        _ => p.just_made.clone(),
+    };
+    view! {
+        <section class="panel" id="tokens" aria-labelledby="tokens-heading">
+            <h2 id="tokens-heading">"API tokens"</h2>
+            <p class="muted small">"For programs that use the shop's REST API (stock sync, order export): send a token as "<code>"Authorization: Bearer so_…"</code>". It can do only what its scopes allow and what your account may do."</p>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    let p = match page.await {
+                        Ok(p) => p,
+                        Err(e) => return view! { <crate::ui::ErrorPanel error=e /> }.into_any(),
+                    };
+                    let made = fresh(&p).map(|t| view! {
+                        <div class="notice" role="status" data-testid="new-token">
+                            <p>{format!("Your new token \"{}\". Copy it now: it is shown only this once.", t.view.name)}</p>
+                            <p><code class="secret" data-testid="new-token-secret">{t.token}</code></p>
+                        </div>
+                    });
+                    let list = if p.tokens.is_empty() {
+                        view! { <p class="muted" data-testid="no-tokens">"No tokens yet."</p> }.into_any()
+                    } else {
+                        view! {
+                            <table class="admin-table">
+                                <thead><tr><th scope="col">"Name"</th><th scope="col">"Token"</th><th scope="col">"Scopes"</th><th scope="col">"Last used"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                                <tbody>
+                                    {p.tokens.into_iter().map(|t| {
+                                        let when = |s: Option<String>| s.map(|s| s.replace('T', " ").replace('Z', " UTC"));
+                                        view! {
+                                            <tr data-testid="token">
+                                                <td>{t.name.clone()}</td>
+                                                <td><code>{format!("{}…", t.prefix)}</code></td>
+                                                <td>{t.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")}</td>
+                                                <td>{when(t.last_used_at.clone()).unwrap_or_else(|| "Never".to_owned())}</td>
+                                                <td>{match when(t.revoked_at.clone()) {
+                                                    Some(at) => view! { <span class="muted">{format!("Revoked {at}")}</span> }.into_any(),
+                                                    None => view! {
+                                                        <ActionForm action=revoke>
+                                                            <input type="hidden" name="token_id" value=t.token_id />
+                                                            <button type="submit" class="link danger" aria-label=format!("Revoke {}", t.name)>"Revoke"</button>
+                                                        </ActionForm>
+                                                    }.into_any(),
+                                                }}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    };
+                    let scopes = p.allowed.into_iter().map(|s| view! {
+                        <label class="check"><input type="checkbox" name=s.field() value="on" checked=!feedback.kept(s.field()).is_empty() />" "{s.label()}" "<code>{s.as_str()}</code></label>
+                    }).collect_view();
+                    view! {
+                        {made}
+                        {list}
+                        <h3>"Make a token"</h3>
+                        <FormMessage feedback />
+                        <ActionForm action=create attr:class="stack" attr:novalidate=true>
+                            <Field label="Name" name="token_name" value=feedback.kept("token_name") hint="What it is for, e.g. \"stock sync\"." feedback />
+                            <fieldset class="choice" aria-describedby=move || feedback.field("token_scopes").map(|_| "token-scopes-error")>
+                                <legend>"It may"</legend>
+                                {scopes}
+                                {move || feedback.field("token_scopes").map(|m| view! { <p class="field-error" id="token-scopes-error" role="alert">{m}</p> })}
+                            </fieldset>
+                            <button type="submit" disabled=move || create.pending().get()>
+                                {move || if create.pending().get() { "Making the token…" } else { "Make token" }}
+                            </button>
+                        </ActionForm>
+                    }.into_any()
+                })}
+            </Suspense>
+        </section>
     }
 }

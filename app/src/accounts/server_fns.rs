@@ -217,3 +217,71 @@ pub async fn set_default_address(address_id: i64) -> Result<(), AppError> {
     let user = session::require(&state, &session().await?, Need::SignedIn).await?;
     service::set_default_address(&state.db, user.user_id, address_id).await
 }
+
+/// The account page's token list: the caller's tokens, the scopes their role may give, and a
+/// token just made by a plain form post (kept in the session for this one showing).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensPage {
+    pub tokens: Vec<tokens::TokenView>,
+    pub allowed: Vec<tokens::Scope>,
+    pub just_made: Option<tokens::NewToken>,
+}
+
+#[cfg(feature = "ssr")]
+const JUST_MADE_TOKEN_KEY: &str = "token:just_made";
+
+#[server(prefix = "/api/fn", endpoint = "list_tokens")]
+pub async fn list_tokens() -> Result<TokensPage, AppError> {
+    let (state, user) = caller(Need::SignedIn).await?;
+    let session = session().await?;
+    let just_made = session.remove::<tokens::NewToken>(JUST_MADE_TOKEN_KEY).await?;
+    Ok(TokensPage { tokens: tokens::list(&state, user.user_id).await?, allowed: tokens::Scope::allowed_for(user.role).to_vec(), just_made })
+}
+
+/// Makes a token from the account page's form: its name and one checkbox per scope.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api/fn", endpoint = "create_token")]
+pub async fn create_token(
+    token_name: String,
+    catalog_read: Option<String>,
+    catalog_write: Option<String>,
+    orders: Option<String>,
+    sales: Option<String>,
+    admin: Option<String>,
+) -> Result<tokens::NewToken, AppError> {
+    use tokens::Scope;
+    let ticked = [(Scope::CatalogRead, &catalog_read), (Scope::CatalogWrite, &catalog_write), (Scope::Orders, &orders), (Scope::Sales, &sales), (Scope::Admin, &admin)];
+    let scopes: Vec<Scope> = ticked.iter().filter(|(_, v)| v.is_some()).map(|(s, _)| *s).collect();
+    let input = tokens::TokenInput { name: token_name.clone(), scopes };
+    let result = async {
+        let (state, user) = caller(Need::SignedIn).await?;
+        tokens::create(&state, &user, &input).await
+    }
+    .await
+    // The page has other forms with a "name": this one's fields are `token_…`.
+    .map_err(|e| match e {
+        AppError::Invalid(fields) => AppError::Invalid(fields.into_iter().map(|(k, v)| (format!("token_{k}"), v)).collect()),
+        e => e,
+    });
+    match &result {
+        // Without JavaScript the answer is not shown: the next rendering of the page shows the
+        // secret once, from the session, and forgets it.
+        Ok(made) if crate::ui::forms::is_plain_form_post().await => {
+            session().await?.insert(JUST_MADE_TOKEN_KEY, made).await?;
+            leptos_axum::redirect("/account#tokens");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let mut keep = vec![("token_name", token_name.as_str())];
+            keep.extend(ticked.iter().filter(|(_, v)| v.is_some()).map(|(s, _)| (s.field(), "on")));
+            crate::ui::forms::bounce_on_error("/account", e, &keep).await;
+        }
+    }
+    result
+}
+
+#[server(prefix = "/api/fn", endpoint = "revoke_token")]
+pub async fn revoke_token(token_id: i64) -> Result<tokens::TokenView, AppError> {
+    let (state, user) = caller(Need::SignedIn).await?;
+    tokens::revoke(&state, user.user_id, token_id).await
+}

@@ -2,7 +2,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 use super::*;
@@ -47,6 +47,7 @@ pub fn CartPage() -> impl IntoView {
     let update_feedback = Feedback::new(actions.update.value());
     view! {
         <Title text="Your cart" />
+        <Meta name="description" content="Your cart: change quantities, see the total and check out." />
         <h1>"Your cart"</h1>
         {move || {
             let notices: Vec<String> = query.read().get_all("notice").unwrap_or_default();

@@ -277,9 +277,98 @@ pub fn category_path(slug: &str) -> String {
     format!("/c/{slug}")
 }
 
+/// The product as schema.org `Product` with one `Offer` per variant, as JSON-LD for the page's
+/// `<script type="application/ld+json">`: search engines read price, stock and rating from it.
+/// `<` is written as `\u003c`, so no text of the seller's can end the script element.
+pub fn structured_data(product: &ProductDetail) -> String {
+    let url = product_path(product.product_id);
+    let offers: Vec<serde_json::Value> = product
+        .variants
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "@type": "Offer",
+                "sku": v.sku,
+                "price": v.price.decimal(),
+                "priceCurrency": v.price.currency,
+                "availability": if v.available > 0 { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" },
+                "url": format!("{url}?sku={}", crate::ui::forms::url_encode(&v.sku)),
+                "seller": { "@type": "Organization", "name": product.seller.name },
+            })
+        })
+        .collect();
+    let mut data = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": product.title,
+        "description": product.description,
+        "brand": { "@type": "Brand", "name": product.brand },
+        "image": product.images,
+        "url": url,
+        "offers": offers,
+    });
+    if let Some(sku) = product.variants.first().map(|v| v.sku.clone()) {
+        data["sku"] = sku.into();
+    }
+    if let (Some(rating), true) = (product.rating, product.review_count > 0) {
+        data["aggregateRating"] = serde_json::json!({
+            "@type": "AggregateRating",
+            "ratingValue": format!("{rating:.1}"),
+            "reviewCount": product.review_count,
+        });
+    }
+    data.to_string().replace('<', "\\u003c")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn structured_data_is_a_product_with_an_offer_per_variant() {
+        let variant = |sku: &str, amount, available| VariantView {
+            sku: sku.into(),
+            attributes: BTreeMap::new(),
+            price: Money::new(amount, "EUR"),
+            available,
+            stock: StockState::from_available(available),
+        };
+        let product = ProductDetail {
+            product_id: 7,
+            title: "Trail </script><b>Shoe".into(),
+            description: "Light & tough".into(),
+            brand: "Peak".into(),
+            tags: vec![],
+            price: Money::new(8999, "EUR"),
+            rating: Some(4.26),
+            review_count: 3,
+            in_stock: true,
+            images: vec!["/media/1.png".into()],
+            seller: SellerRef { seller_id: 1, name: "Peak Store".into() },
+            categories: vec![],
+            variants: vec![variant("TS-42", 8999, 4), variant("TS-43", 12050, 0)],
+        };
+        let text = structured_data(&product);
+        assert!(!text.contains('<'), "no tag can start inside the script: {text}");
+        let data: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(data["@type"], "Product");
+        assert_eq!(data["name"], "Trail </script><b>Shoe", "the escape reads back as the title");
+        assert_eq!(data["brand"]["name"], "Peak");
+        assert_eq!(data["sku"], "TS-42");
+        assert_eq!(data["aggregateRating"]["ratingValue"], "4.3");
+        assert_eq!(data["aggregateRating"]["reviewCount"], 3);
+        let offers = data["offers"].as_array().unwrap();
+        assert_eq!(offers.len(), 2);
+        assert_eq!(offers[0]["price"], "89.99");
+        assert_eq!(offers[0]["priceCurrency"], "EUR");
+        assert_eq!(offers[0]["availability"], "https://schema.org/InStock");
+        assert_eq!(offers[1]["price"], "120.50");
+        assert_eq!(offers[1]["availability"], "https://schema.org/OutOfStock");
+        assert_eq!(offers[1]["url"], "/p/7?sku=TS-43");
+        let unrated = ProductDetail { rating: None, review_count: 0, ..product };
+        let data: serde_json::Value = serde_json::from_str(&structured_data(&unrated)).unwrap();
+        assert!(data.get("aggregateRating").is_none(), "no rating without reviews");
+    }
 
     #[test]
     fn list_query_rejects_bad_parameters_by_name() {

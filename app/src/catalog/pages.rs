@@ -80,6 +80,7 @@ pub fn CategoryPage() -> impl IntoView {
                         let base = format!("{}?sort={}", category_path(&slug), sort.as_str());
                         view! {
                             <Title text=view.category.name.clone() />
+                            <Meta name="description" content=format!("{} at Sellout: browse the range, sorted by price, rating or what is new.", view.category.name) />
                             <nav class="breadcrumbs" aria-label="Breadcrumb">
                                 <A href="/">"Home"</A>
                                 {view.parent.clone().map(|p| view! { " / " <A href=category_path(&p.slug)>{p.name}</A> })}
@@ -158,6 +159,21 @@ pub fn ProductPage() -> impl IntoView {
     }
 }
 
+/// The page's meta description: the start of the product's own, cut at a word, or a line
+/// made of its facts when it has none.
+fn describe(product: &ProductDetail) -> String {
+    let text = product.description.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return format!("{} by {}, from {}, sold by {}.", product.title, product.brand, product.price.display(), product.seller.name);
+    }
+    if text.chars().count() <= 155 {
+        return text;
+    }
+    let cut: String = text.chars().take(155).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{}…", cut.trim_end_matches([',', '.', ';', ':']))
+}
+
 /// The product with its variants. The chosen variant is `?sku=` in the URL: a link without
 /// JavaScript, a client-side switch (no reload) once hydrated, and shareable either way.
 #[component]
@@ -176,11 +192,12 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
     let images = product.images.clone();
     let (main_image, set_main_image) = signal(images.first().cloned().unwrap_or_default());
     let title = product.title.clone();
-    let summary: String = product.description.chars().take(150).collect();
+    let summary = describe(&product);
     let last_category = product.categories.last().cloned();
     view! {
         <Title text=title.clone() />
         <Meta name="description" content=summary />
+        <script type="application/ld+json" data-testid="structured-data" inner_html=structured_data(&product)></script>
         <nav class="breadcrumbs" aria-label="Breadcrumb">
             <A href="/">"Home"</A>
             {product.categories.clone().into_iter().map(|c| view! { " / " <A href=category_path(&c.slug)>{c.name}</A> }).collect_view()}

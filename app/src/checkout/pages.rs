@@ -4,7 +4,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_navigate;
 
 use super::*;
@@ -113,6 +113,7 @@ pub fn CheckoutPage() -> impl IntoView {
     let working = move || place.pending().get() || confirm.pending().get() || card_busy.get();
     view! {
         <Title text="Checkout" />
+        <Meta name="description" content="Check out: your delivery address and payment, and the order summary." />
         <h1>"Checkout"</h1>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

@@ -2,6 +2,7 @@
 //! itself lives in the `migrations` crate; these mirror it column for column.
 
 pub mod address;
+pub mod api_token;
 pub mod cart_line;
 pub mod category;
 pub mod flash_sale;

@@ -302,11 +302,17 @@ fn QueuePanel(sale: SaleView, buy: ServerAction<BuySale>) -> impl IntoView {
                             }.into_any(),
                             Some(q) => {
                                 // Each round lets `admitted` in from the front: this place moves up as
-                                // many; at the front, the page asks for its token.
+                                // many. The estimate can be behind (a round between the server's
+                                // answer and this render, shoppers ahead who left), so after a round
+                                // the page asks for its real place whenever it may be next (within
+                                // one round of the front) or the estimate is impossible (more than
+                                // are waiting): never more than one ask per round and shopper.
                                 let seen = live.admitted.get_untracked();
                                 let position = move || q.position - (live.admitted.get() - seen);
                                 Effect::new(move |_| {
-                                    if position() <= 0 {
+                                    let moved = live.admitted.get() > seen;
+                                    let round = live.last_round.get().max(1);
+                                    if moved && (position() <= round || position() > live.waiting.get()) {
                                         live.place.update(|n| *n += 1);
                                     }
                                 });
@@ -344,6 +350,9 @@ struct Live {
     remaining: RwSignal<Option<i64>>,
     /// Shoppers let in since the page loaded.
     admitted: RwSignal<i64>,
+    /// Shoppers still waiting after the last round, and how many it let in.
+    waiting: RwSignal<i64>,
+    last_round: RwSignal<i64>,
     /// Bumped to reload the shopper's place.
     place: RwSignal<u32>,
 }
@@ -368,6 +377,8 @@ impl Live {
             "queue_moved" => {
                 let sold_out_now = n("remaining") == Some(0) && self.remaining.get_untracked() != Some(0);
                 self.remaining.try_set(n("remaining"));
+                self.waiting.try_set(n("waiting").unwrap_or(i64::MAX));
+                self.last_round.try_set(n("admitted").unwrap_or(0));
                 self.admitted.try_update(|a| *a += n("admitted").unwrap_or(0));
                 if sold_out_now {
                     self.place.try_update(|n| *n += 1); // everyone in line is told at once

@@ -3,7 +3,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
@@ -20,6 +20,7 @@ pub fn OrdersPage() -> impl IntoView {
     let orders = Resource::new(|| (), |_| get_orders());
     view! {
         <Title text="Your orders" />
+        <Meta name="description" content="Your orders with their status: track, pay or cancel them." />
         <h1>"Your orders"</h1>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
@@ -118,6 +119,7 @@ pub fn OrderPage() -> impl IntoView {
                 let a = o.shipping_address.clone();
                 view! {
                     <Title text=format!("Order #{}", o.order_id) />
+                    <Meta name="description" content=format!("Order #{}: its items, payment, delivery address and status.", o.order_id) />
                     <h1>{format!("Order #{}", o.order_id)}</h1>
                     {placed.then(|| view! { <p class="notice" role="status" data-testid="order-placed">"Thank you! Your order is placed and paid."</p> })}
                     <p data-testid="order-status" class=format!("status status-{}", o.status)>{o.status.label()}</p>

@@ -63,6 +63,8 @@ pub struct RateLimits {
     /// Buy attempts in a flash sale, per shopper and per client address.
     pub sale_buy_per_user: Rule,
     pub sale_buy_per_ip: Rule,
+    /// REST requests made with one API token.
+    pub api_token: Rule,
 }
 
 impl Default for RateLimits {
@@ -76,6 +78,8 @@ impl Default for RateLimits {
             sale_join_per_ip: Rule { limit: 1200, per: Duration::from_secs(60) },
             sale_buy_per_user: Rule { limit: 20, per: Duration::from_secs(60) },
             sale_buy_per_ip: Rule { limit: 600, per: Duration::from_secs(60) },
+            // A program syncing a catalog: bursts of 600, then 20 a second.
+            api_token: Rule { limit: 600, per: Duration::from_secs(30) },
         }
     }
 }

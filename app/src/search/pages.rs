@@ -3,7 +3,7 @@
 //! and it works before the wasm loads (every control is a link or a GET form).
 
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 use super::*;
@@ -75,6 +75,7 @@ fn ResultsView(q: SearchQuery, found: SearchResults) -> impl IntoView {
     let base = base.trim_end_matches('?').to_owned();
     view! {
         <Title text=if q.q.is_empty() { "Search".to_owned() } else { format!("Search: {}", q.q) } />
+        <Meta name="description" content=if q.q.is_empty() { "Search the whole catalog by word, brand, price and rating.".to_owned() } else { format!("Products matching \"{}\", with filters by category, brand, price and rating.", q.q) } />
         <div class="list-head">
             <h1>{heading}</h1>
             <p class="muted" data-testid="result-count">{format!("{} products", found.total)}</p>

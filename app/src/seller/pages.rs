@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::components::{A, Form, Outlet};
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
@@ -20,6 +20,7 @@ pub fn SellerLayout() -> impl IntoView {
     let user = Resource::new(|| (), |_| crate::accounts::get_current_user());
     view! {
         <Title text="Seller admin" />
+        <Meta name="description" content="Manage your catalog, stock, orders and flash sales." />
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match user.await {
@@ -33,6 +34,7 @@ pub fn SellerLayout() -> impl IntoView {
                                 <A href="/seller/orders">"Orders"</A>
                                 <A href="/seller/sales">"Sales"</A>
                                 {(u.role == Role::Admin).then(|| view! { <A href="/seller/payments">"Payments check"</A> })}
+                                <a href="/account#tokens">"API tokens"</a>
                             </nav>
                             <div class="admin-main"><Outlet /></div>
                         </div>
@@ -221,6 +223,7 @@ pub fn EditProduct() -> impl IntoView {
                 let notice = query.read_untracked().get("notice");
                 view! {
                     <Title text=format!("Edit {}", p.title) />
+                    <Meta name="description" content=format!("Edit {}: details, variants, prices, stock and pictures.", p.title) />
                     <div class="list-head">
                         <h1>{p.title.clone()}</h1>
                         <span class=format!("status status-{}", status.as_str()) data-testid="product-status">{status.label()}</span>

@@ -4,7 +4,7 @@
 pub mod forms;
 
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::components::A;
 use crate::error::AppError;
 
@@ -40,6 +40,7 @@ pub fn NotFound(#[prop(optional, into)] message: Option<String>) -> impl IntoVie
     set_status(404);
     view! {
         <Title text="Page not found" />
+        <Meta name="description" content="There is no page at this address. Search the shop or start from the home page." />
         <section class="empty-state" data-testid="not-found">
             <h1>"We couldn't find that page"</h1>
             <p>{message.unwrap_or_else(|| "The link may be old, or the item may no longer be sold.".to_owned())}</p>

@@ -2,7 +2,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 
 use super::*;
 use crate::catalog::cards::ProductGrid;
@@ -15,6 +15,7 @@ pub fn WishlistPage() -> impl IntoView {
     let list = Resource::new(move || wish.version().get(), |_| get_wishlist());
     view! {
         <Title text="Wishlist" />
+        <Meta name="description" content="The products you saved for later." />
         <h1>"Your wishlist"</h1>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {

@@ -1,7 +1,6 @@
 //! The cart over REST: `GET /api/v1/cart`, `POST /api/v1/cart/items`,
 //! `PUT|DELETE /api/v1/cart/items/{sku}`. Same rules as the storefront's forms.
 
-use app::accounts::session::cart_owner;
 use app::cart::service::{self, ItemRef, Mode};
 use app::cart::{CartView, MAX_REQUEST_QUANTITY};
 use app::error::AppError;
@@ -47,7 +46,7 @@ fn quantity(q: i64) -> Result<i64, AppError> {
 
 #[utoipa::path(tag = "cart", get, path = "/api/v1/cart", responses((status = 200, body = CartView)))]
 pub async fn get_cart(State(state): State<AppState>, caller: Caller) -> Result<Json<CartView>, ApiError> {
-    let owner = cart_owner(&caller.session, false).await?;
+    let owner = caller.cart_owner(false).await?;
     Ok(Json(service::view(&state, owner.as_ref()).await?))
 }
 
@@ -67,7 +66,7 @@ pub async fn add_item(State(state): State<AppState>, caller: Caller, JsonBody(bo
         AddMode::Set => Mode::Set,
     };
     let quantity = quantity(body.quantity.unwrap_or(1))?;
-    let owner = cart_owner(&caller.session, true).await?.ok_or(AppError::Internal)?;
+    let owner = caller.cart_owner(true).await?.ok_or(AppError::Internal)?;
     Ok(Json(service::put_item(&state, &owner, item, quantity, mode).await?))
 }
 
@@ -77,14 +76,14 @@ pub async fn add_item(State(state): State<AppState>, caller: Caller, JsonBody(bo
     responses((status = 200, body = CartView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_item(State(state): State<AppState>, caller: Caller, Path(sku): Path<String>, JsonBody(body): JsonBody<SetItem>) -> Result<Json<CartView>, ApiError> {
     let quantity = quantity(body.quantity.ok_or_else(|| AppError::bad("quantity", "quantity is required"))?)?;
-    let owner = cart_owner(&caller.session, true).await?.ok_or(AppError::Internal)?;
+    let owner = caller.cart_owner(true).await?.ok_or(AppError::Internal)?;
     Ok(Json(service::put_item(&state, &owner, ItemRef::Sku(sku), quantity, Mode::Set).await?))
 }
 
 #[utoipa::path(tag = "cart", delete, path = "/api/v1/cart/items/{sku}", params(("sku" = String, Path)),
     responses((status = 200, body = CartView), (status = 404, body = ErrorBody)))]
 pub async fn remove_item(State(state): State<AppState>, caller: Caller, Path(sku): Path<String>) -> Result<Json<CartView>, ApiError> {
-    let owner = cart_owner(&caller.session, true).await?.ok_or(AppError::Internal)?;
+    let owner = caller.cart_owner(true).await?.ok_or(AppError::Internal)?;
     Ok(Json(service::remove_item(&state, &owner, &sku).await?))
 }
 

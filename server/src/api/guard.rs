@@ -2,7 +2,9 @@
 //! and the typed extractors of the REST edge (JSON bodies, path ids, query parameters) that
 //! fail with a message a person can act on.
 
+use app::accounts::tokens::{Scope, TokenCaller};
 use app::accounts::{CurrentUser, Need, authorize, session};
+use app::cart::CartOwner;
 use app::error::AppError;
 use app::state::AppState;
 use axum::Json;
@@ -18,16 +20,57 @@ use tower_sessions::Session;
 
 use super::{ApiError, error_response};
 
-/// The caller of a REST route, signed in or not. Routes say what they need with `require`,
-/// which asks the one `authorize` decision that server functions use too.
+/// The caller of a REST route, signed in or not: by the session cookie, or by an API token
+/// (`Authorization: Bearer so_…`, never both: with the header the cookie is not read). Routes
+/// say what they need with `require`, which asks the one `authorize` decision that server
+/// functions use too; a token must also carry the scope of the route (`scope_of`).
 pub struct Caller {
     pub user: Option<CurrentUser>,
     pub session: Session,
+    /// The token the request came with, when it came with one.
+    pub token: Option<TokenCaller>,
 }
 
 impl Caller {
     pub fn require(&self, need: Need) -> Result<&CurrentUser, ApiError> {
         Ok(authorize(self.user.as_ref(), need)?)
+    }
+
+    /// The caller's cart: a token's account's, else the session's (a guest's made on the
+    /// first write when `create`).
+    pub async fn cart_owner(&self, create: bool) -> Result<Option<CartOwner>, AppError> {
+        match &self.token {
+            Some(t) => Ok(Some(CartOwner::User(t.user.user_id))),
+            None => session::cart_owner(&self.session, create).await,
+        }
+    }
+}
+
+/// The scope a token needs for a route; `None` for what any token (or nobody) may do: public
+/// reads, the caller's own account and tokens.
+pub fn scope_of(method: &Method, path: &str) -> Option<Scope> {
+    let rest = path.strip_prefix("/api/v1/")?;
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    let segments: Vec<&str> = rest.split('/').collect();
+    match segments.as_slice() {
+        ["seller", "products", ..] => Some(if read { Scope::CatalogRead } else { Scope::CatalogWrite }),
+        ["seller", "orders", ..] | ["cart", ..] | ["orders", ..] | ["payment-methods", ..] | ["wishlist", ..] => Some(Scope::Orders),
+        ["products", _, "reviews"] if !read => Some(Scope::Orders),
+        // A sale, the list and the draw are public; the caller's place, holds and buys are not.
+        ["sales"] | ["sales", _] | ["sales", _, "draw"] if read => None,
+        ["seller", "sales", ..] | ["sales", ..] => Some(Scope::Sales),
+        ["admin", ..] => Some(Scope::Admin),
+        _ => None,
+    }
+}
+
+/// The secret of an `Authorization: Bearer …` header; any other scheme is a 401 that says
+/// what to send.
+fn bearer(value: &header::HeaderValue) -> Result<&str, AppError> {
+    let text = value.to_str().unwrap_or("");
+    match text.split_once(' ') {
+        Some((scheme, secret)) if scheme.eq_ignore_ascii_case("bearer") && !secret.trim().is_empty() => Ok(secret.trim()),
+        _ => Err(AppError::Unauthorized("Send an API token as Authorization: Bearer so_… (or no Authorization header and the session cookie).".to_owned())),
     }
 }
 
@@ -39,8 +82,19 @@ impl FromRequestParts<AppState> for Caller {
             tracing::error!(%status, msg, "session layer missing");
             ApiError(AppError::Internal).into_response()
         })?;
-        let user = session::current_user(&state, &session).await.map_err(|e| ApiError(e).into_response())?;
-        Ok(Caller { user, session })
+        let Some(authorization) = parts.headers.get(header::AUTHORIZATION) else {
+            let user = session::current_user(state, &session).await.map_err(|e| ApiError(e).into_response())?;
+            return Ok(Caller { user, session, token: None });
+        };
+        let reply = |e: AppError| ApiError(e).into_response();
+        let token = app::accounts::tokens::authenticate(state, bearer(authorization).map_err(reply)?).await.map_err(reply)?;
+        if let Some(scope) = scope_of(&parts.method, parts.uri.path())
+            && !token.scopes.contains(&scope)
+        {
+            return Err(reply(AppError::Forbidden(format!("This API token may not do this: it needs the {} scope. Make a token with it in the admin.", scope.as_str()))));
+        }
+        app::ratelimit::enforce(state, &[(format!("token:{}", token.token_id), state.limits.api_token)]).await.map_err(reply)?;
+        Ok(Caller { user: Some(token.user.clone()), session, token: Some(token) })
     }
 }
 
@@ -85,9 +139,12 @@ fn is_cross_site(h: &HeaderMap) -> bool {
 
 /// CSRF protection for every write (REST, server functions, form posts), on top of the
 /// SameSite=Lax session cookie.
+/// A REST request with an `Authorization` header is not checked: it is authenticated by that
+/// header alone (the cookie is then ignored), which a cross-site form cannot send.
 pub async fn refuse_cross_site_writes(req: Request, next: Next) -> Response {
     let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if writes && is_cross_site(req.headers()) {
+    let by_token = req.uri().path().starts_with("/api/v1/") && req.headers().contains_key(header::AUTHORIZATION);
+    if writes && !by_token && is_cross_site(req.headers()) {
         tracing::warn!(method = %req.method(), uri = %req.uri(), "refused a cross-site write");
         return error_response(StatusCode::FORBIDDEN, "cross_site", "This request came from another site and was refused.");
     }
@@ -293,6 +350,40 @@ mod tests {
         let fields = field_error(&e).fields();
         assert_eq!(fields.len(), 1, "one field is named: {fields:?}");
         fields.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn every_guarded_route_names_the_scope_a_token_needs() {
+        let scope = |m: Method, p: &str| scope_of(&m, p);
+        assert_eq!(scope(Method::GET, "/api/v1/seller/products"), Some(Scope::CatalogRead));
+        assert_eq!(scope(Method::PUT, "/api/v1/seller/products/3"), Some(Scope::CatalogWrite));
+        assert_eq!(scope(Method::POST, "/api/v1/seller/products/3/images"), Some(Scope::CatalogWrite));
+        assert_eq!(scope(Method::POST, "/api/v1/seller/orders/3/ship"), Some(Scope::Orders));
+        assert_eq!(scope(Method::POST, "/api/v1/orders/checkout"), Some(Scope::Orders));
+        assert_eq!(scope(Method::GET, "/api/v1/cart"), Some(Scope::Orders));
+        assert_eq!(scope(Method::POST, "/api/v1/products/3/reviews"), Some(Scope::Orders));
+        assert_eq!(scope(Method::GET, "/api/v1/products/3/reviews"), None, "reviews are public to read");
+        assert_eq!(scope(Method::GET, "/api/v1/sales"), None);
+        assert_eq!(scope(Method::GET, "/api/v1/sales/4"), None);
+        assert_eq!(scope(Method::GET, "/api/v1/sales/4/draw"), None);
+        assert_eq!(scope(Method::GET, "/api/v1/sales/4/queue"), Some(Scope::Sales), "the caller's own place");
+        assert_eq!(scope(Method::GET, "/api/v1/sales/holds/ab"), Some(Scope::Sales));
+        assert_eq!(scope(Method::POST, "/api/v1/sales/4/buy"), Some(Scope::Sales));
+        assert_eq!(scope(Method::POST, "/api/v1/seller/sales"), Some(Scope::Sales));
+        assert_eq!(scope(Method::GET, "/api/v1/admin/users"), Some(Scope::Admin));
+        for free in ["/api/v1/account", "/api/v1/auth/me", "/api/v1/tokens", "/api/v1/sellers/2", "/api/v1/products", "/healthz"] {
+            assert_eq!(scope(Method::GET, free), None, "{free}");
+        }
+    }
+
+    #[test]
+    fn only_a_bearer_authorization_is_read() {
+        let h = |s: &str| header::HeaderValue::from_str(s).unwrap();
+        assert_eq!(bearer(&h("Bearer so_abc")).unwrap(), "so_abc");
+        assert_eq!(bearer(&h("bearer  so_abc ")).unwrap(), "so_abc");
+        for bad in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer  ", "so_abc"] {
+            assert!(matches!(bearer(&h(bad)), Err(AppError::Unauthorized(_))), "{bad}");
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod seller;
 pub mod webhooks;
 pub mod products;
 pub mod search;
+pub mod tokens;
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -75,9 +76,38 @@ pub fn error_response(status: StatusCode, code: &str, message: &str) -> Response
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Sellout API", version = "1", description = "Storefront REST API. Money is integer minor units plus an ISO 4217 currency."),
-    components(schemas(ErrorBody, ErrorDetail, app::catalog::ProductList, app::catalog::ProductDetail, app::cart::CartView, app::search::SearchResults, app::seller::SellerProduct, app::seller::SellerProductList, app::seller::ProductInput))
+    components(schemas(ErrorBody, ErrorDetail, app::catalog::ProductList, app::catalog::ProductDetail, app::cart::CartView, app::search::SearchResults, app::seller::SellerProduct, app::seller::SellerProductList, app::seller::ProductInput)),
+    modifiers(&Security),
+    // Every route takes either way of signing in, or none (public reads; guarded routes then
+    // answer 401): a token must also carry the route's scope (403 otherwise).
+    security((), ("session" = []), ("bearer" = []))
 )]
 pub struct ApiDoc;
+
+/// The two ways to be somebody: the browser's session cookie, and an API token sent as
+/// `Authorization: Bearer so_…` (made in the admin or with `POST /api/v1/tokens`).
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description("sellout_session", "The browser's session, set by signing in (POST /api/v1/auth/login). Writes from another site are refused."))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("so_ followed by 64 hex digits")
+                    .description(Some("A personal access token with scopes (catalog:read, catalog:write, orders, sales, admin); rate limited per token; needs no cross-site guard."))
+                    .build(),
+            ),
+        );
+    }
+}
 
 async fn api_not_found() -> ApiError {
     ApiError(AppError::not_found("There is no such API endpoint."))
@@ -95,6 +125,7 @@ fn endpoints() -> OpenApiRouter<AppState> {
         .merge(reviews::router())
         .merge(sales::router())
         .merge(seller::router())
+        .merge(tokens::router())
         .merge(health::router())
 }
 

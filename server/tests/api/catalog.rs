@@ -195,6 +195,52 @@ async fn pages_render_on_the_server(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The text between `start` and the next `end` after it, for each occurrence.
+fn between<'a>(html: &'a str, start: &str, end: &str) -> Vec<&'a str> {
+    html.split(start).skip(1).filter_map(|rest| rest.split_once(end).map(|(inside, _)| inside)).collect()
+}
+
+async fn every_page_has_a_title_a_description_and_products_their_structured_data(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (_, list) = app.get_json("/api/v1/products?limit=1").await?;
+    let id = list["products"][0]["product_id"].as_i64().unwrap();
+    let (_, detail) = app.get_json(&format!("/api/v1/products/{id}")).await?;
+    let paths = ["/", "/c/clothing", &format!("/p/{id}"), "/search?q=shirt", "/search", "/cart", "/sales", "/signin", "/register", "/no/such/page"];
+    let mut descriptions = HashMap::new();
+    for path in paths {
+        let html = app.get(path).await?.text().await?;
+        let titles = between(&html, "<title>", "</title>");
+        assert_eq!(titles.len(), 1, "{path}: one title, found {titles:?}");
+        assert!(titles[0].ends_with("Sellout"), "{path}: the shop's name in the title: {titles:?}");
+        let found = between(&html, "<meta name=\"description\" content=\"", "\"");
+        assert_eq!(found.len(), 1, "{path}: one meta description, found {found:?}");
+        assert!(found[0].len() >= 20, "{path}: a description a person can read: {found:?}");
+        assert!(found[0].chars().count() <= 170, "{path}: short enough for a result snippet: {found:?}");
+        descriptions.insert(path.to_owned(), found[0].to_owned());
+    }
+    assert!(descriptions.values().collect::<std::collections::HashSet<_>>().len() >= paths.len() - 1, "pages describe themselves, not one line for all: {descriptions:?}");
+
+    let html = app.get(&format!("/p/{id}")).await?.text().await?;
+    let scripts = between(&html, "<script type=\"application/ld+json\" data-testid=\"structured-data\">", "</script>");
+    assert_eq!(scripts.len(), 1, "the product page carries its structured data");
+    let data: Value = serde_json::from_str(scripts[0])?;
+    assert_eq!(data["@type"], "Product");
+    assert_eq!(data["name"], detail["title"]);
+    let offers = data["offers"].as_array().unwrap();
+    let variants = detail["variants"].as_array().unwrap();
+    assert_eq!(offers.len(), variants.len(), "an offer per variant");
+    for (offer, variant) in offers.iter().zip(variants) {
+        assert_eq!(offer["@type"], "Offer");
+        assert_eq!(offer["sku"], variant["sku"]);
+        let amount = variant["price"]["amount"].as_i64().unwrap();
+        assert_eq!(offer["price"], format!("{}.{:02}", amount / 100, amount % 100), "the variant's price in its currency's units");
+        assert_eq!(offer["priceCurrency"], variant["price"]["currency"]);
+        let in_stock = variant["available"].as_i64().unwrap() > 0;
+        assert_eq!(offer["availability"], if in_stock { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" });
+    }
+    Ok(())
+}
+
 crate::on_both_databases!(
     products_are_listed_in_pages,
     category_filter_includes_subcategories,
@@ -203,4 +249,5 @@ crate::on_both_databases!(
     bad_list_parameters_are_400_naming_the_parameter,
     unknown_product_or_category_is_404,
     pages_render_on_the_server,
+    every_page_has_a_title_a_description_and_products_their_structured_data,
 );

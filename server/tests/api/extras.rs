@@ -77,12 +77,28 @@ async fn page(v: &Visitor, path: &str) -> anyhow::Result<(u16, String)> {
     Ok((res.status().as_u16(), res.text().await?))
 }
 
+/// A page whose suggestions were not skipped. On a machine busy with the other tests a
+/// rendering may run past the breaker's 250 ms and show the quiet line instead (what that
+/// looks like is `a_failing_recommendations_query…`'s subject, not this test's): asked again,
+/// twice at most, fewer than the failures that open the breaker.
+async fn page_with_suggestions(v: &Visitor, path: &str) -> anyhow::Result<(u16, String)> {
+    let mut tries = 0;
+    loop {
+        let (status, html) = page(v, path).await?;
+        tries += 1;
+        if !html.contains("also-bought-resting") || tries == app::breaker::EXTRAS_TRIP_AFTER {
+            assert!(!html.contains("also-bought-resting"), "{path}: the suggestions were skipped on every try");
+            return Ok((status, html));
+        }
+    }
+}
+
 async fn customers_also_bought_comes_from_paid_orders(backend: Backend) -> anyhow::Result<()> {
     let app = spawn_app(backend).await?;
     let picked = skus_of_different_products(&app, 4).await?;
     let [(a, pa), (b, pb), (c, pc), (_, pd)] = <[_; 4]>::try_from(picked).map_err(|_| anyhow::anyhow!("four products"))?;
     let nobody = visitor(&app);
-    let (status, html) = page(&nobody, &format!("/p/{}", pa.id)).await?;
+    let (status, html) = page_with_suggestions(&nobody, &format!("/p/{}", pa.id)).await?;
     assert_eq!(status, 200);
     assert!(also_bought(&html).is_none(), "nothing bought yet: no section at all");
 
@@ -94,19 +110,19 @@ async fn customers_also_bought_comes_from_paid_orders(backend: Backend) -> anyho
     let written = app::recommend::service::compute(&app.state).await?;
     assert_eq!(written, 4, "A→B, A→C, B→A, C→A");
 
-    let (_, html) = page(&nobody, &format!("/p/{}", pa.id)).await?;
+    let (_, html) = page_with_suggestions(&nobody, &format!("/p/{}", pa.id)).await?;
     let section = also_bought(&html).unwrap_or_else(|| panic!("product A shows what was bought with it"));
     let (at_b, at_c) = (section.find(&pb.title), section.find(&pc.title));
     assert!(at_b.is_some() && at_c.is_some(), "B and C are shown: {section}");
     assert!(at_b < at_c, "B (two orders) comes before C (one)");
     assert!(!section.contains(&pd.title), "D was never bought with A");
-    let (_, html) = page(&nobody, &format!("/p/{}", pd.id)).await?;
+    let (_, html) = page_with_suggestions(&nobody, &format!("/p/{}", pd.id)).await?;
     assert!(also_bought(&html).is_none(), "D was bought alone");
 
     // The cart: what goes with its products, none of them already in it.
     let (status, _) = dee.post("/api/v1/cart/items", json!({"sku": c, "quantity": 1})).await?;
     assert!(status == 200 || status == 201, "{status}");
-    let (_, html) = page(&dee, "/cart").await?;
+    let (_, html) = page_with_suggestions(&dee, "/cart").await?;
     let section = also_bought(&html).unwrap_or_else(|| panic!("the cart shows what goes with C"));
     assert!(section.contains(&pa.title), "A was bought with C: {section}");
     assert!(!section.contains(&pc.title), "C is in the cart already");
@@ -161,6 +177,10 @@ async fn a_failing_recommendations_query_leaves_the_page_and_checkout_working(ba
         let state = app.state.extras.recommendations.state();
         trials.push(state);
         if state == BreakerState::Closed {
+            // The page that made the trial may still show the quiet line: a rendering can ask
+            // twice (seen under CI load), and the ask beside the trial in flight is skipped.
+            // The next page has them back.
+            let html = if html.contains("also-bought-resting") { page(&v, &format!("/p/{}", p.id)).await?.1 } else { html };
             assert!(!html.contains("also-bought-resting"), "the suggestions are back (none yet for this product)");
             return Ok(());
         }

@@ -1,0 +1,245 @@
+//! What every response carries on its way out: compression, the cache rule (public only for a
+//! page shared by every anonymous visitor, never once a session exists), security headers, and
+//! the storefront's files precompressed under names that change with their content. (Pictures
+//! are not compressed again: `seller::pictures_are_checked_stored_and_served`.)
+
+use std::io::Read;
+
+use reqwest::header::{ACCEPT_ENCODING, HeaderMap};
+
+use crate::helpers::{Backend, TestApp, scratch_dir, spawn_app, spawn_app_with, test_config, fresh_database_url};
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn unbrotli(bytes: &[u8]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    brotli::Decompressor::new(bytes, 4096).read_to_string(&mut out)?;
+    Ok(out)
+}
+
+fn ungzip(bytes: &[u8]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(bytes).read_to_string(&mut out)?;
+    Ok(out)
+}
+
+async fn first_product(app: &TestApp) -> anyhow::Result<(i64, String)> {
+    let (_, list) = app.get_json("/api/v1/products?limit=1").await?;
+    let p = &list["products"][0];
+    Ok((p["product_id"].as_i64().unwrap(), p["title"].as_str().unwrap().to_owned()))
+}
+
+/// The security headers every page carries.
+fn assert_secured(headers: &HeaderMap, what: &str) {
+    assert_eq!(header(headers, "x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(header(headers, "referrer-policy"), "strict-origin-when-cross-origin", "{what}");
+    assert_eq!(header(headers, "x-frame-options"), "DENY", "{what}");
+    let csp = header(headers, "content-security-policy");
+    for rule in ["object-src 'none'", "base-uri 'self'", "frame-ancestors 'none'"] {
+        assert!(csp.contains(rule), "{what}: {rule} in {csp:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_page_is_compressed_public_for_a_cdn_and_secured() -> anyhow::Result<()> {
+    let app = spawn_app(Backend::Sqlite).await?;
+    let (id, title) = first_product(&app).await?;
+    let path = format!("/p/{id}");
+    let anonymous = reqwest::Client::new();
+
+    let plain = anonymous.get(app.url(&path)).send().await?;
+    assert_eq!(plain.status(), 200);
+    let headers = plain.headers().clone();
+    assert_eq!(header(&headers, "content-encoding"), "", "not asked for, not compressed");
+    assert_eq!(header(&headers, "cache-control"), "public, max-age=0, s-maxage=30");
+    let vary = header(&headers, "vary").to_ascii_lowercase();
+    assert!(vary.contains("cookie") && vary.contains("authorization") && vary.contains("accept-encoding"), "{vary}");
+    assert_secured(&headers, "an anonymous product page");
+    assert!(headers.get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
+    let html = plain.text().await?;
+    assert!(html.contains(&title));
+
+    // Kept and compressed once: brotli and gzip are the same page.
+    for (accept, decode) in [("br", unbrotli as fn(&[u8]) -> anyhow::Result<String>), ("gzip, deflate", ungzip)] {
+        let res = anonymous.get(app.url(&path)).header(ACCEPT_ENCODING, accept).send().await?;
+        assert_eq!(header(res.headers(), "x-sellout-page-cache"), "hit");
+        let encoding = header(res.headers(), "content-encoding").to_owned();
+        assert_eq!(encoding, accept.split(',').next().unwrap(), "asked for {accept}");
+        let bytes = res.bytes().await?;
+        assert!(bytes.len() * 3 < html.len(), "{encoding}: {} bytes of {}", bytes.len(), html.len());
+        assert_eq!(decode(&bytes)?, html, "{encoding} decodes to the page");
+    }
+    // `q=0` refuses an encoding.
+    let res = anonymous.get(app.url(&path)).header(ACCEPT_ENCODING, "br;q=0, gzip").send().await?;
+    assert_eq!(header(res.headers(), "content-encoding"), "gzip");
+
+    // The sales' pages may be kept by a CDN only a second: their units left move.
+    let res = anonymous.get(app.url("/sales")).send().await?;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(res.headers(), "cache-control"), "public, max-age=0, s-maxage=1");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_public_once_a_session_exists() -> anyhow::Result<()> {
+    let app = spawn_app(Backend::Sqlite).await?;
+    let (id, _) = first_product(&app).await?;
+    let shopper = app.visitor();
+    shopper.register("cache@example.com", "a long enough password").await?;
+    for path in [format!("/p/{id}"), "/account".to_owned(), "/cart".to_owned(), "/".to_owned()] {
+        let res = shopper.client.get(app.url(&path)).header(ACCEPT_ENCODING, "br").send().await?;
+        assert_eq!(res.status(), 200, "{path}");
+        let headers = res.headers().clone();
+        assert_eq!(header(&headers, "cache-control"), "private, no-store", "{path}");
+        assert!(headers.get("x-sellout-page-cache").is_none(), "{path}: not a shared page");
+        assert_secured(&headers, &path);
+        // Compressed on the fly, since it is rendered for this shopper alone.
+        assert_eq!(header(&headers, "content-encoding"), "br", "{path}");
+        assert!(unbrotli(&res.bytes().await?)?.contains("</html>"), "{path}");
+    }
+    // The REST API with the session's cookie: JSON, compressed, private.
+    let res = shopper.client.get(app.url("/api/v1/cart")).header(ACCEPT_ENCODING, "gzip").send().await?;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(res.headers(), "cache-control"), "private, no-store");
+    assert_eq!(header(res.headers(), "x-content-type-options"), "nosniff");
+    let encoding = header(res.headers(), "content-encoding").to_owned();
+    let body = res.bytes().await?;
+    let json: serde_json::Value = serde_json::from_str(&if encoding == "gzip" { ungzip(&body)? } else { String::from_utf8(body.to_vec())? })?;
+    assert!(json.get("items").is_some(), "{json}");
+
+    // A page that is not the same for everyone is private even without a cookie.
+    let res = reqwest::Client::new().get(app.url("/signin")).send().await?;
+    assert_eq!(header(res.headers(), "cache-control"), "private, no-store", "the sign-in page");
+    Ok(())
+}
+
+/// A site root with a built storefront in miniature: hashed names, the list, precompressed copies.
+fn fake_site() -> anyhow::Result<(std::path::PathBuf, String)> {
+    let root = scratch_dir();
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(&pkg)?;
+    let js = "sellout.0123456789abcdef0123.js";
+    let source = "export default function init() {}\n".repeat(50);
+    std::fs::write(pkg.join(js), &source)?;
+    let mut br = Vec::new();
+    brotli::BrotliCompress(&mut source.as_bytes(), &mut br, &Default::default())?;
+    std::fs::write(pkg.join(format!("{js}.br")), &br)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, source.as_bytes())?;
+    std::fs::write(pkg.join(format!("{js}.gz")), gz.finish()?)?;
+    std::fs::write(pkg.join("sellout_bg.abcdefabcdefabcdefab.wasm"), b"\0asm\x01\0\0\0")?;
+    std::fs::write(pkg.join("sellout.fedcba9876543210fedc.css"), "body { margin: 0 }\n")?;
+    std::fs::write(pkg.join("plain.js"), "// not named by its content\n")?;
+    std::fs::write(
+        pkg.join("assets.json"),
+        format!(r#"{{"js":"{js}","wasm":"sellout_bg.abcdefabcdefabcdefab.wasm","css":"sellout.fedcba9876543210fedc.css"}}"#),
+    )?;
+    Ok((root, source))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_storefront_files_are_precompressed_and_kept_a_year_by_name() -> anyhow::Result<()> {
+    let (root, source) = fake_site()?;
+    let mut cfg = test_config(fresh_database_url(Backend::Sqlite).await?);
+    cfg.site_root = root.clone();
+    let app = spawn_app_with(cfg).await?;
+    let client = reqwest::Client::new();
+
+    // Pages load the files by the names in the list.
+    let html = client.get(app.url("/")).send().await?.text().await?;
+    for name in ["/pkg/sellout.0123456789abcdef0123.js", "/pkg/sellout_bg.abcdefabcdefabcdefab.wasm", "/pkg/sellout.fedcba9876543210fedc.css"] {
+        assert!(html.contains(name), "the page loads {name}");
+    }
+
+    let js = app.url("/pkg/sellout.0123456789abcdef0123.js");
+    let res = client.get(&js).header(ACCEPT_ENCODING, "gzip, deflate, br").send().await?;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(res.headers(), "cache-control"), "public, max-age=31536000, immutable");
+    assert_eq!(header(res.headers(), "content-encoding"), "br", "the .br beside it");
+    assert!(header(res.headers(), "vary").to_ascii_lowercase().contains("accept-encoding"));
+    assert_eq!(unbrotli(&res.bytes().await?)?, source);
+
+    let res = client.get(&js).header(ACCEPT_ENCODING, "gzip").send().await?;
+    assert_eq!(header(res.headers(), "content-encoding"), "gzip");
+    assert_eq!(ungzip(&res.bytes().await?)?, source);
+
+    let res = client.get(&js).send().await?;
+    assert_eq!(header(res.headers(), "content-encoding"), "");
+    assert_eq!(res.text().await?, source);
+
+    // The wasm has no compressed copy here: sent as it is, never compressed on the fly.
+    let res = client.get(app.url("/pkg/sellout_bg.abcdefabcdefabcdefab.wasm")).header(ACCEPT_ENCODING, "br").send().await?;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(res.headers(), "content-encoding"), "");
+    assert_eq!(header(res.headers(), "cache-control"), "public, max-age=31536000, immutable");
+
+    // A file under a plain name may change under it: asked about each time.
+    let res = client.get(app.url("/pkg/plain.js")).send().await?;
+    assert_eq!(header(res.headers(), "cache-control"), "public, no-cache");
+    let res = client.get(app.url("/pkg/missing.0123456789abcdef0123.js")).send().await?;
+    assert_eq!(res.status(), 404);
+    assert!(!header(res.headers(), "cache-control").contains("immutable"), "a 404 is not kept");
+    let _ = std::fs::remove_dir_all(root);
+    Ok(())
+}
+
+/// The nonce a page's policy allows, and every nonce on the page's scripts.
+fn nonces(headers: &HeaderMap, html: &str) -> (String, Vec<String>) {
+    let csp = header(headers, "content-security-policy");
+    let allowed = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap_or_else(|| panic!("no nonce in {csp:?}"));
+    // A data block (`application/ld+json`) is never run, so the policy does not ask it for one.
+    let on_scripts = html
+        .split("<script")
+        .skip(1)
+        .filter(|tag| !tag.split('>').next().unwrap_or("").contains("type=\"application/ld+json\""))
+        .map(|tag| tag.split("nonce=\"").nth(1).and_then(|v| v.split('"').next()).unwrap_or("").to_owned())
+        .collect();
+    (allowed.to_owned(), on_scripts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_inline_script_carries_the_nonce_its_page_allows() -> anyhow::Result<()> {
+    let app = spawn_app(Backend::Sqlite).await?;
+    let (id, _) = first_product(&app).await?;
+    let shopper = app.visitor();
+    shopper.register("nonce@example.com", "a long enough password").await?;
+    let mut seen = Vec::new();
+    for path in [format!("/p/{id}"), format!("/p/{id}"), "/account".to_owned(), "/no/such/page".to_owned()] {
+        let res = shopper.client.get(app.url(&path)).send().await?;
+        let headers = res.headers().clone();
+        let html = res.text().await?;
+        let (allowed, on_scripts) = nonces(&headers, &html);
+        assert!(!on_scripts.is_empty(), "{path}: the hydration script");
+        assert!(on_scripts.iter().all(|n| *n == allowed), "{path}: {on_scripts:?} against {allowed}");
+        let csp = header(&headers, "content-security-policy");
+        assert!(csp.contains("script-src 'self' 'nonce-") && csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-src 'none'"), "{path}: {csp}");
+        seen.push(allowed);
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 4, "a new nonce for every page rendered for a shopper");
+
+    // A page kept for anonymous visitors keeps its nonce with its policy: they always agree.
+    let anonymous = reqwest::Client::new();
+    for _ in 0..2 {
+        let res = anonymous.get(app.url(&format!("/p/{id}"))).send().await?;
+        let headers = res.headers().clone();
+        let (allowed, on_scripts) = nonces(&headers, &res.text().await?);
+        assert!(on_scripts.iter().all(|n| *n == allowed), "{on_scripts:?} against {allowed}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsts_only_when_served_over_https() -> anyhow::Result<()> {
+    let mut cfg = test_config(fresh_database_url(Backend::Sqlite).await?);
+    cfg.secure_cookies = true;
+    let app = spawn_app_with(cfg).await?;
+    let res = reqwest::Client::new().get(app.url("/")).send().await?;
+    assert_eq!(header(res.headers(), "strict-transport-security"), "max-age=31536000; includeSubDomains");
+    let res = reqwest::Client::new().get(app.url("/api/v1/products?limit=1")).send().await?;
+    assert_eq!(header(res.headers(), "strict-transport-security"), "max-age=31536000; includeSubDomains");
+    Ok(())
+}
