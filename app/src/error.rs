@@ -166,8 +166,25 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // On the server: the request's arguments could not be read (a field missing or not
+            // of its type). That is the caller's to fix: a 400 naming the argument.
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) | ServerFnErrorErr::Deserialization(detail) if cfg!(feature = "ssr") => {
+                AppError::bad(&argument_named(&detail), format!("Part of what was sent could not be read ({detail}). Check the form and try again."))
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
+}
+
+/// The argument a decoding error names (serde writes it between backticks), or `arguments`.
+fn argument_named(detail: &str) -> String {
+    detail
+        .split('`')
+        .nth(1)
+        .filter(|name| !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or("arguments")
+        .to_owned()
 }
 
 /// Database failures are internal: logged here, never shown.

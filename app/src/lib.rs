@@ -23,6 +23,7 @@ pub mod search;
 pub mod seller;
 pub mod states;
 pub mod store;
+pub mod text;
 pub mod ui;
 pub mod wishlist;
 
@@ -137,7 +138,8 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Title formatter=|text: String| if text.is_empty() { "Sellout".to_owned() } else { format!("{text} · Sellout") } />
+        // The one title formatter: every page's title goes through it (escaped on the server).
+        <Title formatter=text::page_title />
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <Header />

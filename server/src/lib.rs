@@ -9,6 +9,7 @@ pub mod headers;
 pub mod images;
 pub mod mail;
 pub mod metrics;
+pub mod page_fns;
 pub mod page_cache;
 pub mod push;
 pub mod seed;

@@ -232,6 +232,8 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
         .route("/ws", get(crate::push::ws))
         .leptos_routes_with_context(&state, routes, page_context(page_policy.clone()), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(page_policy), shell))
+        // Page functions' errors get their REST status (inside compression: it reads the body).
+        .layer(axum::middleware::from_fn(crate::page_fns::answer_like_rest))
         .layer(axum::middleware::from_fn(crate::api::guard::refuse_cross_site_writes))
         .layer(sessions)
         // Outside the sessions: a page kept for anonymous visitors loads no session at all.

@@ -182,7 +182,7 @@ impl Registration {
                 Some(n) if !n.chars().any(|c| c.is_alphanumeric()) => {
                     errors.add("seller_name", "A shop name needs at least one letter or digit.")
                 }
-                _ => {}
+                Some(n) => crate::text::check_chars(&mut errors, "seller_name", "The shop name", n, false),
             }
         }
         errors.finish()?;
@@ -239,9 +239,13 @@ impl AddressInput {
             } else if v.chars().count() > max {
                 errors.add(field, format!("The {label} has at most {max} characters."));
             }
+            crate::text::check_chars(errors, field, &format!("The {label}"), v, false);
             v.to_owned()
         };
         let optional = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(100).collect());
+        for (field, label, value) in [("line2", "The second address line", &self.line2), ("region", "The region", &self.region)] {
+            crate::text::check_chars(&mut errors, field, label, value.as_deref().unwrap_or(""), false);
+        }
         let name = required(&mut errors, "name", "recipient's name", &self.name, 100);
         let line1 = required(&mut errors, "line1", "street address", &self.line1, 200);
         let city = required(&mut errors, "city", "city", &self.city, 100);

@@ -29,21 +29,19 @@ pub(crate) async fn caller(need: Need) -> Result<(crate::state::AppState, Curren
     Ok((state, user))
 }
 
-/// Where to go after signing in: a local path only (no open redirect).
+/// Where to go after signing in: the account page, or `next` when it is a path of this shop
+/// (`ui::forms::same_site_path`; anything else is `/`).
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/account".to_owned(),
-    }
+    next.map_or("/account", crate::ui::forms::same_site_path).to_owned()
 }
 
 #[cfg(feature = "ssr")]
 fn after_sign_in(notices: &[String], next: Option<&str>) {
     if notices.is_empty() {
-        leptos_axum::redirect(&safe_next(next));
+        crate::ui::forms::redirect(&safe_next(next));
     } else {
         let q: Vec<String> = notices.iter().map(|n| format!("notice={}", crate::ui::forms::url_encode(n))).collect();
-        leptos_axum::redirect(&format!("/cart?{}", q.join("&")));
+        crate::ui::forms::redirect(&format!("/cart?{}", q.join("&")));
     }
 }
 
@@ -140,7 +138,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 #[server(prefix = "/api/fn", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     session::sign_out(&session().await?).await?;
-    leptos_axum::redirect("/");
+    crate::ui::forms::redirect("/");
     Ok(())
 }
 
@@ -268,7 +266,7 @@ pub async fn create_token(
         // secret once, from the session, and forgets it.
         Ok(made) if crate::ui::forms::is_plain_form_post().await => {
             session().await?.insert(JUST_MADE_TOKEN_KEY, made).await?;
-            leptos_axum::redirect("/account#tokens");
+            crate::ui::forms::redirect("/account#tokens");
         }
         Ok(_) => {}
         Err(e) => {

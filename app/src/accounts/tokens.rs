@@ -139,6 +139,7 @@ impl TokenInput {
         } else if name.chars().count() > MAX_TOKEN_NAME {
             fields.add("name", format!("The name can be at most {MAX_TOKEN_NAME} characters."));
         }
+        crate::text::check_chars(&mut fields, "name", "The name", &name, false);
         let mut scopes = self.scopes.clone();
         scopes.sort();
         scopes.dedup();

@@ -14,7 +14,7 @@ async fn bounce_to_cart(e: &AppError) {
 async fn show_notices(view: &CartView) {
     if !view.notices.is_empty() && crate::ui::forms::is_plain_form_post().await {
         let q: Vec<String> = view.notices.iter().map(|n| format!("notice={}", crate::ui::forms::url_encode(n))).collect();
-        leptos_axum::redirect(&format!("/cart?{}", q.join("&")));
+        crate::ui::forms::redirect(&format!("/cart?{}", q.join("&")));
     }
 }
 

@@ -317,7 +317,7 @@ pub fn structured_data(product: &ProductDetail) -> String {
             "reviewCount": product.review_count,
         });
     }
-    data.to_string().replace('<', "\\u003c")
+    crate::text::script_json(&data)
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ pub async fn place_order(
     }
     .await;
     match &result {
-        Ok(p) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&order_page(p)),
+        Ok(p) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&order_page(p)),
         Err(e) => {
             let keep: Vec<(&str, String)> = [("name", name), ("line1", line1), ("line2", line2), ("city", city), ("region", region), ("postal_code", postal_code), ("country", country), ("shipping_method", shipping_method)]
                 .into_iter()
@@ -124,7 +124,7 @@ pub async fn pay_order(order_id: i64, payment_method_id: Option<String>, saved_c
     }
     .await;
     match &result {
-        Ok(p) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&order_page(p)),
+        Ok(p) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&order_page(p)),
         Err(e) => crate::ui::forms::bounce_on_error(&format!("/orders/{order_id}"), e, &[]).await,
         _ => {}
     }

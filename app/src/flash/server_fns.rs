@@ -66,7 +66,7 @@ pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
 #[cfg(feature = "ssr")]
 async fn back_to<T>(page: &str, result: &Result<T, AppError>) {
     match result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(page),
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(page),
         Err(e) => crate::ui::forms::bounce_on_error(page, e, &[]).await,
         _ => {}
     }
@@ -105,7 +105,7 @@ pub async fn buy_sale(sale_id: i64, token: String, quantity: Option<i64>) -> Res
     }
     .await;
     match &result {
-        Ok(h) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&after_buy_path(h)),
+        Ok(h) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&after_buy_path(h)),
         Err(e) => crate::ui::forms::bounce_on_error(&format!("/sales/{sale_id}"), e, &[]).await,
         _ => {}
     }
@@ -176,7 +176,7 @@ pub async fn schedule_sale(
     }
     .await;
     match &result {
-        Ok(s) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&format!("/seller/sales/{}", s.sale.sale_id)),
+        Ok(s) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&format!("/seller/sales/{}", s.sale.sale_id)),
         Err(e) => {
             let keep = [("sku", sku.as_str()), ("price", price.as_str()), ("starts_at", starts_at.as_str()), ("ends_at", ends_at.as_str()), ("allocation", allocation.as_str()), ("per_buyer_limit", per_buyer_limit.as_str()), ("admission_rate", admission_rate.as_str())];
             crate::ui::forms::bounce_on_error("/seller/sales/new", e, &keep).await;

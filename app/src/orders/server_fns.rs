@@ -12,7 +12,7 @@ pub async fn cancel_order(order_id: i64) -> Result<OrderView, crate::error::AppE
     .await;
     let page = format!("/orders/{order_id}");
     match &result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&page),
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&page),
         Err(e) => crate::ui::forms::bounce_on_error(&page, e, &[]).await,
         _ => {}
     }

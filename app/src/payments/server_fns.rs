@@ -16,7 +16,7 @@ pub async fn resolve_finding(id: i64) -> Result<(), crate::error::AppError> {
     let (state, _) = crate::accounts::caller(crate::accounts::Need::Admin).await?;
     let result = super::reconcile::resolve(&state.db, id).await;
     match &result {
-        Ok(()) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect("/seller/payments"),
+        Ok(()) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect("/seller/payments"),
         Err(e) => crate::ui::forms::bounce_on_error("/seller/payments", e, &[]).await,
         _ => {}
     }

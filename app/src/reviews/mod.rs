@@ -57,6 +57,7 @@ pub fn check_review(rating: &str, body: &str) -> Result<(i32, String), AppError>
     if body.chars().count() > MAX_REVIEW_CHARS {
         errors.add("body", format!("A review has at most {MAX_REVIEW_CHARS} characters."));
     }
+    crate::text::check_chars(&mut errors, "body", "The review", &body, true);
     errors.finish()?;
     Ok((rating, body))
 }

@@ -72,7 +72,7 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
                                     {move || feedback.field("rating").map(|m| view! { <p class="field-error" id="rating-error" role="alert">{m}</p> })}
                                     <div class="field">
                                         <label for="review-body">"Your review (optional)"</label>
-                                        <textarea id="review-body" name="body" rows="4" maxlength=MAX_REVIEW_CHARS>{body}</textarea>
+                                        <textarea id="review-body" name="body" rows="4" maxlength=MAX_REVIEW_CHARS>{crate::text::textarea_text(body)}</textarea>
                                         {move || feedback.field("body").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                                     </div>
                                     <button type="submit" disabled=move || save.pending().get()>

@@ -31,7 +31,7 @@ pub async fn save_review(product_id: i64, rating: Option<String>, body: Option<S
     .await;
     let page = format!("{}#reviews", crate::catalog::product_path(product_id));
     match &result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&page),
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&page),
         Err(e) => crate::ui::forms::bounce_on_error(&crate::catalog::product_path(product_id), e, &[("rating", &rating), ("body", &body)]).await,
         _ => {}
     }

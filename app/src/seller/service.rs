@@ -4,6 +4,7 @@
 //! transaction, then one `ProductChanged` plus a `StockChanged` per variant on the event bus,
 //! which keeps the search index and every node's product-page cache current.
 
+use crate::text::check_chars;
 use crate::ids::{ProductId, ImageId};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -95,6 +96,9 @@ pub fn validate(
     if description.chars().count() > 10_000 {
         errors.add("description", "A description has at most 10,000 characters.");
     }
+    check_chars(&mut errors, "title", "The title", &title, false);
+    check_chars(&mut errors, "brand", "The brand", &brand, false);
+    check_chars(&mut errors, "description", "The description", &description, true);
     let category = match input.category.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(slug) => match categories.iter().find(|c| c.slug == slug) {
@@ -114,6 +118,7 @@ pub fn validate(
         if t.contains(',') || t.chars().count() > 40 {
             errors.add("tags", "A tag has at most 40 characters and no commas.");
         }
+        check_chars(&mut errors, "tags", "A tag", &t, false);
         tags.push(t);
     }
     if tags.len() > MAX_TAGS {
@@ -145,6 +150,7 @@ pub fn validate(
             if k.is_empty() || val.is_empty() || k.chars().count() > 40 || val.chars().count() > 80 {
                 errors.add(&f("attributes"), "Each option needs a name (up to 40 characters) and a value (up to 80).");
             }
+            check_chars(&mut errors, &f("attributes"), "An option", &format!("{k}{val}"), false);
             attributes.insert(k, val);
         }
         if attributes.len() > 10 {

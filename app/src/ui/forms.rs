@@ -19,6 +19,61 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
+/// A redirect target taken from a request (`next`, `back`), kept only when it is a path of
+/// this shop: one leading `/` and no second one or a backslash after it, no control character
+/// or space, also once percent-decoded (`/%09/evil.example` is `/\t/evil.example`, which a
+/// browser reads as `//evil.example`), at most 2,000 bytes. Anything else is `/`. The one
+/// check every redirect from a request goes through.
+pub fn same_site_path(target: &str) -> &str {
+    fn plain_path(path: &[u8]) -> bool {
+        path.first() == Some(&b'/')
+            && !matches!(path.get(1), Some(b'/' | b'\\'))
+            && !path.iter().any(|&b| b == b'\\' || b.is_ascii_control() || b.is_ascii_whitespace())
+    }
+    let decoded = percent_decode(target);
+    let spaces = |s: &str| s.chars().any(|c| c.is_control() || c.is_whitespace());
+    let decoded_ok = std::str::from_utf8(&decoded).is_ok_and(|d| !spaces(d));
+    if target.len() <= 2_000 && plain_path(target.as_bytes()) && plain_path(&decoded) && decoded_ok && !spaces(target) {
+        target
+    } else {
+        "/"
+    }
+}
+
+/// `%XX` escapes decoded once (a malformed one is kept as it is).
+fn percent_decode(s: &str) -> Vec<u8> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Sends the browser to `path` after a plain form post. A path that cannot be a header value
+/// (it was checked by `same_site_path` when it came from the request; this is the last guard)
+/// answers 400 instead of the redirect: a client's text never panics the server.
+#[cfg(feature = "ssr")]
+pub fn redirect(path: &str) {
+    if axum::http::HeaderValue::from_str(path).is_ok() {
+        leptos_axum::redirect(path);
+    } else {
+        tracing::warn!(?path, "refused a redirect that is not a header value");
+        crate::ui::set_error_status(&AppError::bad("next", "That address to go back to cannot be used."));
+    }
+}
+
 /// True for a browser's plain form post (no JavaScript): it asks for HTML, not JSON.
 #[cfg(feature = "ssr")]
 pub async fn is_plain_form_post() -> bool {
@@ -47,7 +102,7 @@ pub async fn bounce_on_error(path: &str, err: &AppError, keep: &[(&str, &str)]) 
         }
     }
     let sep = if path.contains('?') { '&' } else { '?' };
-    leptos_axum::redirect(&format!("{path}{sep}{}", q.join("&")));
+    redirect(&format!("{path}{sep}{}", q.join("&")));
 }
 
 /// The error and field messages of a form, from the action (JavaScript) or the query (no JS).
@@ -119,4 +174,24 @@ pub fn Field(
 #[component]
 pub fn FormMessage(feedback: Feedback) -> impl IntoView {
     move || feedback.message().map(|m| view! { <p class="form-error" role="alert">{m}</p> })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_of_this_shop_are_kept() {
+        for kept in ["/", "/orders", "/p/3?sku=A-1#reviews", "/search?q=caf%C3%A9", "/a%2Fb"] {
+            assert_eq!(same_site_path(kept), kept, "{kept:?}");
+        }
+        for refused in [
+            "", "orders", "//evil.example", "/\\evil.example", "\\\\evil.example", "/\t/evil.example", "/%09/evil.example",
+            "/%0D%0AX-Injected:%201", "/\r\nX-Injected: 1", "https://evil.example/", "javascript:alert(1)", " /orders",
+            "/a b", "/%2F/evil.example", "/%5Cevil.example", "/\u{0}", "/%00", "/\u{85}", "/%C2%85",
+        ] {
+            assert_eq!(same_site_path(refused), "/", "{refused:?}");
+        }
+        assert_eq!(same_site_path(&format!("/{}", "a".repeat(2_100))), "/", "too long");
+    }
 }

@@ -32,7 +32,7 @@ pub async fn set_wishlist(product_id: i64, save: String, back: Option<String>) -
     .await;
     let back = crate::accounts::safe_next(back.as_deref());
     match &result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => leptos_axum::redirect(&back),
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&back),
         Err(e) => crate::ui::forms::bounce_on_error(&back, e, &[]).await,
         _ => {}
     }
