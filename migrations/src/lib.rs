@@ -15,6 +15,7 @@ mod m20261203_000008_sale_holds;
 mod m20261204_000009_express_buy;
 mod m20261205_000010_recommendations;
 mod m20261206_000011_api_tokens;
+mod m20261206_000012_refund_guards;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_express_buy::Migration),
             Box::new(m20261205_000010_recommendations::Migration),
             Box::new(m20261206_000011_api_tokens::Migration),
+            Box::new(m20261206_000012_refund_guards::Migration),
         ]
     }
 }

@@ -31,6 +31,9 @@ pub struct Model {
     pub tracking_number: Option<String>,
     pub shipped_at: Option<ChronoDateTimeUtc>,
     pub delivered_at: Option<ChronoDateTimeUtc>,
+    /// Minor units refunded or being refunded (reserved before the provider is called); never
+    /// above `total`.
+    pub refunded: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

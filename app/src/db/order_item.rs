@@ -15,6 +15,8 @@ pub struct Model {
     pub currency: String,
     pub quantity: i64,
     pub line_total: i64,
+    /// Units refunded or being refunded; never above `quantity`.
+    pub refunded_quantity: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,8 @@ pub struct Model {
     pub reason: String,
     pub created_at: ChronoDateTimeUtc,
     pub idempotency_key: Option<String>,
+    /// The lines it covers, `order_item_id:quantity` comma-separated; empty for a whole order.
+    pub lines: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ mod page_cache;
 mod page_fns;
 mod platform;
 mod push;
+mod races;
 mod schema;
 mod reviews;
 mod sale_buy;

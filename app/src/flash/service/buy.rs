@@ -212,9 +212,15 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
             let row = match row.insert(&state.db).await {
                 Ok(row) => row,
                 Err(e) => {
-                    // Not recorded, so not held: the units go straight back.
+                    // Not recorded, so not held: the units go straight back (a second give-back
+                    // of the same hold changes nothing).
                     if let Err(e) = gate.release(id, &hold.id).await {
                         tracing::error!(error = %e, sale_id = id, hold_id = hold.id, "giving back a hold the database did not record");
+                    }
+                    if let Ok(Some(_)) = sale_hold::Entity::find_by_id(hold.id.clone()).one(&state.db).await {
+                        // Another request of this shopper found the hold unrecorded for too long
+                        // and took it back (`claim_unrecorded`); it buys again for them.
+                        return Err(AppError::Conflict("This buy took too long to record and was undone; your other request for this sale holds your units.".to_owned()));
                     }
                     return Err(e.into());
                 }
@@ -226,13 +232,21 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
             Ok((express(state, user, view).await, true))
         }
         TakeOutcome::AlreadyHolding { hold_id } => {
-            let Some(row) = sale_hold::Entity::find_by_id(hold_id.clone()).one(&state.db).await? else {
-                // A hold the database never recorded (the reply to its take was lost): give
-                // it back and try once more.
-                tracing::warn!(sale_id = id, hold_id, "releasing a hold the database never recorded");
+            // The shopper's one hold. Never given back here: another request of theirs may be
+            // recording it right now (a double click, parallel buys), so wait for its row.
+            let row = match recorded(state, &hold_id, RECORDING_TAKES_AT_MOST).await? {
+                Some(row) => row,
+                // Unrecorded for longer than any write takes (its taker died, or its reply was
+                // lost): claimed as given back, unless its taker recorded it after all.
+                None => claim_unrecorded(state, id, user.user_id, &hold_id).await?,
+            };
+            if row.state == HoldState::Released {
+                // Given back in the database (claimed above, or lapsed while the gate had not
+                // heard yet): the gate gives it back too, once, and the shopper buys again.
+                tracing::warn!(sale_id = id, hold_id, "releasing a hold the database has given back");
                 gate.release(id, &hold_id).await.map_err(unavailable)?;
                 return Box::pin(buy(state, user, ip, SaleId(id), req)).await;
-            };
+            }
             let remaining = gate.remaining(id).await.map_err(unavailable)?.unwrap_or(0);
             let view = hold_view(state, &sale, &row, remaining).await?;
             // Still held and not ordered (an express buy cut off before its order): once more.
@@ -247,6 +261,47 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
         TakeOutcome::NotAdmitted => Err(AppError::NotAdmitted("You have not been let in yet, or your turn lapsed: join the queue and buy once it is your turn.".to_owned())),
         TakeOutcome::NotLive => Err(AppError::Conflict("This sale is not live: it has not started yet or it is over.".to_owned())),
         TakeOutcome::NotLoaded => Err(AppError::Internal),
+    }
+}
+
+/// How long a taken hold may go without its database row before it counts as orphaned: far
+/// longer than the one insert that records it.
+const RECORDING_TAKES_AT_MOST: Duration = Duration::from_secs(5);
+
+/// The hold's row, waiting up to `deadline` for the request that took it to write it.
+async fn recorded(state: &AppState, hold_id: &str, deadline: Duration) -> Result<Option<sale_hold::Model>, AppError> {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(row) = sale_hold::Entity::find_by_id(hold_id.to_owned()).one(&state.db).await? {
+            return Ok(Some(row));
+        }
+        if tokio::time::Instant::now() >= until {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Claims a hold that was never recorded by writing its row first, as given back: the hold's
+/// id is the row's key, so exactly one of this and the taker's own insert succeeds (a late
+/// insert of the taker's then fails and undoes its buy). The row that stands either way.
+async fn claim_unrecorded(state: &AppState, sale_id: i64, user_id: i64, hold_id: &str) -> Result<sale_hold::Model, AppError> {
+    let now = Utc::now();
+    let tombstone = sale_hold::ActiveModel {
+        id: Set(hold_id.to_owned()),
+        sale_id: Set(sale_id),
+        user_id: Set(user_id),
+        quantity: Set(1),
+        state: Set(HoldState::Released),
+        expires_at: Set(now),
+        extended: Set(false),
+        order_id: Set(None),
+        created_at: Set(now),
+        released_at: Set(Some(now)),
+    };
+    match tombstone.insert(&state.db).await {
+        Ok(row) => Ok(row),
+        Err(e) => sale_hold::Entity::find_by_id(hold_id.to_owned()).one(&state.db).await?.ok_or_else(|| e.into()),
     }
 }
 
