@@ -49,7 +49,7 @@ fn after_sign_in(notices: &[String], next: Option<&str>) {
 #[cfg(feature = "ssr")]
 pub async fn check_signin_rate(state: &crate::state::AppState, ip: &str, email: &str) -> Result<(), AppError> {
     let email = email.trim().to_lowercase();
-    crate::ratelimit::enforce(state, &[(format!("signin:ip:{ip}"), state.limits.signin_per_ip), (format!("signin:email:{email}"), state.limits.signin_per_email)]).await
+    crate::ratelimit::enforce(state.stores.rate_limiter.as_ref(), &state.limits, &[(format!("signin:ip:{ip}"), state.limits.signin_per_ip), (format!("signin:email:{email}"), state.limits.signin_per_email)]).await
 }
 
 /// The client's address as this server sees it.

@@ -115,15 +115,17 @@ mod tests {
     }
 }
 
-/// Takes a token from each `(key, rule)` bucket in turn, in one call to the store (unless
-/// limits are off); the first that is empty answers 429 with `Retry-After`.
+/// Takes a token from each `(key, rule)` bucket in turn, in one call to `limiter` (unless
+/// `limits` are off); the first that is empty answers 429 with `Retry-After`. Callers pass
+/// what `AppState` holds (`state.stores.rate_limiter`, `state.limits`): the state names this
+/// area, never the other way round.
 #[cfg(feature = "ssr")]
-pub async fn enforce(state: &crate::state::AppState, checks: &[(String, Rule)]) -> Result<(), crate::error::AppError> {
-    if !state.limits.enabled {
+pub async fn enforce(limiter: &dyn port::RateLimiter, limits: &RateLimits, checks: &[(String, Rule)]) -> Result<(), crate::error::AppError> {
+    if !limits.enabled {
         return Ok(());
     }
     let asked: Vec<(&str, Rule)> = checks.iter().map(|(key, rule)| (key.as_str(), *rule)).collect();
-    if let Some(port::Limited { index, retry_after }) = state.stores.rate_limiter.hit_all(&asked).await? {
+    if let Some(port::Limited { index, retry_after }) = limiter.hit_all(&asked).await? {
         tracing::warn!(key = %asked[index].0, "rate limited");
         return Err(crate::error::AppError::TooManyRequests { retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64 });
     }

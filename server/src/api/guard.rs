@@ -93,7 +93,7 @@ impl FromRequestParts<AppState> for Caller {
         {
             return Err(reply(AppError::Forbidden(format!("This API token may not do this: it needs the {} scope. Make a token with it in the admin.", scope.as_str()))));
         }
-        app::ratelimit::enforce(state, &[(format!("token:{}", token.token_id), state.limits.api_token)]).await.map_err(reply)?;
+        app::ratelimit::enforce(state.stores.rate_limiter.as_ref(), &state.limits, &[(format!("token:{}", token.token_id), state.limits.api_token)]).await.map_err(reply)?;
         Ok(Caller { user: Some(token.user.clone()), session, token: Some(token) })
     }
 }

@@ -40,10 +40,6 @@ async fn fetch(app: &TestApp, who: &Visitor, path: &str) -> anyhow::Result<Strin
     Ok(html)
 }
 
-fn encoded(s: &str) -> String {
-    app::ui::forms::url_encode(s)
-}
-
 async fn hostile_text_is_shown_as_text_on_every_page(backend: Backend) -> anyhow::Result<()> {
     let app = spawn_app(backend).await?;
     let strings = hostile_strings();
@@ -127,7 +123,7 @@ async fn hostile_text_is_shown_as_text_on_every_page(backend: Backend) -> anyhow
     // Search words come straight from the address bar: on the results page, kept for everyone.
     for (i, text) in strings.iter().enumerate() {
         for _ in 0..2 {
-            let html = fetch(&app, &anyone, &format!("/search?q={}", encoded(text))).await?;
+            let html = fetch(&app, &anyone, &format!("/search?q={}", app::ui::forms::url_encode(text))).await?;
             assert_inert(&format!("search words {i}"), &html);
         }
     }

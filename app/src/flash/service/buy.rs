@@ -168,7 +168,7 @@ async fn has_express(state: &AppState, sale_id: i64) -> bool {
 /// live hold each); the bool is true for a new hold.
 pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): SaleId, req: &BuyRequest) -> Result<(HoldView, bool), AppError> {
     let limits = &state.limits;
-    let limited = crate::ratelimit::enforce(state, &[
+    let limited = crate::ratelimit::enforce(state.stores.rate_limiter.as_ref(), &state.limits, &[
         (format!("sale:buy:user:{}", user.user_id), limits.sale_buy_per_user),
         (format!("sale:buy:ip:{ip}"), limits.sale_buy_per_ip),
     ])

@@ -99,7 +99,7 @@ async fn remaining(state: &AppState, sale: &flash_sale::Model) -> Result<i64, Ap
 /// Puts the shopper in line once (joining again, from any tab or device, answers the same place).
 pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): SaleId) -> Result<QueueView, AppError> {
     let limits = &state.limits;
-    let limited = crate::ratelimit::enforce(state, &[
+    let limited = crate::ratelimit::enforce(state.stores.rate_limiter.as_ref(), &state.limits, &[
         (format!("sale:join:user:{}", user.user_id), limits.sale_join_per_user),
         (format!("sale:join:ip:{ip}"), limits.sale_join_per_ip),
     ])
