@@ -76,6 +76,37 @@ impl Money {
     }
 }
 
+/// An ISO 4217 code (three upper-case letters), small enough to copy: the shop's currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const EUR: Currency = Currency(*b"EUR");
+
+    /// Three ASCII letters, in either case.
+    pub fn parse(code: &str) -> Option<Currency> {
+        let code = code.trim().to_ascii_uppercase();
+        let bytes: [u8; 3] = code.as_bytes().try_into().ok()?;
+        bytes.iter().all(u8::is_ascii_uppercase).then_some(Currency(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Always three ASCII letters (`parse` is the only way in).
+        std::str::from_utf8(&self.0).unwrap_or("EUR")
+    }
+
+    /// Whether `code` names this currency (in either case).
+    pub fn is(&self, code: &str) -> bool {
+        code.trim().eq_ignore_ascii_case(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::fmt::Display for Money {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.display())
@@ -94,6 +125,16 @@ mod tests {
         assert_eq!(Money::new(1500, "JPY").display(), "¥1,500");
         assert_eq!(Money::new(1250, "CHF").display(), "12.50 CHF");
         assert_eq!(Money::new(-250, "EUR").display(), "-€2.50");
+    }
+
+    #[test]
+    fn currencies_are_three_letters() {
+        assert_eq!(Currency::parse(" usd ").map(|c| c.to_string()), Some("USD".to_owned()));
+        assert_eq!(Currency::parse("EUR"), Some(Currency::EUR));
+        for bad in ["", "EU", "EURO", "E1R", "€€€", "ÄBC"] {
+            assert_eq!(Currency::parse(bad), None, "{bad:?}");
+        }
+        assert!(Currency::EUR.is("eur") && !Currency::EUR.is("USD"));
     }
 
     #[test]

@@ -48,8 +48,9 @@ pub struct AppState {
 /// these a buy attempt made four database round trips before it reached the gate.
 #[derive(Clone)]
 pub struct Recently {
-    /// Signed-in users by id (role, seller profile), for 5 s; sign-in refreshes its user.
-    pub users: Recent<i64, crate::accounts::CurrentUser>,
+    /// Signed-in users by id (role, seller profile) with their session epoch, for 5 s; sign-in
+    /// and a password change refresh their user.
+    pub users: Recent<i64, (crate::accounts::CurrentUser, i64)>,
     /// Flash sales by id, for 1 s (a buy's price and variant; the gate decides the rest).
     pub sales: Recent<i64, crate::db::flash_sale::Model>,
     /// Variant SKUs by variant id (they never change).

@@ -29,6 +29,9 @@ test("a shopper saves a product to the wishlist and reviews it", async ({ page }
   const mine = page.getByTestId("review").filter({ hasText: "(yours)" });
   await expect(mine).toContainText("Sturdy, <b>not</b> fancy."); // shown as text, not markup
   await expect(mine).toContainText("Ria N.");
+  // Not bought here: shown apart, not counted in the rating.
+  await expect(page.getByTestId("other-reviews")).toContainText("Ria N.");
+  await expect(page.getByText("They are not counted in the rating.")).toBeVisible();
   await expect(page.getByRole("heading", { name: "Edit your review" })).toBeVisible();
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 

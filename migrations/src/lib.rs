@@ -16,6 +16,7 @@ mod m20261204_000009_express_buy;
 mod m20261205_000010_recommendations;
 mod m20261206_000011_api_tokens;
 mod m20261206_000012_refund_guards;
+mod m20261206_000013_abuse_guards;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000010_recommendations::Migration),
             Box::new(m20261206_000011_api_tokens::Migration),
             Box::new(m20261206_000012_refund_guards::Migration),
+            Box::new(m20261206_000013_abuse_guards::Migration),
         ]
     }
 }

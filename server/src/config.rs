@@ -29,6 +29,12 @@ pub struct Config {
     pub checkout_lease_seconds: i64,
     /// How long a flash-sale hold lasts (`SELLOUT_SALE_HOLD_SECONDS`, default 300).
     pub sale_hold_seconds: i64,
+    /// The shop's one currency (`SELLOUT_CURRENCY`, default EUR).
+    pub currency: app::money::Currency,
+    /// Unpaid orders one shopper may have at once (`SELLOUT_MAX_PENDING_ORDERS`, default 3).
+    pub max_pending_orders: i64,
+    /// The largest uploaded picture in pixels (`SELLOUT_MAX_IMAGE_PIXELS`, default 40000000).
+    pub max_image_pixels: u64,
     /// How often the sweeper releases expired stock and recovers cut-off payments.
     pub sweep_seconds: u64,
     /// This shop's name in payment metadata (`SELLOUT_SHOP_ID`), for reconciliation.
@@ -201,6 +207,25 @@ impl Config {
         let sweep_seconds = seconds("SELLOUT_SWEEP_SECONDS", 15, 3600)? as u64;
         let sale_hold_seconds = seconds("SELLOUT_SALE_HOLD_SECONDS", app::flash::HOLD_SECONDS, 3600)?;
 
+        let currency = match get("SELLOUT_CURRENCY") {
+            None => app::money::Currency::EUR,
+            Some(v) => app::money::Currency::parse(&v).ok_or_else(|| bad("SELLOUT_CURRENCY", format!("must be a three-letter ISO 4217 code such as EUR (got \"{v}\")")))?,
+        };
+        let max_pending_orders = match get("SELLOUT_MAX_PENDING_ORDERS") {
+            None => app::checkout::rules::DEFAULT_MAX_PENDING_ORDERS,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => return Err(bad("SELLOUT_MAX_PENDING_ORDERS", format!("must be a whole number from 1 to 1000 (got \"{v}\")"))),
+            },
+        };
+        let max_image_pixels = match get("SELLOUT_MAX_IMAGE_PIXELS") {
+            None => app::checkout::rules::DEFAULT_MAX_IMAGE_PIXELS,
+            Some(v) => match v.trim().replace('_', "").parse::<u64>() {
+                Ok(n) if (1..=1_000_000_000).contains(&n) => n,
+                _ => return Err(bad("SELLOUT_MAX_IMAGE_PIXELS", format!("must be a whole number of pixels from 1 to 1000000000 (got \"{v}\")"))),
+            },
+        };
+
         let shop_id = get("SELLOUT_SHOP_ID").unwrap_or_else(|| "sellout".to_owned());
         if shop_id.len() > 64 || !shop_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(bad("SELLOUT_SHOP_ID", format!("must be up to 64 letters, digits, - or _ (got \"{shop_id}\")")));
@@ -222,6 +247,9 @@ impl Config {
             shop_id,
             checkout_lease_seconds,
             sale_hold_seconds,
+            currency,
+            max_pending_orders,
+            max_image_pixels,
             sweep_seconds,
             stripe,
             cancel_window_minutes,
@@ -288,6 +316,9 @@ mod tests {
             ("SELLOUT_SWEEP_SECONDS", "often"),
             ("SELLOUT_SALE_HOLD_SECONDS", "0"),
             ("SELLOUT_SHOP_ID", "my shop"),
+            ("SELLOUT_CURRENCY", "euro"),
+            ("SELLOUT_MAX_PENDING_ORDERS", "0"),
+            ("SELLOUT_MAX_IMAGE_PIXELS", "lots"),
             ("SMTP_URL", "mail.example.com:25"),
             ("SELLOUT_PUBLIC_URL", "shop.example.com"),
         ] {

@@ -45,6 +45,7 @@ pub async fn create(
             email: Set(format!("shopper-{i}{domain}")),
             password_hash: Set(NO_PASSWORD.to_owned()),
             role: Set("shopper".to_owned()),
+            session_epoch: Set(0),
             created_at: Set(now),
         });
         user::Entity::insert_many(rows).exec(db).await?;

@@ -162,6 +162,9 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
             cancel_window_minutes: cfg.cancel_window_minutes,
             lease_seconds: cfg.checkout_lease_seconds,
             sale_hold_seconds: cfg.sale_hold_seconds,
+            currency: cfg.currency,
+            max_pending_orders: cfg.max_pending_orders,
+            max_image_pixels: cfg.max_image_pixels,
         },
         card_entry: cfg.stripe.as_ref().and_then(|s| {
             if s.publishable_key.is_none() {

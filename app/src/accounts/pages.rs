@@ -112,7 +112,7 @@ fn AccountView(user: CurrentUser, tokens: TokenPanel) -> impl IntoView {
         <ApiTokens panel=tokens />
         <section class="panel">
             <h2>"Change password"</h2>
-            {move || matches!(change.value().get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status">"Your password was changed."</p> })}
+            {move || matches!(change.value().get(), Some(Ok(()))).then(|| view! { <p class="notice" role="status">"Your password was changed, and every other place you were signed in is signed out."</p> })}
             <FormMessage feedback=pw_feedback />
             <ActionForm action=change attr:class="stack" attr:novalidate=true>
                 <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" feedback=pw_feedback />

@@ -67,7 +67,7 @@ pub async fn get_header() -> Result<HeaderState, AppError> {
     let state = crate::state::app_state()?;
     let session = session().await?;
     let user = session::current_user(&state, &session).await?;
-    let owner = session::cart_owner(&session, false).await?;
+    let owner = session::cart_owner(&state, &session, false).await?;
     let cart_count = match owner {
         Some(o) => state.stores.carts.lines(&o).await?.iter().map(|l| l.quantity).sum(),
         None => 0,
@@ -146,8 +146,12 @@ pub async fn logout() -> Result<(), AppError> {
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     let result = async {
         let state = crate::state::app_state()?;
-        let user = session::require(&state, &session().await?, Need::SignedIn).await?;
-        service::change_password(&state.db, user.user_id, &current_password, &new_password).await
+        let session = session().await?;
+        let user = session::require(&state, &session, Need::SignedIn).await?;
+        // Guessing the current password here is guessing a sign-in: the same limits count it.
+        check_signin_rate(&state, &client_ip().await, &user.email).await?;
+        let epoch = service::change_password(&state.db, user.user_id, &current_password, &new_password).await?;
+        session::moved_to_epoch(&state, &session, user.user_id, epoch).await
     }
     .await;
     if let Err(e) = &result {

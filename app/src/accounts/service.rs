@@ -10,6 +10,8 @@ use sea_orm::{
     QueryOrder, Set, TransactionTrait,
 };
 
+use sea_orm::sea_query::Expr;
+
 use super::*;
 use crate::db::{address, seller, user};
 
@@ -40,14 +42,20 @@ async fn verify_password(password: &str, stored: &str) -> Result<bool, AppError>
 }
 
 pub async fn load_user(db: &DatabaseConnection, user_id: i64) -> Result<Option<CurrentUser>, AppError> {
+    Ok(load_signed_in(db, user_id).await?.map(|(u, _)| u))
+}
+
+/// The user and their session epoch (see `session::current_user`).
+pub async fn load_signed_in(db: &DatabaseConnection, user_id: i64) -> Result<Option<(CurrentUser, i64)>, AppError> {
     let Some(u) = user::Entity::find_by_id(user_id).one(db).await? else { return Ok(None) };
     let seller = seller::Entity::find().filter(seller::Column::UserId.eq(u.id)).one(db).await?;
-    Ok(Some(CurrentUser {
+    let user = CurrentUser {
         user_id: u.id,
         email: u.email,
         role: Role::parse(&u.role).unwrap_or(Role::Shopper),
         seller: seller.map(|s| SellerProfile { seller_id: s.id, name: s.name, slug: s.slug }),
-    }))
+    };
+    Ok(Some((user, u.session_epoch)))
 }
 
 /// Creates the account (and for sellers the seller profile) in one transaction.
@@ -60,6 +68,7 @@ pub async fn create_account(db: &DatabaseConnection, reg: ValidRegistration) -> 
         email: Set(reg.email.as_str().to_owned()),
         password_hash: Set(hash),
         role: Set(reg.role.as_str().to_owned()),
+        session_epoch: Set(0),
         created_at: Set(Utc::now()),
     }
     .insert(&txn)
@@ -112,7 +121,9 @@ pub async fn authenticate(db: &DatabaseConnection, email: &str, password: &str) 
     load_user(db, u.id).await?.ok_or(AppError::Internal)
 }
 
-pub async fn change_password(db: &DatabaseConnection, user_id: i64, current: &str, new: &str) -> Result<(), AppError> {
+/// Changes the password and moves the account's session epoch on, which ends every session
+/// opened before (the caller moves its own session along). Returns the new epoch.
+pub async fn change_password(db: &DatabaseConnection, user_id: i64, current: &str, new: &str) -> Result<i64, AppError> {
     let mut errors = FieldErrors::default();
     errors.check("new_password", check_password(new));
     let u = user::Entity::find_by_id(user_id).one(db).await?.ok_or_else(AppError::unauthorized)?;
@@ -120,10 +131,19 @@ pub async fn change_password(db: &DatabaseConnection, user_id: i64, current: &st
         errors.add("current_password", "That is not your current password.");
     }
     errors.finish()?;
-    let mut active: user::ActiveModel = u.into();
-    active.password_hash = Set(hash_password(new).await?);
-    active.update(db).await?;
-    Ok(())
+    let hash = hash_password(new).await?;
+    // Conditional on the epoch read: of two changes at once, one wins and the other is told.
+    let moved = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .col_expr(user::Column::SessionEpoch, Expr::value(u.session_epoch + 1))
+        .filter(user::Column::Id.eq(u.id))
+        .filter(user::Column::SessionEpoch.eq(u.session_epoch))
+        .exec(db)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(AppError::Conflict("Your password was changed elsewhere a moment ago. Sign in again with the new one.".to_owned()));
+    }
+    Ok(u.session_epoch + 1)
 }
 
 /// Creates an admin, or makes an existing account an admin with the new password.
@@ -133,9 +153,12 @@ pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) 
     let hash = hash_password(password).await?;
     match user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(db).await? {
         Some(u) => {
+            // A new password ends the account's sessions, as a change by its owner does.
+            let epoch = u.session_epoch + 1;
             let mut active: user::ActiveModel = u.into();
             active.role = Set(Role::Admin.as_str().to_owned());
             active.password_hash = Set(hash);
+            active.session_epoch = Set(epoch);
             let u = active.update(db).await?;
             load_user(db, u.id).await?.ok_or(AppError::Internal)
         }
@@ -145,6 +168,7 @@ pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) 
                 email: Set(email.as_str().to_owned()),
                 password_hash: Set(hash),
                 role: Set(Role::Admin.as_str().to_owned()),
+                session_epoch: Set(0),
                 created_at: Set(Utc::now()),
             }
             .insert(db)

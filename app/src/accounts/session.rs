@@ -14,31 +14,51 @@ use crate::state::AppState;
 
 const USER_KEY: &str = "uid";
 const GUEST_CART_KEY: &str = "guest_cart";
+/// The account's session epoch when this session signed in (absent: 0, the first epoch).
+const EPOCH_KEY: &str = "epoch";
 
 pub async fn user_id(session: &Session) -> Result<Option<i64>, AppError> {
     Ok(session.get::<i64>(USER_KEY).await?)
 }
 
 /// The signed-in user, as read in the last few seconds (`AppState::recent`): every
-/// authenticated request asks, so the database is not.
+/// authenticated request asks, so the database is not. A session opened before the account's
+/// password changed (an older epoch) is ended here: its data deleted, the caller nobody.
 pub async fn current_user(state: &AppState, session: &Session) -> Result<Option<CurrentUser>, AppError> {
     let Some(id) = user_id(session).await? else { return Ok(None) };
-    if let Some(user) = state.recent.users.get(&id) {
-        return Ok(Some(user));
+    let epoch = session.get::<i64>(EPOCH_KEY).await?.unwrap_or(0);
+    let mut known = state.recent.users.get(&id);
+    // A session newer than what this node read changed the password a moment ago (here or
+    // on another node): read again before deciding.
+    if known.as_ref().is_none_or(|(_, e)| *e < epoch) {
+        known = service::load_signed_in(&state.db, id).await?;
+        if let Some(k) = &known {
+            state.recent.users.put(id, k.clone());
+        }
     }
-    let user = service::load_user(&state.db, id).await?;
-    if let Some(u) = &user {
-        state.recent.users.put(id, u.clone());
+    match known {
+        Some((user, e)) if e == epoch => Ok(Some(user)),
+        Some(_) => {
+            tracing::info!(user = id, "a session from before a password change was ended");
+            session.flush().await?;
+            Ok(None)
+        }
+        None => Ok(None),
     }
-    Ok(user)
 }
 
 /// The cart of whoever is asking. A guest gets a cart key on their first write (`create`);
 /// before that they have no cart (and reading one creates no session).
-pub async fn cart_owner(session: &Session, create: bool) -> Result<Option<CartOwner>, AppError> {
-    if let Some(uid) = user_id(session).await? {
-        return Ok(Some(CartOwner::User(uid)));
+pub async fn cart_owner(state: &AppState, session: &Session, create: bool) -> Result<Option<CartOwner>, AppError> {
+    // Through `current_user`: a session a password change ended is a guest's from now on.
+    if let Some(user) = current_user(state, session).await? {
+        return Ok(Some(CartOwner::User(user.user_id)));
     }
+    guest_cart(session, create).await
+}
+
+/// The guest cart of a session nobody is signed in to (see `cart_owner`).
+pub async fn guest_cart(session: &Session, create: bool) -> Result<Option<CartOwner>, AppError> {
     if let Some(key) = session.get::<String>(GUEST_CART_KEY).await? {
         return Ok(Some(CartOwner::Guest(key)));
     }
@@ -53,15 +73,28 @@ pub async fn cart_owner(session: &Session, create: bool) -> Result<Option<CartOw
 /// Signs `user` in: a new session id (no fixation), the guest cart merged into theirs.
 /// Returns what the merge had to cap, for the shopper to read.
 pub async fn sign_in(state: &AppState, session: &Session, user: &CurrentUser) -> Result<Vec<String>, AppError> {
+    let (fresh, epoch) = service::load_signed_in(&state.db, user.user_id).await?.ok_or(AppError::Internal)?;
     let guest = session.get::<String>(GUEST_CART_KEY).await?;
     session.cycle_id().await?;
     session.remove::<String>(GUEST_CART_KEY).await?;
     session.insert(USER_KEY, user.user_id).await?;
-    state.recent.users.put(user.user_id, user.clone());
+    session.insert(EPOCH_KEY, epoch).await?;
+    state.recent.users.put(user.user_id, (fresh, epoch));
     match guest {
         Some(key) => crate::cart::service::merge(state, &CartOwner::Guest(key), &CartOwner::User(user.user_id)).await,
         None => Ok(Vec::new()),
     }
+}
+
+/// After this session changed the account's password (`service::change_password`): it stays
+/// signed in, under a new id, in the new epoch; every other session of the account is over.
+pub async fn moved_to_epoch(state: &AppState, session: &Session, user_id: i64, epoch: i64) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(EPOCH_KEY, epoch).await?;
+    if let Some(known) = service::load_signed_in(&state.db, user_id).await? {
+        state.recent.users.put(user_id, known);
+    }
+    Ok(())
 }
 
 /// A new signed-in session for `user_id` written straight to `store`, as `sign_in` leaves one,

@@ -269,11 +269,11 @@ mod service {
             .await?
             .ok_or_else(refused)?;
         let user = match state.recent.users.get(&row.user_id) {
-            Some(u) => u,
+            Some((u, _)) => u,
             None => {
-                let u = crate::accounts::service::load_user(&state.db, row.user_id).await?.ok_or_else(refused)?;
-                state.recent.users.put(row.user_id, u.clone());
-                u
+                let known = crate::accounts::service::load_signed_in(&state.db, row.user_id).await?.ok_or_else(refused)?;
+                state.recent.users.put(row.user_id, known.clone());
+                known.0
             }
         };
         let now = Utc::now();

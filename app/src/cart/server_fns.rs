@@ -22,7 +22,7 @@ async fn show_notices(view: &CartView) {
 pub async fn get_cart() -> Result<CartView, AppError> {
     let state = crate::state::app_state()?;
     let session = crate::accounts::session().await?;
-    let owner = crate::accounts::session::cart_owner(&session, false).await?;
+    let owner = crate::accounts::session::cart_owner(&state, &session, false).await?;
     service::view(&state, owner.as_ref()).await
 }
 
@@ -34,7 +34,7 @@ async fn put_from_form(sku: String, quantity: &str, mode: service::Mode) -> Resu
         let quantity = parse_quantity(quantity)?;
         let state = crate::state::app_state()?;
         let session = crate::accounts::session().await?;
-        let owner = crate::accounts::session::cart_owner(&session, true).await?.ok_or(AppError::Internal)?;
+        let owner = crate::accounts::session::cart_owner(&state, &session, true).await?.ok_or(AppError::Internal)?;
         service::put_item(&state, &owner, service::ItemRef::Sku(sku), quantity, mode).await
     }
     .await;
@@ -60,7 +60,7 @@ pub async fn remove_cart_line(sku: String) -> Result<CartView, AppError> {
     let result = async {
         let state = crate::state::app_state()?;
         let session = crate::accounts::session().await?;
-        let owner = crate::accounts::session::cart_owner(&session, true).await?.ok_or(AppError::Internal)?;
+        let owner = crate::accounts::session::cart_owner(&state, &session, true).await?.ok_or(AppError::Internal)?;
         service::remove_item(&state, &owner, &sku).await
     }
     .await;

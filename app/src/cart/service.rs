@@ -91,7 +91,9 @@ pub async fn view(state: &AppState, owner: Option<&CartOwner>) -> Result<CartVie
             Some((v, p)) if p.status == ProductStatus::Active => {
                 let unit_price = Money::new(v.price_amount, &v.currency);
                 let avail = available.get(&v.id).copied().unwrap_or(0).max(0);
-                let problem = if avail == 0 {
+                let problem = if !state.rules.currency.is(&v.currency) {
+                    Some(format!("Priced in {}; this shop sells in {}", v.currency, state.rules.currency))
+                } else if avail == 0 {
                     Some("Out of stock".to_owned())
                 } else if avail < line.quantity {
                     Some(format!("Only {avail} left: lower the quantity to buy it"))
@@ -130,7 +132,8 @@ pub async fn view(state: &AppState, owner: Option<&CartOwner>) -> Result<CartVie
         };
         items.push(item);
     }
-    let currency = items.first().map(|i| i.unit_price.currency.clone()).unwrap_or_else(|| "EUR".to_owned());
+    // Only lines in the shop's one currency add up (a line in another is not purchasable).
+    let currency = state.rules.currency.to_string();
     let subtotal = items
         .iter()
         .filter(|i| i.purchasable && i.unit_price.currency == currency)
@@ -149,6 +152,10 @@ pub async fn view(state: &AppState, owner: Option<&CartOwner>) -> Result<CartVie
 #[tracing::instrument(skip(state))]
 pub async fn put_item(state: &AppState, owner: &CartOwner, item: ItemRef, quantity: i64, mode: Mode) -> Result<CartView, AppError> {
     let (variant, product) = resolve(state, &item).await?;
+    if !state.rules.currency.is(&variant.currency) && quantity > 0 {
+        let field = if matches!(item, ItemRef::Sku(_)) { "sku" } else { "product_id" };
+        return Err(AppError::bad(field, format!("{} is priced in {}, and this shop sells in {}: it cannot go in a cart.", product.title, variant.currency, state.rules.currency)));
+    }
     let lines = state.stores.carts.lines(owner).await?;
     let current = lines.iter().find(|l| l.sku == variant.sku).map(|l| l.quantity).unwrap_or(0);
     let wanted = match mode {

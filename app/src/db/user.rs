@@ -10,6 +10,8 @@ pub struct Model {
     pub password_hash: String,
     pub role: String,
     pub created_at: ChronoDateTimeUtc,
+    /// Moves on when the password changes; a session opened in an earlier epoch is ended.
+    pub session_epoch: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

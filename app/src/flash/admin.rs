@@ -73,7 +73,6 @@ pub fn NewSale() -> impl IntoView {
             <FormMessage feedback />
             <Field label="SKU" name="sku" value=feedback.kept("sku") hint="The variant on sale; its units move out of ordinary stock now." feedback />
             <Field label="Sale price" name="price" value=feedback.kept("price") hint="Below the regular price, in its currency, e.g. 29.99" feedback />
-            <input type="hidden" name="currency" value="EUR" />
             <Field label="Starts (UTC)" name="starts_at" kind="datetime-local" value=feedback.kept("starts_at") feedback />
             <Field label="Ends (UTC)" name="ends_at" kind="datetime-local" value=feedback.kept("ends_at") feedback />
             <Field label="Units" name="allocation" kind="number" value=kept("allocation", "") feedback />

@@ -159,7 +159,7 @@ pub async fn schedule_sale(
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
         let mut errors = crate::error::FieldErrors::default();
-        let currency = currency.filter(|c| !c.trim().is_empty()).unwrap_or_else(|| "EUR".to_owned());
+        let currency = currency.filter(|c| !c.trim().is_empty()).unwrap_or_else(|| state.rules.currency.to_string());
         let amount = errors.check("price", crate::seller::parse_price(&price, &currency)).unwrap_or(0);
         let mut number = |field: &str, text: &str| errors.check(field, text.trim().parse::<i64>().map_err(|_| format!("{field} must be a whole number (got \"{}\")", text.trim()))).unwrap_or(0);
         let input = super::SaleInput {

@@ -16,7 +16,7 @@ pub async fn get_also_bought(product_id: i64) -> Result<AlsoBought, AppError> {
 pub async fn get_cart_also_bought() -> Result<AlsoBought, AppError> {
     let state = crate::state::app_state()?;
     let session = crate::accounts::session().await?;
-    let Some(owner) = crate::accounts::session::cart_owner(&session, false).await? else {
+    let Some(owner) = crate::accounts::session::cart_owner(&state, &session, false).await? else {
         return Ok(AlsoBought::default());
     };
     let cart = crate::cart::service::view(&state, Some(&owner)).await?;

@@ -1,6 +1,9 @@
 //! Reviews and ratings (one per shopper and product, 1-5 stars; "verified purchase" when they
-//! bought it). The product's rating aggregate is kept in the same
-//! transaction as the review, so the stars in the shop and in search always add up.
+//! bought it). Only verified purchases count in the product's rating: anyone may say what they
+//! think, but free accounts cannot move the stars. Reviews without a purchase are shown apart,
+//! marked as not counted. A seller cannot review their own products. The rating aggregate is
+//! kept in the same transaction as the review, so the stars in the shop and in search always
+//! add up.
 
 use serde::{Deserialize, Serialize};
 
@@ -34,11 +37,16 @@ pub struct Review {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProductReviews {
+    /// The average of the verified purchases' stars.
     pub rating: Option<f64>,
+    /// How many verified purchases the rating is of.
     pub count: i64,
     /// Newest first, the caller's own first of all.
     pub reviews: Vec<Review>,
-    /// Whether the caller may write (signed in); their own review is in `reviews`.
+    /// Whether the caller is signed in (and may keep a wishlist).
+    pub signed_in: bool,
+    /// Whether the caller may write: signed in and not the product's seller. Their own review
+    /// is in `reviews`.
     pub can_review: bool,
     pub in_wishlist: bool,
 }

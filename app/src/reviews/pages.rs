@@ -38,7 +38,7 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
                     let kept_rating = feedback.kept("rating").parse::<i32>().ok();
                     let rating = kept_rating.or(mine.as_ref().map(|r| r.rating)).unwrap_or(0);
                     view! {
-                        {if d.can_review {
+                        {if d.signed_in {
                             view! {
                                 <ActionForm action=wish attr:class="wishlist-form">
                                     <input type="hidden" name="product_id" value=product_id />
@@ -81,26 +81,22 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
                                     {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">"Thank you, your review is saved."</p> })}
                                 </ActionForm>
                             })}
+                            {(d.signed_in && !d.can_review).then(|| view! {
+                                <p class="muted" data-testid="own-product">"You sell this product, so you cannot review it. Reviews are for the people who buy it."</p>
+                            })}
                             {if d.reviews.is_empty() {
                                 view! { <p class="muted">"No reviews yet."</p> }.into_any()
                             } else {
+                                let (verified, others): (Vec<Review>, Vec<Review>) = d.reviews.into_iter().partition(|r| r.verified_purchase);
                                 view! {
-                                    <ul class="review-list">
-                                        {d.reviews.into_iter().map(|r| view! {
-                                            <li class="review" data-testid="review">
-                                                <p class="review-head">
-                                                    <span class="stars" aria-label=format!("{} out of 5 stars", r.rating)>
-                                                        {"★".repeat(r.rating as usize)}{"☆".repeat(5 - r.rating.clamp(0, 5) as usize)}
-                                                    </span>
-                                                    " " <strong>{r.author}</strong>
-                                                    {r.verified_purchase.then(|| view! { " " <span class="badge badge-verified">"Verified purchase"</span> })}
-                                                    {r.mine.then(|| view! { " " <span class="muted small">"(yours)"</span> })}
-                                                </p>
-                                                {(!r.body.is_empty()).then(|| view! { <p class="review-body">{r.body}</p> })}
-                                                <p class="muted small"><time datetime=r.created_at.clone()>{r.created_at.get(..10).unwrap_or_default().to_owned()}</time></p>
-                                            </li>
-                                        }).collect_view()}
-                                    </ul>
+                                    {(!verified.is_empty()).then(|| view! {
+                                        <ul class="review-list" data-testid="verified-reviews">{verified.into_iter().map(review_item).collect_view()}</ul>
+                                    })}
+                                    {(!others.is_empty()).then(|| view! {
+                                        <h3 class="review-others">"Other reviews"</h3>
+                                        <p class="muted small">"From shoppers who have not bought this product here. They are not counted in the rating."</p>
+                                        <ul class="review-list" data-testid="other-reviews">{others.into_iter().map(review_item).collect_view()}</ul>
+                                    })}
                                 }.into_any()
                             }}
                         </section>
@@ -108,5 +104,23 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
                 })
             }}
         </Suspense>
+    }
+}
+
+/// One review in a list: stars, author, badges, text and date.
+fn review_item(r: Review) -> impl IntoView {
+    view! {
+        <li class="review" data-testid="review">
+            <p class="review-head">
+                <span class="stars" aria-label=format!("{} out of 5 stars", r.rating)>
+                    {"★".repeat(r.rating.clamp(0, 5) as usize)}{"☆".repeat(5 - r.rating.clamp(0, 5) as usize)}
+                </span>
+                " " <strong>{r.author}</strong>
+                {r.verified_purchase.then(|| view! { " " <span class="badge badge-verified">"Verified purchase"</span> })}
+                {r.mine.then(|| view! { " " <span class="muted small">"(yours)"</span> })}
+            </p>
+            {(!r.body.is_empty()).then(|| view! { <p class="review-body">{r.body}</p> })}
+            <p class="muted small"><time datetime=r.created_at.clone()>{r.created_at.get(..10).unwrap_or_default().to_owned()}</time></p>
+        </li>
     }
 }

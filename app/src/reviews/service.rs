@@ -11,7 +11,7 @@ use sea_orm::{
 use super::*;
 use crate::catalog::rating_of;
 use crate::catalog::service::active_product;
-use crate::db::{product, review, user};
+use crate::db::{product, review, seller, user};
 use crate::state::AppState;
 use crate::states::OrderStatus;
 
@@ -45,6 +45,16 @@ pub async fn bought(db: &impl ConnectionTrait, user_id: i64, product_id: i64) ->
         purchases.join(", ")
     );
     Ok(db.query_one_raw(Statement::from_sql_and_values(backend, sql, [user_id.into(), product_id.into()])).await?.is_some())
+}
+
+/// Is `user_id` the seller of the product (their own products are not theirs to review)?
+async fn sells(db: &impl ConnectionTrait, user_id: i64, seller_id: i64) -> Result<bool, AppError> {
+    Ok(seller::Entity::find_by_id(seller_id).one(db).await?.is_some_and(|s| s.user_id == Some(user_id)))
+}
+
+/// What a review adds to the product's rating: a verified purchase's stars, nothing otherwise.
+fn counted(rating: i32, verified: bool) -> (i64, i64) {
+    if verified { (i64::from(rating), 1) } else { (0, 0) }
 }
 
 pub async fn reviews(db: &DatabaseConnection, viewer: Option<i64>, ProductId(product_id): ProductId) -> Result<ProductReviews, AppError> {
@@ -95,18 +105,26 @@ pub async fn reviews(db: &DatabaseConnection, viewer: Option<i64>, ProductId(pro
                 mine: Some(r.user_id) == viewer,
             })
             .collect(),
-        can_review: viewer.is_some(),
+        signed_in: viewer.is_some(),
+        can_review: match viewer {
+            Some(me) => !sells(db, me, p.seller_id).await?,
+            None => false,
+        },
         in_wishlist,
     })
 }
 
 /// Writes the shopper's review, or rewrites it: one per shopper and product (the database's
-/// unique index is the last word). The product's `rating_sum`/`rating_count` move in the same
-/// transaction, by the difference only. Returns the review and whether it is new.
+/// unique index is the last word); never the seller's own product. Only a verified purchase
+/// counts in the product's `rating_sum`/`rating_count`, which move in the same transaction, by
+/// the difference only. Returns the review and whether it is new.
 #[tracing::instrument(skip(state, body))]
 pub async fn save_review(state: &AppState, user_id: i64, ProductId(product_id): ProductId, rating: i32, body: &str) -> Result<(Review, bool), AppError> {
     let db = &state.db;
-    active_product(db, product_id).await?;
+    let p = active_product(db, product_id).await?;
+    if sells(db, user_id, p.seller_id).await? {
+        return Err(AppError::Forbidden("You sell this product, so you cannot review it. Reviews are for the people who buy it.".to_owned()));
+    }
     let verified = bought(db, user_id, product_id).await?;
     let txn = state.writer.begin().await?;
     let existing = review::Entity::find()
@@ -114,14 +132,15 @@ pub async fn save_review(state: &AppState, user_id: i64, ProductId(product_id): 
         .filter(review::Column::UserId.eq(user_id))
         .one(&txn)
         .await?;
-    let (saved, delta_sum, delta_count) = match existing {
+    let (saved, delta_sum, delta_count, new) = match existing {
         Some(old) => {
-            let delta = i64::from(rating - old.rating);
+            let (was_sum, was_count) = counted(old.rating, old.verified_purchase);
+            let (sum, count) = counted(rating, verified);
             let mut m: review::ActiveModel = old.into();
             m.rating = Set(rating);
             m.body = Set(body.to_owned());
             m.verified_purchase = Set(verified);
-            (m.update(&txn).await?, delta, 0)
+            (m.update(&txn).await?, sum - was_sum, count - was_count, false)
         }
         None => {
             let m = review::ActiveModel {
@@ -133,8 +152,9 @@ pub async fn save_review(state: &AppState, user_id: i64, ProductId(product_id): 
                 created_at: Set(Utc::now()),
                 ..Default::default()
             };
+            let (sum, count) = counted(rating, verified);
             match m.insert(&txn).await {
-                Ok(m) => (m, i64::from(rating), 1),
+                Ok(m) => (m, sum, count, true),
                 Err(e) if crate::db::is_unique_violation(&e) => {
                     return Err(AppError::Conflict("You have just reviewed this product elsewhere. Reload the page to edit your review.".to_owned()));
                 }
@@ -161,7 +181,7 @@ pub async fn save_review(state: &AppState, user_id: i64, ProductId(product_id): 
             created_at: crate::db::rfc3339(saved.created_at),
             mine: true,
         },
-        delta_count == 1,
+        new,
     ))
 }
 

@@ -78,6 +78,7 @@ pub fn validate(
     input: &ProductInput,
     categories: &[category::Model],
     warehouses: &[warehouse::Model],
+    shop_currency: crate::money::Currency,
 ) -> Result<ValidProduct, AppError> {
     let mut errors = FieldErrors::default();
     let title = input.title.trim().to_owned();
@@ -132,7 +133,6 @@ pub fn validate(
         errors.add("variants", format!("A product has at most {MAX_VARIANTS} variants."));
     }
     let mut seen = HashSet::new();
-    let mut currency: Option<String> = None;
     let mut variants = Vec::new();
     for (i, v) in input.variants.iter().enumerate().take(MAX_VARIANTS) {
         let f = |name: &str| format!("variants[{i}].{name}");
@@ -156,15 +156,9 @@ pub fn validate(
         if attributes.len() > 10 {
             errors.add(&f("attributes"), "A variant has at most 10 options.");
         }
-        let code = v.price.currency.trim().to_ascii_uppercase();
-        if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
-            errors.add(&f("price"), "Use a three-letter currency code such as EUR.");
-        } else if let Some(first) = &currency {
-            if *first != code {
-                errors.add(&f("price"), format!("All variants of a product use one currency ({first})."));
-            }
-        } else {
-            currency = Some(code.clone());
+        // One currency per shop: carts, orders and sales add prices up, never across currencies.
+        if !shop_currency.is(&v.price.currency) {
+            errors.add(&f("price"), format!("This shop sells in {shop_currency}; enter the price in {shop_currency}."));
         }
         if v.price.amount <= 0 {
             errors.add(&f("price"), "A price must be more than 0.");
@@ -205,7 +199,7 @@ pub fn validate(
             }
             stock = Some(map);
         }
-        variants.push(ValidVariant { sku, attributes, price: Money::new(v.price.amount, &code), stock });
+        variants.push(ValidVariant { sku, attributes, price: Money::new(v.price.amount, shop_currency.as_str()), stock });
     }
     errors.finish()?;
     Ok(ValidProduct { title, description, brand, category, tags, status, variants })
@@ -437,10 +431,10 @@ async fn fallback_category(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     }
 }
 
-async fn validated(db: &DatabaseConnection, input: &ProductInput) -> Result<ValidProduct, AppError> {
-    let categories = category::Entity::find().all(db).await?;
-    let warehouses = ensure_warehouses(db).await?;
-    validate(input, &categories, &warehouses)
+async fn validated(state: &AppState, input: &ProductInput) -> Result<ValidProduct, AppError> {
+    let categories = category::Entity::find().all(&state.db).await?;
+    let warehouses = ensure_warehouses(&state.db).await?;
+    validate(input, &categories, &warehouses, state.rules.currency)
 }
 
 /// SKUs are unique over the whole shop: name each one another product already uses.
@@ -584,7 +578,7 @@ pub async fn create(state: &AppState, user: &CurrentUser, input: ProductInput) -
     if seller::Entity::find_by_id(seller_id).one(db).await?.is_none() {
         return Err(AppError::bad("seller_id", format!("There is no seller {seller_id}.")));
     }
-    let valid = validated(db, &input).await?;
+    let valid = validated(state, &input).await?;
     if valid.status == Some(ProductStatus::Archived) {
         return Err(AppError::bad("status", "A new product is a draft or published, not archived."));
     }
@@ -627,7 +621,7 @@ pub async fn update(state: &AppState, user: &CurrentUser, ProductId(id): Product
     if input.seller_id.is_some_and(|s| s != existing.seller_id) {
         return Err(AppError::bad("seller_id", "A product cannot move to another seller."));
     }
-    let valid = validated(db, &input).await?;
+    let valid = validated(state, &input).await?;
     check_skus_free(db, &valid, Some(id)).await?;
     let default_warehouse = ensure_warehouses(db).await?.first().map(|w| w.id).ok_or(AppError::Internal)?;
     let txn = state.writer.begin().await?;
@@ -670,20 +664,68 @@ pub async fn set_status(state: &AppState, user: &CurrentUser, ProductId(id): Pro
 
 // ---- pictures ----
 
-/// What the bytes are, by their first bytes (never by the name or the declared type): only
-/// raster formats browsers show. SVG is refused, since it can carry script.
-pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some(("image/png", "png"))
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(("image/jpeg", "jpg"))
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some(("image/gif", "gif"))
-    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some(("image/webp", "webp"))
-    } else {
-        None
+/// Why an upload is not a picture we keep.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PictureRefusal {
+    /// Not JPEG, PNG, GIF or WebP, or it does not decode in full (a header followed by
+    /// something else, a file cut short).
+    NotAPicture,
+    /// Larger than the pixel limit (`SELLOUT_MAX_IMAGE_PIXELS`): width, height.
+    TooManyPixels(u32, u32),
+}
+
+/// What the bytes are, decoded in full (never judged by the name, the declared type or the
+/// first bytes): only raster formats browsers show, at most `max_pixels`. The size is read
+/// from the header first, so a picture claiming to be huge is refused before any memory is
+/// spent on it. SVG is refused, since it can carry script. Runs for a while on a big picture:
+/// call it on the blocking pool.
+pub fn check_picture(bytes: &[u8], max_pixels: u64) -> Result<(&'static str, &'static str), PictureRefusal> {
+    use image::{ImageFormat, ImageReader};
+    use std::io::Cursor;
+    let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| PictureRefusal::NotAPicture)?;
+    let (content_type, ext) = match reader.format() {
+        Some(ImageFormat::Png) => ("image/png", "png"),
+        Some(ImageFormat::Jpeg) => ("image/jpeg", "jpg"),
+        Some(ImageFormat::Gif) => ("image/gif", "gif"),
+        Some(ImageFormat::WebP) => ("image/webp", "webp"),
+        _ => return Err(PictureRefusal::NotAPicture),
+    };
+    let (width, height) = reader.into_dimensions().map_err(|_| PictureRefusal::NotAPicture)?;
+    if width == 0 || height == 0 {
+        return Err(PictureRefusal::NotAPicture);
     }
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(PictureRefusal::TooManyPixels(width, height));
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| PictureRefusal::NotAPicture)?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    // Room for the decoded pixels at 16 bits a channel, RGBA, and no more.
+    limits.max_alloc = Some(u64::from(width) * u64::from(height) * 8 + 1024 * 1024);
+    reader.limits(limits);
+    reader.decode().map_err(|_| PictureRefusal::NotAPicture)?;
+    Ok((content_type, ext))
+}
+
+/// Pictures decoded at once: each may take a few hundred MB for a moment.
+static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// `check_picture` on the blocking pool, two at a time, as the error a person reads.
+async fn decoded_picture(bytes: &[u8], max_pixels: u64) -> Result<(&'static str, &'static str), AppError> {
+    let _turn = DECODING.acquire().await.map_err(|_| AppError::Internal)?;
+    let owned = bytes.to_vec();
+    let checked = tokio::task::spawn_blocking(move || check_picture(&owned, max_pixels)).await.map_err(|e| {
+        tracing::error!(error = %e, "decoding an uploaded picture");
+        AppError::Internal
+    })?;
+    checked.map_err(|refusal| match refusal {
+        PictureRefusal::NotAPicture => AppError::bad("image", "That file is not a picture we can use. Upload a JPEG, PNG, GIF or WebP."),
+        PictureRefusal::TooManyPixels(w, h) => AppError::bad(
+            "image",
+            format!("That picture is {w} × {h} pixels; the most we take is {} megapixels. Make it smaller and try again.", max_pixels / 1_000_000),
+        ),
+    })
 }
 
 /// Checks and stores an uploaded picture: written under a fresh name (then renamed, so a
@@ -698,13 +740,11 @@ pub async fn add_image(state: &AppState, user: &CurrentUser, ProductId(id): Prod
     if bytes.len() > MAX_IMAGE_BYTES {
         return Err(AppError::bad("image", "That picture is larger than 5 MB. Make it smaller and try again."));
     }
-    let Some((content_type, ext)) = sniff_image(bytes) else {
-        return Err(AppError::bad("image", "That file is not a picture we can use. Upload a JPEG, PNG, GIF or WebP."));
-    };
     let count = product_image::Entity::find().filter(product_image::Column::ProductId.eq(id)).count(db).await?;
     if count >= MAX_IMAGES {
         return Err(AppError::bad("image", format!("A product has at most {MAX_IMAGES} pictures. Remove one first.")));
     }
+    let (content_type, ext) = decoded_picture(bytes, state.rules.max_image_pixels).await?;
     let dir = state.media_dir.join("products");
     let file_name = format!("{id}-{}.{ext}", uuid::Uuid::new_v4().simple());
     let path = dir.join(&file_name);
@@ -767,6 +807,7 @@ pub async fn remove_image(state: &AppState, user: &CurrentUser, ProductId(id): P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::Currency;
 
     fn wh(id: i64, code: &str) -> warehouse::Model {
         warehouse::Model { id, code: code.into(), name: code.into() }
@@ -793,7 +834,7 @@ mod tests {
 
     #[test]
     fn a_good_product_is_trimmed_and_resolved() {
-        let v = validate(&input(), &[cat(7, "home")], &[wh(3, "MAIN"), wh(4, "EAST")]).unwrap();
+        let v = validate(&input(), &[cat(7, "home")], &[wh(3, "MAIN"), wh(4, "EAST")], Currency::EUR).unwrap();
         assert_eq!(v.title, "Lamp");
         assert_eq!(v.category, Some(7));
         assert_eq!(v.tags, ["light"]);
@@ -811,23 +852,46 @@ mod tests {
             variant("OK-1", -5, None),
             variant("OK-1", 100, None),
             VariantInput { warehouse_stock: vec![WarehouseQuantity { warehouse: "WEST".into(), quantity: 1 }], ..variant("OK-2", 100, None) },
+            VariantInput { price: Money::new(100, "USD"), ..variant("OK-3", 100, None) },
         ];
-        let AppError::Invalid(f) = validate(&i, &[], &[wh(1, "MAIN")]).unwrap_err() else { panic!() };
-        for field in ["title", "category", "status", "variants[0].sku", "variants[0].price", "variants[0].stock", "variants[1].price", "variants[2].sku", "variants[3].stock.WEST"] {
+        let AppError::Invalid(f) = validate(&i, &[], &[wh(1, "MAIN")], Currency::EUR).unwrap_err() else { panic!() };
+        assert!(f["variants[4].price"].contains("sells in EUR"), "{f:?}");
+        for field in ["title", "category", "status", "variants[0].sku", "variants[0].price", "variants[0].stock", "variants[1].price", "variants[2].sku", "variants[3].stock.WEST", "variants[4].price"] {
             assert!(f.contains_key(field), "{field} missing from {f:?}");
         }
         let mut none = input();
         none.variants.clear();
-        assert!(matches!(validate(&none, &[], &[]), Err(AppError::Invalid(f)) if f.contains_key("variants")));
+        assert!(matches!(validate(&none, &[], &[], Currency::EUR), Err(AppError::Invalid(f)) if f.contains_key("variants")));
+    }
+
+    fn encoded(format: image::ImageFormat, width: u32, height: u32) -> Vec<u8> {
+        let picture = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 40) as u8, (y * 60) as u8, 128])));
+        // GIF is written from RGBA, JPEG only from RGB.
+        let picture = if format == image::ImageFormat::Gif { image::DynamicImage::ImageRgba8(picture.to_rgba8()) } else { picture };
+        let mut out = std::io::Cursor::new(Vec::new());
+        picture.write_to(&mut out, format).expect("encoding a test picture");
+        out.into_inner()
     }
 
     #[test]
-    fn pictures_are_recognised_by_their_bytes() {
-        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some(("image/png", "png")));
-        assert_eq!(sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(("image/jpeg", "jpg")));
-        assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some(("image/webp", "webp")));
-        assert_eq!(sniff_image(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>"), None);
-        assert_eq!(sniff_image(b"%PDF-1.7"), None);
-        assert_eq!(sniff_image(b""), None);
+    fn pictures_are_decoded_not_sniffed() {
+        use image::ImageFormat;
+        for (format, expected) in [(ImageFormat::Png, ("image/png", "png")), (ImageFormat::Gif, ("image/gif", "gif")), (ImageFormat::Jpeg, ("image/jpeg", "jpg"))] {
+            let bytes = encoded(format, 6, 4);
+            assert_eq!(check_picture(&bytes, 1_000), Ok(expected), "{format:?}");
+            // Cut short, it no longer decodes, though it starts like one.
+            assert_eq!(check_picture(&bytes[..bytes.len() * 2 / 3], 1_000), Err(PictureRefusal::NotAPicture), "{format:?} cut short");
+            assert_eq!(check_picture(&bytes, 23), Err(PictureRefusal::TooManyPixels(6, 4)), "{format:?} over the limit");
+        }
+        for not in [
+            &b"\x89PNG\r\n\x1a\n"[..],
+            b"GIF89a\x01\x00\x01\x00\x00\x00\x00<html><script>alert(1)</script></html>",
+            b"RIFF\0\0\0\0WEBPVP8 ",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script/></svg>",
+            b"%PDF-1.7",
+            b"",
+        ] {
+            assert_eq!(check_picture(not, crate::checkout::rules::DEFAULT_MAX_IMAGE_PIXELS), Err(PictureRefusal::NotAPicture), "{:?}", String::from_utf8_lossy(not));
+        }
     }
 }

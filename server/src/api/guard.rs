@@ -36,12 +36,13 @@ impl Caller {
         Ok(authorize(self.user.as_ref(), need)?)
     }
 
-    /// The caller's cart: a token's account's, else the session's (a guest's made on the
-    /// first write when `create`).
+    /// The caller's cart: the signed-in account's (a token's, or the session's as
+    /// `session::current_user` decided), else the session's guest cart (made on the first
+    /// write when `create`).
     pub async fn cart_owner(&self, create: bool) -> Result<Option<CartOwner>, AppError> {
-        match &self.token {
-            Some(t) => Ok(Some(CartOwner::User(t.user.user_id))),
-            None => session::cart_owner(&self.session, create).await,
+        match &self.user {
+            Some(u) => Ok(Some(CartOwner::User(u.user_id))),
+            None => session::guest_cart(&self.session, create).await,
         }
     }
 }

@@ -100,7 +100,7 @@ async fn upload_bytes(req: Request, state: &AppState) -> Result<Vec<u8>, Respons
     let Some(bytes) = read_capped(body).await? else { return Err(too_large()) };
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.starts_with("multipart/form-data") {
-        return Ok(bytes);
+        return if bytes.len() > app::seller::MAX_IMAGE_BYTES { Err(too_large()) } else { Ok(bytes) };
     }
     let bad = |m: &str| ApiError(AppError::bad("image", m)).into_response();
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
@@ -108,7 +108,8 @@ async fn upload_bytes(req: Request, state: &AppState) -> Result<Vec<u8>, Respons
     loop {
         match form.next_field().await {
             Ok(Some(field)) if field.name() == Some("image") => {
-                return field.bytes().await.map(|b| b.to_vec()).map_err(|e| bad(&e.body_text()));
+                let picture = field.bytes().await.map_err(|e| bad(&e.body_text()))?;
+                return if picture.len() > app::seller::MAX_IMAGE_BYTES { Err(too_large()) } else { Ok(picture.to_vec()) };
             }
             Ok(Some(_)) => continue,
             Ok(None) => return Err(bad("Choose a picture to upload (form field \"image\").")),
@@ -117,10 +118,11 @@ async fn upload_bytes(req: Request, state: &AppState) -> Result<Vec<u8>, Respons
     }
 }
 
-/// Adds a picture (JPEG, PNG, GIF or WebP, at most 5 MB; checked by its bytes).
+/// Adds a picture (JPEG, PNG, GIF or WebP, at most 5 MB and `SELLOUT_MAX_IMAGE_PIXELS`; decoded
+/// in full before it is kept).
 #[utoipa::path(tag = "seller", post, path = "/api/v1/seller/products/{id}/images", params(("id" = i64, Path)),
     request_body(content = Vec<u8>, description = "multipart/form-data with an `image` field, or the raw picture", content_type = "multipart/form-data"),
-    responses((status = 201, body = SellerProduct), (status = 400, description = "Not a picture", body = ErrorBody),
+    responses((status = 201, body = SellerProduct), (status = 400, description = "Not a picture that decodes, or too many pixels", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, description = "Larger than 5 MB", body = ErrorBody)))]
 pub async fn add_image(State(state): State<AppState>, caller: Caller, Id(pid): Id<ProductId>, req: Request) -> Response {
     let html = wants_html(req.headers());

@@ -233,6 +233,72 @@ async fn change_password_needs_the_current_one(backend: Backend) -> anyhow::Resu
     Ok(())
 }
 
+/// A page function called as the browser's JavaScript calls it; the status, `Retry-After` and body.
+async fn page_fn(app: &crate::helpers::TestApp, who: &crate::helpers::Visitor, name: &str, form: &[(&str, &str)]) -> anyhow::Result<(u16, Option<String>, String)> {
+    let res = who.client.post(app.url(&format!("/api/fn/{name}"))).header("origin", app.address.as_str()).form(form).send().await?;
+    let retry = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    Ok((res.status().as_u16(), retry, res.text().await?))
+}
+
+async fn a_password_change_ends_the_other_sessions(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let email = "jo@example.com";
+    let here = app.visitor();
+    here.register(email, "first password").await?;
+    let phone = app.visitor();
+    assert_eq!(phone.login(email, "first password").await?.0, 200);
+    let laptop = app.visitor();
+    assert_eq!(laptop.login(email, "first password").await?.0, 200);
+    for who in [&here, &phone, &laptop] {
+        assert_eq!(who.get("/api/v1/auth/me").await?.0, 200);
+    }
+    let sku = crate::cart_api::in_stock_skus(&app, 1, 1).await?.remove(0);
+    assert_eq!(here.post("/api/v1/cart/items", json!({"sku": sku, "quantity": 1})).await?.0, 200);
+    assert_eq!(laptop.get("/api/v1/cart").await?.1["item_count"], 1, "the account's cart, from any of its sessions");
+    let (status, _, body) = page_fn(&app, &here, "change_password", &[("current_password", "first password"), ("new_password", "second password")]).await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(here.get("/api/v1/auth/me").await?.0, 200, "the session that changed it stays signed in");
+    // The laptop asks for the cart first, the phone who it is: both are nobody now.
+    assert_eq!(laptop.get("/api/v1/cart").await?.1["item_count"], 0, "the account's cart is out of reach");
+    assert_eq!(here.get("/api/v1/cart").await?.1["item_count"], 1, "and still there for the session that stayed");
+    for who in [&phone, &laptop] {
+        assert_eq!(who.get("/api/v1/auth/me").await?.0, 401, "every other session is over");
+    }
+    assert_eq!(phone.login(email, "first password").await?.0, 401);
+    assert_eq!(phone.login(email, "second password").await?.0, 200, "signing in again with the new password works");
+    assert_eq!(phone.get("/api/v1/auth/me").await?.0, 200);
+    Ok(())
+}
+
+async fn guessing_the_current_password_counts_as_signing_in(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let email = "kai@example.com";
+    let kai = app.visitor();
+    kai.register(email, "first password").await?;
+    let mut limited = None;
+    for i in 0..40 {
+        let guess = format!("guess number {i}");
+        let (status, retry, body) = page_fn(&app, &kai, "change_password", &[("current_password", guess.as_str()), ("new_password", "second password")]).await?;
+        match status {
+            400 => assert!(body.contains("not your current password"), "{i}: {body}"),
+            429 => {
+                limited = Some((i, retry));
+                break;
+            }
+            other => panic!("{i}: {other} {body}"),
+        }
+    }
+    let (tries, retry) = limited.expect("wrong current passwords are limited like sign-ins");
+    assert!(tries <= 10, "within the per-email sign-in limit (10): {tries}");
+    assert!(retry.as_deref().and_then(|r| r.parse::<u64>().ok()).is_some_and(|s| s > 0), "with Retry-After: {retry:?}");
+    // The same limit: the right password waits too, and so does a sign-in to the account.
+    let (status, _, _) = page_fn(&app, &kai, "change_password", &[("current_password", "first password"), ("new_password", "second password")]).await?;
+    assert_eq!(status, 429);
+    assert_eq!(app.visitor().login(email, "first password").await?.0, 429);
+    assert_eq!(kai.get("/api/v1/auth/me").await?.0, 200, "nothing changed: still signed in");
+    Ok(())
+}
+
 crate::on_both_databases!(
     registration_signs_in_and_rejects_bad_input,
     sign_in_checks_the_password_and_rotates_the_session,
@@ -242,4 +308,6 @@ crate::on_both_databases!(
     protected_routes_follow_the_authorization_matrix,
     address_book_keeps_one_default,
     change_password_needs_the_current_one,
+    a_password_change_ends_the_other_sessions,
+    guessing_the_current_password_counts_as_signing_in,
 );

@@ -362,7 +362,68 @@ crate::on_both_databases!(
     expired_reservations_return_to_stock_exactly_once,
     two_hundred_buyers_for_fifty_units_never_oversell,
     cancelling_returns_stock_once_and_voids_the_payment,
+    a_refused_card_holds_nothing,
+    unpaid_orders_are_capped_even_when_sent_at_once,
 );
+
+async fn orders_of(app: &TestApp, email: &str) -> anyhow::Result<Vec<order::Model>> {
+    let u = user::Entity::find().filter(user::Column::Email.eq(email)).one(&app.db).await?.unwrap();
+    Ok(order::Entity::find().filter(order::Column::UserId.eq(u.id)).all(&app.db).await?)
+}
+
+async fn a_refused_card_holds_nothing(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let sku = in_stock_skus(&app, 5, 1).await?.remove(0);
+    let before = stock(&app, &sku).await?;
+    let ann = shopper_with_cart(&app, "ann@example.com", &[(&sku, 2)]).await?;
+    let (status, res) = checkout_with(&ann, Some("k-refused"), body("pm_not_a_card")).await?;
+    assert_eq!(status, 400, "{res}");
+    assert!(res["error"]["fields"]["payment_method_id"].is_string(), "the field is named: {res}");
+    assert_eq!(stock(&app, &sku).await?, before, "nothing stays reserved, at once");
+    assert!(orders_of(&app, "ann@example.com").await?.is_empty(), "no half-made order");
+    assert_eq!(reservation::Entity::find().count(&app.db).await?, 0);
+    assert_eq!(ann.get("/api/v1/cart").await?.1["items"][0]["quantity"].as_i64(), Some(2), "the cart is as it was");
+    // The same request again is refused the same way; then the key works with a real card.
+    assert_eq!(checkout_with(&ann, Some("k-refused"), body("pm_not_a_card")).await?.0, 400);
+    let (status, res) = checkout_with(&ann, Some("k-refused"), body("pm_card_visa")).await?;
+    assert_eq!((status, res["status"].as_str()), (201, Some("paid")), "{res}");
+    assert_eq!(stock(&app, &sku).await?, (before.0 - 2, before.1));
+    Ok(())
+}
+
+async fn unpaid_orders_are_capped_even_when_sent_at_once(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let cap = app.state.rules.max_pending_orders;
+    assert_eq!(cap, 3, "the default");
+    let sku = in_stock_skus(&app, 10, 1).await?.remove(0);
+    let before = stock(&app, &sku).await?;
+    let bo = shopper_with_cart(&app, "bo@example.com", &[(&sku, 1)]).await?;
+    // Declined cards leave orders pending (payable with another card), each holding a unit.
+    let tries: Vec<_> = (0..8).map(|i| {
+        let key = format!("k-cap-{i}");
+        let bo = &bo;
+        async move { checkout_with(bo, Some(&key), body("pm_card_visa_chargeDeclined")).await }
+    }).collect();
+    let answers = futures::future::join_all(tries).await;
+    let mut declined = 0;
+    for a in answers {
+        let (status, res) = a?;
+        match status {
+            402 => declined += 1,
+            409 => assert!(res["error"]["message"].as_str().is_some_and(|m| m.contains("unpaid order")), "{res}"),
+            other => panic!("{other}: {res}"),
+        }
+    }
+    assert_eq!(declined, cap, "exactly the cap of orders was opened");
+    let pending = orders_of(&app, "bo@example.com").await?.into_iter().filter(|o| o.status == OrderStatus::Pending).count() as i64;
+    assert_eq!(pending, cap);
+    assert_eq!(stock(&app, &sku).await?, (before.0, before.1 + cap), "only they hold stock");
+    // Cancelling one makes room for one more.
+    let first = orders_of(&app, "bo@example.com").await?[0].id;
+    assert_eq!(bo.post(&format!("/api/v1/orders/{first}/cancel"), json!({})).await?.0, 200);
+    assert_eq!(checkout_with(&bo, Some("k-cap-after"), body("pm_card_visa")).await?.0, 201);
+    Ok(())
+}
 
 async fn cancelling_returns_stock_once_and_voids_the_payment(backend: Backend) -> anyhow::Result<()> {
     let app = spawn_app(backend).await?;

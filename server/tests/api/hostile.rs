@@ -186,4 +186,47 @@ async fn sign_in_goes_only_to_a_path_of_this_shop(backend: Backend) -> anyhow::R
     Ok(())
 }
 
-crate::on_both_databases!(hostile_text_is_shown_as_text_on_every_page, a_title_of_markup_is_its_text, sign_in_goes_only_to_a_path_of_this_shop);
+/// NUL, BEL and a right-to-left override in a shop name, a review and a shipping name: each
+/// refused with a 400 naming the field, nothing stored.
+async fn control_characters_are_refused_naming_the_field(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (_, list) = app.get_json("/api/v1/products?limit=1").await?;
+    let product = list["products"][0]["product_id"].as_i64().unwrap();
+    let shopper = app.visitor();
+    shopper.register("ed@example.com", "a long enough password").await?;
+    let sku = crate::cart_api::in_stock_skus(&app, 2, 1).await?.remove(0);
+    assert_eq!(shopper.post("/api/v1/cart/items", json!({"sku": sku, "quantity": 1})).await?.0, 200);
+    for (i, bad) in ["Ann\u{0}s", "Ring\u{7}bell", "evil\u{202E}gnp.exe"].into_iter().enumerate() {
+        let (status, body) = app
+            .visitor()
+            .post("/api/v1/auth/register", json!({"email": format!("shop{i}@example.com"), "password": "long enough", "role": "seller", "seller_name": bad}))
+            .await?;
+        assert_eq!(status, 400, "{bad:?}: {body}");
+        assert!(body["error"]["fields"]["seller_name"].is_string(), "{bad:?}: {body}");
+        let (status, body) = shopper.post(&format!("/api/v1/products/{product}/reviews"), json!({"rating": 3, "body": bad})).await?;
+        assert_eq!(status, 400, "{bad:?}: {body}");
+        assert!(body["error"]["fields"]["body"].is_string(), "{bad:?}: {body}");
+        let res = shopper
+            .client
+            .post(app.url("/api/v1/orders/checkout"))
+            .header("Idempotency-Key", format!("ctl-{i}"))
+            .json(&json!({"shipping_address": {"name": bad, "line1": "Main St 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}, "shipping_method": "standard", "payment_method_id": "pm_card_visa"}))
+            .send()
+            .await?;
+        assert_eq!(res.status().as_u16(), 400, "{bad:?}");
+        let body: Value = res.json().await?;
+        assert!(body["error"]["fields"]["shipping_address.name"].is_string(), "{bad:?}: {body}");
+    }
+    let (_, reviews) = shopper.get(&format!("/api/v1/products/{product}/reviews")).await?;
+    assert!(!reviews["reviews"].as_array().unwrap().iter().any(|r| r["mine"] == true), "no review stored: {reviews}");
+    let (_, orders) = shopper.get("/api/v1/orders").await?;
+    assert_eq!(orders, json!([]), "no order stored");
+    Ok(())
+}
+
+crate::on_both_databases!(
+    hostile_text_is_shown_as_text_on_every_page,
+    a_title_of_markup_is_its_text,
+    sign_in_goes_only_to_a_path_of_this_shop,
+    control_characters_are_refused_naming_the_field,
+);

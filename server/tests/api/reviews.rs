@@ -27,9 +27,16 @@ async fn one_review_per_shopper_keeps_the_rating_exact(backend: Backend) -> anyh
     assert_eq!(nobody.post(&path, json!({"rating": 5, "body": "x"})).await?.0, 401);
 
     let ann = app.visitor();
-    ann.register("ann.lee@example.com", "long enough").await?;
-    let (status, r) = ann.post(&path, json!({"rating": 4, "body": "Solid."})).await?;
+    let uid = ann.register("ann.lee@example.com", "long enough").await?["user"]["user_id"].as_i64().unwrap();
+    let (status, r) = ann.post(&path, json!({"rating": 1, "body": "Never bought it, hate it."})).await?;
     assert_eq!((status, r["author"].as_str(), r["verified_purchase"].as_bool()), (201, Some("Ann L."), Some(false)), "{r}");
+    assert_eq!(aggregate(&app, p.id).await?, (sum0, count0), "a review without a purchase does not move the rating");
+    let html = app.get(&format!("/p/{}", p.id)).await?.text().await?;
+    assert!(html.contains("data-testid=\"other-reviews\"") && html.contains("not counted in the rating"), "it is shown apart");
+    // Once Ann has bought it, her review counts.
+    record_purchase(&app, uid, &p, 9100).await?;
+    let (status, r) = ann.post(&path, json!({"rating": 4, "body": "Solid."})).await?;
+    assert_eq!((status, r["verified_purchase"].as_bool()), (200, Some(true)), "{r}");
     assert_eq!(aggregate(&app, p.id).await?, (sum0 + 4, count0 + 1));
     // A second review by Ann replaces the first: count unchanged, sum moves by the difference.
     let (status, _) = ann.post(&path, json!({"rating": 2, "body": "Broke after a week."})).await?;
@@ -67,14 +74,9 @@ async fn review_text_is_escaped_on_the_page(backend: Backend) -> anyhow::Result<
     Ok(())
 }
 
-async fn a_buyer_s_review_is_a_verified_purchase(backend: Backend) -> anyhow::Result<()> {
-    let app = spawn_app(backend).await?;
-    let p = active_product(&app).await?;
+/// Records a paid order of one unit of the product for `uid`, as checkout writes it.
+async fn record_purchase(app: &TestApp, uid: i64, p: &product::Model, order_id: i64) -> anyhow::Result<()> {
     let v = variant::Entity::find().filter(variant::Column::ProductId.eq(p.id)).one(&app.db).await?.unwrap();
-    let bo = app.visitor();
-    let me = bo.register("bo@example.com", "long enough").await?;
-    let uid = me["user"]["user_id"].as_i64().unwrap();
-    // An order as checkout will write it (issue 5): paid, with this product on a line.
     let pg = app.db.get_database_backend() == sea_orm::DbBackend::Postgres;
     let ph = |n: usize| if pg { format!("${n}") } else { "?".to_owned() };
     let now = Utc::now();
@@ -83,7 +85,7 @@ async fn a_buyer_s_review_is_a_verified_purchase(backend: Backend) -> anyhow::Re
             app.db.get_database_backend(),
             format!(
                 "INSERT INTO orders (id, user_id, status, currency, subtotal, shipping, tax, total, shipping_address, shipping_method, idempotency_key, request_hash, created_at, updated_at) \
-                 VALUES (9001, {}, 'paid', 'EUR', {}, 0, 0, {}, '{{}}', 'standard', 'k-9001', 'h', {}, {})",
+                 VALUES ({order_id}, {}, 'paid', 'EUR', {}, 0, 0, {}, '{{}}', 'standard', 'k-{order_id}', 'h', {}, {})",
                 ph(1), ph(2), ph(3), ph(4), ph(5)
             ),
             [uid.into(), v.price_amount.into(), v.price_amount.into(), now.into(), now.into()],
@@ -94,16 +96,55 @@ async fn a_buyer_s_review_is_a_verified_purchase(backend: Backend) -> anyhow::Re
             app.db.get_database_backend(),
             format!(
                 "INSERT INTO order_items (order_id, variant_id, product_id, title, sku, unit_price, currency, quantity, line_total) \
-                 VALUES (9001, {}, {}, 't', {}, {}, 'EUR', 1, {})",
+                 VALUES ({order_id}, {}, {}, 't', {}, {}, 'EUR', 1, {})",
                 ph(1), ph(2), ph(3), ph(4), ph(5)
             ),
             [v.id.into(), p.id.into(), v.sku.clone().into(), v.price_amount.into(), v.price_amount.into()],
         ))
         .await?;
+    Ok(())
+}
+
+async fn a_buyer_s_review_is_a_verified_purchase(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let p = active_product(&app).await?;
+    let bo = app.visitor();
+    let me = bo.register("bo@example.com", "long enough").await?;
+    record_purchase(&app, me["user"]["user_id"].as_i64().unwrap(), &p, 9001).await?;
     let (status, r) = bo.post(&format!("/api/v1/products/{}/reviews", p.id), json!({"rating": 5, "body": "Bought it, love it."})).await?;
     assert_eq!((status, r["verified_purchase"].as_bool()), (201, Some(true)), "{r}");
     let html = app.get(&format!("/p/{}", p.id)).await?.text().await?;
     assert!(html.contains("Verified purchase"));
+    Ok(())
+}
+
+async fn a_seller_cannot_review_their_own_product(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, _) = crate::seller::seller(&app, "ann.seller@example.com", "Ann's Tools").await?;
+    let category = {
+        let any = active_product(&app).await?;
+        let (_, shown) = app.get_json(&format!("/api/v1/products/{}", any.id)).await?;
+        shown["categories"].as_array().and_then(|c| c.last()).map(|c| c["slug"].as_str().unwrap_or("").to_owned()).unwrap_or_default()
+    };
+    let (status, created) = ann
+        .post("/api/v1/seller/products", json!({"title": "Ann's hammer", "description": "Heavy.", "brand": "Ann", "category": category, "status": "active",
+            "variants": [{"sku": "ANN-HAMMER", "price": {"amount": 1999, "currency": "EUR"}, "stock": 5}]}))
+        .await?;
+    assert_eq!(status, 201, "{created}");
+    let id = created["product_id"].as_i64().unwrap();
+    let path = format!("/api/v1/products/{id}/reviews");
+    let (status, body) = ann.post(&path, json!({"rating": 5, "body": "The best hammer."})).await?;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("You sell this product")), "{body}");
+    assert_eq!(aggregate(&app, id).await?, (0, 0), "nothing was counted");
+    let (_, list) = ann.get(&path).await?;
+    assert_eq!((list["can_review"].as_bool(), list["signed_in"].as_bool(), list["reviews"].as_array().map(Vec::len)), (Some(false), Some(true), Some(0)), "{list}");
+    // Their page says why there is no form, and still offers the wishlist.
+    let html = ann.client.get(app.url(&format!("/p/{id}"))).send().await?.text().await?;
+    assert!(html.contains("data-testid=\"own-product\"") && !html.contains("review-form"), "no review form for the seller");
+    // Another seller's product is theirs to review like anyone's.
+    let other = active_product(&app).await?;
+    assert_eq!(ann.post(&format!("/api/v1/products/{}/reviews", other.id), json!({"rating": 4})).await?.0, 201);
     Ok(())
 }
 
@@ -137,5 +178,6 @@ crate::on_both_databases!(
     one_review_per_shopper_keeps_the_rating_exact,
     review_text_is_escaped_on_the_page,
     a_buyer_s_review_is_a_verified_purchase,
+    a_seller_cannot_review_their_own_product,
     the_wishlist_saves_once_and_forgets_on_request,
 );

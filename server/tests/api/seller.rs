@@ -19,6 +19,18 @@ pub const PNG: &[u8] = &[
     0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
+/// CRC-32 (ISO-HDLC, as PNG chunks carry it), for a picture made by hand.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
 pub async fn seller(app: &TestApp, email: &str, shop: &str) -> anyhow::Result<(Visitor, i64)> {
     let v = app.visitor();
     let (status, body) = v
@@ -195,7 +207,7 @@ async fn bad_product_input_names_each_field_and_writes_nothing(backend: Backend)
         (json!({"title": "T", "brand": "B", "variants": [{"sku": taken, "price": {"amount": 100, "currency": "EUR"}}]}), "variants[0].sku", "already used"),
         (json!({"title": "T", "brand": "B", "category": "no-such-place", "variants": [{"sku": "A-1", "price": {"amount": 100, "currency": "EUR"}}]}), "category", "no category"),
         (json!({"title": "T", "brand": "B", "variants": []}), "variants", "at least one variant"),
-        (json!({"title": "T", "brand": "B", "variants": [{"sku": "A-1", "price": {"amount": 100, "currency": "EUR"}}, {"sku": "A-2", "price": {"amount": 100, "currency": "USD"}}]}), "variants[1].price", "one currency"),
+        (json!({"title": "T", "brand": "B", "variants": [{"sku": "A-1", "price": {"amount": 100, "currency": "EUR"}}, {"sku": "A-2", "price": {"amount": 100, "currency": "USD"}}]}), "variants[1].price", "sells in EUR"),
     ];
     for (body, field, words) in cases {
         let (status, res) = ann.post("/api/v1/seller/products", body.clone()).await?;
@@ -280,6 +292,30 @@ async fn pictures_are_checked_stored_and_served(backend: Backend) -> anyhow::Res
     let form = reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(big).file_name("big.png"));
     let res = ann.client.post(&upload).multipart(form).send().await?;
     assert_eq!(res.status().as_u16(), 413);
+    // One byte over 5 MB is over, raw or in a form (the README's 413).
+    let mut just_over = PNG.to_vec();
+    just_over.resize(app::seller::MAX_IMAGE_BYTES + 1, 0);
+    assert_eq!(ann.client.post(&upload).header("content-type", "image/png").body(just_over.clone()).send().await?.status().as_u16(), 413);
+    let form = reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(just_over).file_name("over.png"));
+    assert_eq!(ann.client.post(&upload).multipart(form).send().await?.status().as_u16(), 413);
+    // Decoded, not sniffed: a signature alone, a GIF header in front of a page, and a small
+    // PNG whose header claims 100,000 × 100,000 pixels.
+    let mut huge = PNG.to_vec();
+    huge[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    huge[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let crc = crc32(&huge[12..29]);
+    huge[29..33].copy_from_slice(&crc.to_be_bytes());
+    huge.resize(10 * 1024, 0);
+    for (what, bytes, says) in [
+        ("a PNG signature alone", b"\x89PNG\r\n\x1a\n".to_vec(), "not a picture"),
+        ("a GIF header before HTML", b"GIF89a\x01\x00\x01\x00\x00\x00\x00<html><script>alert(1)</script></html>".to_vec(), "not a picture"),
+        ("100,000 x 100,000 pixels", huge, "100000 × 100000 pixels"),
+    ] {
+        let res = ann.client.post(&upload).header("content-type", "image/png").body(bytes).send().await?;
+        assert_eq!(res.status().as_u16(), 400, "{what}");
+        let err: Value = res.json().await?;
+        assert!(err["error"]["fields"]["image"].as_str().is_some_and(|m| m.contains(says)), "{what}: {err}");
+    }
     assert_eq!((media_files(&app), product_image::Entity::find().count(&app.db).await?), (files, rows), "nothing stored");
 
     // A plain HTML form gets its page back with the problem, not JSON.
@@ -355,7 +391,64 @@ crate::on_both_databases!(
     bad_product_input_names_each_field_and_writes_nothing,
     pictures_are_checked_stored_and_served,
     an_announced_change_drops_the_cached_page,
+    one_currency_per_shop,
 );
+
+async fn one_currency_per_shop(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    let cat = leaf_category(&app).await?;
+    // A product priced in another currency than the shop's (EUR by default): 400 naming the price.
+    let mut usd = lamp(&cat, "CUR-USD");
+    usd["variants"][1]["price"]["currency"] = json!("USD");
+    let (status, err) = ann.post("/api/v1/seller/products", usd).await?;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["error"]["fields"]["variants[1].price"].as_str().is_some_and(|m| m.contains("sells in EUR")), "{err}");
+    assert!(err["error"]["fields"].get("variants[0].price").is_none(), "the EUR variant is fine: {err}");
+    assert_eq!(variant::Entity::find().filter(variant::Column::Sku.eq("CUR-USD")).count(&app.db).await?, 0, "nothing written");
+
+    let mut body = lamp(&cat, "CUR-1");
+    body["status"] = json!("active");
+    body["variants"][1]["stock"] = json!(5);
+    let (status, p) = ann.post("/api/v1/seller/products", body).await?;
+    assert_eq!(status, 201, "{p}");
+    // A sale in another currency: 400 naming the price.
+    let at = |h: i64| (chrono::Utc::now() + chrono::Duration::hours(h)).to_rfc3339();
+    let (status, err) = ann
+        .post("/api/v1/seller/sales", json!({"sku": "CUR-1", "price": {"amount": 999, "currency": "USD"}, "starts_at": at(1), "ends_at": at(2), "allocation": 2}))
+        .await?;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["error"]["fields"]["price"].as_str().is_some_and(|m| m.contains("sells in EUR")), "{err}");
+
+    // A variant left in another currency from before (written straight to the database): a
+    // cart refuses it, and a cart that has it does not add it to the subtotal.
+    let shopper = app.visitor();
+    shopper.register("cy@example.com", "long enough").await?;
+    assert_eq!(shopper.post("/api/v1/cart/items", json!({"sku": "CUR-1", "quantity": 1})).await?.0, 200);
+    assert_eq!(shopper.post("/api/v1/cart/items", json!({"sku": "CUR-1-B", "quantity": 1})).await?.0, 200);
+    let b = variant::Entity::find().filter(variant::Column::Sku.eq("CUR-1-B")).one(&app.db).await?.unwrap();
+    let mut b: variant::ActiveModel = b.into();
+    b.currency = Set("USD".to_owned());
+    b.update(&app.db).await?;
+    let (status, err) = shopper.post("/api/v1/cart/items", json!({"sku": "CUR-1-B", "quantity": 2})).await?;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["error"]["fields"]["sku"].as_str().is_some_and(|m| m.contains("priced in USD")), "{err}");
+    let (_, cart) = shopper.get("/api/v1/cart").await?;
+    assert_eq!(cart["subtotal"], json!({"amount": 4999, "currency": "EUR"}), "only the EUR line adds up: {cart}");
+    let line = cart["items"].as_array().unwrap().iter().find(|i| i["sku"] == "CUR-1-B").unwrap().clone();
+    assert_eq!((line["purchasable"].as_bool(), line["quantity"].as_i64()), (Some(false), Some(1)), "kept as it was: {line}");
+    let (status, err) = shopper
+        .client
+        .post(app.url("/api/v1/orders/checkout"))
+        .header("Idempotency-Key", "k-currency")
+        .json(&json!({"shipping_address": {"name": "Cy", "line1": "Main St 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}, "shipping_method": "standard", "payment_method_id": "pm_card_visa"}))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .map(|s| (s, ()))?;
+    assert_eq!((status, err), (400, ()), "checkout refuses a cart in two currencies");
+    Ok(())
+}
 
 mod redis {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

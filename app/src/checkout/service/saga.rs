@@ -44,6 +44,7 @@ pub(crate) async fn checkout_paying(
 
     let created = {
         let txn = state.writer.begin().await?;
+        unpaid_below_cap(&txn, state, user.user_id, now).await?;
         let inserted = order::ActiveModel {
             user_id: Set(user.user_id),
             status: Set(OrderStatus::Pending),
@@ -117,7 +118,111 @@ pub(crate) async fn checkout_paying(
         }
     }
     let card = Card { method: &valid.payment_method_id, customer, off_session };
-    Ok((pay(state, created, &card).await?, false))
+    match pay(state, created.clone(), &card).await {
+        Ok(result) => Ok((result, false)),
+        // The provider refused the card before any authorisation: nothing was charged, so
+        // nothing of this request stays (its stock is free again at once).
+        Err(e) if e.field("payment_method_id").is_some() => {
+            undo_refused(state, &created, hold.as_ref()).await?;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Refuses a new order when the shopper already has `max_pending_orders` unpaid ones still
+/// holding stock: free accounts must not be a way to keep products from everyone else. Runs
+/// in the transaction that inserts the order, with the shopper's row locked on PostgreSQL
+/// (SQLite runs one write transaction at a time), so checkouts sent at once cannot all pass.
+async fn unpaid_below_cap(txn: &impl ConnectionTrait, state: &AppState, user_id: i64, now: chrono::DateTime<Utc>) -> Result<(), AppError> {
+    let backend = txn.get_database_backend();
+    if backend == sea_orm::DbBackend::Postgres {
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(backend, "SELECT id FROM users WHERE id = $1 FOR UPDATE", [user_id.into()])).await?;
+    }
+    let unpaid = order::Entity::find()
+        .filter(order::Column::UserId.eq(user_id))
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
+        .filter(order::Column::ExpiresAt.gt(now))
+        .count(txn)
+        .await? as i64;
+    let cap = state.rules.max_pending_orders;
+    if unpaid >= cap {
+        return Err(AppError::Conflict(format!(
+            "You have {unpaid} unpaid order{} holding stock, the most at once. Pay for one or cancel it under Your orders, then check out again.",
+            if unpaid == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
+}
+
+/// Takes back the order a refused checkout opened, whole and in one transaction: its reserved
+/// stock released at once (a flash-sale hold goes back to the shopper as it was), its lines,
+/// its failed attempt and the order itself deleted. The refused request changes nothing, and
+/// its Idempotency-Key may be tried again. Leaves the order alone if it has moved on or has
+/// an attempt that did not fail.
+pub(crate) async fn undo_refused(state: &AppState, o: &order::Model, hold: Option<&sale_hold::Model>) -> Result<(), AppError> {
+    let txn = state.writer.begin().await?;
+    let live = payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(o.id))
+        .filter(payment::Column::State.ne(PaymentState::Failed))
+        .count(&txn)
+        .await?;
+    let claimed = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(OrderStatus::Expired))
+        .filter(order::Column::Id.eq(o.id))
+        .filter(order::Column::Status.eq(OrderStatus::Pending))
+        .exec(&txn)
+        .await?;
+    if live > 0 || claimed.rows_affected != 1 {
+        return Ok(());
+    }
+    let mut released = Vec::new();
+    match hold {
+        Some(h) => {
+            let back = sale_hold::Entity::update_many()
+                .col_expr(sale_hold::Column::State, Expr::value(HoldState::Held))
+                .col_expr(sale_hold::Column::OrderId, Expr::value(Option::<i64>::None))
+                .col_expr(sale_hold::Column::ExpiresAt, Expr::value(h.expires_at))
+                .col_expr(sale_hold::Column::Extended, Expr::value(h.extended))
+                .filter(sale_hold::Column::Id.eq(h.id.as_str()))
+                .filter(sale_hold::Column::State.eq(HoldState::Ordered))
+                .filter(sale_hold::Column::OrderId.eq(o.id))
+                .exec(&txn)
+                .await?;
+            if back.rows_affected == 1 {
+                flash_sale::Entity::update_many()
+                    .col_expr(flash_sale::Column::Sold, Expr::col(flash_sale::Column::Sold).sub(h.quantity))
+                    .filter(flash_sale::Column::Id.eq(h.sale_id))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        None => {
+            for r in reservation::Entity::find().filter(reservation::Column::OrderId.eq(o.id)).all(&txn).await? {
+                if move_reservation(&txn, r.id, ReservationState::Held, ReservationState::Released).await? {
+                    inventory::Entity::update_many()
+                        .col_expr(inventory::Column::Reserved, Expr::col(inventory::Column::Reserved).sub(r.quantity))
+                        .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1))
+                        .filter(inventory::Column::VariantId.eq(r.variant_id))
+                        .filter(inventory::Column::WarehouseId.eq(r.warehouse_id))
+                        .exec(&txn)
+                        .await?;
+                    released.push(r.variant_id);
+                }
+            }
+            reservation::Entity::delete_many().filter(reservation::Column::OrderId.eq(o.id)).exec(&txn).await?;
+        }
+    }
+    let products: Vec<i64> = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).all(&txn).await?.into_iter().map(|i| i.product_id).collect();
+    payment::Entity::delete_many().filter(payment::Column::OrderId.eq(o.id)).exec(&txn).await?;
+    order_item::Entity::delete_many().filter(order_item::Column::OrderId.eq(o.id)).exec(&txn).await?;
+    order::Entity::delete_by_id(o.id).exec(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(order_id = o.id, released = released.len(), "a refused checkout was taken back");
+    if hold.is_none() {
+        announce_stock(state, products.into_iter()).await;
+    }
+    Ok(())
 }
 
 /// Pays a pending order with another card (after a decline), while its reservation lasts.

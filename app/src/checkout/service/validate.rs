@@ -79,9 +79,9 @@ pub(crate) async fn priced_lines(state: &AppState, user_id: i64) -> Result<Vec<L
             None => return Err(AppError::Conflict(format!("An item in your cart ({}) is no longer sold. Remove it to check out.", l.sku))),
         }
     }
-    let currency = &lines[0].variant.currency;
-    if lines.iter().any(|l| &l.variant.currency != currency) {
-        return Err(AppError::bad("cart", "Your cart has prices in more than one currency; check them out separately."));
+    let shop = state.rules.currency;
+    if let Some(l) = lines.iter().find(|l| !shop.is(&l.variant.currency)) {
+        return Err(AppError::bad("cart", format!("\"{}\" is priced in {}, and this shop sells in {shop}. Remove it from your cart to check out.", l.product.title, l.variant.currency)));
     }
     Ok(lines)
 }

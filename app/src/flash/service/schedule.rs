@@ -63,7 +63,7 @@ pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) ->
     if scope.is_some_and(|s| s != product.seller_id) {
         return Err(missing());
     }
-    let (starts_at, ends_at) = checked(&input, &variant, now)?;
+    let (starts_at, ends_at) = checked(&input, &variant, now, state.rules.currency)?;
 
     let txn = state.writer.begin().await?;
     let sale = flash_sale::ActiveModel {
@@ -95,10 +95,12 @@ pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) ->
 }
 
 /// Every check of a sale for `variant`, each problem named by its field; the times when none.
-fn checked(input: &SaleInput, variant: &variant::Model, now: DateTime<Utc>) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
+fn checked(input: &SaleInput, variant: &variant::Model, now: DateTime<Utc>, shop: crate::money::Currency) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
     let mut errors = FieldErrors::default();
     let times = check_shape(input, now, &mut errors);
-    if input.price.currency != variant.currency {
+    if !shop.is(&input.price.currency) {
+        errors.add("price", format!("This shop sells in {shop}; enter the sale price in {shop} (got {}).", input.price.currency));
+    } else if input.price.currency != variant.currency {
         errors.add("price", format!("The sale price must be in {}, the variant's currency (got {}).", variant.currency, input.price.currency));
     } else if input.price.amount >= variant.price_amount {
         let regular = Money::new(variant.price_amount, &variant.currency);
@@ -122,7 +124,7 @@ pub async fn update(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, in
     if input.sku.trim() != variant.sku {
         return Err(AppError::bad("sku", format!("A sale's SKU cannot change (it is {}): cancel it and schedule a new one.", variant.sku)));
     }
-    let (starts_at, ends_at) = checked(&input, &variant, now)?;
+    let (starts_at, ends_at) = checked(&input, &variant, now, state.rules.currency)?;
     let txn = state.writer.begin().await?;
     // Conditional on what was read: a start or another edit meanwhile is a 409, not a mix.
     let changed = flash_sale::Entity::update_many()
