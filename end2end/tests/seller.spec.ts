@@ -46,10 +46,21 @@ test("a seller creates a product with a picture and finds it in the storefront s
   await page.getByLabel("Category").selectOption({ index: 2 });
   await page.getByLabel("Tags (comma separated)").fill("pen, writing");
   await page.getByLabel("Description").fill("A steel nib that writes smoothly from the first line.");
-  await page.getByLabel("Price of variant 1").fill("24.90");
+  // A price that could be a thousand or one is refused, saying how to write either.
+  await page.getByLabel("Price of variant 1").fill("1,000");
+  await expect(page.getByTestId("price-preview")).toContainText("could be read two ways");
+  await page.getByRole("button", { name: "Create product" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "type 1000 without a separator" })).toBeVisible();
+  // A decimal comma, as shoppers in a euro shop write it: shown back before saving.
+  await page.getByLabel("Price of variant 1").fill("24,90");
+  await expect(page.getByTestId("price-preview")).toHaveText("= €24.90");
   await page.getByLabel("Stock of variant 1 in Berlin").fill("12");
   await page.getByRole("button", { name: "Create product" }).click();
   await expect(page.getByText("Product created")).toBeVisible();
+  const mine = await (await page.request.get("/api/v1/seller/products")).json();
+  const saved = (mine.products ?? mine).find((p: any) => p.title === `${word} Fountain Pen`);
+  const detail = await (await page.request.get(`/api/v1/seller/products/${saved.product_id}`)).json();
+  expect(detail.variants[0].price).toEqual({ amount: 2490, currency: "EUR" });
   await expect(page.getByTestId("product-status")).toHaveText("Draft");
 
   await page.getByLabel("Add a picture").setInputFiles({ name: "pen.png", mimeType: "image/png", buffer: PNG });

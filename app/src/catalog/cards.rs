@@ -18,7 +18,7 @@ pub fn ProductCard(product: ProductSummary) -> impl IntoView {
             </A>
             <Stars rating=product.rating count=product.review_count />
             <div class="card-foot">
-                <span class="price">{product.price.display()}</span>
+                <span class="price">{product.price_varies.then_some("from ")}{product.price.display()}</span>
                 {(!product.in_stock).then(|| view! { <span class="badge badge-out">"Out of stock"</span> })}
             </div>
             <span class="muted small">"Sold by " {product.seller.name.clone()}</span>

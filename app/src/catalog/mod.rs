@@ -77,6 +77,9 @@ pub struct ProductSummary {
     pub brand: String,
     /// The lowest variant price.
     pub price: Money,
+    /// Whether the variants differ in price (the card then says "from").
+    #[serde(default)]
+    pub price_varies: bool,
     /// Average stars (1-5) to one decimal; null before the first review.
     pub rating: Option<f64>,
     pub review_count: i64,

@@ -207,6 +207,7 @@ async fn summaries(db: &DatabaseConnection, products: Vec<product::Model>) -> Re
                 title: p.title,
                 brand: p.brand,
                 price: Money::new(cheapest.price_amount, &cheapest.currency),
+                price_varies: own.iter().any(|v| v.price_amount != cheapest.price_amount),
                 rating: rating_of(p.rating_sum, p.rating_count),
                 review_count: p.rating_count,
                 image_url: match pictures.remove(&p.id).and_then(|v| v.into_iter().next()) {

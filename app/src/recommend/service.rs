@@ -155,6 +155,7 @@ mod tests {
             title: format!("p{id}"),
             brand: String::new(),
             price: Money::new(100, "EUR"),
+            price_varies: false,
             rating: None,
             review_count: 0,
             image_url: String::new(),

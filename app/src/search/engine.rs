@@ -41,6 +41,8 @@ pub struct SearchDoc {
     pub rating10: u64,
     pub in_stock: bool,
     pub created: i64,
+    /// Every variant's SKU (a search for one finds the product).
+    pub skus: Vec<String>,
 }
 
 /// Facet counts as the index sees them, before names are attached.

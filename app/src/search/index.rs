@@ -18,7 +18,7 @@ use super::engine::{Hits, RawFacets, SearchDoc, SearchEngine, SearchError};
 use super::*;
 
 /// Bump when the document layout changes: a stored index of another version is rebuilt.
-pub(super) const INDEX_FORMAT: u32 = 1;
+pub(super) const INDEX_FORMAT: u32 = 2;
 const WRITER_HEAP: usize = 50_000_000;
 
 #[derive(Clone, Copy)]
@@ -34,6 +34,8 @@ struct Fields {
     rating: Field,
     in_stock: Field,
     created: Field,
+    /// Every variant's SKU, lower-cased, matched whole.
+    skus: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -53,6 +55,7 @@ fn schema() -> (Schema, Fields) {
         rating: b.add_u64_field("rating", INDEXED | FAST),
         in_stock: b.add_u64_field("in_stock", INDEXED | FAST),
         created: b.add_i64_field("created", FAST),
+        skus: b.add_text_field("skus", STRING),
     };
     (b.build(), fields)
 }
@@ -118,6 +121,9 @@ impl TantivyEngine {
         doc.add_u64(f.rating, d.rating10);
         doc.add_u64(f.in_stock, u64::from(d.in_stock));
         doc.add_i64(f.created, d.created);
+        for sku in &d.skus {
+            doc.add_text(f.skus, sku.to_lowercase());
+        }
         doc
     }
 
@@ -157,7 +163,7 @@ impl TantivyEngine {
 
     fn build_query(&self, q: &SearchQuery) -> Result<Box<dyn Query>, SearchError> {
         let f = self.fields;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut words: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let terms = self.terms(&q.q)?;
         for (i, (t, fuzzy)) in terms.iter().enumerate() {
             let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -178,12 +184,26 @@ impl TantivyEngine {
                     any.push((Occur::Should, Box::new(BoostQuery::new(Box::new(pq), boost))));
                 }
             }
-            clauses.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+            words.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
         if terms.len() >= 2 {
             // The words in order in the title: an exact title match comes first.
             let phrase = PhraseQuery::new(terms.iter().map(|(t, _)| Term::from_field_text(f.title, t)).collect());
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(phrase), 5.0))));
+            words.push((Occur::Should, Box::new(BoostQuery::new(Box::new(phrase), 5.0))));
+        }
+        // The words, or a SKU typed whole (any case): an exact SKU ranks above any word match.
+        let sku = q.q.trim();
+        let by_sku = (!sku.is_empty() && !sku.contains(char::is_whitespace)).then(|| {
+            let tq = TermQuery::new(Term::from_field_text(f.skus, &sku.to_lowercase()), IndexRecordOption::Basic);
+            Box::new(BoostQuery::new(Box::new(tq), 100.0)) as Box<dyn Query>
+        });
+        let by_words = (!words.is_empty()).then(|| Box::new(BooleanQuery::new(words)) as Box<dyn Query>);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        match (by_words, by_sku) {
+            (Some(w), Some(s)) => clauses.push((Occur::Must, Box::new(BooleanQuery::new(vec![(Occur::Should, w), (Occur::Should, s)])))),
+            (Some(w), None) => clauses.push((Occur::Must, w)),
+            (None, Some(s)) => clauses.push((Occur::Must, s)),
+            (None, None) => {}
         }
         if let Some(c) = &q.category {
             clauses.push((Occur::Must, Box::new(TermQuery::new(Term::from_field_text(f.categories, c), IndexRecordOption::Basic))));

@@ -60,6 +60,7 @@ pub async fn load_docs(db: &DatabaseConnection, ids: Option<&[i64]>, after: i64,
                 price,
                 rating10,
                 created: p.created_at.timestamp(),
+                skus: vs.iter().map(|v| v.sku.clone()).collect(),
             })
         })
         .collect())

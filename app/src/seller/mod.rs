@@ -219,34 +219,75 @@ pub struct FormOptions {
 pub enum PriceError {
     #[error("Enter a price.")]
     Empty,
-    #[error("\"{0}\" is not a price; write it like 19.99")]
+    #[error("\"{0}\" is not a price; write it like 19.99 or 19,99")]
     NotAPrice(String),
-    #[error("{currency} prices have at most {digits} digits after the point")]
+    #[error("{currency} prices have at most {digits} digits after the decimal separator")]
     TooPrecise { currency: String, digits: u32 },
+    #[error("\"{text}\" could be read two ways: type {whole} without a separator, or a price with cents such as {example}")]
+    Ambiguous { text: String, whole: String, example: String },
 }
 
-/// Parses a price typed by a person ("19.99", "1,299.5", "7") into minor units of `currency`.
+/// Parses a price typed by a person into minor units of `currency`. Either `.` or `,` is the
+/// decimal separator; the other one (or a space) may group thousands where that cannot be
+/// misread: `24,90`, `24.90`, `1.234,56`, `1,234.56`, `1 234,56`, `1,234,567`, `7`. A single
+/// separator followed by exactly three digits (`1,000`, `2.500`) could be either, so in a
+/// currency with cents it is refused with a message saying how to write each reading: never a
+/// silent factor of a hundred. (Without cents, as in JPY, it can only group.)
 pub fn parse_price(text: &str, currency: &str) -> Result<i64, PriceError> {
     let exp = Money::new(0, currency).exponent();
-    let t: String = text.trim().chars().filter(|c| *c != ',' && *c != ' ').collect();
-    let bad = || PriceError::NotAPrice(text.trim().to_owned());
+    let shown = text.trim().to_owned();
+    let bad = || PriceError::NotAPrice(shown.clone());
+    // Spaces (also no-break and narrow ones) only ever group.
+    let t: String = shown.chars().filter(|c| !c.is_whitespace() && *c != '\u{202F}' && *c != '\u{A0}').collect();
     if t.is_empty() {
         return Err(PriceError::Empty);
     }
-    let (whole, frac) = t.split_once('.').unwrap_or((&t, ""));
-    if whole.is_empty() && frac.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
+    if !t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+        return Err(bad());
+    }
+    let (grouped, frac, group_sep): (&str, &str, Option<char>) = match t.rfind(['.', ',']) {
+        None => (&t, "", None),
+        Some(at) => {
+            let sep = if t.as_bytes()[at] == b'.' { '.' } else { ',' };
+            let other = if sep == '.' { ',' } else { '.' };
+            let (before, after) = (&t[..at], &t[at + 1..]);
+            if before.contains(other) {
+                // Both kinds: the last one is the decimal separator, the other groups.
+                (before, after, Some(other))
+            } else if t.matches(sep).count() > 1 {
+                // One kind, more than once: it groups (a number has one decimal separator).
+                (t.as_str(), "", Some(sep))
+            } else if after.len() == 3 && (1..=3).contains(&before.len()) && !before.starts_with('0') && (exp == 0 || exp >= 3) {
+                // "1,500" in a currency without cents (or with three decimals): one reading.
+                if exp == 0 { (t.as_str(), "", Some(sep)) } else { (before, after, None) }
+            } else if after.len() == 3 && (1..=3).contains(&before.len()) && !before.starts_with('0') {
+                return Err(PriceError::Ambiguous { text: shown.clone(), whole: format!("{before}{after}"), example: format!("{before}{sep}{}", "0".repeat(exp as usize)) });
+            } else {
+                (before, after, None)
+            }
+        }
+    };
+    let digits = match group_sep {
+        None => grouped.to_owned(),
+        Some(g) => {
+            let groups: Vec<&str> = grouped.split(g).collect();
+            let well_grouped = (1..=3).contains(&groups[0].len()) && groups[1..].iter().all(|grp| grp.len() == 3);
+            if !well_grouped {
+                return Err(bad());
+            }
+            groups.concat()
+        }
+    };
+    if digits.is_empty() && frac.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) {
         return Err(bad());
     }
     if frac.len() > exp as usize {
-        return Err(PriceError::TooPrecise { currency: currency.to_owned(), digits: exp });
+        return Err(PriceError::TooPrecise { currency: currency.to_ascii_uppercase(), digits: exp });
     }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+    let whole: i64 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| bad())? };
     let frac_padded = format!("{frac:0<width$}", width = exp as usize);
     let frac: i64 = if frac_padded.is_empty() { 0 } else { frac_padded.parse().map_err(|_| bad())? };
-    whole
-        .checked_mul(10_i64.pow(exp))
-        .and_then(|w| w.checked_add(frac))
-        .ok_or_else(bad)
+    whole.checked_mul(10_i64.pow(exp)).and_then(|w| w.checked_add(frac)).ok_or_else(bad)
 }
 
 /// Minor units written back as the text a person would type ("19.99").
@@ -264,17 +305,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prices_parse_to_minor_units() {
-        assert_eq!(parse_price("19.99", "EUR"), Ok(1999));
-        assert_eq!(parse_price(" 1,299.5 ", "USD"), Ok(129950));
-        assert_eq!(parse_price("7", "EUR"), Ok(700));
-        assert_eq!(parse_price(".5", "EUR"), Ok(50));
-        assert_eq!(parse_price("1500", "JPY"), Ok(1500));
+    fn prices_parse_as_a_person_means_them() {
+        // (typed, currency, minor units)
+        let good: &[(&str, &str, i64)] = &[
+            ("24,90", "EUR", 2490),
+            ("24.90", "EUR", 2490),
+            ("24,9", "EUR", 2490),
+            ("7", "EUR", 700),
+            ("7,", "EUR", 700),
+            (".5", "EUR", 50),
+            (",5", "EUR", 50),
+            ("19.99", "EUR", 1999),
+            ("1.234,56", "EUR", 123456),
+            ("1,234.56", "USD", 123456),
+            (" 1,299.5 ", "USD", 129950),
+            ("1 234,56", "EUR", 123456),
+            ("1\u{A0}234,56", "EUR", 123456),
+            ("1,234,567", "EUR", 123456700),
+            ("1.234.567,8", "EUR", 123456780),
+            ("1234", "EUR", 123400),
+            ("1234,5", "EUR", 123450),
+            ("0,500", "KWD", 500),
+            ("1,500", "KWD", 1500),
+            ("1500", "JPY", 1500),
+            ("1,500", "JPY", 1500),
+            ("1.500.000", "JPY", 1500000),
+        ];
+        for (typed, currency, minor) in good {
+            assert_eq!(parse_price(typed, currency), Ok(*minor), "{typed:?} in {currency}");
+        }
+        // One separator and three digits: a thousand or one? Refused, saying how to write each.
+        for (typed, whole, example) in [("1,000", "1000", "1,00"), ("2.500", "2500", "2.00"), ("999,999", "999999", "999,00")] {
+            assert_eq!(
+                parse_price(typed, "EUR"),
+                Err(PriceError::Ambiguous { text: typed.into(), whole: whole.into(), example: example.into() }),
+                "{typed:?}"
+            );
+        }
+        assert!(parse_price("1,000", "EUR").unwrap_err().to_string().contains("type 1000 without a separator, or a price with cents such as 1,00"));
         assert_eq!(parse_price("1.5", "JPY"), Err(PriceError::TooPrecise { currency: "JPY".into(), digits: 0 }));
+        assert_eq!(parse_price("19,999", "EUR").map_err(|e| matches!(e, PriceError::Ambiguous { .. })), Err(true));
+        assert_eq!(parse_price("19.9999", "EUR"), Err(PriceError::TooPrecise { currency: "EUR".into(), digits: 2 }));
         assert_eq!(parse_price("  ", "EUR"), Err(PriceError::Empty));
         assert_eq!(parse_price("12a", "EUR"), Err(PriceError::NotAPrice("12a".into())));
-        assert!(parse_price("19.999", "EUR").is_err());
-        for bad in ["", "abc", "-3", "1.2.3", "1e3", ".", "99999999999999999999"] {
+        for bad in ["", "abc", "-3", "1.2.3", "1e3", ".", ",", "1,23,456", "12,34.567,8", "1.234.56", "€5", "99999999999999999999"] {
             assert!(parse_price(bad, "EUR").is_err(), "{bad:?}");
         }
         assert_eq!(price_text(&Money::new(1999, "EUR")), "19.99");

@@ -576,12 +576,12 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl Int
                 {move || err("variants".into()).get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
                 <table class="admin-table variant-table">
                     <thead><tr>
-                        <th scope="col">"SKU"</th><th scope="col">"Options"</th><th scope="col">"Price"</th>
+                        <th scope="col">"SKU"</th><th scope="col">"Options"</th><th scope="col">"Price"</th><th scope="col">"Saved as"</th>
                         {warehouses_for_head.iter().map(|w| view! { <th scope="col">{format!("Stock {}", w.name)}</th> }).collect_view()}
                         <th scope="col"><span class="visually-hidden">"Remove"</span></th>
                     </tr></thead>
                     <tbody>
-                        <For each=numbered_rows key=|(i, r)| (*i, r.key) children=move |(i, row)| view! { <VariantCells i row rows errors /> } />
+                        <For each=numbered_rows key=|(i, r)| (*i, r.key) children=move |(i, row)| view! { <VariantCells i row rows errors currency /> } />
                     </tbody>
                 </table>
                 <button type="button" class="secondary" on:click=add_row>"Add a variant"</button>
@@ -598,8 +598,22 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl Int
 }
 
 #[component]
-fn VariantCells(i: usize, row: VariantRow, rows: RwSignal<Vec<VariantRow>>, errors: RwSignal<BTreeMap<String, String>>) -> impl IntoView {
+fn VariantCells(i: usize, row: VariantRow, rows: RwSignal<Vec<VariantRow>>, errors: RwSignal<BTreeMap<String, String>>, currency: RwSignal<String>) -> impl IntoView {
     let err = move |name: String| Signal::derive(move || errors.with(|e| e.get(&name).cloned()));
+    // The price as it will be saved, beside what was typed ("24,90" → "= €24.90"), or why not.
+    let preview = move |value: RwSignal<String>| {
+        move || {
+            let text = value.get();
+            if text.trim().is_empty() {
+                return String::new();
+            }
+            let cur = currency.get().trim().to_ascii_uppercase();
+            match parse_price(&text, &cur) {
+                Ok(minor) => format!("= {}", Money::new(minor, &cur).display()),
+                Err(e) => e.to_string(),
+            }
+        }
+    };
     let input = move |label: String, name: String, value: RwSignal<String>, kind: &'static str| {
         let show = err(name.clone());
         let show2 = err(name.clone());
@@ -622,6 +636,7 @@ fn VariantCells(i: usize, row: VariantRow, rows: RwSignal<Vec<VariantRow>>, erro
             {input(format!("SKU of variant {n}"), format!("variants[{i}].sku"), row.sku, "text")}
             {input(format!("Options of variant {n}, e.g. colour: navy, size: M"), format!("variants[{i}].attributes"), row.options, "text")}
             {input(format!("Price of variant {n}"), format!("variants[{i}].price"), row.price, "decimal")}
+            <td class="price-preview muted small" data-testid="price-preview" aria-live="polite">{preview(row.price)}</td>
             {row.stock.iter().map(|(w, q)| input(format!("Stock of variant {n} in {}", w.name), format!("variants[{i}].stock.{}", w.code), *q, "numeric")).collect_view()}
             <td>
                 <button type="button" class="link danger" disabled=move || rows.with(|r| r.len() <= 1)

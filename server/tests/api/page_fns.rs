@@ -49,4 +49,28 @@ async fn page_functions_answer_with_the_status_of_their_error(backend: Backend) 
     Ok(())
 }
 
-crate::on_both_databases!(page_functions_answer_with_the_status_of_their_error);
+/// A SKU another product uses: 400 naming the variant's SKU field on every path (REST and the
+/// editor's page function), never a 500.
+async fn a_taken_sku_is_a_400_on_every_path(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, _) = crate::seller::seller(&app, &format!("{}@example.com", unique_name("ann")), "Ann's Lamps").await?;
+    let product = |sku: &str| serde_json::json!({"title": "Lamp", "brand": "Lumo", "variants": [{"sku": sku, "price": {"amount": 1999, "currency": "EUR"}, "stock": 1}]});
+    assert_eq!(ann.post("/api/v1/seller/products", product("TAKEN-1")).await?.0, 201);
+    let (status, body) = ann.post("/api/v1/seller/products", product("TAKEN-1")).await?;
+    assert_eq!(status, 400, "REST: {body}");
+    assert!(body["error"]["fields"]["variants[0].sku"].as_str().is_some_and(|m| m.contains("already used")), "{body}");
+    let res = ann
+        .client
+        .post(app.url("/api/fn/seller_create_product"))
+        .header("origin", app.address.as_str())
+        .json(&serde_json::json!({"input": product("TAKEN-1")}))
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    let text = res.text().await?;
+    assert_eq!(status, 400, "the editor's page function: {text}");
+    assert!(text.contains("already used"), "{text}");
+    Ok(())
+}
+
+crate::on_both_databases!(page_functions_answer_with_the_status_of_their_error, a_taken_sku_is_a_400_on_every_path);

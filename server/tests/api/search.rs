@@ -200,7 +200,39 @@ async fn odd_queries_give_results_or_an_empty_state(backend: Backend) -> anyhow:
     Ok(())
 }
 
+async fn a_sku_typed_whole_finds_its_product_first(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let products = product::Entity::find().filter(product::Column::Status.eq("active")).all(&app.db).await?;
+    for p in products.iter().step_by(41).take(4) {
+        let v = variant::Entity::find().filter(variant::Column::ProductId.eq(p.id)).one(&app.db).await?.unwrap();
+        for typed in [v.sku.clone(), v.sku.to_lowercase()] {
+            let (status, body) = app.get_json(&format!("/api/v1/search?q={}", enc(&typed))).await?;
+            assert_eq!(status, 200);
+            assert_eq!(body["results"][0]["product_id"].as_i64(), Some(p.id), "searching {typed:?}: {:?}", titles(&body));
+        }
+    }
+    // A product whose variants differ in price says "from" on its card; one whose do not, not.
+    let all = variant::Entity::find().all(&app.db).await?;
+    let mut prices: HashMap<i64, Vec<i64>> = HashMap::new();
+    for v in &all {
+        prices.entry(v.product_id).or_default().push(v.price_amount);
+    }
+    let differs = |p: &product::Model| prices.get(&p.id).is_some_and(|ps| ps.iter().any(|x| *x != ps[0]));
+    let varied = products.iter().find(|p| differs(p)).expect("the demo catalog has a product whose variants differ in price");
+    let same = products.iter().find(|p| !differs(p)).expect("and one whose do not");
+    for (p, says_from) in [(varied, true), (same, false)] {
+        let sku = all.iter().find(|v| v.product_id == p.id).unwrap().sku.clone();
+        let (_, body) = app.get_json(&format!("/api/v1/search?q={}", enc(&sku))).await?;
+        assert_eq!(body["results"][0]["price_varies"].as_bool(), Some(says_from), "{}: {}", p.title, body["results"][0]);
+        let html = app.get(&format!("/search?q={}", enc(&sku))).await?.text().await?;
+        let first_price = html.split("class=\"price\">").nth(1).unwrap_or("");
+        assert_eq!(first_price.starts_with("from "), says_from, "{}: {:?}", p.title, &first_price[..first_price.len().min(40)]);
+    }
+    Ok(())
+}
+
 crate::on_both_databases!(
+    a_sku_typed_whole_finds_its_product_first,
     an_exact_title_match_ranks_first,
     one_typo_is_forgiven_in_longer_words,
     facet_counts_equal_sql_counts,
