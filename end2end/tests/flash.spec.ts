@@ -152,7 +152,9 @@ test("a seller schedules a sale in the admin, is told what to fix, and sees it o
   await page.getByRole("link", { name: "Schedule a sale" }).click();
   await expect(page.getByRole("heading", { name: "Schedule a sale" })).toBeVisible();
   const at = (s: number) => new Date(Date.now() + s * 1000).toISOString().slice(0, 16);
-  await page.getByLabel("SKU").fill(sku);
+  // The variant is picked from the seller's own, named by product and options.
+  await expect(page.getByLabel("Variant").locator("option", { hasText: `Nova Lamp ${tag}` })).toHaveCount(1);
+  await page.getByLabel("Variant").selectOption(sku);
   await page.getByLabel("Sale price").fill("59.99");
   await page.getByLabel("Starts (UTC)").fill(at(3600));
   await page.getByLabel("Ends (UTC)").fill(at(7200));

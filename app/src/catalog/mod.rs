@@ -123,6 +123,9 @@ pub struct CategoryRef {
 pub struct SaleBanner {
     pub sale_id: i64,
     pub sku: String,
+    /// The variant on sale by its options ("navy / M"); its SKU when it has none.
+    #[serde(default)]
+    pub variant: String,
     pub live: bool,
     pub price: Money,
     /// RFC 3339.

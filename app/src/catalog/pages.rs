@@ -303,7 +303,7 @@ fn SaleNotice(product_id: i64) -> impl IntoView {
                     };
                     view! {
                         <p class="notice sale-banner" data-testid="sale-banner" data-live=b.live.to_string()>
-                            <a href=format!("/sales/{}", b.sale_id)>{format!("Flash sale of {}: {}, {when}", b.sku, b.price.display())}</a>
+                            <a href=format!("/sales/{}", b.sale_id)>{format!("Flash sale of {}: {}, {when}", b.variant, b.price.display())}</a>
                         </p>
                     }
                 })

@@ -353,9 +353,15 @@ pub async fn sale_banner(db: &DatabaseConnection, ProductId(product_id): Product
     else {
         return Ok(None);
     };
-    let sku = variant::Entity::find_by_id(sale.variant_id).one(db).await?.map(|v| v.sku).unwrap_or_default();
+    let v = variant::Entity::find_by_id(sale.variant_id).one(db).await?;
+    let sku = v.as_ref().map(|v| v.sku.clone()).unwrap_or_default();
+    let options = v
+        .and_then(|v| serde_json::from_str::<std::collections::BTreeMap<String, String>>(&v.attributes).ok())
+        .map(|a| a.into_values().collect::<Vec<_>>().join(" / "))
+        .unwrap_or_default();
     Ok(Some(SaleBanner {
         sale_id: sale.id,
+        variant: if options.is_empty() { sku.clone() } else { options },
         sku,
         live: now >= sale.starts_at,
         price: Money::new(sale.price_amount, &sale.currency),

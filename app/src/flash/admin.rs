@@ -53,6 +53,41 @@ pub fn SellerSales() -> impl IntoView {
     }
 }
 
+/// The variant on sale, picked from the seller's own (a list, not a SKU typed by hand).
+#[component]
+fn VariantPicker(kept: String, error: Signal<Option<String>>) -> impl IntoView {
+    let choices = Resource::new(|| (), |_| get_variant_choices());
+    view! {
+        <div class="field">
+            <label for="field-sku">"Variant"</label>
+            <Suspense fallback=|| view! { <select id="field-sku" name="sku" disabled=true><option>"Loading your variants…"</option></select> }>
+                {move || {
+                    let kept = kept.clone();
+                    Suspend::new(async move {
+                        match choices.await {
+                            Ok(list) if list.is_empty() => view! {
+                                <p class="muted" id="field-sku">"You have no products yet. " <A href="/seller/products/new">"Add a product"</A> " first, then put one of its variants on sale."</p>
+                            }.into_any(),
+                            Ok(list) => view! {
+                                <select id="field-sku" name="sku" aria-describedby="field-sku-hint" aria-invalid=move || error.get().map(|_| "true")>
+                                    <option value="" selected=kept.is_empty()>"Choose a variant"</option>
+                                    {list.into_iter().map(|c| {
+                                        let selected = c.sku == kept;
+                                        view! { <option value=c.sku.clone() selected=selected>{format!("{} · {}", c.label, c.sku)}</option> }
+                                    }).collect_view()}
+                                </select>
+                            }.into_any(),
+                            Err(e) => view! { <p class="field-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+            <p class="muted small" id="field-sku-hint">"The variant on sale; its units move out of ordinary stock now."</p>
+            {move || error.get().map(|m| view! { <p class="field-error" id="field-sku-error" role="alert">{m}</p> })}
+        </div>
+    }
+}
+
 #[component]
 pub fn NewSale() -> impl IntoView {
     let schedule = ServerAction::<ScheduleSale>::new();
@@ -71,7 +106,7 @@ pub fn NewSale() -> impl IntoView {
         <h1>"Schedule a sale"</h1>
         <ActionForm action=schedule attr:class="stack" attr:novalidate=true>
             <FormMessage feedback />
-            <Field label="SKU" name="sku" value=feedback.kept("sku") hint="The variant on sale; its units move out of ordinary stock now." feedback />
+            <VariantPicker kept=feedback.kept("sku") error=Signal::derive(move || feedback.field("sku")) />
             <Field label="Sale price" name="price" value=feedback.kept("price") hint="Below the regular price, in its currency, e.g. 29.99" feedback />
             <Field label="Starts (UTC)" name="starts_at" kind="datetime-local" value=feedback.kept("starts_at") feedback />
             <Field label="Ends (UTC)" name="ends_at" kind="datetime-local" value=feedback.kept("ends_at") feedback />

@@ -249,6 +249,14 @@ pub fn wait_text(seconds: i64) -> String {
     }
 }
 
+/// A variant a seller may put on sale, as the sale form lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantChoice {
+    pub sku: String,
+    /// "Nova Lamp: navy / M (€49.99)".
+    pub label: String,
+}
+
 /// A sale as its seller sees it: the shopper's view plus what only the seller manages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

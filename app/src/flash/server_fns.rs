@@ -136,6 +136,13 @@ pub async fn get_seller_sales() -> Result<Vec<super::SellerSale>, AppError> {
     super::service::seller_sales(&state.db, &user).await
 }
 
+/// The caller's variants for the sale form's list.
+#[server(prefix = "/api/fn", endpoint = "seller_sale_variants")]
+pub async fn get_variant_choices() -> Result<Vec<super::VariantChoice>, AppError> {
+    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+    super::service::variant_choices(&state.db, &user).await
+}
+
 #[server(prefix = "/api/fn", endpoint = "seller_sale_dashboard")]
 pub async fn get_sale_dashboard(sale_id: i64) -> Result<super::SaleDashboard, AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;

@@ -290,6 +290,121 @@ pub fn parse_price(text: &str, currency: &str) -> Result<i64, PriceError> {
     whole.checked_mul(10_i64.pow(exp)).and_then(|w| w.checked_add(frac)).ok_or_else(bad)
 }
 
+/// An option typed without its name (`brass` instead of `finish: brass`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Write options as name: value, separated by commas (\"{0}\" has no colon).")]
+pub struct OptionWithoutName(String);
+
+/// "finish: brass, size: M" → {finish: brass, size: M}.
+pub fn parse_options(text: &str) -> Result<BTreeMap<String, String>, OptionWithoutName> {
+    let mut map = BTreeMap::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once(':').or_else(|| part.split_once('=')).ok_or_else(|| OptionWithoutName(part.to_owned()))?;
+        map.insert(k.trim().to_owned(), v.trim().to_owned());
+    }
+    Ok(map)
+}
+
+/// The session key under which a refused plain editor form leaves what was typed and why.
+pub const PRODUCT_FORM_FEEDBACK: &str = "product_form";
+
+/// A refused product form, for the editor to show again: every field as typed (by its name),
+/// each problem by its field, and the form-wide message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductFormFeedback {
+    /// Names this refusal in the URL the form is sent back to (`?form=`): the page shows it
+    /// only there, as often as that page is rendered.
+    pub nonce: String,
+    /// The product the form edits; none for a new one.
+    pub product_id: Option<i64>,
+    pub message: String,
+    pub errors: BTreeMap<String, String>,
+    pub kept: Vec<(String, String)>,
+}
+
+impl ProductFormFeedback {
+    /// A field as typed.
+    pub fn kept(&self, name: &str) -> Option<String> {
+        self.kept.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+}
+
+/// The editor's variant rows in a form's fields: the indices of `variants[i].…`, in order.
+pub fn form_rows(fields: &[(String, String)]) -> Vec<usize> {
+    let rows: std::collections::BTreeSet<usize> =
+        fields.iter().filter_map(|(k, _)| k.strip_prefix("variants[")?.split_once(']')?.0.parse().ok()).filter(|i| *i < MAX_VARIANTS * 2).collect();
+    rows.into_iter().collect()
+}
+
+/// The product editor's fields as a form sends them (`title`, `variants[0].price`,
+/// `variants[0].stock.BER`, ...), read into a product: prices as a person types them, options
+/// as `name: value` pairs. A row left empty is skipped (the editor always offers one more).
+/// Returns the product and, for each of its variants, the form row it came from; or every
+/// field that cannot be read, named by its form field.
+pub fn product_from_form(fields: &[(String, String)]) -> Result<(ProductInput, Vec<usize>), BTreeMap<String, String>> {
+    let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("");
+    let currency = get("currency").trim().to_ascii_uppercase();
+    let mut errors = BTreeMap::new();
+    let mut variants = Vec::new();
+    let mut rows = Vec::new();
+    for i in form_rows(fields) {
+        let name = |n: &str| format!("variants[{i}].{n}");
+        let stock_prefix = format!("variants[{i}].stock.");
+        let stock: Vec<(&str, &str)> = fields.iter().filter_map(|(k, v)| k.strip_prefix(stock_prefix.as_str()).map(|code| (code, v.as_str()))).collect();
+        let (sku, price, options) = (get(&name("sku")).trim(), get(&name("price")), get(&name("attributes")));
+        if sku.is_empty() && price.trim().is_empty() && options.trim().is_empty() && stock.iter().all(|(_, q)| matches!(q.trim(), "" | "0")) {
+            continue;
+        }
+        let amount = parse_price(price, &currency).unwrap_or_else(|e| {
+            errors.insert(name("price"), e.to_string());
+            0
+        });
+        let attributes = parse_options(options).unwrap_or_else(|e| {
+            errors.insert(name("attributes"), e.to_string());
+            BTreeMap::new()
+        });
+        let mut warehouse_stock = Vec::new();
+        for (code, q) in stock {
+            match q.trim().parse::<i64>() {
+                Ok(n) => warehouse_stock.push(WarehouseQuantity { warehouse: code.to_owned(), quantity: n }),
+                Err(_) => {
+                    errors.insert(format!("{stock_prefix}{code}"), format!("Enter a whole number of units (got \"{}\").", q.trim()));
+                }
+            }
+        }
+        variants.push(VariantInput { sku: sku.to_owned(), attributes, price: Money::new(amount, &currency), stock: None, warehouse_stock });
+        rows.push(i);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let input = ProductInput {
+        title: get("title").to_owned(),
+        description: get("description").to_owned(),
+        brand: get("brand").to_owned(),
+        category: Some(get("category").trim().to_owned()).filter(|c| !c.is_empty()),
+        tags: get("tags").split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
+        status: None,
+        seller_id: None,
+        variants,
+    };
+    Ok((input, rows))
+}
+
+/// Field errors named by variant (`variants[1].price`) renamed to the form rows they came from.
+pub fn to_form_rows(errors: BTreeMap<String, String>, rows: &[usize]) -> BTreeMap<String, String> {
+    errors
+        .into_iter()
+        .map(|(k, v)| {
+            let renamed = k
+                .strip_prefix("variants[")
+                .and_then(|rest| rest.split_once(']'))
+                .and_then(|(n, tail)| Some(format!("variants[{}]{tail}", rows.get(n.parse::<usize>().ok()?)?)));
+            (renamed.unwrap_or(k), v)
+        })
+        .collect()
+}
+
 /// Minor units written back as the text a person would type ("19.99").
 pub fn price_text(m: &Money) -> String {
     let exp = m.exponent();
@@ -354,6 +469,31 @@ mod tests {
         assert_eq!(price_text(&Money::new(1999, "EUR")), "19.99");
         assert_eq!(price_text(&Money::new(5, "EUR")), "0.05");
         assert_eq!(price_text(&Money::new(1500, "JPY")), "1500");
+    }
+
+    #[test]
+    fn the_editor_form_is_read_as_a_product() {
+        let f = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        let fields = f(&[
+            ("title", "Lamp"), ("brand", "Lumo"), ("category", ""), ("tags", "light, desk , "), ("description", "Warm."), ("currency", "eur"),
+            ("variants[0].sku", "L-1"), ("variants[0].attributes", "finish: brass"), ("variants[0].price", "24,90"), ("variants[0].stock.BER", "3"),
+            ("variants[1].sku", ""), ("variants[1].attributes", ""), ("variants[1].price", ""), ("variants[1].stock.BER", "0"),
+            ("variants[2].sku", "L-2"), ("variants[2].attributes", ""), ("variants[2].price", "1.234,50"), ("variants[2].stock.BER", "0"),
+        ]);
+        let (input, rows) = product_from_form(&fields).unwrap();
+        assert_eq!(rows, [0, 2], "the empty row is skipped");
+        assert_eq!((input.title.as_str(), input.category, input.tags.clone()), ("Lamp", None, vec!["light".to_owned(), "desk".to_owned()]));
+        assert_eq!(input.variants[0].price, Money::new(2490, "EUR"));
+        assert_eq!(input.variants[0].attributes, BTreeMap::from([("finish".to_owned(), "brass".to_owned())]));
+        assert_eq!(input.variants[0].warehouse_stock, [WarehouseQuantity { warehouse: "BER".into(), quantity: 3 }]);
+        assert_eq!(input.variants[1].price, Money::new(123450, "EUR"));
+        // The server names the second variant; the page shows the error on the third row.
+        let renamed = to_form_rows(BTreeMap::from([("variants[1].sku".to_owned(), "taken".to_owned()), ("title".to_owned(), "t".to_owned())]), &rows);
+        assert_eq!(renamed.keys().collect::<Vec<_>>(), ["title", "variants[2].sku"]);
+
+        let bad = f(&[("currency", "EUR"), ("variants[0].sku", "X"), ("variants[0].price", "1,000"), ("variants[0].attributes", "brass"), ("variants[0].stock.BER", "lots")]);
+        let errors = product_from_form(&bad).unwrap_err();
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["variants[0].attributes", "variants[0].price", "variants[0].stock.BER"]);
     }
 
     #[test]

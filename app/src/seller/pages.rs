@@ -182,13 +182,15 @@ pub fn SellerProducts() -> impl IntoView {
 #[component]
 pub fn NewProduct() -> impl IntoView {
     let options = Resource::new(|| (), |_| get_form_options());
+    let query = use_query_map();
+    let feedback = Resource::new(move || query.read().get("form"), |nonce| take_product_form_feedback(None, nonce));
     view! {
         <h1>"New product"</h1>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match options.await {
-                    Ok(options) => view! { <ProductForm product=None options /> }.into_any(),
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                match (options.await, feedback.await) {
+                    (Ok(options), Ok(feedback)) => view! { <ProductForm product=None options feedback /> }.into_any(),
+                    (Err(e), _) | (_, Err(e)) => view! { <ErrorPanel error=e /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -208,13 +210,14 @@ pub fn EditProduct() -> impl IntoView {
         |(id, ..)| get_seller_product(id),
     );
     let options = Resource::new(|| (), |_| get_form_options());
+    let feedback = Resource::new(move || (id(), query.read().get("form")), |(id, nonce)| take_product_form_feedback(Some(id), nonce));
     let status_error = move || set_status.value().get().and_then(|r| r.err()).map(|e| e.to_string());
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                let (p, options) = match (product.await, options.await) {
-                    (Ok(p), Ok(o)) => (p, o),
-                    (Err(e), _) | (_, Err(e)) => {
+                let (p, options, feedback) = match (product.await, options.await, feedback.await) {
+                    (Ok(p), Ok(o), Ok(f)) => (p, o, f),
+                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                         return view! { <ErrorPanel error=e /> }.into_any();
                     }
                 };
@@ -247,7 +250,7 @@ pub fn EditProduct() -> impl IntoView {
                     </div>
                     {move || status_error().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
                     <Pictures product=p.clone() remove_image on_uploaded=move || set_uploads.update(|n| *n += 1) />
-                    <ProductForm product=Some(p) options />
+                    <ProductForm product=Some(p) options feedback />
                 }.into_any()
             })}
         </Suspense>
@@ -372,6 +375,18 @@ struct VariantRow {
 }
 
 impl VariantRow {
+    /// Row `i` of a refused plain form, as it was typed.
+    fn kept(key: u64, i: usize, f: &ProductFormFeedback, warehouses: &[WarehouseRef]) -> Self {
+        let field = |n: &str| f.kept(&format!("variants[{i}].{n}")).unwrap_or_default();
+        VariantRow {
+            key,
+            sku: RwSignal::new(field("sku")),
+            options: RwSignal::new(field("attributes")),
+            price: RwSignal::new(field("price")),
+            stock: warehouses.iter().map(|w| (w.clone(), RwSignal::new(field(&format!("stock.{}", w.code))))).collect(),
+        }
+    }
+
     fn new(key: u64, v: Option<&SellerVariant>, warehouses: &[WarehouseRef]) -> Self {
         let options = v
             .map(|v| v.attributes.iter().map(|(k, val)| format!("{k}: {val}")).collect::<Vec<_>>().join(", "))
@@ -392,47 +407,40 @@ impl VariantRow {
     }
 }
 
-/// An option typed without its name (`brass` instead of `finish: brass`).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("Write options as name: value, separated by commas (\"{0}\" has no colon).")]
-struct OptionWithoutName(String);
-
-/// "finish: brass, size: M" → {finish: brass, size: M}.
-fn parse_options(text: &str) -> Result<BTreeMap<String, String>, OptionWithoutName> {
-    let mut map = BTreeMap::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once(':').or_else(|| part.split_once('=')).ok_or_else(|| OptionWithoutName(part.to_owned()))?;
-        map.insert(k.trim().to_owned(), v.trim().to_owned());
-    }
-    Ok(map)
-}
-
 #[component]
-fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl IntoView {
+fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: Option<ProductFormFeedback>) -> impl IntoView {
     let is_new = product.is_none();
     let pid = product.as_ref().map(|p| p.product_id);
     let p = product.as_ref();
-    let title = RwSignal::new(p.map(|p| p.title.clone()).unwrap_or_default());
-    let brand = RwSignal::new(p.map(|p| p.brand.clone()).unwrap_or_default());
-    let description = RwSignal::new(p.map(|p| p.description.clone()).unwrap_or_default());
-    let category = RwSignal::new(p.map(|p| p.category.slug.clone()).unwrap_or_default());
-    let tags = RwSignal::new(p.map(|p| p.tags.join(", ")).unwrap_or_default());
-    let currency = RwSignal::new(
+    // What a refused plain form sent comes back as typed; otherwise the product as saved.
+    let start = |name: &str, saved: String| feedback.as_ref().and_then(|f| f.kept(name)).unwrap_or(saved);
+    let title = RwSignal::new(start("title", p.map(|p| p.title.clone()).unwrap_or_default()));
+    let brand = RwSignal::new(start("brand", p.map(|p| p.brand.clone()).unwrap_or_default()));
+    let description = RwSignal::new(start("description", p.map(|p| p.description.clone()).unwrap_or_default()));
+    let category = RwSignal::new(start("category", p.map(|p| p.category.slug.clone()).unwrap_or_default()));
+    let tags = RwSignal::new(start("tags", p.map(|p| p.tags.join(", ")).unwrap_or_default()));
+    let currency = RwSignal::new(start(
+        "currency",
         p.and_then(|p| p.variants.first()).map(|v| v.price.currency.clone()).unwrap_or_else(|| "EUR".to_owned()),
-    );
+    ));
     let warehouses = options.warehouses.clone();
     let next_key = StoredValue::new(0u64);
     let fresh_key = move || {
         next_key.update_value(|k| *k += 1);
         next_key.get_value()
     };
-    let initial: Vec<VariantRow> = match p {
-        Some(p) if !p.variants.is_empty() => p.variants.iter().map(|v| VariantRow::new(fresh_key(), Some(v), &warehouses)).collect(),
-        _ => vec![VariantRow::new(fresh_key(), None, &warehouses)],
+    let mut initial: Vec<VariantRow> = match (&feedback, p) {
+        (Some(f), _) => form_rows(&f.kept).into_iter().map(|i| VariantRow::kept(fresh_key(), i, f, &warehouses)).collect(),
+        (None, Some(p)) => p.variants.iter().map(|v| VariantRow::new(fresh_key(), Some(v), &warehouses)).collect(),
+        (None, None) => vec![VariantRow::new(fresh_key(), None, &warehouses)],
     };
+    // One empty row more, so a plain form (before the wasm loads) can add a variant too.
+    initial.push(VariantRow::new(fresh_key(), None, &warehouses));
     let rows = RwSignal::new(initial);
-    let errors = RwSignal::new(BTreeMap::<String, String>::new());
-    let message = RwSignal::new(None::<String>);
+    let errors = RwSignal::new(feedback.as_ref().map(|f| f.errors.clone()).unwrap_or_default());
+    let message = RwSignal::new(feedback.as_ref().map(|f| f.message.clone()).filter(|m| !m.is_empty()));
+    // For each variant sent, the row it came from (the server names variants, the page rows).
+    let sent_rows = StoredValue::new(Vec::<usize>::new());
     let saved = RwSignal::new(false);
     let create = ServerAction::<CreateProduct>::new();
     let update = ServerAction::<UpdateProduct>::new();
@@ -444,7 +452,7 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl Int
             match result {
                 Ok(p) => navigate(&format!("/seller/products/{}?notice=Product+created", p.product_id), Default::default()),
                 Err(e) => {
-                    errors.set(e.fields());
+                    errors.set(to_form_rows(e.fields(), &sent_rows.get_value()));
                     message.set(Some(e.to_string()));
                 }
             }
@@ -459,7 +467,7 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl Int
                     saved.set(true);
                 }
                 Err(e) => {
-                    errors.set(e.fields());
+                    errors.set(to_form_rows(e.fields(), &sent_rows.get_value()));
                     message.set(Some(e.to_string()));
                     saved.set(false);
                 }
@@ -470,48 +478,33 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl Int
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saved.set(false);
-        let cur = currency.get_untracked().trim().to_ascii_uppercase();
-        let mut found = BTreeMap::new();
-        let mut variants = Vec::new();
+        // The fields as the plain form would post them, read by the same function the server
+        // reads that form with.
+        let mut fields: Vec<(String, String)> = vec![
+            ("title".into(), title.get_untracked()),
+            ("brand".into(), brand.get_untracked()),
+            ("category".into(), category.get_untracked()),
+            ("tags".into(), tags.get_untracked()),
+            ("description".into(), description.get_untracked()),
+            ("currency".into(), currency.get_untracked()),
+        ];
         for (i, row) in rows.get_untracked().iter().enumerate() {
-            let amount = match parse_price(&row.price.get_untracked(), &cur) {
-                Ok(a) => a,
-                Err(e) => {
-                    found.insert(format!("variants[{i}].price"), e.to_string());
-                    0
-                }
-            };
-            let attributes = parse_options(&row.options.get_untracked()).unwrap_or_else(|e| {
-                found.insert(format!("variants[{i}].attributes"), e.to_string());
-                BTreeMap::new()
-            });
-            let mut warehouse_stock = Vec::new();
+            fields.push((format!("variants[{i}].sku"), row.sku.get_untracked()));
+            fields.push((format!("variants[{i}].attributes"), row.options.get_untracked()));
+            fields.push((format!("variants[{i}].price"), row.price.get_untracked()));
             for (w, q) in &row.stock {
-                let text = q.get_untracked();
-                match text.trim().parse::<i64>() {
-                    Ok(n) => warehouse_stock.push(WarehouseQuantity { warehouse: w.code.clone(), quantity: n }),
-                    Err(_) => {
-                        found.insert(format!("variants[{i}].stock.{}", w.code), format!("Enter a whole number of units (got \"{}\").", text.trim()));
-                    }
-                }
+                fields.push((format!("variants[{i}].stock.{}", w.code), q.get_untracked()));
             }
-            variants.push(VariantInput { sku: row.sku.get_untracked(), attributes, price: Money::new(amount, &cur), stock: None, warehouse_stock });
         }
-        if !found.is_empty() {
-            errors.set(found);
-            message.set(Some("Please correct the marked fields.".to_owned()));
-            return;
-        }
-        let input = ProductInput {
-            title: title.get_untracked(),
-            description: description.get_untracked(),
-            brand: brand.get_untracked(),
-            category: Some(category.get_untracked()).filter(|c| !c.is_empty()),
-            tags: tags.get_untracked().split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
-            status: None,
-            seller_id: None,
-            variants,
+        let (input, from_rows) = match product_from_form(&fields) {
+            Ok(read) => read,
+            Err(found) => {
+                errors.set(found);
+                message.set(Some("Please correct the marked fields.".to_owned()));
+                return;
+            }
         };
+        sent_rows.set_value(from_rows);
         match pid {
             None => {
                 create.dispatch(CreateProduct { input });
@@ -532,7 +525,7 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl Int
         view! {
             <div class="field">
                 <label for=id.clone()>{label}</label>
-                <input id=id name=name type="text" required=required prop:value=move || value.get()
+                <input id=id name=name type="text" required=required value=value.get_untracked() prop:value=move || value.get()
                     on:input=move |ev| value.set(event_target_value(&ev))
                     aria-invalid=move || show2.get().map(|_| "true") aria-describedby=move || show2.get().map(|_| err_id2.clone()) />
                 {move || show.get().map(|m| view! { <p class="field-error" id=err_id.clone() role="alert">{m}</p> })}
@@ -547,7 +540,9 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl Int
     };
 
     view! {
-        <form class="stack product-form" novalidate=true on:submit=submit aria-label=if is_new { "New product" } else { "Edit product" }>
+        <form class="stack product-form" method="post" action="/api/v1/seller/products/form" novalidate=true on:submit=submit
+            aria-label=if is_new { "New product" } else { "Edit product" }>
+            {pid.map(|id| view! { <input type="hidden" name="product_id" value=id /> })}
             {move || message.get().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
             {move || saved.get().then(|| view! { <p class="notice" role="status">"Saved."</p> })}
             {text_field("Title", "title", title, true)}
@@ -567,7 +562,7 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl Int
             <div class="field">
                 <label for="product-description">"Description"</label>
                 <textarea id="product-description" name="description" rows="5" prop:value=move || description.get()
-                    on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                    on:input=move |ev| description.set(event_target_value(&ev))>{crate::text::textarea_text(description.get_untracked())}</textarea>
                 {move || err("description".into()).get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
             </div>
             {text_field("Currency", "currency", currency, true)}
@@ -601,6 +596,7 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions) -> impl Int
 fn VariantCells(i: usize, row: VariantRow, rows: RwSignal<Vec<VariantRow>>, errors: RwSignal<BTreeMap<String, String>>, currency: RwSignal<String>) -> impl IntoView {
     let err = move |name: String| Signal::derive(move || errors.with(|e| e.get(&name).cloned()));
     // The price as it will be saved, beside what was typed ("24,90" → "= €24.90"), or why not.
+    let price_error = err(format!("variants[{i}].price"));
     let preview = move |value: RwSignal<String>| {
         move || {
             let text = value.get();
@@ -610,6 +606,8 @@ fn VariantCells(i: usize, row: VariantRow, rows: RwSignal<Vec<VariantRow>>, erro
             let cur = currency.get().trim().to_ascii_uppercase();
             match parse_price(&text, &cur) {
                 Ok(minor) => format!("= {}", Money::new(minor, &cur).display()),
+                // Said once: not again beside the field's own error saying the same.
+                Err(e) if price_error.get().as_deref() == Some(e.to_string().as_str()) => String::new(),
                 Err(e) => e.to_string(),
             }
         }
@@ -623,7 +621,7 @@ fn VariantCells(i: usize, row: VariantRow, rows: RwSignal<Vec<VariantRow>>, erro
         view! {
             <td>
                 <label for=id.clone() class="visually-hidden">{label}</label>
-                <input id=id type="text" inputmode=kind name=name prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))
+                <input id=id type="text" inputmode=kind name=name value=value.get_untracked() prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))
                     aria-invalid=move || show2.get().map(|_| "true") aria-describedby=move || show2.get().map(|_| err_id2.clone()) />
                 {move || show.get().map(|m| view! { <p class="field-error" id=err_id.clone() role="alert">{m}</p> })}
             </td>

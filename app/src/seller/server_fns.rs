@@ -24,6 +24,17 @@ pub async fn get_seller_product(id: i64) -> Result<SellerProduct, AppError> {
     service::get(&state.db, &user, crate::ids::ProductId(id)).await
 }
 
+/// What a refused plain editor form left for the page it was sent back to (`?form=<nonce>`),
+/// if it was for this product (`None`: a new one). Read, not removed: the page may be
+/// rendered more than once; the next refusal or a save replaces it.
+#[server(prefix = "/api/fn", endpoint = "seller_product_form_feedback", input = Json)]
+pub async fn take_product_form_feedback(product_id: Option<i64>, nonce: Option<String>) -> Result<Option<ProductFormFeedback>, AppError> {
+    let Some(nonce) = nonce.filter(|n| !n.is_empty()) else { return Ok(None) };
+    let session = crate::accounts::session().await?;
+    let feedback = session.get::<ProductFormFeedback>(PRODUCT_FORM_FEEDBACK).await?;
+    Ok(feedback.filter(|f| f.product_id == product_id && f.nonce == nonce))
+}
+
 #[server(prefix = "/api/fn", endpoint = "seller_form_options")]
 pub async fn get_form_options() -> Result<FormOptions, AppError> {
     let (state, _) = crate::accounts::caller(crate::accounts::Need::Seller).await?;

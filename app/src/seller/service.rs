@@ -19,7 +19,7 @@ use super::*;
 use crate::accounts::{CurrentUser, Need, Role, authorize};
 use crate::catalog::LOW_STOCK_THRESHOLD;
 use crate::catalog::service::{announce, images_of, media_url};
-use crate::db::{category, inventory, product, product_image, seller, variant, warehouse};
+use crate::db::{category, flash_sale, inventory, product, product_image, seller, variant, warehouse};
 use crate::db::rfc3339;
 use crate::error::FieldErrors;
 use crate::state::AppState;
@@ -623,6 +623,9 @@ pub async fn update(state: &AppState, user: &CurrentUser, ProductId(id): Product
     }
     let valid = validated(state, &input).await?;
     check_skus_free(db, &valid, Some(id)).await?;
+    if valid.status.is_some_and(|s| s != ProductStatus::Active) {
+        no_sale_running(db, id).await?;
+    }
     let default_warehouse = ensure_warehouses(db).await?.first().map(|w| w.id).ok_or(AppError::Internal)?;
     let txn = state.writer.begin().await?;
     let category_id = match valid.category {
@@ -646,6 +649,28 @@ pub async fn update(state: &AppState, user: &CurrentUser, ProductId(id): Product
     get(db, user, ProductId(id)).await
 }
 
+/// A product with a live or scheduled flash sale stays published: hiding it would leave the
+/// sale selling something no shopper can see. The seller is told which sale to end first.
+async fn no_sale_running(db: &DatabaseConnection, product_id: i64) -> Result<(), AppError> {
+    use crate::states::SaleStatus;
+    let running = flash_sale::Entity::find()
+        .filter(flash_sale::Column::ProductId.eq(product_id))
+        .filter(flash_sale::Column::Status.is_in([SaleStatus::Scheduled, SaleStatus::Active]))
+        .filter(flash_sale::Column::StockReturnedAt.is_null())
+        .filter(flash_sale::Column::EndsAt.gt(Utc::now()))
+        .one(db)
+        .await?;
+    match running {
+        Some(s) => Err(AppError::Conflict(format!(
+            "This product has a {} flash sale (sale {}, under Sales). {} it first, then unpublish the product.",
+            if s.status == SaleStatus::Active { "live" } else { "scheduled" },
+            s.id,
+            if s.status == SaleStatus::Active { "End" } else { "Cancel" },
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Publish, unpublish (back to draft) or archive.
 #[tracing::instrument(skip(state, user), fields(user = user.user_id))]
 pub async fn set_status(state: &AppState, user: &CurrentUser, ProductId(id): ProductId, status: ProductStatus) -> Result<SellerProduct, AppError> {
@@ -653,6 +678,9 @@ pub async fn set_status(state: &AppState, user: &CurrentUser, ProductId(id): Pro
     let existing = load_owned(db, user, id).await?;
     if status == ProductStatus::Active && variant::Entity::find().filter(variant::Column::ProductId.eq(id)).count(db).await? == 0 {
         return Err(AppError::bad("status", "Add a variant with a price before publishing."));
+    }
+    if status != ProductStatus::Active {
+        no_sale_running(db, id).await?;
     }
     let mut p: product::ActiveModel = existing.into();
     p.status = Set(status);

@@ -161,12 +161,67 @@ pub async fn remove_image(State(state): State<AppState>, SellerUser(user): Selle
     Ok(Json(service::remove_image(&state, &user, id, image_id).await?))
 }
 
+/// The product editor as a plain form, before (or without) the wasm: the same reading of the
+/// fields as the page's own (`app::seller::product_from_form`) and the same service as every
+/// other path. Saved: to the product's page with a notice. Refused: back to the form, which
+/// shows every field as typed and each problem beside its field (left in the session, taken
+/// once by the page).
+#[utoipa::path(tag = "seller", post, path = "/api/v1/seller/products/form",
+    request_body(content = String, description = "The editor's fields: title, brand, category, tags, description, currency, product_id (to save one), variants[i].sku, variants[i].attributes, variants[i].price, variants[i].stock.<warehouse>", content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "To the product's page, or back to the form with what to fix")))]
+pub async fn save_form(State(state): State<AppState>, caller: Caller, axum::Form(fields): axum::Form<Vec<(String, String)>>) -> Response {
+    let product_id = fields.iter().find(|(k, _)| k == "product_id").and_then(|(_, v)| v.trim().parse::<i64>().ok());
+    let back = match product_id {
+        Some(id) => format!("/seller/products/{id}"),
+        None => "/seller/products/new".to_owned(),
+    };
+    let user = match caller.require(Need::Seller) {
+        Ok(u) => u.clone(),
+        Err(_) if caller.user.is_none() => return Redirect::to(&format!("/signin?next={}", app::ui::forms::url_encode(&back))).into_response(),
+        Err(e) => return e.into_response(),
+    };
+    let mut rows = Vec::new();
+    let result = match app::seller::product_from_form(&fields) {
+        Err(found) => Err(AppError::Invalid(found)),
+        Ok((input, from_rows)) => {
+            rows = from_rows;
+            match product_id {
+                None => service::create(&state, &user, input).await.map(|p| (p, "Product created")),
+                Some(id) => service::update(&state, &user, ProductId(id), input).await.map(|p| (p, "Saved")),
+            }
+        }
+    };
+    match result {
+        Ok((p, notice)) => {
+            let _ = caller.session.remove::<app::seller::ProductFormFeedback>(app::seller::PRODUCT_FORM_FEEDBACK).await;
+            Redirect::to(&format!("/seller/products/{}?notice={}", p.product_id, app::ui::forms::url_encode(notice))).into_response()
+        }
+        Err(e) if matches!(e, AppError::NotFound(_) | AppError::Forbidden(_)) => ApiError(e).into_response(),
+        Err(e) => {
+            let nonce = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default());
+            let feedback = app::seller::ProductFormFeedback {
+                nonce: nonce.clone(),
+                product_id,
+                message: e.to_string(),
+                errors: if rows.is_empty() { e.fields() } else { app::seller::to_form_rows(e.fields(), &rows) },
+                kept: fields.into_iter().filter(|(k, _)| k != "product_id").collect(),
+            };
+            if let Err(e) = caller.session.insert(app::seller::PRODUCT_FORM_FEEDBACK, &feedback).await {
+                tracing::error!(error = %e, "keeping a refused product form");
+                return ApiError(AppError::Internal).into_response();
+            }
+            Redirect::to(&format!("{back}?form={nonce}")).into_response()
+        }
+    }
+}
+
 /// This module's endpoints (the seller's catalog and pictures), each declared once: route and OpenAPI entry.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get, update, archive))
         .routes(routes!(remove_image))
+        .routes(routes!(save_form))
         // The handler caps the upload itself (5 MB and the multipart envelope).
         .merge(OpenApiRouter::new().routes(routes!(add_image)).layer(axum::extract::DefaultBodyLimit::disable()))
 }

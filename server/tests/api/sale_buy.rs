@@ -23,7 +23,7 @@ use crate::seller::seller;
 pub async fn scheduled(app: &TestApp, sku: &str, allocation: i64, limit: i64) -> anyhow::Result<i64> {
     let (ann, _) = seller(app, &format!("{}@example.com", unique_name("ann")), "Ann's Lamps").await?;
     let (status, body) = ann
-        .post("/api/v1/seller/products", json!({"title": "Zephyrine Desk Lamp", "brand": "Lumo", "status": "active", "variants": [{"sku": sku, "price": {"amount": 4999, "currency": "EUR"}, "stock": allocation + 2}]}))
+        .post("/api/v1/seller/products", json!({"title": "Zephyrine Desk Lamp", "brand": "Lumo", "status": "active", "variants": [{"sku": sku, "attributes": {"colour": "navy"}, "price": {"amount": 4999, "currency": "EUR"}, "stock": allocation + 2}]}))
         .await?;
     anyhow::ensure!(status == 201, "creating the product: {status} {body}");
     let at = |h: i64| (Utc::now() + Duration::hours(h)).to_rfc3339();
@@ -423,6 +423,7 @@ async fn the_sale_page_queues_and_buys_without_javascript(backend: Backend) -> a
     let product = app.visitor().get(&format!("/api/v1/sales/{id}")).await?.1["product_id"].as_i64().unwrap();
     let product_page = page(&app, &sam, &format!("/p/{product}")).await?;
     assert!(product_page.contains("data-testid=\"sale-banner\" data-live=\"false\"") && product_page.contains(&format!("href=\"/sales/{id}\"")), "the product page announces the sale");
+    assert!(product_page.contains("Flash sale of navy:"), "naming the variant by its options, not its SKU");
 
     start(&app, id).await?;
     let product_page = page(&app, &sam, &format!("/p/{product}")).await?;

@@ -392,7 +392,45 @@ crate::on_both_databases!(
     pictures_are_checked_stored_and_served,
     an_announced_change_drops_the_cached_page,
     one_currency_per_shop,
+    a_product_on_sale_stays_published_until_its_sale_is_over,
 );
+
+async fn a_product_on_sale_stays_published_until_its_sale_is_over(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    let cat = leaf_category(&app).await?;
+    let mut body = lamp(&cat, "ONSALE-1");
+    body["status"] = json!("active");
+    let (_, p) = ann.post("/api/v1/seller/products", body.clone()).await?;
+    let id = p["product_id"].as_i64().unwrap();
+    let at = |h: i64| (chrono::Utc::now() + chrono::Duration::hours(h)).to_rfc3339();
+    let (status, sale) = ann
+        .post("/api/v1/seller/sales", json!({"sku": "ONSALE-1", "price": {"amount": 999, "currency": "EUR"}, "starts_at": at(1), "ends_at": at(2), "allocation": 2}))
+        .await?;
+    assert_eq!(status, 201, "{sale}");
+    let sale_id = sale["sale_id"].as_i64().unwrap();
+    // Archiving, unpublishing in the editor, or an edit to draft: each refused, saying which sale.
+    let (status, err) = ann.delete(&format!("/api/v1/seller/products/{id}")).await?;
+    assert_eq!(status, 409, "{err}");
+    assert!(err["error"]["message"].as_str().is_some_and(|m| m.contains(&format!("scheduled flash sale (sale {sale_id}")) && m.contains("Cancel it first")), "{err}");
+    let res = ann
+        .client
+        .post(app.url("/api/fn/seller_set_status"))
+        .header("origin", app.address.as_str())
+        .form(&[("id", id.to_string()), ("status", "draft".to_owned())])
+        .send()
+        .await?;
+    assert_eq!(res.status().as_u16(), 409, "{}", res.text().await?);
+    body["status"] = json!("draft");
+    assert_eq!(ann.put(&format!("/api/v1/seller/products/{id}"), body.clone()).await?.0, 409);
+    let (_, shown) = app.get_json(&format!("/api/v1/products/{id}")).await?;
+    assert_eq!(shown["product_id"].as_i64(), Some(id), "still for sale in the shop");
+    // Once the sale is cancelled, it may go.
+    assert_eq!(ann.post(&format!("/api/v1/seller/sales/{sale_id}/cancel"), json!({})).await?.0, 200);
+    assert_eq!(ann.put(&format!("/api/v1/seller/products/{id}"), body).await?.0, 200);
+    assert_eq!(app.get_json(&format!("/api/v1/products/{id}")).await?.0, 404);
+    Ok(())
+}
 
 async fn one_currency_per_shop(backend: Backend) -> anyhow::Result<()> {
     let app = spawn_app(backend).await?;

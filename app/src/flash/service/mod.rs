@@ -193,6 +193,43 @@ pub async fn seller_sales(db: &DatabaseConnection, user: &CurrentUser) -> Result
     Ok(out)
 }
 
+/// The variants the caller may put on sale (their own; an admin: everyone's), each named by
+/// product, options and regular price, with its SKU, for the sale form's list. Archived
+/// products are left out; at most 500, newest products first.
+pub async fn variant_choices(db: &DatabaseConnection, user: &CurrentUser) -> Result<Vec<super::VariantChoice>, AppError> {
+    use sea_orm::QuerySelect;
+    let scope = scope(user)?;
+    let mut products = product::Entity::find()
+        .filter(product::Column::Status.ne(crate::states::ProductStatus::Archived))
+        .order_by_desc(product::Column::Id)
+        .limit(500);
+    if let Some(seller_id) = scope {
+        products = products.filter(product::Column::SellerId.eq(seller_id));
+    }
+    let products = products.all(db).await?;
+    let variants = variant::Entity::find()
+        .filter(variant::Column::ProductId.is_in(products.iter().map(|p| p.id).collect::<Vec<_>>()))
+        .order_by_asc(variant::Column::Position)
+        .order_by_asc(variant::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for p in &products {
+        for v in variants.iter().filter(|v| v.product_id == p.id) {
+            let options = serde_json::from_str::<std::collections::BTreeMap<String, String>>(&v.attributes)
+                .map(|a| a.into_values().collect::<Vec<_>>().join(" / "))
+                .unwrap_or_default();
+            let price = Money::new(v.price_amount, &v.currency).display();
+            let label = if options.is_empty() { format!("{} ({price})", p.title) } else { format!("{}: {options} ({price})", p.title) };
+            out.push(super::VariantChoice { sku: v.sku.clone(), label });
+            if out.len() >= 500 {
+                return Ok(out);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A sale's live figures for its seller: sold, held, left (the gate's figure while it runs)
 /// and the line's length.
 pub async fn dashboard(state: &crate::state::AppState, user: &CurrentUser, id: SaleId) -> Result<super::SaleDashboard, AppError> {
