@@ -56,6 +56,22 @@ pub(crate) async fn reserve_line(txn: &impl ConnectionTrait, order_id: i64, line
     Ok(())
 }
 
+/// Gives a held reservation's units back to its warehouse's free stock, exactly once (the move
+/// from `held` is conditional); true when this call did.
+pub(crate) async fn release_held(txn: &impl ConnectionTrait, r: &reservation::Model) -> Result<bool, DbErr> {
+    if !move_reservation(txn, r.id, ReservationState::Held, ReservationState::Released).await? {
+        return Ok(false);
+    }
+    inventory::Entity::update_many()
+        .col_expr(inventory::Column::Reserved, Expr::col(inventory::Column::Reserved).sub(r.quantity))
+        .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1))
+        .filter(inventory::Column::VariantId.eq(r.variant_id))
+        .filter(inventory::Column::WarehouseId.eq(r.warehouse_id))
+        .exec(txn)
+        .await?;
+    Ok(true)
+}
+
 /// Moves a reservation from `from` to `to` if it is still in `from`; true when this call moved
 /// it, so the caller adjusts its stock exactly once.
 pub(crate) async fn move_reservation(txn: &impl ConnectionTrait, id: i64, from: ReservationState, to: ReservationState) -> Result<bool, DbErr> {

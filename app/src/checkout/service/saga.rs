@@ -199,14 +199,7 @@ pub(crate) async fn undo_refused(state: &AppState, o: &order::Model, hold: Optio
         }
         None => {
             for r in reservation::Entity::find().filter(reservation::Column::OrderId.eq(o.id)).all(&txn).await? {
-                if move_reservation(&txn, r.id, ReservationState::Held, ReservationState::Released).await? {
-                    inventory::Entity::update_many()
-                        .col_expr(inventory::Column::Reserved, Expr::col(inventory::Column::Reserved).sub(r.quantity))
-                        .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1))
-                        .filter(inventory::Column::VariantId.eq(r.variant_id))
-                        .filter(inventory::Column::WarehouseId.eq(r.warehouse_id))
-                        .exec(&txn)
-                        .await?;
+                if release_held(&txn, &r).await? {
                     released.push(r.variant_id);
                 }
             }

@@ -31,14 +31,7 @@ pub async fn release_expired(state: &AppState) -> Result<u64, AppError> {
             continue;
         }
         let txn = state.writer.begin().await?;
-        if move_reservation(&txn, r.id, ReservationState::Held, ReservationState::Released).await? {
-            inventory::Entity::update_many()
-                .col_expr(inventory::Column::Reserved, Expr::col(inventory::Column::Reserved).sub(r.quantity))
-                .col_expr(inventory::Column::Version, Expr::col(inventory::Column::Version).add(1))
-                .filter(inventory::Column::VariantId.eq(r.variant_id))
-                .filter(inventory::Column::WarehouseId.eq(r.warehouse_id))
-                .exec(&txn)
-                .await?;
+        if release_held(&txn, &r).await? {
             released += 1;
             touched_variants.push(r.variant_id);
             touched_orders.extend(r.order_id);
