@@ -2,12 +2,12 @@
 //! read (no stock is held), quantities are capped by stock and a per-line maximum, and a guest
 //! cart is merged into the user's at sign-in.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::*;
-use crate::catalog::service::{available_by_variant, image_url};
+use crate::catalog::service::{available_by_variant, image_url, options_label};
 use crate::states::ProductStatus;
 use crate::db::{product, variant};
 use crate::error::AppError;
@@ -55,12 +55,6 @@ async fn resolve(state: &AppState, item: &ItemRef) -> Result<(variant::Model, pr
     Ok((variant, product))
 }
 
-fn variant_label(attributes: &str) -> String {
-    serde_json::from_str::<BTreeMap<String, String>>(attributes)
-        .map(|a| a.into_values().collect::<Vec<_>>().join(" / "))
-        .unwrap_or_default()
-}
-
 /// The cart as the shopper sees it now. `None` (a visitor with no cart yet) is an empty cart.
 pub async fn view(state: &AppState, owner: Option<&CartOwner>) -> Result<CartView, AppError> {
     let lines = match owner {
@@ -104,7 +98,7 @@ pub async fn view(state: &AppState, owner: Option<&CartOwner>) -> Result<CartVie
                     sku: line.sku.clone(),
                     product_id: p.id,
                     title: p.title.clone(),
-                    variant: variant_label(&v.attributes),
+                    variant: options_label(&v.attributes),
                     image_url: image_url(p.id, 0),
                     quantity: line.quantity,
                     line_total: Money::new(unit_price.amount * line.quantity, &unit_price.currency),
@@ -119,7 +113,7 @@ pub async fn view(state: &AppState, owner: Option<&CartOwner>) -> Result<CartVie
                 sku: line.sku.clone(),
                 product_id: other.map(|(_, p)| p.id).unwrap_or(0),
                 title: other.map(|(_, p)| p.title.clone()).unwrap_or_else(|| line.sku.clone()),
-                variant: other.map(|(v, _)| variant_label(&v.attributes)).unwrap_or_default(),
+                variant: other.map(|(v, _)| options_label(&v.attributes)).unwrap_or_default(),
                 image_url: other.map(|(_, p)| image_url(p.id, 0)).unwrap_or_default(),
                 quantity: line.quantity,
                 unit_price: line.added_price.clone(),

@@ -337,6 +337,14 @@ pub async fn announce(state: &AppState, product_id: i64) {
     }
 }
 
+/// A variant's options as shoppers read them ("navy / M"), from the stored attributes; empty
+/// when it has none.
+pub fn options_label(attributes: &str) -> String {
+    serde_json::from_str::<std::collections::BTreeMap<String, String>>(attributes)
+        .map(|a| a.into_values().collect::<Vec<_>>().join(" / "))
+        .unwrap_or_default()
+}
+
 /// The product's next or running flash sale, if any (the one starting soonest).
 pub async fn sale_banner(db: &DatabaseConnection, ProductId(product_id): ProductId) -> Result<Option<SaleBanner>, AppError> {
     use crate::states::SaleStatus;
@@ -355,10 +363,7 @@ pub async fn sale_banner(db: &DatabaseConnection, ProductId(product_id): Product
     };
     let v = variant::Entity::find_by_id(sale.variant_id).one(db).await?;
     let sku = v.as_ref().map(|v| v.sku.clone()).unwrap_or_default();
-    let options = v
-        .and_then(|v| serde_json::from_str::<std::collections::BTreeMap<String, String>>(&v.attributes).ok())
-        .map(|a| a.into_values().collect::<Vec<_>>().join(" / "))
-        .unwrap_or_default();
+    let options = v.map(|v| options_label(&v.attributes)).unwrap_or_default();
     Ok(Some(SaleBanner {
         sale_id: sale.id,
         variant: if options.is_empty() { sku.clone() } else { options },

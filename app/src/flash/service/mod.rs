@@ -216,9 +216,7 @@ pub async fn variant_choices(db: &DatabaseConnection, user: &CurrentUser) -> Res
     let mut out = Vec::new();
     for p in &products {
         for v in variants.iter().filter(|v| v.product_id == p.id) {
-            let options = serde_json::from_str::<std::collections::BTreeMap<String, String>>(&v.attributes)
-                .map(|a| a.into_values().collect::<Vec<_>>().join(" / "))
-                .unwrap_or_default();
+            let options = crate::catalog::service::options_label(&v.attributes);
             let price = Money::new(v.price_amount, &v.currency).display();
             let label = if options.is_empty() { format!("{} ({price})", p.title) } else { format!("{}: {options} ({price})", p.title) };
             out.push(super::VariantChoice { sku: v.sku.clone(), label });
