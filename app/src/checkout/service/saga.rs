@@ -30,12 +30,20 @@ pub(crate) async fn checkout_paying(
     let now = Utc::now();
     // The goods: a flash-sale hold at the sale price, or the cart (stock reserved below).
     let hold_id = req.hold_id.as_deref().map(str::trim).filter(|h| !h.is_empty());
-    let (lines, hold, expires) = match hold_id {
-        Some(id) => {
-            let (line, hold, expires) = hold_line(state, user.user_id, id, now).await?;
-            (vec![line], Some(hold), expires)
+    let goods = match hold_id {
+        Some(id) => hold_line(state, user.user_id, id, now).await.map(|(line, hold, expires)| (vec![line], Some(hold), expires)),
+        None => priced_lines(state, user.user_id).await.map(|lines| (lines, None, now + Duration::minutes(RESERVATION_MINUTES))),
+    };
+    let (lines, hold, expires) = match goods {
+        Ok(goods) => goods,
+        Err(e) => {
+            // The same key may have finished meanwhile (a double submit), taking the cart or
+            // the hold with it: answer as that request did, not with an empty cart.
+            if let Some(existing) = order::Entity::find().filter(order::Column::IdempotencyKey.eq(key)).one(db).await? {
+                return replay(&existing, user.user_id, &hash).map(|r| (r, true));
+            }
+            return Err(e);
         }
-        None => (priced_lines(state, user.user_id).await?, None, now + Duration::minutes(RESERVATION_MINUTES)),
     };
     let currency = lines[0].variant.currency.clone();
     let subtotal: i64 = lines.iter().map(|l| l.unit_price * l.quantity).sum();
