@@ -46,7 +46,8 @@ use crate::cart::pages::CartPage;
 use crate::catalog::pages::{CategoryPage, HomePage, ProductPage};
 use crate::checkout::pages::CheckoutPage;
 use crate::frame::{Footer, Header};
-use crate::orders::pages::{OrderPage, OrdersPage, SellerOrders};
+use crate::orders::admin::{PackingSlip, SellerOrderPage, SellerOrders};
+use crate::orders::pages::{OrderPage, OrdersPage};
 use crate::payments::pages::PaymentsCheck;
 use crate::search::pages::SearchPage;
 use crate::seller::pages::{EditProduct, NewProduct, SellerDashboard, SellerLayout, SellerProducts};
@@ -167,6 +168,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("products/new") view=NewProduct />
                         <Route path=path!("products/:id") view=EditProduct />
                         <Route path=path!("orders") view=SellerOrders />
+                        <Route path=path!("orders/:id") view=SellerOrderPage />
+                        <Route path=path!("orders/:id/slip") view=PackingSlip />
                         <Route path=path!("payments") view=PaymentsCheck />
                         <Route path=path!("sales") view=crate::flash::admin::SellerSales />
                         <Route path=path!("sales/new") view=crate::flash::admin::NewSale />

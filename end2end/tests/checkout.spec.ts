@@ -99,6 +99,11 @@ test("a seller ships, delivers and refunds an order in the admin", async ({ page
   await expect(row).toContainText("PNL 123456");
   await row.getByRole("button", { name: "Mark delivered" }).click();
   await expect(row).toContainText("Delivered");
-  await row.getByRole("button", { name: "Refund in full" }).click();
-  await expect(row).toContainText("Refunded");
+  // Refunding happens on the order's page, after a confirmation.
+  await row.getByTestId("seller-order-link").click();
+  await page.getByTestId("refund-all").click();
+  await expect(page.getByTestId("confirm-dialog")).toContainText("Everything not refunded yet");
+  await page.getByTestId("confirm-refund").click();
+  await expect(page.getByTestId("confirm-dialog")).toHaveCount(0);
+  await expect(page.getByTestId("seller-order-status")).toHaveText("Refunded");
 });

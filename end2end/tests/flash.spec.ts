@@ -171,8 +171,15 @@ test("a seller schedules a sale in the admin, is told what to fix, and sees it o
   await expect(page.getByTestId("dash-sold")).toHaveText("0");
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   // Before the start it may still be cancelled.
-  await page.getByRole("button", { name: "Cancel the sale" }).click();
+  // It asks first; going back changes nothing.
+  await page.getByRole("button", { name: "Cancel the sale…" }).click();
+  await page.getByTestId("confirm-back").click();
+  await expect(page.getByTestId("confirm-dialog")).toHaveCount(0);
+  await expect(page.getByTestId("dashboard-state")).toHaveText("Coming soon");
+  await page.getByRole("button", { name: "Cancel the sale…" }).click();
+  await page.getByTestId("confirm-cancel-sale").click();
   await expect(page.getByTestId("dashboard-state")).toHaveText("Cancelled");
+  await expect(page.getByTestId("confirm-dialog")).toHaveCount(0);
   expect(errors).toEqual([]);
   await seller.close();
 });

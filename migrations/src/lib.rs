@@ -17,6 +17,7 @@ mod m20261205_000010_recommendations;
 mod m20261206_000011_api_tokens;
 mod m20261206_000012_refund_guards;
 mod m20261206_000013_abuse_guards;
+mod m20261207_000014_seller_fulfilment;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_api_tokens::Migration),
             Box::new(m20261206_000012_refund_guards::Migration),
             Box::new(m20261206_000013_abuse_guards::Migration),
+            Box::new(m20261207_000014_seller_fulfilment::Migration),
         ]
     }
 }

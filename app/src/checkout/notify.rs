@@ -89,8 +89,23 @@ async fn render(db: &DatabaseConnection, row: &outbox::Model, public_url: &str) 
         ),
         "order.cancelled" => (
             format!("Your order #{order_id} is cancelled"),
-            format!("Order #{order_id} is cancelled. Any hold on your card for {total} is released; nothing was charged."),
+            match o.cancel_reason.as_deref() {
+                Some(why) => format!(
+                    "We are sorry: the seller cancelled order #{order_id}. Their reason: {why}\n\nThe hold on your card for {total} is released; nothing was charged.\n\nSee it at {public_url}/orders/{order_id}"
+                ),
+                None => format!("Order #{order_id} is cancelled. Any hold on your card for {total} is released; nothing was charged."),
+            },
         ),
+        "order.refunded" => {
+            let Some(r) = crate::db::refund::Entity::find_by_id(payload["refund_id"].as_i64().unwrap_or_default()).one(db).await? else { return Ok(None) };
+            let amount = crate::money::Money::new(r.amount, &r.currency).display();
+            (
+                format!("A refund of {amount} for your order #{order_id}"),
+                format!(
+                    "We refunded {amount} of your order #{order_id} to the card you paid with. Banks take a few days to show it.\n\nSee it at {public_url}/orders/{order_id}"
+                ),
+            )
+        }
         _ => return Ok(None),
     };
     Ok(Some(Mail { to: u.email, subject, body }))

@@ -34,6 +34,13 @@ pub struct Model {
     /// Minor units refunded or being refunded (reserved before the provider is called); never
     /// above `total`.
     pub refunded: i64,
+    /// Who carries a shipped order (`carriers::known` gives a tracking link for the known ones).
+    pub carrier: Option<String>,
+    /// `shopper`, `seller` or `admin`, for a cancelled order.
+    pub cancelled_by: Option<String>,
+    /// Why a seller or an admin cancelled it (a shopper gives none).
+    pub cancel_reason: Option<String>,
+    pub cancelled_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,12 +4,12 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
+use leptos_router::components::{A, Form};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use super::*;
 use crate::ui::forms::{Feedback, Field, FormMessage};
-use crate::ui::{ErrorPanel, Loading};
+use crate::ui::{ConfirmDialog, ErrorPanel, Loading};
 
 fn when(t: &str) -> String {
     t.replace('T', " ").trim_end_matches('Z').to_owned() + " UTC"
@@ -130,6 +130,15 @@ pub fn SellerSaleDashboard() -> impl IntoView {
     let extras = ServerAction::<SetSaleExtras>::new();
     let pushed = RwSignal::new(0u32);
     let per_second = RwSignal::new(0i64);
+    // A confirmed end or cancel closes its dialog.
+    let query = use_query_map();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let done = matches!(end.value().get(), Some(Ok(_))) || matches!(cancel.value().get(), Some(Ok(_)));
+        if done && query.read_untracked().get("confirm").is_some() {
+            navigate(&format!("/seller/sales/{}", id()), Default::default());
+        }
+    });
     let figures = Resource::new(move || (id(), pushed.get(), end.version().get(), cancel.version().get(), extras.version().get()), |(id, ..)| get_sale_dashboard(id));
     let error = move || {
         [end.value().get().and_then(|r| r.err()), cancel.value().get().and_then(|r| r.err()), extras.value().get().and_then(|r| r.err())].into_iter().flatten().next().map(|e| e.to_string())
@@ -173,10 +182,10 @@ pub fn SellerSaleDashboard() -> impl IntoView {
                     <p><a href=format!("/sales/{sale_id}")>"The shoppers' page"</a></p>
                     {matches!(s.state, SaleState::Ended | SaleState::SoldOut).then(|| view! { <Report sale_id /> })}
                     {before_start.then(|| view! {
-                        <ActionForm action=cancel>
-                            <input type="hidden" name="sale_id" value=sale_id />
-                            <button type="submit" class="secondary">"Cancel the sale"</button>
-                        </ActionForm>
+                        <Form method="GET" action=format!("/seller/sales/{sale_id}")>
+                            <input type="hidden" name="confirm" value="cancel" />
+                            <button type="submit" class="secondary">"Cancel the sale…"</button>
+                        </Form>
                     })}
                     {(!matches!(s.state, SaleState::Ended | SaleState::Cancelled)).then(|| {
                         let off = d.sale.extras_off;
@@ -198,11 +207,35 @@ pub fn SellerSaleDashboard() -> impl IntoView {
                         }
                     })}
                     {running.then(|| view! {
-                        <ActionForm action=end>
-                            <input type="hidden" name="sale_id" value=sale_id />
-                            <button type="submit" class="secondary">"End now"</button>
-                        </ActionForm>
+                        <Form method="GET" action=format!("/seller/sales/{sale_id}")>
+                            <input type="hidden" name="confirm" value="end" />
+                            <button type="submit" class="secondary" data-testid="end-sale">"End now…"</button>
+                        </Form>
                     })}
+                    {move || {
+                        let back = format!("/seller/sales/{sale_id}");
+                        match query.read().get("confirm").as_deref() {
+                            Some("end") if running => Some(view! {
+                                <ConfirmDialog title="End this sale now?" back>
+                                    <p>{format!("Nobody else gets in and nothing more is sold at the sale price ({} sold so far). What is unsold goes back to ordinary stock.", d.sale.sold)}</p>
+                                    <ActionForm action=end>
+                                        <input type="hidden" name="sale_id" value=sale_id />
+                                        <button type="submit" class="danger" data-testid="confirm-end">"Yes, end the sale"</button>
+                                    </ActionForm>
+                                </ConfirmDialog>
+                            }.into_any()),
+                            Some("cancel") if before_start => Some(view! {
+                                <ConfirmDialog title="Cancel this sale?" back>
+                                    <p>"It will not start, and its units go back to ordinary stock."</p>
+                                    <ActionForm action=cancel>
+                                        <input type="hidden" name="sale_id" value=sale_id />
+                                        <button type="submit" class="danger" data-testid="confirm-cancel-sale">"Yes, cancel the sale"</button>
+                                    </ActionForm>
+                                </ConfirmDialog>
+                            }.into_any()),
+                            _ => None,
+                        }
+                    }}
                 }.into_any()
             })}
         </Transition>

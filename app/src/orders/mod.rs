@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::AddressInput;
 use crate::money::Money;
 
+pub mod admin;
+pub mod carriers;
 pub mod pages;
 mod server_fns;
 #[cfg(feature = "ssr")]
@@ -20,9 +22,38 @@ pub struct OrderLine {
     pub product_id: i64,
     pub sku: String,
     pub title: String,
+    /// The variant's options, e.g. "rust / M" (empty for a product without options).
+    #[serde(default)]
+    pub options: String,
     pub quantity: i64,
+    /// Units refunded (or being refunded) so far.
+    #[serde(default)]
+    pub refunded_quantity: i64,
     pub unit_price: Money,
     pub line_total: Money,
+}
+
+/// One refund of an order, as the shopper's and the seller's order pages list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RefundView {
+    pub refund_id: i64,
+    pub amount: Money,
+    pub created_at: String,
+    /// False while the payment provider has not confirmed it yet.
+    pub confirmed: bool,
+    /// The units it covers (none: an amount, or the rest of the order).
+    pub lines: Vec<RefundedUnits>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RefundedUnits {
+    pub sku: String,
+    pub title: String,
+    pub quantity: i64,
+    /// The units went back to stock.
+    pub restocked: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +73,17 @@ pub struct OrderView {
     pub expires_at: Option<String>,
     /// The shopper may cancel until then (none: not any more).
     pub cancellable_until: Option<String>,
-    pub estimated_delivery: String,
+    /// None once the order is cancelled, refunded or expired.
+    pub estimated_delivery: Option<String>,
+    pub tracking_number: Option<String>,
+    /// The carrier's name, when the seller said or the number shows it.
+    pub carrier: Option<String>,
+    /// The carrier's tracking page, for a known carrier.
+    pub tracking_url: Option<String>,
+    pub refunded: Money,
+    pub refunds: Vec<RefundView>,
+    /// Why the seller cancelled it (a shopper's own cancel gives none).
+    pub cancel_reason: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,14 +110,104 @@ pub struct SellerOrder {
     pub fulfillable: bool,
     pub tracking_number: Option<String>,
     pub refunded: Money,
+    /// The name on the shipping address.
+    pub buyer_name: String,
+    /// City and country of the shipping address.
+    pub ship_to: String,
+    pub shipping_method: String,
 }
 
-/// A refund of some lines (`sku`, `quantity`); none means everything not yet refunded.
+/// Which of a seller's orders to list (`?state=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SellerOrderFilter {
+    /// Paid, not shipped yet.
+    ToShip,
+    Shipped,
+    Delivered,
+    /// Paid, then cancelled (by the shopper, the seller or an admin).
+    Cancelled,
+    /// With at least one refund.
+    Refunded,
+}
+
+impl SellerOrderFilter {
+    pub const ALL: [SellerOrderFilter; 5] = [Self::ToShip, Self::Shipped, Self::Delivered, Self::Cancelled, Self::Refunded];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ToShip => "to_ship",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+            Self::Refunded => "refunded",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ToShip => "To ship",
+            Self::Shipped => "Shipped",
+            Self::Delivered => "Delivered",
+            Self::Cancelled => "Cancelled",
+            Self::Refunded => "Refunded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// A seller's whole view of one order: who to send it to, what to pack from where, what
+/// happened to it and its money.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SellerOrderDetail {
+    pub order: SellerOrder,
+    pub buyer_email: String,
+    pub shipping_address: AddressInput,
+    pub subtotal: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    /// Where each of the caller's units is picked from.
+    pub picks: Vec<Pick>,
+    /// The payment's state at the provider (none: never paid).
+    pub payment: Option<crate::states::PaymentState>,
+    pub carrier: Option<String>,
+    pub tracking_url: Option<String>,
+    pub timeline: Vec<TimelineEntry>,
+    pub refunds: Vec<RefundView>,
+    pub cancelled_by: Option<String>,
+    pub cancel_reason: Option<String>,
+}
+
+/// Units of one order line to take from one warehouse.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Pick {
+    pub sku: String,
+    pub warehouse: String,
+    pub quantity: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TimelineEntry {
+    pub at: String,
+    pub what: String,
+}
+
+/// A refund: some lines (`sku`, `quantity`, and `restock` to put the units back on the shelf
+/// they came from), or an `amount` in minor units; neither means everything not yet refunded.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RefundRequest {
     #[serde(default)]
     pub lines: Vec<RefundLine>,
+    #[serde(default)]
+    pub amount: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,4 +215,14 @@ pub struct RefundRequest {
 pub struct RefundLine {
     pub sku: String,
     pub quantity: i64,
+    #[serde(default)]
+    pub restock: bool,
+}
+
+/// `POST /api/v1/seller/orders/{id}/cancel`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CancelRequest {
+    #[serde(default)]
+    pub reason: String,
 }

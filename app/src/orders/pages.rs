@@ -1,5 +1,5 @@
-//! Order pages: the shopper's orders and one order (timeline, pay again, 3-D Secure, cancel),
-//! and the seller's order queue in the admin (ship, deliver, refund).
+//! Order pages: the shopper's orders and one order (timeline, pay again, 3-D Secure, cancel,
+//! tracking, refunds). The seller's side is in `admin`.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -14,6 +14,7 @@ use crate::payments::card::CardField;
 use crate::states::OrderStatus;
 use crate::ui::forms::{Feedback, FormMessage};
 use crate::ui::{ErrorPanel, Loading};
+use super::admin::{RefundList, TrackingLink};
 
 #[component]
 pub fn OrdersPage() -> impl IntoView {
@@ -174,10 +175,23 @@ pub fn OrderPage() -> impl IntoView {
                             <span class="muted small">"You can cancel until " <time datetime=until.clone()>{until.get(11..16).unwrap_or_default().to_owned()} " UTC"</time>"."</span>
                         </ActionForm>
                     })}
+                    {o.cancel_reason.clone().map(|r| view! {
+                        <p class="notice" data-testid="cancel-reason">{format!("The seller cancelled this order: {r}")}</p>
+                    })}
+                    {o.tracking_number.clone().map(|t| view! {
+                        <p>"Tracking: " <TrackingLink number=t carrier=o.carrier.clone() url=o.tracking_url.clone() /></p>
+                    })}
                     <h2>"Items"</h2>
                     <ul class="summary-lines">
                         {o.lines.iter().map(|l| view! {
-                            <li data-testid="order-line"><span>{format!("{} × {}", l.quantity, l.title)}</span><span>{l.line_total.display()}</span></li>
+                            <li data-testid="order-line">
+                                <span>
+                                    {format!("{} × {}", l.quantity, l.title)}
+                                    {(!l.options.is_empty()).then(|| view! { " " <span class="muted small" data-testid="line-options">{format!("({})", l.options)}</span> })}
+                                    {(l.refunded_quantity > 0).then(|| view! { " " <span class="badge">{format!("{} refunded", l.refunded_quantity)}</span> })}
+                                </span>
+                                <span>{l.line_total.display()}</span>
+                            </li>
                         }).collect_view()}
                     </ul>
                     <dl class="totals">
@@ -185,105 +199,21 @@ pub fn OrderPage() -> impl IntoView {
                         <dt>"Shipping (" {o.shipping_method.clone()} ")"</dt><dd>{o.shipping.display()}</dd>
                         <dt>"Tax"</dt><dd>{o.tax.display()}</dd>
                         <dt>"Total"</dt><dd class="price" data-testid="order-total">{o.total.display()}</dd>
+                        {(o.refunded.amount > 0).then(|| view! { <dt>"Refunded"</dt><dd data-testid="order-refunded">{o.refunded.display()}</dd> })}
                     </dl>
+                    {(!o.refunds.is_empty()).then(|| view! {
+                        <h2>"Refunds"</h2>
+                        <RefundList refunds=o.refunds.clone() />
+                    })}
                     <h2>"Shipping to"</h2>
                     <address>
                         {a.name}<br />{a.line1}<br />{a.line2.map(|l| view! { {l}<br /> })}
                         {format!("{} {}", a.postal_code, a.city)}<br />{a.country}
                     </address>
-                    <p class="muted">"Estimated delivery: " {o.estimated_delivery.clone()}</p>
+                    {o.estimated_delivery.clone().map(|e| view! { <p class="muted" data-testid="estimated-delivery">"Estimated delivery: " {e}</p> })}
                     <p><a href="/orders">"All your orders"</a></p>
                 }.into_any()
             })}
         </Suspense>
-    }
-}
-
-
-/// Orders to fulfil: ship (with tracking, which captures the payment), mark delivered, refund.
-#[component]
-pub fn SellerOrders() -> impl IntoView {
-    use super::{DeliverOrder, RefundInFull, ShipOrder, get_seller_orders};
-    use leptos::form::ActionForm;
-    let ship = ServerAction::<ShipOrder>::new();
-    let deliver = ServerAction::<DeliverOrder>::new();
-    let refund = ServerAction::<RefundInFull>::new();
-    let orders = Resource::new(move || (ship.version().get(), deliver.version().get(), refund.version().get()), |_| get_seller_orders());
-    let error = move || {
-        [ship.value().get().and_then(|r| r.err()), deliver.value().get().and_then(|r| r.err()), refund.value().get().and_then(|r| r.err())]
-            .into_iter()
-            .flatten()
-            .next()
-            .map(|e| e.to_string())
-    };
-    view! {
-        <h1>"Orders"</h1>
-        {move || error().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match orders.await {
-                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="empty-state">"No paid orders with your products yet."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <table class="admin-table">
-                            <thead><tr>
-                                <th scope="col">"Order"</th><th scope="col">"Items"</th><th scope="col">"Total"</th>
-                                <th scope="col">"Status"</th><th scope="col">"Next step"</th>
-                            </tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|o| {
-                                    let id = o.order_id;
-                                    let tracking_id = format!("tracking-{id}");
-                                    view! {
-                                        <tr data-testid="seller-order">
-                                            <td>{format!("#{id}")}<br /><span class="muted small">{o.created_at.get(..10).unwrap_or_default().to_owned()}</span></td>
-                                            <td>{o.lines.iter().map(|l| view! { <div>{format!("{} × {}", l.quantity, l.title)}</div> }).collect_view()}</td>
-                                            <td>{o.total.display()}{(o.refunded.amount > 0).then(|| view! { <br /><span class="muted small">{format!("refunded {}", o.refunded.display())}</span> })}</td>
-                                            <td><span class=format!("status status-{}", o.status)>{o.status.label()}</span>
-                                                {o.tracking_number.clone().map(|t| view! { <br /><span class="small">{t}</span> })}</td>
-                                            <td>{match (o.status, o.fulfillable) {
-                                                (_, false) => view! { <span class="muted small">"Mixed sellers: an admin fulfils it."</span> }.into_any(),
-                                                (OrderStatus::Paid, true) => view! {
-                                                    <ActionForm action=ship attr:class="row">
-                                                        <input type="hidden" name="order_id" value=id />
-                                                        <label for=tracking_id.clone() class="visually-hidden">{format!("Tracking number for order {id}")}</label>
-                                                        <input id=tracking_id type="text" name="tracking_number" placeholder="Tracking number" required=true />
-                                                        <button type="submit">"Mark shipped"</button>
-                                                    </ActionForm>
-                                                }.into_any(),
-                                                (OrderStatus::Shipped, true) => view! {
-                                                    <ActionForm action=deliver>
-                                                        <input type="hidden" name="order_id" value=id />
-                                                        <button type="submit" class="secondary">"Mark delivered"</button>
-                                                    </ActionForm>
-                                                    <RefundButton id refunded=o.refunded.amount action=refund />
-                                                }.into_any(),
-                                                (OrderStatus::Delivered, true) => view! { <RefundButton id refunded=o.refunded.amount action=refund /> }.into_any(),
-                                                _ => view! { <span class="muted small">"Done"</span> }.into_any(),
-                                            }}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                }
-            })}
-        </Transition>
-    }
-}
-
-#[component]
-fn RefundButton(id: i64, refunded: i64, action: ServerAction<RefundInFull>) -> impl IntoView {
-    use leptos::form::ActionForm;
-    // "Everything left after `refunded`" names one refund: a double click, or the same button
-    // in two tabs, refunds once.
-    let key = format!("ui-full-{id}-after-{refunded}");
-    view! {
-        <ActionForm action>
-            <input type="hidden" name="order_id" value=id />
-            <input type="hidden" name="key" value=key />
-            <button type="submit" class="link danger">"Refund in full"</button>
-        </ActionForm>
     }
 }

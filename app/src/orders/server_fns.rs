@@ -19,29 +19,87 @@ pub async fn cancel_order(order_id: i64) -> Result<OrderView, crate::error::AppE
     result
 }
 
+/// The seller's orders; `filter` is a `SellerOrderFilter` name (`to_ship`, …) or empty for all.
 #[leptos::server(prefix = "/api/fn", endpoint = "seller_orders")]
-pub async fn get_seller_orders() -> Result<Vec<SellerOrder>, crate::error::AppError> {
+pub async fn get_seller_orders(filter: String) -> Result<Vec<SellerOrder>, crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::seller_orders(&state.db, &user).await
+    service::seller_orders(&state.db, &user, SellerOrderFilter::parse(&filter)).await
 }
 
-#[leptos::server(prefix = "/api/fn", endpoint = "seller_ship")]
-pub async fn ship_order(order_id: i64, tracking_number: String) -> Result<SellerOrder, crate::error::AppError> {
+#[leptos::server(prefix = "/api/fn", endpoint = "seller_order")]
+pub async fn get_seller_order(order_id: i64) -> Result<SellerOrderDetail, crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::ship(&state, &user, crate::ids::OrderId(order_id), &tracking_number).await
+    service::seller_order(&state.db, &user, crate::ids::OrderId(order_id)).await
+}
+
+/// Ships from the list or the order page; `back` is the page to return to without JavaScript.
+#[leptos::server(prefix = "/api/fn", endpoint = "seller_ship")]
+pub async fn ship_order(order_id: i64, tracking_number: String, carrier: String, back: String) -> Result<SellerOrder, crate::error::AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+        service::ship(&state, &user, crate::ids::OrderId(order_id), &tracking_number, &carrier).await
+    }
+    .await;
+    after_plain_post(&result, &back, &[("tracking_number", &tracking_number), ("carrier", &carrier)]).await;
+    result
+}
+
+/// The seller cancels a paid order that has not shipped (after the confirmation step).
+#[leptos::server(prefix = "/api/fn", endpoint = "seller_cancel")]
+pub async fn seller_cancel_order(order_id: i64, reason: String) -> Result<SellerOrder, crate::error::AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+        service::seller_cancel(&state, &user, crate::ids::OrderId(order_id), &reason).await
+    }
+    .await;
+    let page = format!("/seller/orders/{order_id}");
+    match &result {
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&page),
+        Err(e) => crate::ui::forms::bounce_on_error(&format!("{page}?confirm=cancel"), e, &[("reason", &reason)]).await,
+        _ => {}
+    }
+    result
+}
+
+/// A refund from the order page, after its confirmation: `lines` is the JSON of the lines
+/// (`sku`, `quantity`, `restock`), `amount` minor units (or empty); `key` comes with the
+/// confirmation, so a double click refunds once.
+#[leptos::server(prefix = "/api/fn", endpoint = "seller_refund")]
+pub async fn refund_from_page(order_id: i64, key: String, lines: String, amount: String) -> Result<SellerOrder, crate::error::AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+        let lines: Vec<RefundLine> = serde_json::from_str(if lines.trim().is_empty() { "[]" } else { &lines }).map_err(|_| crate::error::AppError::bad("lines", "The lines to refund could not be read; start again."))?;
+        let amount = match amount.trim() {
+            "" => None,
+            a => Some(a.parse::<i64>().map_err(|_| crate::error::AppError::bad("amount", "Enter the amount to refund, e.g. 12.50."))?),
+        };
+        service::refund_order(&state, &user, crate::ids::OrderId(order_id), &RefundRequest { lines, amount }, Some(&key)).await
+    }
+    .await;
+    after_plain_post(&result, &format!("/seller/orders/{order_id}"), &[]).await;
+    result
+}
+
+/// Without JavaScript: back to `page` (one of this shop's), with the error and `keep` on failure.
+#[cfg(feature = "ssr")]
+async fn after_plain_post<T>(result: &Result<T, crate::error::AppError>, page: &str, keep: &[(&str, &str)]) {
+    let page = crate::ui::forms::same_site_path(page);
+    match result {
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(page),
+        Err(e) => crate::ui::forms::bounce_on_error(page, e, keep).await,
+        _ => {}
+    }
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "seller_deliver")]
-pub async fn deliver_order(order_id: i64) -> Result<SellerOrder, crate::error::AppError> {
-    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::deliver(&state, &user, crate::ids::OrderId(order_id)).await
-}
-
-/// A full refund from the admin page; `key` comes with the page, so a double click refunds once.
-#[leptos::server(prefix = "/api/fn", endpoint = "seller_refund")]
-pub async fn refund_in_full(order_id: i64, key: String) -> Result<SellerOrder, crate::error::AppError> {
-    let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-    service::refund_order(&state, &user, crate::ids::OrderId(order_id), &RefundRequest::default(), Some(&key)).await
+pub async fn deliver_order(order_id: i64, back: String) -> Result<SellerOrder, crate::error::AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+        service::deliver(&state, &user, crate::ids::OrderId(order_id)).await
+    }
+    .await;
+    after_plain_post(&result, &back, &[]).await;
+    result
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "orders")]

@@ -126,3 +126,32 @@ pub fn Pagination(page: u64, total_pages: u64, base: String) -> impl IntoView {
     }
     .into_any()
 }
+
+/// The last step before something that cannot be undone (cancel an order, refund, end a sale).
+/// A "…" button submits a GET form that adds `?confirm=…` to the page; the page then shows
+/// this over itself. With JavaScript that is a client-side navigation, so it opens as a modal
+/// dialog with the focus on its confirming button; without, the browser loads the page with
+/// the dialog in it: the same confirmation page. `back` closes it (the page without the query).
+#[component]
+pub fn ConfirmDialog(#[prop(into)] title: String, #[prop(into)] back: String, children: Children) -> impl IntoView {
+    let panel = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(p) = panel.get() {
+            use wasm_bindgen::JsCast;
+            let first = p.query_selector("button[type=submit]").ok().flatten();
+            if let Some(b) = first.and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = b.focus();
+            }
+        }
+    });
+    view! {
+        <div class="dialog-backdrop">
+            <div class="dialog panel" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title" node_ref=panel data-testid="confirm-dialog">
+                <h2 id="confirm-title">{title}</h2>
+                {children()}
+                <p><A href=back attr:data-testid="confirm-back">"No, go back"</A></p>
+            </div>
+        </div>
+    }
+}

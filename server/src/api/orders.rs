@@ -6,7 +6,7 @@
 use app::checkout::service::{self, check_idempotency_key};
 use app::checkout::{CheckoutRequest, CheckoutResult};
 use app::orders::service as orders;
-use app::orders::{OrderSummary, OrderView, RefundRequest, SellerOrder};
+use app::orders::{CancelRequest, OrderSummary, OrderView, RefundRequest, SellerOrder, SellerOrderDetail, SellerOrderFilter};
 use app::ids::OrderId;
 use app::state::AppState;
 use axum::Json;
@@ -14,7 +14,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 
-use super::guard::{Id, JsonBody, SellerUser, SignedInUser};
+use super::guard::{FromQuery, Id, JsonBody, QueryOf, SellerUser, SignedInUser};
+use app::error::AppError;
 use super::{ApiError, ErrorBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -34,6 +35,23 @@ pub struct PayBody {
 pub struct ShipBody {
     #[serde(default)]
     tracking_number: String,
+    /// dhl, dpd, fedex, postnl, royal-mail, ups, usps, or empty for another carrier.
+    #[serde(default)]
+    carrier: String,
+}
+
+/// `GET /api/v1/seller/orders?state=`: to_ship, shipped, delivered, cancelled or refunded.
+pub struct SellerOrderQuery(Option<SellerOrderFilter>);
+
+impl FromQuery for SellerOrderQuery {
+    fn from_pairs(pairs: &[(String, String)]) -> Result<Self, AppError> {
+        match pairs.iter().find(|(k, _)| k == "state").map(|(_, v)| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(SellerOrderQuery(None)),
+            Some(v) => SellerOrderFilter::parse(v).map(|f| SellerOrderQuery(Some(f))).ok_or_else(|| {
+                AppError::bad("state", format!("state must be one of {} (got \"{v}\")", SellerOrderFilter::ALL.map(|f| f.as_str()).join(", ")))
+            }),
+        }
+    }
 }
 
 /// Places the order for the caller's cart: stock reserved, card authorized, order paid. The
@@ -100,18 +118,37 @@ pub async fn cancel(State(state): State<AppState>, SignedInUser(user): SignedInU
 
 // ---- the seller's order queue ----
 
-/// Orders with the caller's products that were paid, newest first (an admin: all orders).
-#[utoipa::path(tag = "orders", get, path = "/api/v1/seller/orders", responses((status = 200, body = [SellerOrder]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn seller_list(State(state): State<AppState>, SellerUser(user): SellerUser) -> Result<Json<Vec<SellerOrder>>, ApiError> {
-    Ok(Json(orders::seller_orders(&state.db, &user).await?))
+/// Orders with the caller's products that were paid (cancelled ones included), newest first
+/// (an admin: all orders); `state` narrows them to one state.
+#[utoipa::path(tag = "orders", get, path = "/api/v1/seller/orders",
+    params(("state" = Option<String>, Query, description = "to_ship, shipped, delivered, cancelled or refunded")),
+    responses((status = 200, body = [SellerOrder]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn seller_list(State(state): State<AppState>, SellerUser(user): SellerUser, QueryOf(SellerOrderQuery(filter)): QueryOf<SellerOrderQuery>) -> Result<Json<Vec<SellerOrder>>, ApiError> {
+    Ok(Json(orders::seller_orders(&state.db, &user, filter).await?))
+}
+
+/// One order with the caller's products: buyer, address, lines with where to pick them,
+/// payment, timeline and refunds. Another seller's order is 404.
+#[utoipa::path(tag = "orders", get, path = "/api/v1/seller/orders/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = SellerOrderDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn seller_get(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<OrderId>) -> Result<Json<SellerOrderDetail>, ApiError> {
+    Ok(Json(orders::seller_order(&state.db, &user, id).await?))
+}
+
+/// Cancels a paid order that has not shipped, with a reason the shopper is sent: the card
+/// authorization is voided and the stock returned, once.
+#[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/cancel", params(("id" = i64, Path)), request_body = CancelRequest,
+    responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn seller_cancel(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<OrderId>, JsonBody(body): JsonBody<CancelRequest>) -> Result<Json<SellerOrder>, ApiError> {
+    Ok(Json(orders::seller_cancel(&state, &user, id, &body.reason).await?))
 }
 
 /// Ships a paid order with the carrier's tracking number; the payment is captured.
 #[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/ship", params(("id" = i64, Path)),
-    request_body(content = String, description = r#"{"tracking_number": "…"}"#, content_type = "application/json"),
+    request_body(content = String, description = r#"{"tracking_number": "…", "carrier": "dhl"} (carrier optional)"#, content_type = "application/json"),
     responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn ship(State(state): State<AppState>, SellerUser(user): SellerUser, Id(id): Id<OrderId>, JsonBody(body): JsonBody<ShipBody>) -> Result<Json<SellerOrder>, ApiError> {
-    Ok(Json(orders::ship(&state, &user, id, &body.tracking_number).await?))
+    Ok(Json(orders::ship(&state, &user, id, &body.tracking_number, &body.carrier).await?))
 }
 
 #[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/deliver", params(("id" = i64, Path)),
@@ -120,8 +157,10 @@ pub async fn deliver(State(state): State<AppState>, SellerUser(user): SellerUser
     Ok(Json(orders::deliver(&state, &user, id).await?))
 }
 
-/// Refunds a shipped order: what is left, or `lines` (`sku`, `quantity`). An `Idempotency-Key`
-/// makes a retried request return the first refund.
+/// Refunds a shipped order: what is left, `lines` (`sku`, `quantity`, `restock`: the units go
+/// back to the warehouse they came from once the refund is done), or an `amount` in minor
+/// units. The shopper is mailed. An `Idempotency-Key` makes a retried request return the
+/// first refund.
 #[utoipa::path(tag = "orders", post, path = "/api/v1/seller/orders/{id}/refund", params(("id" = i64, Path)), request_body = RefundRequest,
     responses((status = 200, body = SellerOrder), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn refund(State(state): State<AppState>, SellerUser(user): SellerUser, headers: HeaderMap, Id(id): Id<OrderId>, JsonBody(req): JsonBody<RefundRequest>) -> Result<Json<SellerOrder>, ApiError> {
@@ -140,6 +179,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get))
         .routes(routes!(cancel))
         .routes(routes!(seller_list))
+        .routes(routes!(seller_get))
+        .routes(routes!(seller_cancel))
         .routes(routes!(ship))
         .routes(routes!(deliver))
         .routes(routes!(refund))

@@ -112,6 +112,9 @@ async fn hostile_text_is_shown_as_text_on_every_page(backend: Backend) -> anyhow
         if let Some(order_id) = order["order_id"].as_i64() {
             pages.push((&shopper, format!("/orders/{order_id}")));
             pages.push((&ann, "/seller/orders".to_owned()));
+            pages.push((&ann, format!("/seller/orders/{order_id}")));
+            pages.push((&ann, format!("/seller/orders/{order_id}/slip")));
+            pages.push((&ann, format!("/seller/orders/{order_id}?confirm=cancel&reason={}", app::ui::forms::url_encode(text))));
         }
         for (who, path) in pages {
             let html = fetch(&app, who, &path).await?;

@@ -10,6 +10,7 @@ mod crash;
 mod edge;
 mod express;
 mod extras;
+mod fulfilment;
 mod hostile;
 mod cli;
 mod helpers;

@@ -37,6 +37,25 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, OrderId(order_id): Ord
         }
         (status, _) => return Err(AppError::Conflict(format!("Order {order_id} is {status} and cannot be cancelled."))),
     }
+    if !cancel_now(state, &o, "shopper", None).await? {
+        let now_status = own_order(db, user.user_id, order_id).await?.status;
+        if now_status == OrderStatus::Cancelled {
+            return order_view(db, user.user_id, OrderId(order_id), state.rules.cancel_window_minutes).await;
+        }
+        return Err(AppError::Conflict(format!("Order {order_id} is being paid or changed right now. Reload and try again.")));
+    }
+    order_view(db, user.user_id, OrderId(order_id), state.rules.cancel_window_minutes).await
+}
+
+/// Cancels `o` (read as pending or paid) for `by` (`shopper`, `seller` or `admin`): in one
+/// transaction a conditional status change (from the status read, and not while a checkout
+/// holds the order's lease) with the stock it gives back, so however many cancel at once
+/// (two tabs, two nodes, the shopper and the seller) the stock comes back once. Then the
+/// authorization is voided. False when someone else changed the order first.
+pub(super) async fn cancel_now(state: &AppState, o: &order::Model, by: &str, reason: Option<&str>) -> Result<bool, AppError> {
+    let db = &state.db;
+    let order_id = o.id;
+    let now = Utc::now();
     let was_paid = o.status == OrderStatus::Paid;
     // A flash-sale order's units: back to the running sale, or to ordinary stock.
     let mut sale_units = None;
@@ -46,6 +65,9 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, OrderId(order_id): Ord
             .col_expr(order::Column::Status, Expr::value(OrderStatus::Cancelled))
             .col_expr(order::Column::UpdatedAt, Expr::value(now))
             .col_expr(order::Column::ExpiresAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .col_expr(order::Column::CancelledAt, Expr::value(now))
+            .col_expr(order::Column::CancelledBy, Expr::value(by))
+            .col_expr(order::Column::CancelReason, Expr::value(reason.map(str::to_owned)))
             .filter(order::Column::Id.eq(order_id))
             .filter(order::Column::Status.eq(o.status.clone()))
             .filter(sea_orm::Condition::any().add(order::Column::LockedUntil.is_null()).add(order::Column::LockedUntil.lt(now)))
@@ -80,11 +102,7 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, OrderId(order_id): Ord
         res.rows_affected == 1
     };
     if !cancelled {
-        let now_status = own_order(db, user.user_id, order_id).await?.status;
-        if now_status == OrderStatus::Cancelled {
-            return order_view(db, user.user_id, OrderId(order_id), state.rules.cancel_window_minutes).await;
-        }
-        return Err(AppError::Conflict(format!("Order {order_id} is being paid or changed right now. Reload and try again.")));
+        return Ok(false);
     }
     if let Some((h, crate::flash::service::Returned::ToSale)) = &sale_units {
         if let Err(e) = state.stores.stock_gate.release(h.sale_id, &h.id).await {
@@ -107,5 +125,8 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, OrderId(order_id): Ord
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(db).await?;
     announce_stock(state, items.iter().map(|i| i.product_id)).await;
     tracing::info!(order_id, was_paid, "order cancelled");
-    order_view(db, user.user_id, OrderId(order_id), state.rules.cancel_window_minutes).await
+    let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(db).await?;
+    announce_stock(state, items.iter().map(|i| i.product_id)).await;
+    tracing::info!(order_id, was_paid, by, "order cancelled");
+    Ok(true)
 }

@@ -9,20 +9,14 @@ pub async fn order_view(db: &DatabaseConnection, user_id: i64, OrderId(order_id)
     let cancel_until = cancellable_until(&o, window).filter(|t| *t > Utc::now()).map(rfc3339);
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).order_by_asc(order_item::Column::Id).all(db).await?;
     let r = result_of(&o);
+    let (carrier, tracking_url) = tracking_of(&o);
+    let on_its_way = matches!(o.status, OrderStatus::Pending | OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered);
     Ok(OrderView {
         order_id: o.id,
         status: o.status,
-        lines: items
-            .into_iter()
-            .map(|i| OrderLine {
-                product_id: i.product_id,
-                unit_price: Money::new(i.unit_price, &i.currency),
-                line_total: Money::new(i.line_total, &i.currency),
-                sku: i.sku,
-                title: i.title,
-                quantity: i.quantity,
-            })
-            .collect(),
+        lines: lines_of(db, &items).await?,
+        refunds: refunds_of(db, o.id, &items).await?,
+        refunded: Money::new(o.refunded, &o.currency),
         subtotal: Money::new(o.subtotal, &o.currency),
         shipping: Money::new(o.shipping, &o.currency),
         tax: Money::new(o.tax, &o.currency),
@@ -32,7 +26,11 @@ pub async fn order_view(db: &DatabaseConnection, user_id: i64, OrderId(order_id)
         created_at: rfc3339(o.created_at),
         expires_at: (o.status == OrderStatus::Pending).then_some(o.expires_at).flatten().map(rfc3339),
         cancellable_until: cancel_until,
-        estimated_delivery: r.estimated_delivery,
+        estimated_delivery: on_its_way.then_some(r.estimated_delivery),
+        tracking_number: o.tracking_number.clone(),
+        carrier,
+        tracking_url,
+        cancel_reason: o.cancel_reason.clone(),
     })
 }
 

@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{OrderLine, OrderSummary, OrderView, RefundRequest, SellerOrder};
+use super::*;
 use crate::accounts::CurrentUser;
 use crate::checkout::service::{
     announce_stock, move_reservation, own_order, result_of, set_payment, void_waiting,
@@ -21,7 +21,11 @@ use crate::states::{OrderStatus, PaymentState, ReservationState};
 mod cancel;
 mod fulfil;
 mod history;
+mod refund;
+mod views;
 
 pub use cancel::*;
 pub use fulfil::*;
 pub use history::*;
+pub use refund::*;
+pub use views::*;

@@ -1,0 +1,184 @@
+/**
+ * A seller fulfils orders in the admin, on a desktop and on a phone: where to send it, what to
+ * pack from where, cancel before shipping and refund part with the units back in stock, each
+ * after a confirmation; and what the shopper sees of it. Without JavaScript the confirmation
+ * is a page of its own.
+ */
+import { test, expect, type Browser, type Page } from "./fixtures";
+import { hydrated } from "./shop";
+
+type Sale = { tag: string; title: string; sku: string; productId: number; orderId: number; buyer: string };
+
+/** A seller (signed in on `page`) with a beanie in two colours, and an order of `units` rust
+ *  ones with express shipping from a shopper in their own browser profile. */
+async function sellerWithOrder(page: Page, browser: Browser, units: number): Promise<Sale> {
+  const tag = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
+  const r = page.request;
+  const reg = await r.post("/api/v1/auth/register", {
+    data: { email: `seller-${tag}@example.com`, password: "a good password", role: "seller", seller_name: `Shop ${tag}` },
+  });
+  expect(reg.status()).toBe(201);
+  const title = `Beanie ${tag}`;
+  const sku = `BEANIE-${tag}-RUST`;
+  const created = await r.post("/api/v1/seller/products", {
+    data: {
+      title, brand: "Walkabout", status: "active",
+      variants: [
+        { sku, attributes: { colour: "rust" }, price: { amount: 2500, currency: "EUR" }, stock: 6 },
+        { sku: `BEANIE-${tag}-NAVY`, attributes: { colour: "navy" }, price: { amount: 2500, currency: "EUR" }, stock: 6 },
+      ],
+    },
+  });
+  expect(created.status()).toBe(201);
+  const productId = (await created.json()).product_id;
+
+  const shopper = await browser.newContext();
+  const b = shopper.request;
+  expect((await b.post("/api/v1/auth/register", { data: { email: `buyer-${tag}@example.com`, password: "a good password" } })).status()).toBe(201);
+  expect((await b.post("/api/v1/cart/items", { data: { sku, quantity: units } })).ok()).toBe(true);
+  const buyer = `Robin ${tag}`;
+  const order = await b.post("/api/v1/orders/checkout", {
+    headers: { "Idempotency-Key": `k-${tag}` },
+    data: { shipping_address: { name: buyer, line1: "Kade 7", city: "Rotterdam", postal_code: "3011", country: "NL" }, shipping_method: "express", payment_method_id: "pm_card_visa" },
+  });
+  expect(order.status()).toBe(201);
+  const orderId = (await order.json()).order_id;
+  await shopper.storageState({ path: `/tmp/sellout-e2e-buyer-${tag}.json` });
+  await shopper.close();
+  return { tag, title, sku, productId, orderId, buyer };
+}
+
+/** The shopper of `sale`, back in their own browser profile, on their order's page. */
+async function shopperSees(browser: Browser, sale: Sale) {
+  const context = await browser.newContext({ storageState: `/tmp/sellout-e2e-buyer-${sale.tag}.json` });
+  const page = await context.newPage();
+  await page.goto(`/orders/${sale.orderId}`);
+  await hydrated(page);
+  return { context, page };
+}
+
+async function onHand(page: Page, sale: Sale): Promise<number> {
+  const p = await (await page.request.get(`/api/v1/seller/products/${sale.productId}`)).json();
+  return p.variants.find((v: { sku: string }) => v.sku === sale.sku).stock;
+}
+
+for (const [device, use] of [
+  ["desktop", { viewport: { width: 1280, height: 800 } }],
+  ["phone", { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }],
+] as const) {
+  test.describe(`a seller on a ${device}`, () => {
+    test.use(use);
+
+    test("cancels a paid order before shipping, and the shopper sees why", async ({ page, browser }) => {
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      const sale = await sellerWithOrder(page, browser, 2);
+      const stockAfterSale = await onHand(page, sale);
+
+      await page.goto("/seller/orders");
+      await hydrated(page);
+      const row = page.getByTestId("seller-order").filter({ hasText: sale.title });
+      await expect(row).toContainText(sale.buyer);
+      await expect(row).toContainText("Rotterdam, NL");
+      await expect(row).toContainText("express");
+      await expect(row).toContainText("rust");
+      await row.getByTestId("seller-order-link").click();
+
+      await expect(page.getByRole("heading", { name: `Order #${sale.orderId}` })).toBeVisible();
+      await expect(page.getByTestId("buyer")).toContainText("Kade 7");
+      await expect(page.getByTestId("shipping-method")).toHaveText("express");
+      await expect(page.getByTestId("item-options")).toHaveText("rust");
+      await expect(page.getByTestId("item-pick")).toContainText("2 ×");
+      // Nothing runs off the side of the screen (wide tables scroll inside their box).
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+
+      const reason = "The rust ones failed our quality check.";
+      await page.getByLabel("Cancel instead: why?").fill(reason);
+      await page.getByTestId("cancel-order").click();
+      const dialog = page.getByTestId("confirm-dialog");
+      await expect(dialog).toContainText("2 units go back to stock");
+      await expect(page.getByTestId("confirm-cancel")).toBeFocused();
+      await expect(page.getByLabel("Reason")).toHaveValue(reason);
+      await page.getByTestId("confirm-cancel").click();
+      await expect(dialog).toHaveCount(0);
+      await expect(page.getByTestId("seller-order-status")).toHaveText("Cancelled");
+      await expect(page.getByTestId("seller-timeline")).toContainText(reason);
+      expect(await onHand(page, sale)).toBe(stockAfterSale + 2);
+
+      // Still listed, under Cancelled.
+      await page.goto("/seller/orders?state=cancelled");
+      await expect(page.getByTestId("seller-order").filter({ hasText: sale.title })).toBeVisible();
+
+      const shopper = await shopperSees(browser, sale);
+      await expect(shopper.page.getByTestId("order-status")).toHaveText("Cancelled");
+      await expect(shopper.page.getByTestId("cancel-reason")).toContainText(reason);
+      await expect(shopper.page.getByTestId("line-options")).toHaveText("(rust)");
+      await expect(shopper.page.getByTestId("estimated-delivery")).toHaveCount(0);
+      await shopper.context.close();
+      expect(errors).toEqual([]);
+    });
+
+    test("refunds one unit back into stock, and the shopper sees the refund", async ({ page, browser }) => {
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      const sale = await sellerWithOrder(page, browser, 2);
+      const stockAfterSale = await onHand(page, sale);
+
+      await page.goto(`/seller/orders/${sale.orderId}`);
+      await hydrated(page);
+      await page.getByPlaceholder("Tracking number").fill("1Z999AA10123456784");
+      await page.getByLabel(`Carrier for order ${sale.orderId}`).selectOption("ups");
+      await page.getByRole("button", { name: "Mark shipped" }).click();
+      await expect(page.getByTestId("seller-order-status")).toHaveText("Shipped");
+      await expect(page.getByTestId("tracking").getByRole("link")).toHaveAttribute("href", /ups\.com.*1Z999AA10123456784/);
+
+      // Asked first; going back refunds nothing.
+      await page.getByLabel(/units:/).fill("1");
+      await page.getByLabel("Put back in stock").check();
+      await page.getByTestId("refund-review").click();
+      const dialog = page.getByTestId("confirm-dialog");
+      await expect(page.getByTestId("refund-plan")).toContainText("1 × " + sale.title + " (rust): €25.00, back in stock");
+      await page.getByTestId("confirm-back").click();
+      await expect(dialog).toHaveCount(0);
+      await expect(page.getByTestId("seller-refunded")).toHaveText("€0.00");
+
+      await page.getByLabel(/units:/).fill("1");
+      await page.getByLabel("Put back in stock").check();
+      await page.getByTestId("refund-review").click();
+      await expect(page.getByTestId("confirm-refund")).toHaveText("Refund €25.00");
+      await page.getByTestId("confirm-refund").click();
+      await expect(dialog).toHaveCount(0);
+      await expect(page.getByTestId("seller-refunded")).toHaveText("€25.00");
+      await expect(page.getByTestId("refunds")).toContainText("back in stock");
+      expect(await onHand(page, sale)).toBe(stockAfterSale + 1);
+
+      const shopper = await shopperSees(browser, sale);
+      await expect(shopper.page.getByTestId("order-refunded")).toHaveText("€25.00");
+      await expect(shopper.page.getByTestId("refund")).toHaveCount(1);
+      await expect(shopper.page.getByTestId("refund")).toContainText("€25.00");
+      await expect(shopper.page.getByTestId("tracking").getByRole("link")).toHaveAttribute("href", /ups\.com/);
+      await expect(shopper.page.getByTestId("line-options")).toHaveText("(rust)");
+      await shopper.context.close();
+      expect(errors).toEqual([]);
+    });
+  });
+}
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the cancel's confirmation is a page, and what was typed stays", async ({ page, browser }) => {
+    const sale = await sellerWithOrder(page, browser, 1);
+    await page.goto(`/seller/orders/${sale.orderId}`);
+    await page.getByTestId("cancel-order").click();
+    await expect(page).toHaveURL(/confirm=cancel/);
+    // No reason yet: the confirmation asks for it, and refuses without one.
+    await page.getByLabel("Reason").fill(" ");
+    await page.getByTestId("confirm-cancel").click();
+    await expect(page.getByTestId("confirm-dialog")).toContainText("Say why");
+    await page.getByLabel("Reason").fill("Out of rust wool.");
+    await page.getByTestId("confirm-cancel").click();
+    await expect(page).toHaveURL(new RegExp(`/seller/orders/${sale.orderId}$`));
+    await expect(page.getByTestId("seller-order-status")).toHaveText("Cancelled");
+  });
+});

@@ -1,0 +1,274 @@
+//! The seller fulfils orders: one order's buyer, address, lines and where to pick them; cancel
+//! before shipping with a reason; refunds by line (back to stock, once) or by amount; what the
+//! shopper sees of each; and that a seller never sees another seller's buyers.
+
+use std::collections::HashMap;
+
+use app::db::{inventory, payment, variant, warehouse};
+use app::states::PaymentState;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, Visitor, spawn_app, unique_name};
+
+/// Ann's beanie in two colours, stocked in two warehouses, and Bob's lamp.
+async fn two_sellers(app: &TestApp) -> anyhow::Result<(Visitor, Visitor)> {
+    let ann = app.visitor();
+    let (status, body) = ann
+        .post("/api/v1/auth/register", json!({"email": format!("{}@example.com", unique_name("ann")), "password": "long enough", "role": "seller", "seller_name": "Ann's"}))
+        .await?;
+    anyhow::ensure!(status == 201, "{body}");
+    let (status, p) = ann
+        .post("/api/v1/seller/products", json!({"title": "Walkabout Merino Beanie", "brand": "Own", "status": "active", "variants": [
+            {"sku": "BEANIE-RUST", "attributes": {"colour": "rust"}, "price": {"amount": 2500, "currency": "EUR"},
+             "warehouse_stock": [{"warehouse": "BER", "quantity": 1}, {"warehouse": "RTM", "quantity": 6}]},
+            {"sku": "BEANIE-NAVY", "attributes": {"colour": "navy"}, "price": {"amount": 2500, "currency": "EUR"}, "stock": 5}
+        ]}))
+        .await?;
+    anyhow::ensure!(status == 201, "{p}");
+    let bob = app.visitor();
+    let (status, body) = bob
+        .post("/api/v1/auth/register", json!({"email": format!("{}@example.com", unique_name("bob")), "password": "long enough", "role": "seller", "seller_name": "Bob's"}))
+        .await?;
+    anyhow::ensure!(status == 201, "{body}");
+    let (status, p) = bob
+        .post("/api/v1/seller/products", json!({"title": "Bob's Lamp", "brand": "Bob", "status": "active",
+            "variants": [{"sku": "BOB-LAMP", "price": {"amount": 4000, "currency": "EUR"}, "stock": 5}]}))
+        .await?;
+    anyhow::ensure!(status == 201, "{p}");
+    Ok((ann, bob))
+}
+
+/// Cy buys `lines` with express shipping: (Cy, the order id).
+async fn bought(app: &TestApp, lines: &[(&str, i64)]) -> anyhow::Result<(Visitor, i64)> {
+    let cy = app.visitor();
+    cy.register(&format!("{}@example.com", unique_name("cy")), "long enough").await?;
+    for (sku, quantity) in lines {
+        let (status, cart) = cy.post("/api/v1/cart/items", json!({"sku": sku, "quantity": quantity})).await?;
+        anyhow::ensure!(status == 200 || status == 201, "{cart}");
+    }
+    let res = cy
+        .client
+        .post(app.url("/api/v1/orders/checkout"))
+        .header("Idempotency-Key", unique_name("k"))
+        .json(&json!({
+            "shipping_address": {"name": "Cy Lee", "line1": "Main St 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+            "shipping_method": "express", "payment_method_id": "pm_card_visa"
+        }))
+        .send()
+        .await?;
+    anyhow::ensure!(res.status().as_u16() == 201, "checkout: {}", res.status());
+    let placed: Value = res.json().await?;
+    Ok((cy, placed["order_id"].as_i64().unwrap()))
+}
+
+/// On hand of `sku` per warehouse code.
+async fn shelves(app: &TestApp, sku: &str) -> anyhow::Result<HashMap<String, i64>> {
+    let v = variant::Entity::find().filter(variant::Column::Sku.eq(sku)).one(&app.db).await?.unwrap();
+    let codes: HashMap<i64, String> = warehouse::Entity::find().all(&app.db).await?.into_iter().map(|w| (w.id, w.code)).collect();
+    Ok(inventory::Entity::find().filter(inventory::Column::VariantId.eq(v.id)).all(&app.db).await?.into_iter().map(|r| (codes[&r.warehouse_id].clone(), r.quantity)).collect())
+}
+
+fn total(shelves: &HashMap<String, i64>) -> i64 {
+    shelves.values().sum()
+}
+
+/// The mail log once it holds `needle` (the outbox worker sends in the background), within 10 s.
+async fn mail_with(app: &TestApp, needle: &str) -> String {
+    let log = app.config.data_dir.join("mail.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains(needle) || std::time::Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn a_seller_sees_who_where_and_what_to_pack(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, bob) = two_sellers(&app).await?;
+    let (cy, id) = bought(&app, &[("BEANIE-RUST", 2)]).await?;
+
+    let (status, list) = ann.get("/api/v1/seller/orders").await?;
+    assert_eq!(status, 200, "{list}");
+    let row = list.as_array().unwrap().iter().find(|o| o["order_id"] == id).expect("listed");
+    assert_eq!((row["buyer_name"].as_str(), row["ship_to"].as_str(), row["shipping_method"].as_str()), (Some("Cy Lee"), Some("Berlin, DE"), Some("express")), "{row}");
+    assert_eq!((row["lines"][0]["sku"].as_str(), row["lines"][0]["options"].as_str()), (Some("BEANIE-RUST"), Some("rust")), "{row}");
+
+    let (status, d) = ann.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    assert_eq!(status, 200, "{d}");
+    assert!(d["buyer_email"].as_str().unwrap().starts_with("cy"), "{d}");
+    assert_eq!(d["shipping_address"]["line1"], "Main St 1");
+    assert_eq!(d["payment"], "authorized");
+    let picks = d["picks"].as_array().unwrap();
+    assert_eq!(picks.iter().map(|p| p["quantity"].as_i64().unwrap()).sum::<i64>(), 2, "every unit has a shelf: {d}");
+    // The picks are the shelves the units left.
+    let left = shelves(&app, "BEANIE-RUST").await?;
+    for (code, before) in [("BER", 1), ("RTM", 6)] {
+        let taken: i64 = picks.iter().filter(|p| p["warehouse"].as_str().unwrap().contains(&format!("({code})"))).map(|p| p["quantity"].as_i64().unwrap()).sum();
+        assert_eq!(before - left[code], taken, "{code}: {d}");
+    }
+    let timeline: Vec<&str> = d["timeline"].as_array().unwrap().iter().map(|t| t["what"].as_str().unwrap()).collect();
+    assert!(timeline[0] == "Placed" && timeline[1].starts_with("Paid"), "{timeline:?}");
+
+    // By state: to ship until shipped, then shipped; a state we do not have is a 400.
+    let ids = |v: Value| v.as_array().unwrap().iter().map(|o| o["order_id"].as_i64().unwrap()).collect::<Vec<_>>();
+    assert!(ids(ann.get("/api/v1/seller/orders?state=to_ship").await?.1).contains(&id));
+    assert!(!ids(ann.get("/api/v1/seller/orders?state=shipped").await?.1).contains(&id));
+    let (status, body) = ann.get("/api/v1/seller/orders?state=lost").await?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("to_ship"), "{body}");
+    let (status, body) = ann.post(&format!("/api/v1/seller/orders/{id}/ship"), json!({"tracking_number": "JJD0001", "carrier": "pigeon"})).await?;
+    assert_eq!(status, 400, "an unknown carrier: {body}");
+    let (status, body) = ann.post(&format!("/api/v1/seller/orders/{id}/ship"), json!({"tracking_number": "JJD0001", "carrier": "dhl"})).await?;
+    assert_eq!(status, 200, "{body}");
+    assert!(ids(ann.get("/api/v1/seller/orders?state=shipped").await?.1).contains(&id));
+
+    // The shopper sees the tracking number with the carrier's link, and the variant.
+    let (_, view) = cy.get(&format!("/api/v1/orders/{id}")).await?;
+    assert_eq!((view["tracking_number"].as_str(), view["carrier"].as_str()), (Some("JJD0001"), Some("DHL")), "{view}");
+    assert!(view["tracking_url"].as_str().unwrap().starts_with("https://www.dhl.com/") && view["tracking_url"].as_str().unwrap().ends_with("JJD0001"), "{view}");
+    assert_eq!(view["lines"][0]["options"], "rust");
+    assert!(view["estimated_delivery"].is_string(), "{view}");
+
+    // Another seller sees nothing of it: not listed, 404 for the order and every action.
+    assert!(!ids(bob.get("/api/v1/seller/orders").await?.1).contains(&id));
+    for (method, path, body) in [
+        ("GET", format!("/api/v1/seller/orders/{id}"), None),
+        ("POST", format!("/api/v1/seller/orders/{id}/cancel"), Some(json!({"reason": "mine now"}))),
+        ("POST", format!("/api/v1/seller/orders/{id}/refund"), Some(json!({}))),
+        ("POST", format!("/api/v1/seller/orders/{id}/deliver"), Some(json!({}))),
+    ] {
+        let (status, body) = bob.send(method.parse()?, &path, body).await?;
+        assert_eq!(status, 404, "{method} {path}: {body}");
+        assert!(!body.to_string().contains("Cy Lee"), "{body}");
+    }
+    // A shopper is not a seller.
+    assert_eq!(cy.get(&format!("/api/v1/seller/orders/{id}")).await?.0, 403);
+    Ok(())
+}
+
+async fn a_seller_cancels_a_paid_order_before_it_ships(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, _) = two_sellers(&app).await?;
+    let before = shelves(&app, "BEANIE-RUST").await?;
+    let (cy, id) = bought(&app, &[("BEANIE-RUST", 2)]).await?;
+    assert_eq!(total(&shelves(&app, "BEANIE-RUST").await?), total(&before) - 2);
+
+    let cancel = format!("/api/v1/seller/orders/{id}/cancel");
+    let (status, body) = ann.post(&cancel, json!({"reason": "   "})).await?;
+    assert_eq!(status, 400, "a reason is needed: {body}");
+    assert_eq!(body["error"]["fields"]["reason"].as_str().map(|m| m.contains("why")), Some(true), "{body}");
+    // Four cancels at once (a double click, two tabs): the stock comes back once.
+    let reason = "The last rust one was damaged in the warehouse.";
+    let sends = (0..4).map(|_| ann.post(&cancel, json!({"reason": reason})));
+    for a in futures::future::join_all(sends).await {
+        let (status, body) = a?;
+        assert!(status == 200 || status == 409, "{status} {body}");
+    }
+    assert_eq!(shelves(&app, "BEANIE-RUST").await?, before, "every unit back on its shelf, once");
+    // The shopper's cancel after it changes nothing.
+    assert_eq!(cy.post(&format!("/api/v1/orders/{id}/cancel"), json!({})).await?.0, 200);
+    let (status, again) = ann.post(&cancel, json!({"reason": reason})).await?;
+    assert_eq!((status, again["status"].as_str()), (200, Some("cancelled")), "cancelling twice is cancelling once: {again}");
+    assert_eq!(shelves(&app, "BEANIE-RUST").await?, before);
+    let pay = payment::Entity::find().filter(payment::Column::OrderId.eq(id)).all(&app.db).await?;
+    assert!(pay.iter().all(|p| p.state == PaymentState::Voided), "the authorization is voided: {pay:?}");
+
+    // Still in the seller's list, under cancelled; the shopper sees why and no delivery date.
+    let (_, cancelled) = ann.get("/api/v1/seller/orders?state=cancelled").await?;
+    assert!(cancelled.as_array().unwrap().iter().any(|o| o["order_id"] == id), "{cancelled}");
+    let (_, view) = cy.get(&format!("/api/v1/orders/{id}")).await?;
+    assert_eq!(view["status"], "cancelled");
+    assert_eq!(view["cancel_reason"], reason);
+    let mail = mail_with(&app, reason).await;
+    assert!(mail.contains(&format!("Subject: Your order #{id} is cancelled")) && mail.contains(reason), "{mail}");
+    assert_eq!(mail.matches(&format!("Subject: Your order #{id} is cancelled")).count(), 1, "one mail: {mail}");
+    assert!(view["estimated_delivery"].is_null(), "{view}");
+    let (status, body) = ann.post(&format!("/api/v1/seller/orders/{id}/ship"), json!({"tracking_number": "JJD1"})).await?;
+    assert_eq!(status, 409, "{body}");
+
+    // A shipped order is refunded, not cancelled; an admin may cancel any paid order.
+    let (_, shipped) = bought(&app, &[("BEANIE-NAVY", 1)]).await?;
+    ann.post(&format!("/api/v1/seller/orders/{shipped}/ship"), json!({"tracking_number": "JJD2"})).await?;
+    let (status, body) = ann.post(&format!("/api/v1/seller/orders/{shipped}/cancel"), json!({"reason": "too late"})).await?;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("refund it instead"), "{body}");
+    let (_, paid) = bought(&app, &[("BEANIE-NAVY", 1)]).await?;
+    app::accounts::service::create_admin(&app.db, "boss@example.com", "a long admin password").await?;
+    let boss = app.visitor();
+    assert_eq!(boss.login("boss@example.com", "a long admin password").await?.0, 200);
+    let (status, body) = boss.post(&format!("/api/v1/seller/orders/{paid}/cancel"), json!({"reason": "Fraud check failed."})).await?;
+    assert_eq!((status, body["status"].as_str()), (200, Some("cancelled")), "{body}");
+    let (_, d) = boss.get(&format!("/api/v1/seller/orders/{paid}")).await?;
+    assert_eq!((d["cancelled_by"].as_str(), d["cancel_reason"].as_str()), (Some("admin"), Some("Fraud check failed.")), "{d}");
+    Ok(())
+}
+
+async fn refunds_by_line_restock_once_and_by_amount_do_not(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, _) = two_sellers(&app).await?;
+    let before = shelves(&app, "BEANIE-RUST").await?;
+    let navy_before = total(&shelves(&app, "BEANIE-NAVY").await?);
+    let (cy, id) = bought(&app, &[("BEANIE-RUST", 2), ("BEANIE-NAVY", 1)]).await?;
+    let (_, d) = ann.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    let (status, _) = ann.post(&format!("/api/v1/seller/orders/{id}/ship"), json!({"tracking_number": "1Z999AA10123456784"})).await?;
+    assert_eq!(status, 200);
+    let after_sale = shelves(&app, "BEANIE-RUST").await?;
+    let refund = format!("/api/v1/seller/orders/{id}/refund");
+
+    // Bad requests change nothing.
+    for (body, field) in [
+        (json!({"lines": [{"sku": "BEANIE-RUST", "quantity": 1}], "amount": 100}), "amount"),
+        (json!({"amount": 0}), "amount"),
+    ] {
+        let (status, answer) = ann.post(&refund, body).await?;
+        assert_eq!(status, 400, "{answer}");
+        assert!(answer["error"]["fields"][field].is_string(), "{answer}");
+    }
+
+    // Eight restocking refunds of one rust beanie at once: one refund, one unit back.
+    let url = app.url(&refund);
+    let sends = (0..8).map(|i| {
+        let req = ann.client.post(&url).header("Idempotency-Key", format!("restock-{i}")).json(&json!({"lines": [{"sku": "BEANIE-RUST", "quantity": 1, "restock": true}]}));
+        async move { Ok::<_, anyhow::Error>(req.send().await?.status().as_u16()) }
+    });
+    let statuses: Vec<u16> = futures::future::join_all(sends).await.into_iter().collect::<Result<_, _>>()?;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 2, "two units to refund, each once: {statuses:?}");
+    assert_eq!(total(&shelves(&app, "BEANIE-RUST").await?), total(&after_sale) + 2, "both back in stock, once each");
+    // Each went back to the shelf it was picked from.
+    assert_eq!(shelves(&app, "BEANIE-RUST").await?, before, "picked from {}", d["picks"]);
+
+    // An amount: refunded, nothing restocked; more than is left is refused.
+    let (status, body) = ann.post(&refund, json!({"amount": 500})).await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["refunded"]["amount"], 2 * 2500 + 500);
+    assert_eq!(total(&shelves(&app, "BEANIE-NAVY").await?), navy_before - 1, "an amount puts nothing back");
+    let (status, body) = ann.post(&refund, json!({"amount": 1_000_000})).await?;
+    assert_eq!(status, 409, "{body}");
+    // A line refunded without restock stays sold.
+    let (status, _) = ann.post(&refund, json!({"lines": [{"sku": "BEANIE-NAVY", "quantity": 1}]})).await?;
+    assert_eq!(status, 200);
+    assert_eq!(total(&shelves(&app, "BEANIE-NAVY").await?), navy_before - 1);
+
+    // The shopper sees every refund, with what went back to stock, and gets a mail for each.
+    let (_, view) = cy.get(&format!("/api/v1/orders/{id}")).await?;
+    let refunds = view["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 4, "{view}");
+    assert_eq!(refunds.iter().filter(|r| r["lines"][0]["restocked"] == true).count(), 2, "{view}");
+    assert_eq!(view["refunded"]["amount"], 2 * 2500 + 500 + 2500);
+    assert_eq!((view["carrier"].as_str(), view["tracking_url"].as_str().map(|u| u.contains("ups.com"))), (Some("UPS"), Some(true)), "a UPS number links to UPS: {view}");
+    let mail = mail_with(&app, "A refund of €5.00").await;
+    assert!(mail.contains(&format!("Subject: A refund of €5.00 for your order #{id}")), "{mail}");
+    let (_, d) = ann.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    assert_eq!(d["refunds"].as_array().unwrap().len(), 4, "{d}");
+    Ok(())
+}
+
+crate::on_both_databases!(
+    a_seller_sees_who_where_and_what_to_pack,
+    a_seller_cancels_a_paid_order_before_it_ships,
+    refunds_by_line_restock_once_and_by_amount_do_not,
+);
