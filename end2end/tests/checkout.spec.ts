@@ -38,9 +38,12 @@ test("a declined card, then another card that pays", async ({ page, request }) =
   await page.getByLabel("Visa, succeeds").check();
   await page.getByRole("button", { name: "Pay now" }).click();
   await expect(page.getByTestId("order-status")).toHaveText("Paid");
-  // Changed their mind: cancelled within the window.
-  await page.getByRole("button", { name: "Cancel order" }).click();
+  // Changed their mind: cancelled within the window, after saying yes.
+  await page.getByRole("button", { name: "Cancel order…" }).click();
+  await expect(page.getByTestId("confirm-dialog")).toContainText("hold on your card is released");
+  await page.getByTestId("confirm-cancel-order").click();
   await expect(page.getByTestId("order-status")).toHaveText("Cancelled");
+  await expect(page.getByTestId("confirm-dialog")).toHaveCount(0);
   await expect(page.getByRole("button", { name: "Cancel order" })).toHaveCount(0);
 });
 

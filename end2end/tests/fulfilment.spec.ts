@@ -5,6 +5,7 @@
  * is a page of its own.
  */
 import { test, expect, type Browser, type Page } from "./fixtures";
+import AxeBuilder from "@axe-core/playwright";
 import { hydrated } from "./shop";
 
 type Sale = { tag: string; title: string; sku: string; productId: number; orderId: number; buyer: string };
@@ -181,4 +182,19 @@ test.describe("without JavaScript", () => {
     await expect(page).toHaveURL(new RegExp(`/seller/orders/${sale.orderId}$`));
     await expect(page.getByTestId("seller-order-status")).toHaveText("Cancelled");
   });
+});
+
+test("the seller's order pages, a confirmation and the packing slip have no serious accessibility violations", async ({ page, browser }) => {
+  const sale = await sellerWithOrder(page, browser, 1);
+  const id = sale.orderId;
+  for (const path of ["/seller/orders", `/seller/orders/${id}`, `/seller/orders/${id}?confirm=cancel&reason=Damaged`, `/seller/orders/${id}/slip`]) {
+    await page.goto(path);
+    await hydrated(page);
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+    const serious = results.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${path} ${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join(", ")}`);
+    expect(serious).toEqual([]);
+  }
 });

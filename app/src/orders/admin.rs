@@ -27,8 +27,14 @@ pub fn SellerOrders() -> impl IntoView {
         move || (filter(), ship.version().get(), deliver.version().get()),
         |(f, ..)| get_seller_orders(f.map(|f| f.as_str().to_owned()).unwrap_or_default()),
     );
-    let ship_feedback = Feedback::new(ship.value());
-    let deliver_error = move || deliver.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let page_error = move || {
+        [ship.value().get().and_then(|r| r.err()), deliver.value().get().and_then(|r| r.err())]
+            .into_iter()
+            .flatten()
+            .map(|e| e.to_string())
+            .next()
+            .or_else(|| query.read().get("error"))
+    };
     let back = move || match filter() {
         Some(f) => format!("/seller/orders?state={}", f.as_str()),
         None => "/seller/orders".to_owned(),
@@ -43,8 +49,7 @@ pub fn SellerOrders() -> impl IntoView {
                 <a href=format!("/seller/orders?state={}", f.as_str()) aria-current=move || (filter() == Some(f)).then_some("page")>{f.label()}</a>
             }).collect_view()}
         </nav>
-        <FormMessage feedback=ship_feedback />
-        {move || deliver_error().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
+        {move || page_error().map(|m| view! { <p class="form-error" role="alert" data-testid="page-error">{m}</p> })}
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match orders.await {
@@ -117,20 +122,27 @@ fn LineList(lines: Vec<OrderLine>) -> impl IntoView {
         .collect_view()
 }
 
+/// Tracking number and carrier; without JavaScript a refused one comes back with them kept.
 #[component]
 fn ShipForm(id: i64, action: ServerAction<ShipOrder>, back: String) -> impl IntoView {
     let tracking_id = format!("tracking-{id}");
     let carrier_id = format!("carrier-{id}");
+    let query = use_query_map();
+    let kept = move |name: &str| {
+        let q = query.read_untracked();
+        (q.get("shipped") == Some(id.to_string())).then(|| q.get(name)).flatten().unwrap_or_default()
+    };
+    let (typed, picked) = (kept("tracking_number"), kept("carrier"));
     view! {
         <ActionForm action attr:class="row ship-form">
             <input type="hidden" name="order_id" value=id />
             <input type="hidden" name="back" value=back />
             <label for=tracking_id.clone() class="visually-hidden">{format!("Tracking number for order {id}")}</label>
-            <input id=tracking_id type="text" name="tracking_number" placeholder="Tracking number" required=true />
+            <input id=tracking_id type="text" name="tracking_number" placeholder="Tracking number" required=true value=typed />
             <label for=carrier_id.clone() class="visually-hidden">{format!("Carrier for order {id}")}</label>
             <select id=carrier_id name="carrier">
                 <option value="">"Carrier (other)"</option>
-                {carriers::KNOWN.iter().map(|(code, name, _)| view! { <option value=*code>{*name}</option> }).collect_view()}
+                {carriers::KNOWN.iter().map(|(code, name, _)| view! { <option value=*code selected=picked == *code>{*name}</option> }).collect_view()}
             </select>
             <button type="submit">"Mark shipped"</button>
         </ActionForm>
@@ -234,10 +246,20 @@ pub fn SellerOrderPage() -> impl IntoView {
             navigate(&format!("/seller/orders/{}", id()), Default::default());
         }
     });
-    let ship_feedback = Feedback::new(ship.value());
     let cancel_feedback = Feedback::new(cancel.value());
     let refund_feedback = Feedback::new(refund.value());
-    let other_error = move || deliver.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    // Shipping's or delivery's error (JavaScript), or any step's after a plain form post sent
+    // the browser back here (a dialog shows its own).
+    let page_error = move || {
+        let q = query.read();
+        let bounced = if q.get("confirm").is_none() { q.get("error") } else { None };
+        [ship.value().get().and_then(|r| r.err()), deliver.value().get().and_then(|r| r.err())]
+            .into_iter()
+            .flatten()
+            .map(|e| e.to_string())
+            .next()
+            .or(bounced)
+    };
     view! {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
@@ -271,7 +293,7 @@ pub fn SellerOrderPage() -> impl IntoView {
                         <span data-testid="seller-order-status" class=format!("status status-{}", o.status)>{o.status.label()}</span>
                         " " <span class="muted">{format!("placed {}", o.created_at.replace('T', " ").get(..16).unwrap_or_default())}</span>
                     </p>
-                    {move || other_error().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
+                    {move || page_error().map(|m| view! { <p class="form-error" role="alert" data-testid="page-error">{m}</p> })}
                     <div class="order-columns">
                         <section class="panel" aria-labelledby="buyer-heading" data-testid="buyer">
                             <h2 id="buyer-heading">"Ship to"</h2>
@@ -323,7 +345,6 @@ pub fn SellerOrderPage() -> impl IntoView {
                         {match (o.status, can_act) {
                             (_, false) => view! { <p class="muted">"This order also has other sellers' items: an admin ships, cancels and refunds it."</p> }.into_any(),
                             (OrderStatus::Paid, true) => view! {
-                                <FormMessage feedback=ship_feedback />
                                 <ShipForm id=oid action=ship back=page.clone() />
                                 <Form method="GET" action=page.clone() attr:class="stack cancel-form">
                                     <input type="hidden" name="confirm" value="cancel" />

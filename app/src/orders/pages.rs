@@ -13,7 +13,8 @@ use crate::checkout::{PayOrder, PaymentEntry};
 use crate::payments::card::CardField;
 use crate::states::OrderStatus;
 use crate::ui::forms::{Feedback, FormMessage};
-use crate::ui::{ErrorPanel, Loading};
+use crate::ui::{ConfirmDialog, ErrorPanel, Loading};
+use leptos_router::components::Form;
 use super::admin::{RefundList, TrackingLink};
 
 #[component]
@@ -86,6 +87,13 @@ pub fn OrderPage() -> impl IntoView {
         |(id, ..)| get_order(id),
     );
     let cancel_feedback = Feedback::new(cancel.value());
+    // A confirmed cancel closes its dialog.
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if matches!(cancel.value().get(), Some(Ok(_))) && query.read_untracked().get("confirm").is_some() {
+            navigate(&format!("/orders/{}", id()), Default::default());
+        }
+    });
     pay.value().set(None);
     confirm.value().set(None);
     let feedback = Feedback::new(pay.value());
@@ -167,13 +175,27 @@ pub fn OrderPage() -> impl IntoView {
                             }}
                         </section>
                     })}
-                    {o.cancellable_until.clone().map(|until| view! {
-                        <FormMessage feedback=cancel_feedback />
-                        <ActionForm action=cancel attr:class="row cancel-form">
-                            <input type="hidden" name="order_id" value=o.order_id />
-                            <button type="submit" class="secondary danger" disabled=move || cancel.pending().get()>"Cancel order"</button>
-                            <span class="muted small">"You can cancel until " <time datetime=until.clone()>{until.get(11..16).unwrap_or_default().to_owned()} " UTC"</time>"."</span>
-                        </ActionForm>
+                    {o.cancellable_until.clone().map(|until| {
+                        let oid = o.order_id;
+                        let page = format!("/orders/{oid}");
+                        let released = if o.status == OrderStatus::Paid { "The hold on your card is released" } else { "Nothing is charged" };
+                        view! {
+                            <FormMessage feedback=cancel_feedback />
+                            <Form method="GET" action=page.clone() attr:class="row cancel-form">
+                                <input type="hidden" name="confirm" value="cancel" />
+                                <button type="submit" class="secondary danger">"Cancel order…"</button>
+                                <span class="muted small">"You can cancel until " <time datetime=until.clone()>{until.get(11..16).unwrap_or_default().to_owned()} " UTC"</time>"."</span>
+                            </Form>
+                            {move || (query.read().get("confirm").as_deref() == Some("cancel")).then(|| view! {
+                                <ConfirmDialog title=format!("Cancel order #{oid}?") back=page.clone()>
+                                    <p>{format!("{released} and the items go back on sale. This cannot be undone.")}</p>
+                                    <ActionForm action=cancel>
+                                        <input type="hidden" name="order_id" value=oid />
+                                        <button type="submit" class="danger" data-testid="confirm-cancel-order" disabled=move || cancel.pending().get()>"Yes, cancel the order"</button>
+                                    </ActionForm>
+                                </ConfirmDialog>
+                            })}
+                        }
                     })}
                     {o.cancel_reason.clone().map(|r| view! {
                         <p class="notice" data-testid="cancel-reason">{format!("The seller cancelled this order: {r}")}</p>

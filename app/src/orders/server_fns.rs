@@ -40,7 +40,8 @@ pub async fn ship_order(order_id: i64, tracking_number: String, carrier: String,
         service::ship(&state, &user, crate::ids::OrderId(order_id), &tracking_number, &carrier).await
     }
     .await;
-    after_plain_post(&result, &back, &[("tracking_number", &tracking_number), ("carrier", &carrier)]).await;
+    let id = order_id.to_string();
+    after_plain_post(&result, &back, &[("shipped", &id), ("tracking_number", &tracking_number), ("carrier", &carrier)]).await;
     result
 }
 

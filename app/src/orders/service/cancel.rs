@@ -124,9 +124,6 @@ pub(super) async fn cancel_now(state: &AppState, o: &order::Model, by: &str, rea
     }
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(db).await?;
     announce_stock(state, items.iter().map(|i| i.product_id)).await;
-    tracing::info!(order_id, was_paid, "order cancelled");
-    let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(db).await?;
-    announce_stock(state, items.iter().map(|i| i.product_id)).await;
     tracing::info!(order_id, was_paid, by, "order cancelled");
     Ok(true)
 }
