@@ -77,7 +77,7 @@ pub fn SellerOrders() -> impl IntoView {
                                             <td>{o.buyer_name.clone()}<br /><span class="muted small">{o.ship_to.clone()}</span><br />
                                                 <span class="small">{o.shipping_method.clone()}</span></td>
                                             <td><LineList lines=o.lines.clone() /></td>
-                                            <td>{o.total.display()}{(o.refunded.amount > 0).then(|| view! { <br /><span class="muted small">{format!("refunded {}", o.refunded.display())}</span> })}</td>
+                                            <td>{o.total.display()}{(!o.fulfillable).then(|| view! { <br /><span class="muted small">"your items"</span> })}{(o.refunded.amount > 0).then(|| view! { <br /><span class="muted small">{format!("refunded {}", o.refunded.display())}</span> })}</td>
                                             <td><span class=format!("status status-{}", o.status)>{o.status.label()}</span>
                                                 {o.tracking_number.clone().map(|t| view! { <br /><span class="small">{t}</span> })}</td>
                                             <td>{match (o.status, o.fulfillable) {
@@ -307,10 +307,12 @@ pub fn SellerOrderPage() -> impl IntoView {
                         <section class="panel" aria-labelledby="payment-heading">
                             <h2 id="payment-heading">"Payment"</h2>
                             <dl class="totals">
-                                <dt>"Subtotal"</dt><dd>{d.subtotal.display()}</dd>
-                                <dt>"Shipping"</dt><dd>{d.shipping.display()}</dd>
-                                <dt>"Tax"</dt><dd>{d.tax.display()}</dd>
-                                <dt>"Total"</dt><dd class="price">{o.total.display()}</dd>
+                                {o.fulfillable.then(|| view! {
+                                    <dt>"Subtotal"</dt><dd>{d.subtotal.display()}</dd>
+                                    <dt>"Shipping"</dt><dd>{d.shipping.display()}</dd>
+                                    <dt>"Tax"</dt><dd>{d.tax.display()}</dd>
+                                })}
+                                <dt>{if o.fulfillable { "Total" } else { "Your items" }}</dt><dd class="price" data-testid="seller-total">{o.total.display()}</dd>
                                 <dt>"Refunded"</dt><dd data-testid="seller-refunded">{o.refunded.display()}</dd>
                                 <dt>"Card"</dt><dd>{d.payment.map(payment_words).unwrap_or("not paid")}</dd>
                             </dl>

@@ -103,12 +103,16 @@ pub struct SellerOrder {
     pub order_id: i64,
     pub status: crate::states::OrderStatus,
     pub created_at: String,
+    /// The order's total when the caller fulfils all of it (their own order, or an admin);
+    /// for a seller with items in another seller's order, only what their lines come to: a
+    /// seller never sees what other sellers sold.
     pub total: Money,
     /// The caller's lines (an admin: all).
     pub lines: Vec<OrderLine>,
     /// False when other sellers' items are in the order: an admin ships it.
     pub fulfillable: bool,
     pub tracking_number: Option<String>,
+    /// Refunded of `total` (for a share: of the caller's lines).
     pub refunded: Money,
     /// The name on the shipping address.
     pub buyer_name: String,
@@ -165,6 +169,8 @@ impl SellerOrderFilter {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SellerOrderDetail {
+    /// Its totals are the caller's share when other sellers' items are in it (see `SellerOrder`),
+    /// as are `subtotal`, `shipping` (none) and `tax` (none) then.
     pub order: SellerOrder,
     pub buyer_email: String,
     pub shipping_address: AddressInput,

@@ -267,7 +267,48 @@ async fn refunds_by_line_restock_once_and_by_amount_do_not(backend: Backend) -> 
     Ok(())
 }
 
+/// An order with both sellers' items: each sees their own lines and what they come to, never
+/// the other's items, amounts or refunds; an admin sees the whole order.
+async fn each_seller_sees_only_their_share_of_a_shared_order(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, bob) = two_sellers(&app).await?;
+    let (_, id) = bought(&app, &[("BEANIE-RUST", 2), ("BOB-LAMP", 1)]).await?;
+    for (seller, sku, share, other) in [(&ann, "BEANIE-RUST", 2 * 2500, "BOB-LAMP"), (&bob, "BOB-LAMP", 4000, "BEANIE-RUST")] {
+        let (status, list) = seller.get("/api/v1/seller/orders").await?;
+        assert_eq!(status, 200, "{list}");
+        let row = list.as_array().unwrap().iter().find(|o| o["order_id"] == id).expect("listed");
+        assert_eq!((row["fulfillable"].as_bool(), row["total"]["amount"].as_i64()), (Some(false), Some(share)), "{row}");
+        let (status, d) = seller.get(&format!("/api/v1/seller/orders/{id}")).await?;
+        assert_eq!(status, 200, "{d}");
+        assert_eq!((d["order"]["total"]["amount"].as_i64(), d["subtotal"]["amount"].as_i64(), d["shipping"]["amount"].as_i64()), (Some(share), Some(share), Some(0)), "{d}");
+        assert_eq!(d["order"]["lines"].as_array().unwrap().len(), 1, "{d}");
+        assert_eq!(d["order"]["lines"][0]["sku"], sku);
+        assert!(!d.to_string().contains(other), "the other seller's item is not shown: {d}");
+        assert!(d["picks"].as_array().unwrap().iter().all(|p| p["sku"] == sku), "{d}");
+        // Fulfilling a shared order is an admin's (until shipments per seller exist).
+        let (status, body) = seller.post(&format!("/api/v1/seller/orders/{id}/cancel"), json!({"reason": "mine"})).await?;
+        assert_eq!(status, 403, "{body}");
+    }
+    app::accounts::service::create_admin(&app.db, "boss@example.com", "a long admin password").await?;
+    let boss = app.visitor();
+    assert_eq!(boss.login("boss@example.com", "a long admin password").await?.0, 200);
+    let (_, d) = boss.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    assert_eq!(d["order"]["lines"].as_array().unwrap().len(), 2, "{d}");
+    assert_eq!(d["order"]["fulfillable"], true);
+    assert!(d["order"]["total"]["amount"].as_i64().unwrap() > 2 * 2500 + 4000, "the whole order, shipping included: {d}");
+    // The admin ships and refunds Bob's lamp: Bob sees that refund, Ann sees none.
+    assert_eq!(boss.post(&format!("/api/v1/seller/orders/{id}/ship"), json!({"tracking_number": "JJD9"})).await?.0, 200);
+    let (status, body) = boss.post(&format!("/api/v1/seller/orders/{id}/refund"), json!({"lines": [{"sku": "BOB-LAMP", "quantity": 1}]})).await?;
+    assert_eq!(status, 200, "{body}");
+    let (_, b) = bob.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    assert_eq!((b["order"]["refunded"]["amount"].as_i64(), b["refunds"].as_array().unwrap().len()), (Some(4000), 1), "{b}");
+    let (_, a) = ann.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    assert_eq!((a["order"]["refunded"]["amount"].as_i64(), a["refunds"].as_array().unwrap().len()), (Some(0), 0), "{a}");
+    Ok(())
+}
+
 crate::on_both_databases!(
+    each_seller_sees_only_their_share_of_a_shared_order,
     a_seller_sees_who_where_and_what_to_pack,
     a_seller_cancels_a_paid_order_before_it_ships,
     refunds_by_line_restock_once_and_by_amount_do_not,

@@ -53,19 +53,27 @@ async fn once_paid(db: &DatabaseConnection, order_ids: Vec<i64>) -> Result<HashS
 fn summary_of(o: &order::Model, items: &[&order_item::Model], lines: &[OrderLine], mine: &Option<HashSet<i64>>) -> SellerOrder {
     let is_mine = |product_id: i64| mine.as_ref().is_none_or(|m| m.contains(&product_id));
     let address: crate::accounts::AddressInput = serde_json::from_str(&o.shipping_address).unwrap_or_default();
+    let whole = items.iter().all(|i| is_mine(i.product_id));
+    let (total, refunded) = if whole { (o.total, o.refunded) } else { share_of(items.iter().copied().filter(|i| is_mine(i.product_id))) };
     SellerOrder {
         order_id: o.id,
-        fulfillable: items.iter().all(|i| is_mine(i.product_id)),
+        fulfillable: whole,
         lines: lines.iter().filter(|l| is_mine(l.product_id)).cloned().collect(),
         created_at: crate::db::rfc3339(o.created_at),
-        total: Money::new(o.total, &o.currency),
-        refunded: Money::new(o.refunded, &o.currency),
+        total: Money::new(total, &o.currency),
+        refunded: Money::new(refunded, &o.currency),
         tracking_number: o.tracking_number.clone(),
         status: o.status,
         buyer_name: address.name,
         ship_to: [address.city, address.country].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", "),
         shipping_method: o.shipping_method.clone(),
     }
+}
+
+/// What some lines of an order come to, and what of them was refunded: a seller's share of
+/// an order with other sellers' items.
+fn share_of<'a>(items: impl Iterator<Item = &'a order_item::Model>) -> (i64, i64) {
+    items.fold((0, 0), |(total, refunded), i| (total + i.line_total, refunded + i.unit_price * i.refunded_quantity))
 }
 
 /// Orders with the caller's products that were paid (and what happened after, cancelled ones
@@ -157,11 +165,20 @@ pub async fn seller_order(db: &DatabaseConnection, user: &CurrentUser, OrderId(o
     let buyer_email = crate::db::user::Entity::find_by_id(o.user_id).one(db).await?.map(|u| u.email).unwrap_or_default();
     let payments = payment::Entity::find().filter(payment::Column::OrderId.eq(order_id)).order_by_asc(payment::Column::Id).all(db).await?;
     let paid = payments.iter().rev().find(|p| p.state != PaymentState::Failed && p.state != PaymentState::Created);
-    let refunds = refunds_of(db, order_id, &owned).await?;
+    let whole = owned.len() == items.len();
+    // A share sees the refunds of its own lines only, never an amount taken off the whole order.
+    let mut refunds: Vec<RefundView> = refunds_of(db, order_id, &owned).await?.into_iter().filter(|r| whole || !r.lines.is_empty()).collect();
+    if !whole {
+        for r in &mut refunds {
+            let amount = r.lines.iter().map(|l| owned.iter().find(|i| i.sku == l.sku).map_or(0, |i| i.unit_price * l.quantity)).sum();
+            r.amount = Money::new(amount, &o.currency);
+        }
+    }
     let (carrier, tracking_url) = tracking_of(&o);
     let mut timeline = vec![TimelineEntry { at: rfc3339(o.created_at), what: "Placed".to_owned() }];
     if let Some(p) = paid {
-        timeline.push(TimelineEntry { at: rfc3339(p.created_at), what: format!("Paid: {} authorized", Money::new(p.amount, &p.currency).display()) });
+        let what = if whole { format!("Paid: {} authorized", Money::new(p.amount, &p.currency).display()) } else { "Paid".to_owned() };
+        timeline.push(TimelineEntry { at: rfc3339(p.created_at), what });
     }
     if let Some(at) = o.shipped_at {
         let number = o.tracking_number.clone().unwrap_or_default();
@@ -180,12 +197,12 @@ pub async fn seller_order(db: &DatabaseConnection, user: &CurrentUser, OrderId(o
     }
     timeline.sort_by(|a, b| a.at.cmp(&b.at));
     Ok(SellerOrderDetail {
-        order: summary,
+        order: summary.clone(),
         buyer_email,
         shipping_address: serde_json::from_str(&o.shipping_address).unwrap_or_default(),
-        subtotal: Money::new(o.subtotal, &o.currency),
-        shipping: Money::new(o.shipping, &o.currency),
-        tax: Money::new(o.tax, &o.currency),
+        subtotal: if whole { Money::new(o.subtotal, &o.currency) } else { summary.total.clone() },
+        shipping: Money::new(if whole { o.shipping } else { 0 }, &o.currency),
+        tax: Money::new(if whole { o.tax } else { 0 }, &o.currency),
         picks: picks_of(db, &o, &owned).await?,
         payment: paid.map(|p| p.state),
         carrier,
