@@ -1,5 +1,6 @@
 // Helpers the browser tests share: wait for hydration, find stock, fill a cart and an address.
 import { expect, type Page, type APIRequestContext } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 
 export async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated='true']")).toHaveCount(1);
@@ -47,4 +48,13 @@ export async function expectPaidOrder(page: Page, total: string, title: string) 
   await expect(page.getByTestId("order-total")).toHaveText(total);
   await expect(page.getByTestId("order-line")).toContainText(title);
   await expect(page.getByTestId("cart-count")).toHaveText("0");
+}
+
+/** The page's serious or critical WCAG 2.1 A/AA violations by axe-core, each with its rule and
+ *  the offending elements (prefixed with `label`, e.g. the path), for `toEqual([])`. */
+export async function seriousViolations(page: Page, label = ""): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  return results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${label ? label + " " : ""}${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 5).join(", ")}`);
 }

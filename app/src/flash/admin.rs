@@ -5,7 +5,7 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::{A, Form};
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
 use crate::ui::forms::{Feedback, Field, FormMessage};
@@ -130,15 +130,11 @@ pub fn SellerSaleDashboard() -> impl IntoView {
     let extras = ServerAction::<SetSaleExtras>::new();
     let pushed = RwSignal::new(0u32);
     let per_second = RwSignal::new(0i64);
-    // A confirmed end or cancel closes its dialog.
     let query = use_query_map();
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        let done = matches!(end.value().get(), Some(Ok(_))) || matches!(cancel.value().get(), Some(Ok(_)));
-        if done && query.read_untracked().get("confirm").is_some() {
-            navigate(&format!("/seller/sales/{}", id()), Default::default());
-        }
-    });
+    crate::ui::close_confirmation_when(
+        move || matches!(end.value().get(), Some(Ok(_))) || matches!(cancel.value().get(), Some(Ok(_))),
+        move || format!("/seller/sales/{}", id()),
+    );
     let figures = Resource::new(move || (id(), pushed.get(), end.version().get(), cancel.version().get(), extras.version().get()), |(id, ..)| get_sale_dashboard(id));
     let error = move || {
         [end.value().get().and_then(|r| r.err()), cancel.value().get().and_then(|r| r.err()), extras.value().get().and_then(|r| r.err())].into_iter().flatten().next().map(|e| e.to_string())

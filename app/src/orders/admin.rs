@@ -7,7 +7,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::components::Form;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
 use crate::money::Money;
@@ -238,14 +238,10 @@ pub fn SellerOrderPage() -> impl IntoView {
         move || (id(), ship.version().get(), deliver.version().get(), cancel.version().get(), refund.version().get()),
         |(id, ..)| get_seller_order(id),
     );
-    // A confirmed cancel or refund closes its dialog.
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        let done = matches!(cancel.value().get(), Some(Ok(_))) || matches!(refund.value().get(), Some(Ok(_)));
-        if done && query.read_untracked().get("confirm").is_some() {
-            navigate(&format!("/seller/orders/{}", id()), Default::default());
-        }
-    });
+    crate::ui::close_confirmation_when(
+        move || matches!(cancel.value().get(), Some(Ok(_))) || matches!(refund.value().get(), Some(Ok(_))),
+        move || format!("/seller/orders/{}", id()),
+    );
     let cancel_feedback = Feedback::new(cancel.value());
     let refund_feedback = Feedback::new(refund.value());
     // Shipping's or delivery's error (JavaScript), or any step's after a plain form post sent
@@ -277,7 +273,7 @@ pub fn SellerOrderPage() -> impl IntoView {
                     let d = d.clone();
                     let page = page.clone();
                     move || match query.read().get("confirm").as_deref() {
-                        Some("cancel") if can_act && o_status(&d) == OrderStatus::Paid => Some(view! { <CancelDialog d=d.clone() action=cancel feedback=cancel_feedback back=page.clone() /> }.into_any()),
+                        Some("cancel") if can_act && d.order.status == OrderStatus::Paid => Some(view! { <CancelDialog d=d.clone() action=cancel feedback=cancel_feedback back=page.clone() /> }.into_any()),
                         Some("refund") if refundable => Some(view! { <RefundDialog d=d.clone() action=refund feedback=refund_feedback back=page.clone() /> }.into_any()),
                         _ => None,
                     }
@@ -386,10 +382,6 @@ pub fn SellerOrderPage() -> impl IntoView {
             })}
         </Transition>
     }
-}
-
-fn o_status(d: &SellerOrderDetail) -> OrderStatus {
-    d.order.status
 }
 
 fn payment_words(p: crate::states::PaymentState) -> &'static str {

@@ -87,13 +87,7 @@ pub fn OrderPage() -> impl IntoView {
         |(id, ..)| get_order(id),
     );
     let cancel_feedback = Feedback::new(cancel.value());
-    // A confirmed cancel closes its dialog.
-    let navigate = leptos_router::hooks::use_navigate();
-    Effect::new(move |_| {
-        if matches!(cancel.value().get(), Some(Ok(_))) && query.read_untracked().get("confirm").is_some() {
-            navigate(&format!("/orders/{}", id()), Default::default());
-        }
-    });
+    crate::ui::close_confirmation_when(move || matches!(cancel.value().get(), Some(Ok(_))), move || format!("/orders/{}", id()));
     pay.value().set(None);
     confirm.value().set(None);
     let feedback = Feedback::new(pay.value());

@@ -11,11 +11,7 @@ pub async fn cancel_order(order_id: i64) -> Result<OrderView, crate::error::AppE
     }
     .await;
     let page = format!("/orders/{order_id}");
-    match &result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&page),
-        Err(e) => crate::ui::forms::bounce_on_error(&page, e, &[]).await,
-        _ => {}
-    }
+    after_plain_post(&result, &page, &page, &[]).await;
     result
 }
 
@@ -41,7 +37,7 @@ pub async fn ship_order(order_id: i64, tracking_number: String, carrier: String,
     }
     .await;
     let id = order_id.to_string();
-    after_plain_post(&result, &back, &[("shipped", &id), ("tracking_number", &tracking_number), ("carrier", &carrier)]).await;
+    after_plain_post(&result, &back, &back, &[("shipped", &id), ("tracking_number", &tracking_number), ("carrier", &carrier)]).await;
     result
 }
 
@@ -54,11 +50,7 @@ pub async fn seller_cancel_order(order_id: i64, reason: String) -> Result<Seller
     }
     .await;
     let page = format!("/seller/orders/{order_id}");
-    match &result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&page),
-        Err(e) => crate::ui::forms::bounce_on_error(&format!("{page}?confirm=cancel"), e, &[("reason", &reason)]).await,
-        _ => {}
-    }
+    after_plain_post(&result, &page, &format!("{page}?confirm=cancel"), &[("reason", &reason)]).await;
     result
 }
 
@@ -77,17 +69,18 @@ pub async fn refund_from_page(order_id: i64, key: String, lines: String, amount:
         service::refund_order(&state, &user, crate::ids::OrderId(order_id), &RefundRequest { lines, amount }, Some(&key)).await
     }
     .await;
-    after_plain_post(&result, &format!("/seller/orders/{order_id}"), &[]).await;
+    let page = format!("/seller/orders/{order_id}");
+    after_plain_post(&result, &page, &page, &[]).await;
     result
 }
 
-/// Without JavaScript: back to `page` (one of this shop's), with the error and `keep` on failure.
+/// Without JavaScript: on to `done` (one of this shop's pages), or on failure to `retry` with
+/// the error and `keep`.
 #[cfg(feature = "ssr")]
-async fn after_plain_post<T>(result: &Result<T, crate::error::AppError>, page: &str, keep: &[(&str, &str)]) {
-    let page = crate::ui::forms::same_site_path(page);
+async fn after_plain_post<T>(result: &Result<T, crate::error::AppError>, done: &str, retry: &str, keep: &[(&str, &str)]) {
     match result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(page),
-        Err(e) => crate::ui::forms::bounce_on_error(page, e, keep).await,
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(crate::ui::forms::same_site_path(done)),
+        Err(e) => crate::ui::forms::bounce_on_error(crate::ui::forms::same_site_path(retry), e, keep).await,
         _ => {}
     }
 }
@@ -99,7 +92,7 @@ pub async fn deliver_order(order_id: i64, back: String) -> Result<SellerOrder, c
         service::deliver(&state, &user, crate::ids::OrderId(order_id)).await
     }
     .await;
-    after_plain_post(&result, &back, &[]).await;
+    after_plain_post(&result, &back, &back, &[]).await;
     result
 }
 

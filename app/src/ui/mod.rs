@@ -155,3 +155,15 @@ pub fn ConfirmDialog(#[prop(into)] title: String, #[prop(into)] back: String, ch
         </div>
     }
 }
+
+/// Closes a `ConfirmDialog` once its action succeeded (with JavaScript): `done` says so, the
+/// page goes back to `page()` without its `?confirm=…`.
+pub fn close_confirmation_when(done: impl Fn() -> bool + 'static, page: impl Fn() -> String + 'static) {
+    let query = leptos_router::hooks::use_query_map();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if done() && query.read_untracked().get("confirm").is_some() {
+            navigate(&page(), Default::default());
+        }
+    });
+}

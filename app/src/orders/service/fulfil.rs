@@ -235,34 +235,37 @@ async fn picks_of(db: &DatabaseConnection, o: &order::Model, items: &[order_item
 
 /// Each item with the warehouses its units came from, `(warehouse_id, units)` in a fixed order.
 pub(super) async fn sources_of<'a>(db: &impl sea_orm::ConnectionTrait, order_id: i64, items: &'a [order_item::Model]) -> Result<Vec<(&'a order_item::Model, Vec<(i64, i64)>)>, AppError> {
-    let hold = crate::db::sale_hold::Entity::find().filter(crate::db::sale_hold::Column::OrderId.eq(order_id)).one(db).await?;
-    let mut out = Vec::new();
-    for item in items {
-        let from: Vec<(i64, i64)> = match &hold {
-            Some(h) => crate::db::sale_allocation::Entity::find()
-                .filter(crate::db::sale_allocation::Column::SaleId.eq(h.sale_id))
-                .order_by_desc(crate::db::sale_allocation::Column::Quantity)
-                .order_by_asc(crate::db::sale_allocation::Column::Id)
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|a| (a.warehouse_id, a.quantity))
-                .collect(),
-            None => reservation::Entity::find()
-                .filter(reservation::Column::OrderId.eq(order_id))
-                .filter(reservation::Column::VariantId.eq(item.variant_id))
-                .filter(reservation::Column::State.ne(ReservationState::Held))
-                .order_by_desc(reservation::Column::Quantity)
-                .order_by_asc(reservation::Column::Id)
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|r| (r.warehouse_id, r.quantity))
-                .collect(),
-        };
-        out.push((item, from));
-    }
-    Ok(out)
+    use crate::db::{sale_allocation, sale_hold};
+    // One read for the whole order: `(variant, warehouse, units)`, no variant for a sale's shares
+    // (a flash-sale order has one item, of the sale's variant).
+    let shelves: Vec<(Option<i64>, i64, i64)> = match sale_hold::Entity::find().filter(sale_hold::Column::OrderId.eq(order_id)).one(db).await? {
+        Some(h) => sale_allocation::Entity::find()
+            .filter(sale_allocation::Column::SaleId.eq(h.sale_id))
+            .order_by_desc(sale_allocation::Column::Quantity)
+            .order_by_asc(sale_allocation::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|a| (None, a.warehouse_id, a.quantity))
+            .collect(),
+        None => reservation::Entity::find()
+            .filter(reservation::Column::OrderId.eq(order_id))
+            .filter(reservation::Column::State.ne(ReservationState::Held))
+            .order_by_desc(reservation::Column::Quantity)
+            .order_by_asc(reservation::Column::Id)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| (Some(r.variant_id), r.warehouse_id, r.quantity))
+            .collect(),
+    };
+    Ok(items
+        .iter()
+        .map(|item| {
+            let from = shelves.iter().filter(|(v, ..)| v.is_none_or(|v| v == item.variant_id)).map(|(_, w, q)| (*w, *q)).collect();
+            (item, from)
+        })
+        .collect())
 }
 
 /// A seller (or an admin) cancels a paid order that has not shipped, saying why: the
@@ -273,6 +276,9 @@ pub async fn seller_cancel(state: &AppState, user: &CurrentUser, OrderId(order_i
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(AppError::bad("reason", "Say why the order is cancelled (up to 500 characters): the shopper reads it."));
+    }
+    if let Some(c) = crate::text::unwanted_char(reason, true) {
+        return Err(AppError::bad("reason", crate::text::unwanted_message("The reason", c)));
     }
     let (o, _) = fulfillable(db, user, order_id).await?;
     match o.status {
