@@ -164,6 +164,98 @@ for (const [device, use] of [
   });
 }
 
+/** A seller signed in on `page` with one product (`units` in stock, €`price`): its SKU and title. */
+async function sellerWithProduct(page: Page, tag: string, name: string, price: number) {
+  const r = page.request;
+  const reg = await r.post("/api/v1/auth/register", {
+    data: { email: `${name.toLowerCase()}-${tag}@example.com`, password: "a good password", role: "seller", seller_name: `${name}'s ${tag}` },
+  });
+  expect(reg.status()).toBe(201);
+  const title = `${name}'s Mug ${tag}`;
+  const sku = `MUG-${name.toUpperCase()}-${tag}`;
+  const created = await r.post("/api/v1/seller/products", {
+    data: { title, brand: name, status: "active", variants: [{ sku, price: { amount: price, currency: "EUR" }, stock: 5 }] },
+  });
+  expect(created.status()).toBe(201);
+  return { title, sku, productId: (await created.json()).product_id as number };
+}
+
+test("two sellers each ship their own items of one order; the shopper sees two parcels; a refund by one leaves the other's share", async ({ page, browser }) => {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const tag = `${Date.now()}${Math.floor(Math.random() * 1000)}`;
+  const ann = await sellerWithProduct(page, tag, "Ann", 1500);
+  const bobContext = await browser.newContext();
+  const bobPage = await bobContext.newPage();
+  bobPage.on("pageerror", (e) => errors.push(String(e)));
+  const bob = await sellerWithProduct(bobPage, tag, "Bob", 4000);
+
+  const shopper = await browser.newContext();
+  const b = shopper.request;
+  expect((await b.post("/api/v1/auth/register", { data: { email: `buyer-${tag}@example.com`, password: "a good password" } })).status()).toBe(201);
+  for (const sku of [ann.sku, bob.sku]) expect((await b.post("/api/v1/cart/items", { data: { sku, quantity: 2 } })).ok()).toBe(true);
+  const placed = await b.post("/api/v1/orders/checkout", {
+    headers: { "Idempotency-Key": `k-${tag}` },
+    data: { shipping_address: { name: `Robin ${tag}`, line1: "Kade 7", city: "Rotterdam", postal_code: "3011", country: "NL" }, shipping_method: "standard", payment_method_id: "pm_card_visa" },
+  });
+  expect(placed.status()).toBe(201);
+  const id = (await placed.json()).order_id;
+
+  // Ann sees her items only, and ships them.
+  await page.goto(`/seller/orders/${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId("share-note")).toBeVisible();
+  await expect(page.getByTestId("seller-item")).toHaveCount(1);
+  await expect(page.getByTestId("seller-item")).toContainText(ann.title);
+  await expect(page.locator("main")).not.toContainText(bob.title);
+  await expect(page.getByTestId("seller-total")).toHaveText("€30.00");
+  await page.getByPlaceholder("Tracking number").fill(`JJD-ANN-${tag}`);
+  await page.getByRole("button", { name: "Mark shipped" }).click();
+  await expect(page.getByTestId("seller-order-status")).toHaveText("Shipped");
+
+  // Bob's share is still his to ship; he never sees Ann's items or parcel.
+  await bobPage.goto(`/seller/orders/${id}`);
+  await hydrated(bobPage);
+  await expect(bobPage.getByTestId("seller-order-status")).toHaveText("Paid");
+  await expect(bobPage.locator("main")).not.toContainText(ann.title);
+  await expect(bobPage.locator("main")).not.toContainText(`JJD-ANN-${tag}`);
+  await bobPage.getByPlaceholder("Tracking number").fill(`1Z999AA1${tag.slice(-8)}`);
+  await bobPage.getByLabel(`Carrier for order ${id}`).selectOption("ups");
+  await bobPage.getByRole("button", { name: "Mark shipped" }).click();
+  await expect(bobPage.getByTestId("seller-order-status")).toHaveText("Shipped");
+
+  // Ann refunds one of her mugs; Bob's share is as it was.
+  await page.reload();
+  await hydrated(page);
+  await page.getByLabel(/units:/).fill("1");
+  await page.getByTestId("refund-review").click();
+  await expect(page.getByTestId("confirm-refund")).toHaveText("Refund €15.00");
+  await page.getByTestId("confirm-refund").click();
+  await expect(page.getByTestId("seller-refunded")).toHaveText("€15.00");
+  await bobPage.reload();
+  await hydrated(bobPage);
+  await expect(bobPage.getByTestId("seller-refunded")).toHaveText("€0.00");
+  await expect(bobPage.getByTestId("refunds")).toHaveCount(0);
+
+  // The shopper: one order, two parcels, each with its own tracking number.
+  const shopperPage = await shopper.newPage();
+  await shopperPage.goto(`/orders/${id}`);
+  await hydrated(shopperPage);
+  await expect(shopperPage.getByTestId("order-status")).toHaveText("Shipped");
+  const parcels = shopperPage.getByTestId("shipment");
+  await expect(parcels).toHaveCount(2);
+  await expect(parcels.nth(0)).toContainText(`Ann's ${tag}`);
+  await expect(parcels.nth(0)).toContainText(`JJD-ANN-${tag}`);
+  await expect(parcels.nth(1)).toContainText(`Bob's ${tag}`);
+  await expect(parcels.nth(1).getByTestId("tracking").getByRole("link")).toHaveAttribute("href", /ups\.com/);
+  await expect(shopperPage.getByTestId("order-refunded")).toHaveText("€15.00");
+  expect(await seriousViolations(shopperPage, "shopper's order with two shipments")).toEqual([]);
+  expect(await seriousViolations(page, "a seller's share")).toEqual([]);
+  await shopper.close();
+  await bobContext.close();
+  expect(errors).toEqual([]);
+});
+
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 

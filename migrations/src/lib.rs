@@ -18,6 +18,7 @@ mod m20261206_000011_api_tokens;
 mod m20261206_000012_refund_guards;
 mod m20261206_000013_abuse_guards;
 mod m20261207_000014_seller_fulfilment;
+mod m20261207_000015_shipments;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_refund_guards::Migration),
             Box::new(m20261206_000013_abuse_guards::Migration),
             Box::new(m20261207_000014_seller_fulfilment::Migration),
+            Box::new(m20261207_000015_shipments::Migration),
         ]
     }
 }

@@ -83,8 +83,18 @@ async fn render(db: &DatabaseConnection, row: &outbox::Model, public_url: &str) 
         "order.shipped" => (
             format!("Your order #{order_id} is on its way"),
             format!(
-                "Order #{order_id} has shipped. Tracking number: {}.\n\nSee it at {public_url}/orders/{order_id}",
-                o.tracking_number.clone().unwrap_or_default()
+                "{} has shipped. Tracking number: {}.\n\nSee it at {public_url}/orders/{order_id}",
+                // Each seller of an order with several sellers' items ships their part of it.
+                if payload["part"].as_bool() == Some(true) { format!("Part of order #{order_id}") } else { format!("Order #{order_id}") },
+                payload["tracking_number"].as_str().map(str::to_owned).or_else(|| o.tracking_number.clone()).unwrap_or_default()
+            ),
+        ),
+        "order.items_cancelled" => (
+            format!("Some items of your order #{order_id} are cancelled"),
+            format!(
+                "We are sorry: the {} cancelled some items of order #{order_id}. Their reason: {}\n\nThey are refunded to your card (a separate mail says how much); the rest of your order is on its way.\n\nSee it at {public_url}/orders/{order_id}",
+                payload["by"].as_str().unwrap_or("seller"),
+                payload["reason"].as_str().unwrap_or_default()
             ),
         ),
         "order.cancelled" => (

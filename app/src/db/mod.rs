@@ -23,6 +23,7 @@ pub mod sale_allocation;
 pub mod sale_hold;
 pub mod sale_registration;
 pub mod seller;
+pub mod shipment;
 pub mod user;
 pub mod variant;
 pub mod warehouse;

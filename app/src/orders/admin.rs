@@ -77,13 +77,12 @@ pub fn SellerOrders() -> impl IntoView {
                                             <td>{o.buyer_name.clone()}<br /><span class="muted small">{o.ship_to.clone()}</span><br />
                                                 <span class="small">{o.shipping_method.clone()}</span></td>
                                             <td><LineList lines=o.lines.clone() /></td>
-                                            <td>{o.total.display()}{(!o.fulfillable).then(|| view! { <br /><span class="muted small">"your items"</span> })}{(o.refunded.amount > 0).then(|| view! { <br /><span class="muted small">{format!("refunded {}", o.refunded.display())}</span> })}</td>
+                                            <td>{o.total.display()}{o.shared.then(|| view! { <br /><span class="muted small">"your items"</span> })}{(o.refunded.amount > 0).then(|| view! { <br /><span class="muted small">{format!("refunded {}", o.refunded.display())}</span> })}</td>
                                             <td><span class=format!("status status-{}", o.status)>{o.status.label()}</span>
                                                 {o.tracking_number.clone().map(|t| view! { <br /><span class="small">{t}</span> })}</td>
-                                            <td>{match (o.status, o.fulfillable) {
-                                                (_, false) => view! { <span class="muted small">"Mixed sellers: an admin fulfils it."</span> }.into_any(),
-                                                (OrderStatus::Paid, true) => view! { <ShipForm id action=ship back=back() /> }.into_any(),
-                                                (OrderStatus::Shipped, true) => view! {
+                                            <td>{match o.status {
+                                                OrderStatus::Paid => view! { <ShipForm id action=ship back=back() /> }.into_any(),
+                                                OrderStatus::Shipped => view! {
                                                     <ActionForm action=deliver>
                                                         <input type="hidden" name="order_id" value=id />
                                                         <input type="hidden" name="back" value=back() />
@@ -267,13 +266,12 @@ pub fn SellerOrderPage() -> impl IntoView {
                 let oid = o.order_id;
                 let page = format!("/seller/orders/{oid}");
                 let a = d.shipping_address.clone();
-                let can_act = o.fulfillable;
-                let refundable = can_act && matches!(o.status, OrderStatus::Shipped | OrderStatus::Delivered) && o.refunded.amount < o.total.amount;
+                let refundable = matches!(o.status, OrderStatus::Shipped | OrderStatus::Delivered) && o.refunded.amount < o.total.amount;
                 let dialog = {
                     let d = d.clone();
                     let page = page.clone();
                     move || match query.read().get("confirm").as_deref() {
-                        Some("cancel") if can_act && d.order.status == OrderStatus::Paid => Some(view! { <CancelDialog d=d.clone() action=cancel feedback=cancel_feedback back=page.clone() /> }.into_any()),
+                        Some("cancel") if d.order.status == OrderStatus::Paid => Some(view! { <CancelDialog d=d.clone() action=cancel feedback=cancel_feedback back=page.clone() /> }.into_any()),
                         Some("refund") if refundable => Some(view! { <RefundDialog d=d.clone() action=refund feedback=refund_feedback back=page.clone() /> }.into_any()),
                         _ => None,
                     }
@@ -303,12 +301,12 @@ pub fn SellerOrderPage() -> impl IntoView {
                         <section class="panel" aria-labelledby="payment-heading">
                             <h2 id="payment-heading">"Payment"</h2>
                             <dl class="totals">
-                                {o.fulfillable.then(|| view! {
+                                {(!o.shared).then(|| view! {
                                     <dt>"Subtotal"</dt><dd>{d.subtotal.display()}</dd>
                                     <dt>"Shipping"</dt><dd>{d.shipping.display()}</dd>
                                     <dt>"Tax"</dt><dd>{d.tax.display()}</dd>
                                 })}
-                                <dt>{if o.fulfillable { "Total" } else { "Your items" }}</dt><dd class="price" data-testid="seller-total">{o.total.display()}</dd>
+                                <dt>{if o.shared { "Your items" } else { "Total" }}</dt><dd class="price" data-testid="seller-total">{o.total.display()}</dd>
                                 <dt>"Refunded"</dt><dd data-testid="seller-refunded">{o.refunded.display()}</dd>
                                 <dt>"Card"</dt><dd>{d.payment.map(payment_words).unwrap_or("not paid")}</dd>
                             </dl>
@@ -334,24 +332,31 @@ pub fn SellerOrderPage() -> impl IntoView {
                         </tbody>
                     </table>
                     </div>
-                    {o.tracking_number.clone().map(|t| view! {
-                        <p>"Tracking: " <TrackingLink number=t carrier=d.carrier.clone() url=d.tracking_url.clone() /></p>
-                    })}
-                    {d.cancel_reason.clone().map(|r| view! { <p class="notice">{format!("Cancelled by the {}: {r}", d.cancelled_by.clone().unwrap_or_default())}</p> })}
+                    {if o.shipments.len() > 1 {
+                        view! { <h2>"Shipments"</h2><ShipmentList shipments=o.shipments.clone() lines=o.lines.clone() /> }.into_any()
+                    } else {
+                        o.tracking_number.clone().map(|t| view! {
+                            <p>"Tracking: " <TrackingLink number=t carrier=d.carrier.clone() url=d.tracking_url.clone() /></p>
+                        }).into_any()
+                    }}
+                    {d.cancel_reason.clone().map(|r| view! { <p class="notice">{match (o.shared, d.cancelled_by.clone()) {
+                        (false, Some(by)) => format!("Cancelled by the {by}: {r}"),
+                        _ => format!("Cancelled: {r}"),
+                    }}</p> })}
                     <section class="panel no-print" aria-labelledby="next-heading">
                         <h2 id="next-heading">"Next step"</h2>
-                        {match (o.status, can_act) {
-                            (_, false) => view! { <p class="muted">"This order also has other sellers' items: an admin ships, cancels and refunds it."</p> }.into_any(),
-                            (OrderStatus::Paid, true) => view! {
+                        {o.shared.then(|| view! { <p class="muted small" data-testid="share-note">"Other sellers' items are in this order too: you ship, cancel and refund only yours."</p> })}
+                        {match o.status {
+                            OrderStatus::Paid => view! {
                                 <ShipForm id=oid action=ship back=page.clone() />
                                 <Form method="GET" action=page.clone() attr:class="stack cancel-form">
                                     <input type="hidden" name="confirm" value="cancel" />
                                     <label for="cancel-reason">"Cancel instead: why? (the shopper reads this)"</label>
                                     <textarea id="cancel-reason" name="reason" rows="2" maxlength="500" placeholder="e.g. The last one was damaged in the warehouse."></textarea>
-                                    <button type="submit" class="secondary danger" data-testid="cancel-order">"Cancel order…"</button>
+                                    <button type="submit" class="secondary danger" data-testid="cancel-order">{if o.shared { "Cancel your items…" } else { "Cancel order…" }}</button>
                                 </Form>
                             }.into_any(),
-                            (OrderStatus::Shipped | OrderStatus::Delivered, true) => view! {
+                            OrderStatus::Shipped | OrderStatus::Delivered => view! {
                                 {(o.status == OrderStatus::Shipped).then({
                                     let page = page.clone();
                                     move || view! {
@@ -410,6 +415,28 @@ pub fn TrackingLink(number: String, carrier: Option<String>, url: Option<String>
     }
 }
 
+/// The shipments of an order with several sellers' items: whose, which items, how far along.
+#[component]
+pub fn ShipmentList(shipments: Vec<ShipmentView>, lines: Vec<OrderLine>) -> impl IntoView {
+    view! {
+        <ul class="shipments" data-testid="shipments">
+            {shipments.into_iter().map(|s| {
+                let items: Vec<String> = s.skus.iter().map(|sku| lines.iter().find(|l| &l.sku == sku).map(|l| format!("{} × {}", l.quantity, l.title)).unwrap_or_else(|| sku.clone())).collect();
+                view! {
+                    <li data-testid="shipment">
+                        <strong>{format!("From {}", s.seller)}</strong> " "
+                        <span class=format!("status status-{}", match s.state { ShipmentState::ToShip => "paid", ShipmentState::Shipped => "shipped", ShipmentState::Delivered => "delivered", ShipmentState::Cancelled => "cancelled" })
+                            data-testid="shipment-state">{s.state.label()}</span>
+                        <br /><span class="small">{items.join("; ")}</span>
+                        {s.tracking_number.clone().map(|t| view! { <br />"Tracking: " <TrackingLink number=t carrier=s.carrier.clone() url=s.tracking_url.clone() /> })}
+                        {s.cancel_reason.clone().map(|r| view! { <br /><span class="small">{format!("Cancelled: {r}")}</span> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
 /// Every refund of an order: when, how much, which units and whether they went back to stock.
 #[component]
 pub fn RefundList(refunds: Vec<RefundView>) -> impl IntoView {
@@ -452,10 +479,12 @@ fn RefundForm(d: SellerOrderDetail, page: String) -> impl IntoView {
                     }
                 }).collect_view()}
             </fieldset>
-            <div class="field">
-                <label for="refund-amount">{amount_label}</label>
-                <input id="refund-amount" type="text" name="amount" inputmode="decimal" placeholder="e.g. 5.00" />
-            </div>
+            {(!d.order.shared).then(|| view! {
+                <div class="field">
+                    <label for="refund-amount">{amount_label}</label>
+                    <input id="refund-amount" type="text" name="amount" inputmode="decimal" placeholder="e.g. 5.00" />
+                </div>
+            })}
             <div class="row">
                 <button type="submit" class="secondary danger" data-testid="refund-review">"Refund…"</button>
             </div>
@@ -475,18 +504,25 @@ fn CancelDialog(d: SellerOrderDetail, action: ServerAction<SellerCancelOrder>, f
     let units: i64 = d.order.lines.iter().map(|l| l.quantity).sum();
     let oid = d.order.order_id;
     view! {
-        <ConfirmDialog title=format!("Cancel order #{oid}?") back>
-            <p>{format!(
-                "The hold of {} on the shopper's card is released, {units} unit{} go{} back to stock, and {} gets a mail with your reason.",
-                d.order.total.display(), if units == 1 { "" } else { "s" }, if units == 1 { "es" } else { "" }, d.order.buyer_name
-            )}</p>
+        <ConfirmDialog title=if d.order.shared { format!("Cancel your items in order #{oid}?") } else { format!("Cancel order #{oid}?") } back>
+            <p>{if d.order.shared {
+                format!(
+                    "{} goes back to the shopper's card, {units} unit{} go{} back to stock, and {} gets a mail with your reason. The other sellers' items still ship.",
+                    Money::new(d.order.total.amount - d.order.refunded.amount, &d.order.total.currency).display(), if units == 1 { "" } else { "s" }, if units == 1 { "es" } else { "" }, d.order.buyer_name
+                )
+            } else {
+                format!(
+                    "The hold of {} on the shopper's card is released, {units} unit{} go{} back to stock, and {} gets a mail with your reason.",
+                    d.order.total.display(), if units == 1 { "" } else { "s" }, if units == 1 { "es" } else { "" }, d.order.buyer_name
+                )
+            }}</p>
             <FormMessage feedback />
             <ActionForm action attr:class="stack">
                 <input type="hidden" name="order_id" value=oid />
                 <label for="confirm-reason">"Reason"</label>
                 <textarea id="confirm-reason" name="reason" rows="3" maxlength="500" required=true>{crate::text::textarea_text(reason)}</textarea>
                 {move || feedback.field("reason").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-                <button type="submit" class="danger" data-testid="confirm-cancel" disabled=move || action.pending().get()>{format!("Yes, cancel order #{oid}")}</button>
+                <button type="submit" class="danger" data-testid="confirm-cancel" disabled=move || action.pending().get()>{if d.order.shared { "Yes, cancel your items".to_owned() } else { format!("Yes, cancel order #{oid}") }}</button>
             </ActionForm>
         </ConfirmDialog>
     }
@@ -507,6 +543,7 @@ fn RefundDialog(d: SellerOrderDetail, action: ServerAction<RefundFromPage>, feed
                     view! {
                         <ul data-testid="refund-plan">
                             {match (plan.all, plan.amount) {
+                                (true, _) if d.order.shared => view! { <li>"All your items not refunded yet."</li> }.into_any(),
                                 (true, _) => view! { <li>"Everything not refunded yet, shipping and tax included."</li> }.into_any(),
                                 (false, Some(_)) => view! { <li>"An amount, no units."</li> }.into_any(),
                                 (false, None) => plan.lines.iter().map(|(l, n, restock)| view! {

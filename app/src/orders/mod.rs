@@ -84,6 +84,51 @@ pub struct OrderView {
     pub refunds: Vec<RefundView>,
     /// Why the seller cancelled it (a shopper's own cancel gives none).
     pub cancel_reason: Option<String>,
+    /// One per seller of the order's items: each ships their own lines. The order's
+    /// `tracking_number`, `carrier` and `tracking_url` are the first shipment's.
+    #[serde(default)]
+    pub shipments: Vec<ShipmentView>,
+}
+
+/// One seller's share of an order on its way: their lines and, once shipped, their parcel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ShipmentView {
+    pub seller_id: i64,
+    /// The seller's shop name.
+    pub seller: String,
+    /// SKUs of the order's lines in this shipment.
+    pub skus: Vec<String>,
+    /// `to_ship`, `shipped`, `delivered` or `cancelled`.
+    pub state: ShipmentState,
+    pub tracking_number: Option<String>,
+    pub carrier: Option<String>,
+    pub tracking_url: Option<String>,
+    pub shipped_at: Option<String>,
+    pub delivered_at: Option<String>,
+    /// Why the seller cancelled their share.
+    pub cancel_reason: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ShipmentState {
+    ToShip,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl ShipmentState {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ToShip => "Being packed",
+            Self::Shipped => "Shipped",
+            Self::Delivered => "Delivered",
+            Self::Cancelled => "Cancelled",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,11 +141,14 @@ pub struct OrderSummary {
     pub created_at: String,
 }
 
-/// An order as a seller's queue shows it: their lines, and whether they may fulfil it alone.
+/// An order as a seller's queue shows it: their lines, their share's state and shipment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SellerOrder {
     pub order_id: i64,
+    /// For a seller with items in another seller's order, their share's: `paid` until they
+    /// ship it, then `shipped`, `delivered` (or `cancelled`); once the whole order is
+    /// cancelled or refunded, that. For an admin, the order's.
     pub status: crate::states::OrderStatus,
     pub created_at: String,
     /// The order's total when the caller fulfils all of it (their own order, or an admin);
@@ -109,9 +157,12 @@ pub struct SellerOrder {
     pub total: Money,
     /// The caller's lines (an admin: all).
     pub lines: Vec<OrderLine>,
-    /// False when other sellers' items are in the order: an admin ships it.
-    pub fulfillable: bool,
+    /// Other sellers' items are in the order too: each seller ships their own.
+    pub shared: bool,
+    /// The caller's shipment's number (an admin: the first shipment's).
     pub tracking_number: Option<String>,
+    /// The caller's shipments (an admin: every seller's).
+    pub shipments: Vec<ShipmentView>,
     /// Refunded of `total` (for a share: of the caller's lines).
     pub refunded: Money,
     /// The name on the shipping address.

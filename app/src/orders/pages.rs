@@ -15,7 +15,7 @@ use crate::states::OrderStatus;
 use crate::ui::forms::{Feedback, FormMessage};
 use crate::ui::{ConfirmDialog, ErrorPanel, Loading};
 use leptos_router::components::Form;
-use super::admin::{RefundList, TrackingLink};
+use super::admin::{RefundList, ShipmentList, TrackingLink};
 
 #[component]
 pub fn OrdersPage() -> impl IntoView {
@@ -194,9 +194,17 @@ pub fn OrderPage() -> impl IntoView {
                     {o.cancel_reason.clone().map(|r| view! {
                         <p class="notice" data-testid="cancel-reason">{format!("The seller cancelled this order: {r}")}</p>
                     })}
-                    {o.tracking_number.clone().map(|t| view! {
-                        <p>"Tracking: " <TrackingLink number=t carrier=o.carrier.clone() url=o.tracking_url.clone() /></p>
-                    })}
+                    {if o.shipments.len() > 1 {
+                        view! {
+                            <h2>"Shipments"</h2>
+                            <p class="muted small">"Your order comes from several shops: each sends its items in its own parcel."</p>
+                            <ShipmentList shipments=o.shipments.clone() lines=o.lines.clone() />
+                        }.into_any()
+                    } else {
+                        o.tracking_number.clone().map(|t| view! {
+                            <p>"Tracking: " <TrackingLink number=t carrier=o.carrier.clone() url=o.tracking_url.clone() /></p>
+                        }).into_any()
+                    }}
                     <h2>"Items"</h2>
                     <ul class="summary-lines">
                         {o.lines.iter().map(|l| view! {

@@ -277,7 +277,7 @@ async fn each_seller_sees_only_their_share_of_a_shared_order(backend: Backend) -
         let (status, list) = seller.get("/api/v1/seller/orders").await?;
         assert_eq!(status, 200, "{list}");
         let row = list.as_array().unwrap().iter().find(|o| o["order_id"] == id).expect("listed");
-        assert_eq!((row["fulfillable"].as_bool(), row["total"]["amount"].as_i64()), (Some(false), Some(share)), "{row}");
+        assert_eq!((row["shared"].as_bool(), row["total"]["amount"].as_i64()), (Some(true), Some(share)), "{row}");
         let (status, d) = seller.get(&format!("/api/v1/seller/orders/{id}")).await?;
         assert_eq!(status, 200, "{d}");
         assert_eq!((d["order"]["total"]["amount"].as_i64(), d["subtotal"]["amount"].as_i64(), d["shipping"]["amount"].as_i64()), (Some(share), Some(share), Some(0)), "{d}");
@@ -285,18 +285,19 @@ async fn each_seller_sees_only_their_share_of_a_shared_order(backend: Backend) -
         assert_eq!(d["order"]["lines"][0]["sku"], sku);
         assert!(!d.to_string().contains(other), "the other seller's item is not shown: {d}");
         assert!(d["picks"].as_array().unwrap().iter().all(|p| p["sku"] == sku), "{d}");
-        // Fulfilling a shared order is an admin's (until shipments per seller exist).
-        let (status, body) = seller.post(&format!("/api/v1/seller/orders/{id}/cancel"), json!({"reason": "mine"})).await?;
-        assert_eq!(status, 403, "{body}");
+        // The other seller's lines cannot be refunded (nor are they named).
+        let (status, body) = seller.post(&format!("/api/v1/seller/orders/{id}/refund"), json!({"lines": [{"sku": other, "quantity": 1}]})).await?;
+        assert_eq!(status, 409, "not shipped yet: {body}");
     }
     app::accounts::service::create_admin(&app.db, "boss@example.com", "a long admin password").await?;
     let boss = app.visitor();
     assert_eq!(boss.login("boss@example.com", "a long admin password").await?.0, 200);
     let (_, d) = boss.get(&format!("/api/v1/seller/orders/{id}")).await?;
     assert_eq!(d["order"]["lines"].as_array().unwrap().len(), 2, "{d}");
-    assert_eq!(d["order"]["fulfillable"], true);
+    assert_eq!(d["order"]["shared"], false, "an admin acts on the whole order");
     assert!(d["order"]["total"]["amount"].as_i64().unwrap() > 2 * 2500 + 4000, "the whole order, shipping included: {d}");
-    // The admin ships and refunds Bob's lamp: Bob sees that refund, Ann sees none.
+    // The admin ships (every share, as one parcel) and refunds Bob's lamp: Bob sees that
+    // refund, Ann sees none.
     assert_eq!(boss.post(&format!("/api/v1/seller/orders/{id}/ship"), json!({"tracking_number": "JJD9"})).await?.0, 200);
     let (status, body) = boss.post(&format!("/api/v1/seller/orders/{id}/refund"), json!({"lines": [{"sku": "BOB-LAMP", "quantity": 1}]})).await?;
     assert_eq!(status, 200, "{body}");
@@ -307,7 +308,135 @@ async fn each_seller_sees_only_their_share_of_a_shared_order(backend: Backend) -
     Ok(())
 }
 
+/// Each seller ships their own items of a shared order, with their own tracking number; the
+/// order is shipped once both are, delivered once both are; neither can touch the other's
+/// lines; a refund by one leaves the other's share as it was.
+async fn each_seller_ships_and_refunds_their_own_share(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, bob) = two_sellers(&app).await?;
+    let (cy, id) = bought(&app, &[("BEANIE-RUST", 2), ("BOB-LAMP", 1)]).await?;
+    let ship = format!("/api/v1/seller/orders/{id}/ship");
+    let (status, body) = ann.post(&ship, json!({"tracking_number": "JJD-ANN-1", "carrier": "dhl"})).await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["status"].as_str(), body["tracking_number"].as_str()), (Some("shipped"), Some("JJD-ANN-1")), "Ann's share shipped: {body}");
+    // The first shipment captured the order's one payment.
+    let p = payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap();
+    assert_eq!(p.state, PaymentState::Captured);
+    let (status, body) = ann.post(&ship, json!({"tracking_number": "JJD-ANN-2"})).await?;
+    assert_eq!(status, 409, "Ann's share has shipped already: {body}");
+    // Bob still has his to ship, and does not see Ann's parcel.
+    let (_, b) = bob.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    assert_eq!(b["order"]["status"], "paid", "{b}");
+    assert!(!b.to_string().contains("JJD-ANN"), "Bob does not see Ann's tracking number: {b}");
+    let (_, to_ship) = bob.get("/api/v1/seller/orders?state=to_ship").await?;
+    assert!(to_ship.as_array().unwrap().iter().any(|o| o["order_id"] == id), "{to_ship}");
+    let (_, to_ship) = ann.get("/api/v1/seller/orders?state=to_ship").await?;
+    assert!(!to_ship.as_array().unwrap().iter().any(|o| o["order_id"] == id), "{to_ship}");
+    // The shopper: one parcel on its way, one being packed, the order not shipped yet.
+    let (_, view) = cy.get(&format!("/api/v1/orders/{id}")).await?;
+    assert_eq!(view["status"], "paid", "{view}");
+    let states: Vec<(&str, &str)> = view["shipments"].as_array().unwrap().iter().map(|s| (s["seller"].as_str().unwrap(), s["state"].as_str().unwrap())).collect();
+    assert_eq!(states, [("Ann's", "shipped"), ("Bob's", "to_ship")], "{view}");
+    // Part of it has shipped: the shopper's own cancel (which voids an authorization) is over.
+    assert!(view["cancellable_until"].is_null(), "{view}");
+    let (status, body) = cy.post(&format!("/api/v1/orders/{id}/cancel"), json!({})).await?;
+    assert_eq!(status, 409, "{body}");
+    assert!(mail_with(&app, "Part of order").await.contains(&format!("Part of order #{id} has shipped. Tracking number: JJD-ANN-1")));
+
+    let (status, body) = bob.post(&ship, json!({"tracking_number": "1Z999AA10123456784"})).await?;
+    assert_eq!((status, body["status"].as_str()), (200, Some("shipped")), "{body}");
+    let (_, view) = cy.get(&format!("/api/v1/orders/{id}")).await?;
+    assert_eq!(view["status"], "shipped", "both shares shipped: {view}");
+    let numbers: Vec<&str> = view["shipments"].as_array().unwrap().iter().map(|s| s["tracking_number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["JJD-ANN-1", "1Z999AA10123456784"], "the shopper sees two tracking numbers: {view}");
+    assert_eq!(view["shipments"][1]["carrier"], "UPS", "{view}");
+    let (_, a) = ann.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    assert!(!a.to_string().contains("1Z999AA"), "Ann does not see Bob's tracking number: {a}");
+
+    // Delivered share by share; the order once both are.
+    let deliver = format!("/api/v1/seller/orders/{id}/deliver");
+    let (status, body) = ann.post(&deliver, json!({})).await?;
+    assert_eq!((status, body["status"].as_str()), (200, Some("delivered")), "{body}");
+    assert_eq!(cy.get(&format!("/api/v1/orders/{id}")).await?.1["status"], "shipped");
+    assert_eq!(bob.post(&deliver, json!({})).await?.0, 200);
+    assert_eq!(cy.get(&format!("/api/v1/orders/{id}")).await?.1["status"], "delivered");
+
+    // Each refunds only their own lines; an amount is not split between sellers.
+    let refund = format!("/api/v1/seller/orders/{id}/refund");
+    let (status, body) = bob.post(&refund, json!({"lines": [{"sku": "BEANIE-RUST", "quantity": 1}]})).await?;
+    assert_eq!((status, body["error"]["fields"]["lines[0].sku"].is_string()), (400, true), "{body}");
+    let (status, body) = bob.post(&refund, json!({"amount": 100})).await?;
+    assert_eq!((status, body["error"]["fields"]["amount"].is_string()), (400, true), "{body}");
+    let rust_before = total(&shelves(&app, "BEANIE-RUST").await?);
+    let (status, body) = ann.post(&refund, json!({"lines": [{"sku": "BEANIE-RUST", "quantity": 1, "restock": true}]})).await?;
+    assert_eq!((status, body["refunded"]["amount"].as_i64()), (200, Some(2500)), "{body}");
+    assert_eq!(total(&shelves(&app, "BEANIE-RUST").await?), rust_before + 1);
+    let (_, b) = bob.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    assert_eq!((b["order"]["refunded"]["amount"].as_i64(), b["refunds"].as_array().unwrap().len(), b["order"]["status"].as_str()), (Some(0), 0, Some("delivered")), "{b}");
+    // "Everything" for a share is its own lines: Ann's last beanie, not Bob's lamp or the shipping.
+    let (status, body) = ann.post(&refund, json!({})).await?;
+    assert_eq!((status, body["refunded"]["amount"].as_i64()), (200, Some(2 * 2500)), "{body}");
+    let (_, view) = cy.get(&format!("/api/v1/orders/{id}")).await?;
+    assert_eq!((view["status"].as_str(), view["refunded"]["amount"].as_i64()), (Some("delivered"), Some(2 * 2500)), "{view}");
+    Ok(())
+}
+
+/// A seller cancels their share before shipping it: their lines are refunded and back in
+/// stock once, however many clicks; the other seller's share ships and the order follows it;
+/// when every share is cancelled, everything (shipping too) goes back.
+async fn a_seller_cancels_their_share_and_the_rest_still_ships(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let (ann, bob) = two_sellers(&app).await?;
+    let lamps = total(&shelves(&app, "BOB-LAMP").await?);
+    let (cy, id) = bought(&app, &[("BEANIE-NAVY", 1), ("BOB-LAMP", 2)]).await?;
+    assert_eq!(total(&shelves(&app, "BOB-LAMP").await?), lamps - 2);
+    let cancel = format!("/api/v1/seller/orders/{id}/cancel");
+    let (status, body) = bob.post(&cancel, json!({"reason": ""})).await?;
+    assert_eq!(status, 400, "a reason is needed: {body}");
+    // Five clicks at once: one cancel, one refund, the lamps back once.
+    let url = app.url(&cancel);
+    let sends = (0..5).map(|_| {
+        let req = bob.client.post(&url).json(&json!({"reason": "The lamps broke in the warehouse."}));
+        async move { Ok::<_, anyhow::Error>(req.send().await?.status().as_u16()) }
+    });
+    let statuses: Vec<u16> = futures::future::join_all(sends).await.into_iter().collect::<Result<_, _>>()?;
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    assert!(statuses.contains(&200), "{statuses:?}");
+    let (_, b) = bob.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    assert_eq!((b["order"]["status"].as_str(), b["order"]["refunded"]["amount"].as_i64()), (Some("cancelled"), Some(2 * 4000)), "{b}");
+    assert_eq!(b["refunds"].as_array().unwrap().len(), 1, "one refund: {b}");
+    assert_eq!(total(&shelves(&app, "BOB-LAMP").await?), lamps, "both lamps back, once");
+    // Ann's share is untouched and still to ship; the shopper reads why Bob's went.
+    let (_, a) = ann.get(&format!("/api/v1/seller/orders/{id}")).await?;
+    assert_eq!((a["order"]["status"].as_str(), a["order"]["refunded"]["amount"].as_i64(), a["refunds"].as_array().unwrap().len()), (Some("paid"), Some(0), 0), "{a}");
+    assert!(!a.to_string().contains("broke"), "Ann does not see Bob's reason: {a}");
+    let (_, view) = cy.get(&format!("/api/v1/orders/{id}")).await?;
+    assert_eq!((view["status"].as_str(), view["refunded"]["amount"].as_i64()), (Some("paid"), Some(2 * 4000)), "{view}");
+    assert_eq!((view["shipments"][1]["state"].as_str(), view["shipments"][1]["cancel_reason"].as_str()), (Some("cancelled"), Some("The lamps broke in the warehouse.")), "{view}");
+    let mail = mail_with(&app, "Some items of your order").await;
+    assert!(mail.contains("Their reason: The lamps broke in the warehouse."), "{mail}");
+    // Ann ships hers: the order has shipped (Bob's cancelled share left out).
+    let (status, body) = ann.post(&format!("/api/v1/seller/orders/{id}/ship"), json!({"tracking_number": "JJD5"})).await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(cy.get(&format!("/api/v1/orders/{id}")).await?.1["status"], "shipped");
+    let (status, body) = bob.post(&format!("/api/v1/seller/orders/{id}/ship"), json!({"tracking_number": "JJD6"})).await?;
+    assert_eq!(status, 409, "a cancelled share does not ship: {body}");
+
+    // Both cancel: the whole order, shipping and tax included, goes back.
+    let (cy, id) = bought(&app, &[("BEANIE-NAVY", 1), ("BOB-LAMP", 1)]).await?;
+    for seller in [&ann, &bob] {
+        let (status, body) = seller.post(&format!("/api/v1/seller/orders/{id}/cancel"), json!({"reason": "Closed for the holidays."})).await?;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, view) = cy.get(&format!("/api/v1/orders/{id}")).await?;
+    assert_eq!(view["refunded"], view["total"], "{view}");
+    assert_eq!(view["status"], "refunded", "{view}");
+    Ok(())
+}
+
 crate::on_both_databases!(
+    each_seller_ships_and_refunds_their_own_share,
+    a_seller_cancels_their_share_and_the_rest_still_ships,
     each_seller_sees_only_their_share_of_a_shared_order,
     a_seller_sees_who_where_and_what_to_pack,
     a_seller_cancels_a_paid_order_before_it_ships,

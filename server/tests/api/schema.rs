@@ -148,7 +148,40 @@ async fn migrations_go_down_and_up_again(backend: Backend) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Orders shipped before shipments existed become one shipment each, with their tracking
+/// number, carrier and times; a shipment is shipped (with a number) or cancelled, one per
+/// order and seller.
+async fn shipped_orders_become_shipments(backend: Backend) -> anyhow::Result<()> {
+    use app::db::shipment;
+    use migrations::{Migrator, MigratorTrait};
+    let db = migrated_database(backend).await?;
+    Migrator::down(&db, Some(1)).await?;
+    base_rows(&db).await?;
+    let (now, later) = ("'2026-01-01 00:00:00+00:00'", "'2026-01-03 00:00:00+00:00'");
+    for (id, status, shipped) in [(1, "delivered", true), (2, "paid", false)] {
+        let (tracking, at) = if shipped { ("'JJD1'", later) } else { ("NULL", "NULL") };
+        db.execute_unprepared(&format!(
+            "INSERT INTO orders (id, user_id, status, currency, subtotal, shipping, tax, total, shipping_address, shipping_method, idempotency_key, request_hash, created_at, updated_at, tracking_number, carrier, shipped_at, delivered_at) \
+             VALUES ({id}, 1, '{status}', 'EUR', 2000, 0, 0, 2000, '{{}}', 'standard', 'k{id}', 'h', {now}, {now}, {tracking}, 'dhl', {at}, {at})"
+        ))
+        .await?;
+        db.execute_unprepared(&format!("INSERT INTO order_items (order_id, variant_id, product_id, title, sku, unit_price, currency, quantity, line_total) VALUES ({id}, 1, 1, 'T', 'SKU-1', 1000, 'EUR', 2, 2000)")).await?;
+    }
+    Migrator::up(&db, None).await?;
+    let rows = shipment::Entity::find().all(&db).await?;
+    assert_eq!(rows.len(), 1, "only the shipped order: {rows:?}");
+    let s = &rows[0];
+    assert_eq!((s.order_id, s.seller_id, s.tracking_number.as_deref(), s.carrier.as_deref()), (1, 1, Some("JJD1"), Some("dhl")));
+    assert!(s.shipped_at.is_some() && s.delivered_at.is_some() && s.cancelled_at.is_none(), "{s:?}");
+    assert!(refused(&db, &format!("INSERT INTO shipments (order_id, seller_id, created_at, updated_at) VALUES (2, 1, {now}, {now})")).await, "neither shipped nor cancelled");
+    assert!(refused(&db, &format!("INSERT INTO shipments (order_id, seller_id, shipped_at, created_at, updated_at) VALUES (2, 1, {now}, {now}, {now})")).await, "shipped without a number");
+    assert!(refused(&db, &format!("INSERT INTO shipments (order_id, seller_id, tracking_number, shipped_at, created_at, updated_at) VALUES (1, 1, 'X', {now}, {now}, {now})")).await, "one per order and seller");
+    assert!(!refused(&db, &format!("INSERT INTO shipments (order_id, seller_id, cancelled_at, cancel_reason, created_at, updated_at) VALUES (2, 1, {now}, 'gone', {now}, {now})")).await);
+    Ok(())
+}
+
 crate::on_both_databases!(
+    shipped_orders_become_shipments,
     stock_can_never_go_negative_or_below_reserved,
     money_and_enumerations_are_checked,
     stored_states_read_back_as_their_types,

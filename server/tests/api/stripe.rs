@@ -358,7 +358,7 @@ async fn a_seller_ships_captures_and_refunds(backend: Backend) -> anyhow::Result
 
     let (_, queue) = ann.get("/api/v1/seller/orders").await?;
     assert_eq!(queue[0]["order_id"].as_i64(), Some(id), "{queue}");
-    assert_eq!(queue[0]["fulfillable"], true);
+    assert_eq!(queue[0]["shared"], false);
     assert_eq!(bob.get("/api/v1/seller/orders").await?.1, json!([]), "Bob's queue has none of Ann's orders");
     let ship = format!("/api/v1/seller/orders/{id}/ship");
     assert_eq!(bob.post(&ship, json!({"tracking_number": "X1"})).await?.0, 404);
@@ -392,6 +392,41 @@ async fn a_seller_ships_captures_and_refunds(backend: Backend) -> anyhow::Result
     let (status, o) = refund("r-3", json!({})).await?;
     assert_eq!((status, o["status"].as_str(), o["refunded"]["amount"].as_i64()), (200, Some("refunded"), Some(total)), "{o}");
     assert_eq!(app::db::refund::Entity::find().count(&app.db).await?, 2);
+    Ok(())
+}
+
+/// An order of two sellers' items has one payment, which Stripe captures once: when one seller
+/// cancels their share before anything shipped, the payment is captured and their share
+/// refunded from it; the other seller's shipment then captures nothing more.
+async fn a_shared_order_is_captured_once_and_a_cancelled_share_refunded(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app_with_stripe(backend).await?;
+    let ann = app.visitor();
+    ann.post("/api/v1/auth/register", json!({"email": "ann@shop.example", "password": "long enough", "role": "seller", "seller_name": "Ann's"})).await?;
+    let bob = app.visitor();
+    bob.post("/api/v1/auth/register", json!({"email": "bob@shop.example", "password": "long enough", "role": "seller", "seller_name": "Bob's"})).await?;
+    sellers_product(&ann, "SHARE-A", 5).await?;
+    sellers_product(&bob, "SHARE-B", 5).await?;
+    let cy = app.visitor();
+    cy.register("cy@example.com", "long enough").await?;
+    for sku in ["SHARE-A", "SHARE-B"] {
+        cy.post("/api/v1/cart/items", json!({"sku": sku, "quantity": 1})).await?;
+    }
+    let (status, res) = checkout(&cy, "share-1", body(&card("4242424242424242").await?)).await?;
+    assert_eq!(status, 201, "{res}");
+    let id = res["order_id"].as_i64().unwrap();
+    assert_eq!(intents_of(&app, id).await?[0]["status"], "requires_capture");
+
+    let (status, b) = bob.post(&format!("/api/v1/seller/orders/{id}/cancel"), json!({"reason": "Sold out at the fair."})).await?;
+    assert_eq!((status, b["status"].as_str(), b["refunded"]["amount"].as_i64()), (200, Some("cancelled"), Some(2500)), "{b}");
+    assert_eq!(intents_of(&app, id).await?[0]["status"], "succeeded", "captured to refund Bob's share from it");
+    let refunds = app::db::refund::Entity::find().filter(app::db::refund::Column::OrderId.eq(id)).all(&app.db).await?;
+    assert_eq!(refunds.len(), 1);
+    assert!(refunds[0].provider_refund_id.as_deref().is_some_and(|r| r.starts_with("re_")), "Stripe refunded it: {refunds:?}");
+
+    let (status, a) = ann.post(&format!("/api/v1/seller/orders/{id}/ship"), json!({"tracking_number": "DHL 77"})).await?;
+    assert_eq!((status, a["status"].as_str()), (200, Some("shipped")), "{a}");
+    let (_, view) = cy.get(&format!("/api/v1/orders/{id}")).await?;
+    assert_eq!((view["status"].as_str(), view["refunded"]["amount"].as_i64()), (Some("shipped"), Some(2500)), "{view}");
     Ok(())
 }
 
@@ -479,5 +514,6 @@ crate::on_both_databases!(
     webhooks_finish_an_authorization_once,
     three_d_secure_is_completed_in_the_browser,
     a_seller_ships_captures_and_refunds,
+    a_shared_order_is_captured_once_and_a_cancelled_share_refunded,
     reconciliation_cancels_orphans_and_lists_mismatches,
 );

@@ -26,6 +26,11 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, OrderId(order_id): Ord
         // Cancelling twice is cancelling once.
         return order_view(db, user.user_id, OrderId(order_id), state.rules.cancel_window_minutes).await;
     }
+    if has_shipments(db, order_id).await? {
+        return Err(AppError::Conflict(format!(
+            "Part of order {order_id} has already shipped or been cancelled by its seller, so it can no longer be cancelled here. Contact the seller for a return."
+        )));
+    }
     let now = Utc::now();
     match (o.status, cancellable_until(&o, state.rules.cancel_window_minutes)) {
         (OrderStatus::Pending | OrderStatus::Paid, Some(until)) if until > now => {}
@@ -45,6 +50,13 @@ pub async fn cancel(state: &AppState, user: &CurrentUser, OrderId(order_id): Ord
         return Err(AppError::Conflict(format!("Order {order_id} is being paid or changed right now. Reload and try again.")));
     }
     order_view(db, user.user_id, OrderId(order_id), state.rules.cancel_window_minutes).await
+}
+
+/// A seller shipped or cancelled their share of the order: its payment is captured (or part
+/// of it refunded), so the shopper's cancel, which voids an authorization, no longer fits.
+pub(super) async fn has_shipments(db: &DatabaseConnection, order_id: i64) -> Result<bool, AppError> {
+    use sea_orm::PaginatorTrait;
+    Ok(crate::db::shipment::Entity::find().filter(crate::db::shipment::Column::OrderId.eq(order_id)).count(db).await? > 0)
 }
 
 /// Cancels `o` (read as pending or paid) for `by` (`shopper`, `seller` or `admin`): in one

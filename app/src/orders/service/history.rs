@@ -6,10 +6,18 @@ use super::*;
 /// The caller's order; `window` is the cancel window in minutes.
 pub async fn order_view(db: &DatabaseConnection, user_id: i64, OrderId(order_id): OrderId, window: i64) -> Result<OrderView, AppError> {
     let o = own_order(db, user_id, order_id).await?;
-    let cancel_until = cancellable_until(&o, window).filter(|t| *t > Utc::now()).map(rfc3339);
+    let mut cancel_until = cancellable_until(&o, window).filter(|t| *t > Utc::now()).map(rfc3339);
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(o.id)).order_by_asc(order_item::Column::Id).all(db).await?;
     let r = result_of(&o);
-    let (carrier, tracking_url) = tracking_of(&o);
+    let seller_of = super::fulfil::sellers_of(db, &items).await?;
+    let rows = crate::db::shipment::Entity::find().filter(crate::db::shipment::Column::OrderId.eq(o.id)).order_by_asc(crate::db::shipment::Column::Id).all(db).await?;
+    let names = super::fulfil::seller_names(db, seller_of.values().copied()).await?;
+    let shipments = super::fulfil::shipment_views(&o, &items, &seller_of, &rows, &names);
+    if !rows.is_empty() {
+        // A share has shipped or was cancelled by its seller: no more cancelling here.
+        cancel_until = None;
+    }
+    let first = shipments.iter().find(|s| s.tracking_number.is_some());
     let on_its_way = matches!(o.status, OrderStatus::Pending | OrderStatus::Paid | OrderStatus::Shipped | OrderStatus::Delivered);
     Ok(OrderView {
         order_id: o.id,
@@ -27,10 +35,11 @@ pub async fn order_view(db: &DatabaseConnection, user_id: i64, OrderId(order_id)
         expires_at: (o.status == OrderStatus::Pending).then_some(o.expires_at).flatten().map(rfc3339),
         cancellable_until: cancel_until,
         estimated_delivery: on_its_way.then_some(r.estimated_delivery),
-        tracking_number: o.tracking_number.clone(),
-        carrier,
-        tracking_url,
+        tracking_number: first.and_then(|s| s.tracking_number.clone()),
+        carrier: first.and_then(|s| s.carrier.clone()),
+        tracking_url: first.and_then(|s| s.tracking_url.clone()),
         cancel_reason: o.cancel_reason.clone(),
+        shipments,
     })
 }
 

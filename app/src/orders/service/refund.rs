@@ -8,7 +8,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 
-use super::fulfil::{fulfillable, one, sources_of};
+use super::fulfil::{Part, capture_payment, lock_order, one, settle, sources_of, visible, waiting, write_shipments};
 use super::*;
 use crate::db::{order, order_item, payment, refund};
 use crate::error::AppError;
@@ -29,7 +29,8 @@ use crate::state::AppState;
 #[tracing::instrument(skip(state, user, req), fields(user = user.user_id))]
 pub async fn refund_order(state: &AppState, user: &CurrentUser, OrderId(order_id): OrderId, req: &RefundRequest, client_key: Option<&str>) -> Result<SellerOrder, AppError> {
     let db = &state.db;
-    let (o, items) = fulfillable(db, user, order_id).await?;
+    let part = visible(db, user, order_id).await?;
+    let (o, items, owned, whole) = (&part.order, &part.items, part.owned(), part.whole());
     let key = match client_key {
         Some(k) => Some(format!("sellout-order-{order_id}-refund-{}", crate::checkout::service::check_idempotency_key(Some(k))?)),
         None => None,
@@ -45,22 +46,29 @@ pub async fn refund_order(state: &AppState, user: &CurrentUser, OrderId(order_id
         return one(db, user, order_id).await;
     }
     finish_unconfirmed(state, order_id).await;
-    if !matches!(o.status, OrderStatus::Shipped | OrderStatus::Delivered) {
-        let hint = if o.status == OrderStatus::Paid { " It is not shipped yet: cancel it instead, which releases the card authorization." } else { "" };
-        return Err(AppError::Conflict(format!("Order {order_id} is {} and cannot be refunded.{hint}", o.status)));
+    // A whole order once it has shipped; a share once its seller shipped it.
+    let status = if whole { o.status } else { part.status() };
+    if !matches!(status, OrderStatus::Shipped | OrderStatus::Delivered) {
+        let hint = if status == OrderStatus::Paid { " It is not shipped yet: cancel it instead, which releases the card authorization." } else { "" };
+        let what = if whole { format!("Order {order_id} is") } else { format!("Your items in order {order_id} are") };
+        return Err(AppError::Conflict(format!("{what} {status} and cannot be refunded.{hint}")));
     }
     if req.amount.is_some() && !req.lines.is_empty() {
         return Err(AppError::bad("amount", "Refund either lines or an amount, not both."));
+    }
+    if req.amount.is_some() && !whole {
+        return Err(AppError::bad("amount", "Other sellers' items are in this order: refund your lines (or all of them), not an amount."));
     }
     if let Some(a) = req.amount
         && a < 1
     {
         return Err(AppError::bad("amount", "Enter an amount above zero."));
     }
-    // The units each line gives back: those asked for, or for the whole order all not yet refunded.
+    // The units each line gives back: those asked for, or for the whole order (or share) all not yet refunded.
     let mut lines: Vec<RefundedItem> = Vec::new();
     for (n, l) in req.lines.iter().enumerate() {
-        let item = items.iter().find(|i| i.sku == l.sku).ok_or_else(|| AppError::bad(&format!("lines[{n}].sku"), format!("SKU {} is not in this order.", l.sku)))?;
+        let missing = || AppError::bad(&format!("lines[{n}].sku"), if whole { format!("SKU {} is not in this order.", l.sku) } else { format!("SKU {} is not among your items in this order.", l.sku) });
+        let item = owned.iter().find(|i| i.sku == l.sku).ok_or_else(missing)?;
         if l.quantity < 1 || l.quantity > item.quantity {
             return Err(AppError::bad(&format!("lines[{n}].quantity"), format!("Refund 1 to {} of {}.", item.quantity, l.sku)));
         }
@@ -73,32 +81,16 @@ pub async fn refund_order(state: &AppState, user: &CurrentUser, OrderId(order_id
         (Some(a), _) => Kind::Amount(a),
         (None, false) => Kind::Lines,
         (None, true) => {
-            lines = items.iter().map(|i| RefundedItem { item_id: i.id, quantity: i.quantity - i.refunded_quantity, restock: false }).filter(|l| l.quantity > 0).collect();
-            Kind::Whole
+            lines = unrefunded(&owned, false);
+            // A share's "everything" is its lines; shipping and tax stay with the order.
+            if whole { Kind::Whole } else { Kind::Lines }
         }
     };
-    let p = payment::Entity::find()
-        .filter(payment::Column::OrderId.eq(order_id))
-        .filter(payment::Column::State.is_in([PaymentState::Captured, PaymentState::Settled]))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::Conflict("This order has no captured payment to refund.".to_owned()))?;
+    let p = captured_payment(db, order_id).await?;
 
     let txn = state.writer.begin().await?;
-    let amount = reserve(&txn, &o, &items, &lines, kind).await?;
-    let row = refund::ActiveModel {
-        payment_id: Set(p.id),
-        order_id: Set(order_id),
-        amount: Set(amount),
-        currency: Set(o.currency.clone()),
-        provider_refund_id: Set(None),
-        reason: Set(kind.as_str().to_owned()),
-        created_at: Set(Utc::now()),
-        idempotency_key: Set(key),
-        lines: Set(encode_refund_lines(&lines)),
-        ..Default::default()
-    };
-    let row = match row.insert(&txn).await {
+    let amount = reserve(&txn, o, items, &lines, kind).await?;
+    let row = match refund_row(&p, amount, kind.as_str(), key, &lines).insert(&txn).await {
         Ok(row) => row,
         // The same request won a race: its refund stands, this one is the same (the
         // reservation is rolled back with the transaction).
@@ -110,6 +102,79 @@ pub async fn refund_order(state: &AppState, user: &CurrentUser, OrderId(order_id
     one(db, user, order_id).await
 }
 
+/// The order's captured payment, which refunds come out of.
+async fn captured_payment(db: &DatabaseConnection, order_id: i64) -> Result<payment::Model, AppError> {
+    payment::Entity::find()
+        .filter(payment::Column::OrderId.eq(order_id))
+        .filter(payment::Column::State.is_in([PaymentState::Captured, PaymentState::Settled]))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Conflict("This order has no captured payment to refund.".to_owned()))
+}
+
+/// A refund row as it is reserved: no provider id yet.
+fn refund_row(p: &payment::Model, amount: i64, reason: &str, key: Option<String>, lines: &[RefundedItem]) -> refund::ActiveModel {
+    refund::ActiveModel {
+        payment_id: Set(p.id),
+        order_id: Set(p.order_id),
+        amount: Set(amount),
+        currency: Set(p.currency.clone()),
+        provider_refund_id: Set(None),
+        reason: Set(reason.to_owned()),
+        created_at: Set(Utc::now()),
+        idempotency_key: Set(key),
+        lines: Set(encode_refund_lines(lines)),
+        ..Default::default()
+    }
+}
+
+/// Every unit of `items` not refunded yet, as refund lines (`restock`: back on the shelf).
+fn unrefunded(items: &[order_item::Model], restock: bool) -> Vec<RefundedItem> {
+    items.iter().map(|i| RefundedItem { item_id: i.id, quantity: i.quantity - i.refunded_quantity, restock }).filter(|l| l.quantity > 0).collect()
+}
+
+/// Cancels what the caller has not shipped of an order with other sellers' items (a seller:
+/// their share; an admin: every share not sent), saying why. The order has one payment and
+/// the provider captures it once, so its amount is captured (if no shipment did so yet) and
+/// the share's lines are refunded from it, their units back on the shelves they came from;
+/// when no share is left to ship, the rest (shipping, tax) goes back too. The share's
+/// shipment row says it was cancelled and why, in the transaction that reserves the refund,
+/// so two clicks cancel (and refund) once.
+pub(super) async fn cancel_share(state: &AppState, user: &CurrentUser, part: &Part, reason: &str) -> Result<(), AppError> {
+    let db = &state.db;
+    let order_id = part.order.id;
+    let sellers = waiting(part);
+    if sellers.is_empty() {
+        // Every share is shipped or cancelled already; a refund left waiting is sent again.
+        finish_unconfirmed(state, order_id).await;
+        return Ok(());
+    }
+    capture_payment(state, order_id, "cancelled").await?;
+    let p = captured_payment(db, order_id).await?;
+    let changed = || AppError::Conflict(format!("Order {order_id} changed just now. Reload it and try again."));
+    let txn = state.writer.begin().await?;
+    if !lock_order(&txn, order_id, &[OrderStatus::Paid]).await? || write_shipments(&txn, order_id, &sellers, None, Some(reason)).await? != sellers.len() as u64 {
+        return Err(changed());
+    }
+    // Read again under the order's lock: what is refunded now, which shares are left.
+    let o = order::Entity::find_by_id(order_id).one(&txn).await?.ok_or(AppError::Internal)?;
+    let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).order_by_asc(order_item::Column::Id).all(&txn).await?;
+    let seller_of = super::fulfil::sellers_of(&txn, &items).await?;
+    let mine: Vec<order_item::Model> = items.iter().filter(|i| seller_of.get(&i.product_id).is_some_and(|s| sellers.contains(s))).cloned().collect();
+    let rows = crate::db::shipment::Entity::find().filter(crate::db::shipment::Column::OrderId.eq(order_id)).all(&txn).await?;
+    let none_left = seller_of.values().all(|s| rows.iter().any(|r| r.seller_id == *s && r.cancelled_at.is_some()));
+    let lines = unrefunded(&mine, true);
+    let kind = if none_left { Kind::Whole } else { Kind::Lines };
+    let amount = reserve(&txn, &o, &items, &lines, kind).await?;
+    let row = refund_row(&p, amount, "cancelled", None, &lines).insert(&txn).await?;
+    let by = if user.role == crate::accounts::Role::Admin { "admin" } else { "seller" };
+    crate::checkout::notify::enqueue(&txn, "order.items_cancelled", serde_json::json!({ "order_id": order_id, "refund_id": row.id, "reason": reason, "by": by })).await?;
+    settle(&txn, order_id).await?;
+    txn.commit().await?;
+    tracing::info!(order_id, ?sellers, amount, "a share of an order cancelled");
+    complete(state, row).await
+}
+
 /// Takes a refund off what is left of the order and of each of its lines, in one transaction
 /// of conditional updates, the order's row first (every refund locks in that order): a whole
 /// refund only if nothing was refunded since the order was read, a line refund only within
@@ -117,7 +182,8 @@ pub async fn refund_order(state: &AppState, user: &CurrentUser, OrderId(order_id
 /// amount reserved, or a 409 saying why not.
 async fn reserve(txn: &crate::db::WriteTxn, o: &order::Model, items: &[order_item::Model], lines: &[RefundedItem], kind: Kind) -> Result<i64, AppError> {
     let whole = kind == Kind::Whole;
-    let refundable = [OrderStatus::Shipped, OrderStatus::Delivered];
+    // Paid: a share shipped (or cancelled) before the rest of the order.
+    let refundable = [OrderStatus::Paid, OrderStatus::Shipped, OrderStatus::Delivered];
     let left = || AppError::Conflict(format!("Only {} of this order is left to refund.", Money::new(std::cmp::max(o.total - o.refunded, 0), &o.currency).display()));
     let item = |id: i64| items.iter().find(|i| i.id == id).ok_or(AppError::Internal);
     let amount = match kind {
@@ -189,7 +255,7 @@ fn unconfirmed_for_long(r: &refund::Model) -> bool {
 
 /// Sends again the order's refunds that never had the provider's answer (cut off by a crash
 /// or a lost reply), each with its own key. What cannot be finished now stays reserved.
-async fn finish_unconfirmed(state: &AppState, order_id: i64) {
+pub(super) async fn finish_unconfirmed(state: &AppState, order_id: i64) {
     let waiting = refund::Entity::find()
         .filter(refund::Column::OrderId.eq(order_id))
         .filter(refund::Column::ProviderRefundId.is_null())
@@ -242,7 +308,7 @@ async fn complete(state: &AppState, r: refund::Model) -> Result<(), AppError> {
         .col_expr(order::Column::Status, Expr::value(OrderStatus::Refunded))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .filter(order::Column::Id.eq(r.order_id))
-        .filter(order::Column::Status.is_in([OrderStatus::Shipped, OrderStatus::Delivered]))
+        .filter(order::Column::Status.is_in([OrderStatus::Paid, OrderStatus::Shipped, OrderStatus::Delivered]))
         .filter(Expr::col(order::Column::Refunded).eq(Expr::col(order::Column::Total)))
         .exec(db)
         .await?;

@@ -67,10 +67,10 @@ pub async fn refunds_of(db: &DatabaseConnection, order_id: i64, items: &[order_i
         .collect())
 }
 
-/// The carrier's code and name and the tracking page, for a shipped order.
-pub fn tracking_of(o: &order::Model) -> (Option<String>, Option<String>) {
-    let Some(number) = o.tracking_number.as_deref() else { return (None, None) };
-    match crate::orders::carriers::of(o.carrier.as_deref(), number) {
+/// The carrier's name and the tracking page of a tracking number (with the carrier the seller
+/// named, if any).
+pub fn tracking_of(carrier: Option<&str>, number: &str) -> (Option<String>, Option<String>) {
+    match crate::orders::carriers::of(carrier, number) {
         Some(code) => (crate::orders::carriers::name(code).map(str::to_owned), crate::orders::carriers::tracking_url(code, number)),
         None => (None, None),
     }
