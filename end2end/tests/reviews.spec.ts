@@ -16,6 +16,8 @@ test("a shopper saves a product to the wishlist and reviews it", async ({ page }
   await hydrated(page);
   const title = await page.getByRole("heading", { level: 1 }).textContent();
   await page.evaluate(() => ((window as any).__noReload = true));
+  // The reviews section hydrates a moment after the page: click once its form is live.
+  await expect(page.locator("form.wishlist-form[data-live='true']")).toHaveCount(1);
   await page.getByTestId("wishlist-button").click();
   await expect(page.getByTestId("wishlist-button")).toHaveText(/Saved to your wishlist/);
 

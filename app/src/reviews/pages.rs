@@ -17,6 +17,15 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
     let data = Resource::new(move || (product_id, save.version().get(), wish.version().get()), |(id, ..)| get_reviews(id));
     let feedback = Feedback::new(save.value());
     let back = crate::catalog::product_path(product_id);
+    // `data-live` on the wishlist form once its submit runs in the page (after the section
+    // hydrates, which may be a moment after the page says it has): what a test waits for
+    // before clicking, or the click posts the form the plain way and reloads the page.
+    let wish_form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(form) = wish_form.get() {
+            let _ = form.set_attribute("data-live", "true");
+        }
+    });
     view! {
         <Suspense fallback=Loading>
             {move || {
@@ -40,7 +49,7 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
                     view! {
                         {if d.signed_in {
                             view! {
-                                <ActionForm action=wish attr:class="wishlist-form">
+                                <ActionForm action=wish node_ref=wish_form attr:class="wishlist-form">
                                     <input type="hidden" name="product_id" value=product_id />
                                     <input type="hidden" name="save" value=if d.in_wishlist { "false" } else { "true" } />
                                     <input type="hidden" name="back" value=back.clone() />

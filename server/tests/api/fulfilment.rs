@@ -400,8 +400,7 @@ async fn a_seller_cancels_their_share_and_the_rest_still_ships(backend: Backend)
         async move { Ok::<_, anyhow::Error>(req.send().await?.status().as_u16()) }
     });
     let statuses: Vec<u16> = futures::future::join_all(sends).await.into_iter().collect::<Result<_, _>>()?;
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
-    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200), "cancelling twice is cancelling once: {statuses:?}");
     let (_, b) = bob.get(&format!("/api/v1/seller/orders/{id}")).await?;
     assert_eq!((b["order"]["status"].as_str(), b["order"]["refunded"]["amount"].as_i64()), (Some("cancelled"), Some(2 * 4000)), "{b}");
     assert_eq!(b["refunds"].as_array().unwrap().len(), 1, "one refund: {b}");

@@ -485,7 +485,13 @@ pub async fn seller_cancel(state: &AppState, user: &CurrentUser, OrderId(order_i
         (_, status) => return Err(AppError::Conflict(format!("{}.", said(&part, "are", format!("{status} and cannot be cancelled"))))),
     }
     if !(part.whole() && part.shipments.is_empty()) {
-        super::refund::cancel_share(state, user, &part, reason).await?;
+        if let Err(e) = super::refund::cancel_share(state, user, &part, reason).await {
+            // The same cancel twice at once: the one that lost the race answers as the other.
+            if matches!(e, AppError::Conflict(_)) && visible(db, user, order_id).await?.status() == OrderStatus::Cancelled {
+                return one(db, user, order_id).await;
+            }
+            return Err(e);
+        }
         return one(db, user, order_id).await;
     }
     let by = if user.role == crate::accounts::Role::Admin { "admin" } else { "seller" };
