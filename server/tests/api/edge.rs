@@ -175,9 +175,16 @@ async fn the_storefront_files_are_precompressed_and_kept_a_year_by_name() -> any
     assert_eq!(header(res.headers(), "content-encoding"), "");
     assert_eq!(header(res.headers(), "cache-control"), "public, max-age=31536000, immutable");
 
-    // A file under a plain name may change under it: asked about each time.
+    // A file under a plain name may change under it: asked about each time, and a 304 when
+    // it has not.
     let res = client.get(app.url("/pkg/plain.js")).send().await?;
     assert_eq!(header(res.headers(), "cache-control"), "public, no-cache");
+    let modified = header(res.headers(), "last-modified").to_owned();
+    assert!(!modified.is_empty(), "a plain file says when it changed");
+    let res = client.get(app.url("/pkg/plain.js")).header("if-modified-since", &modified).send().await?;
+    assert_eq!(res.status(), 304, "revalidated, not sent again");
+    assert_eq!(header(res.headers(), "cache-control"), "public, no-cache");
+    assert!(res.bytes().await?.is_empty());
     let res = client.get(app.url("/pkg/missing.0123456789abcdef0123.js")).send().await?;
     assert_eq!(res.status(), 404);
     assert!(!header(res.headers(), "cache-control").contains("immutable"), "a 404 is not kept");
@@ -241,5 +248,124 @@ async fn hsts_only_when_served_over_https() -> anyhow::Result<()> {
     assert_eq!(header(res.headers(), "strict-transport-security"), "max-age=31536000; includeSubDomains");
     let res = reqwest::Client::new().get(app.url("/api/v1/products?limit=1")).send().await?;
     assert_eq!(header(res.headers(), "strict-transport-security"), "max-age=31536000; includeSubDomains");
+    Ok(())
+}
+
+fn unzstd(bytes: &[u8]) -> anyhow::Result<String> {
+    Ok(String::from_utf8(zstd::decode_all(bytes)?)?)
+}
+
+/// The body as text, decoded by its `Content-Encoding`.
+async fn decoded(res: reqwest::Response) -> anyhow::Result<String> {
+    let encoding = header(res.headers(), "content-encoding").to_owned();
+    let bytes = res.bytes().await?;
+    match encoding.as_str() {
+        "" => Ok(String::from_utf8(bytes.to_vec())?),
+        "br" => unbrotli(&bytes),
+        "gzip" => ungzip(&bytes),
+        "zstd" => unzstd(&bytes),
+        other => anyhow::bail!("an encoding no one asked for: {other}"),
+    }
+}
+
+/// On the fly: the coding the browser prefers among zstd, brotli and gzip; identity for an
+/// answer too small to gain, and for an `Accept-Encoding` that names nothing known or cannot
+/// be read (never an error).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coding_the_browser_prefers_on_the_fly_and_identity_for_anything_else() -> anyhow::Result<()> {
+    let app = spawn_app(Backend::Sqlite).await?;
+    let shopper = app.visitor();
+    shopper.register("codings@example.com", "a long enough password").await?;
+    let plain = shopper.client.get(app.url("/account")).send().await?.text().await?;
+    assert!(plain.len() > usize::from(server::headers::COMPRESS_FROM_BYTES), "a page worth compressing");
+    for (accept, wanted) in [("zstd", "zstd"), ("gzip;q=0.5, zstd;q=0.9, br;q=0.1", "zstd"), ("br;q=1.0, zstd;q=0.2", "br"), ("gzip", "gzip")] {
+        let res = shopper.client.get(app.url("/account")).header(ACCEPT_ENCODING, accept).send().await?;
+        assert_eq!((res.status().as_u16(), header(res.headers(), "content-encoding")), (200, wanted), "{accept}");
+        let page = decoded(res).await?;
+        assert!(page.contains("</html>") && page.len() * 2 > plain.len(), "{accept}: the whole page");
+    }
+    // Names nothing known, or cannot be read: the page as it is.
+    for accept in ["x-unknown", "identity", "*;q=0", ";;,,", "br;q=abc", "gzip;q=", "q=1;br", "zstd;q=0, br;q=0, gzip;q=0"] {
+        let res = shopper.client.get(app.url("/account")).header(ACCEPT_ENCODING, accept).send().await?;
+        assert_eq!(res.status(), 200, "{accept}");
+        let encoding = header(res.headers(), "content-encoding").to_owned();
+        assert!(["", "br", "gzip", "zstd"].contains(&encoding.as_str()), "{accept}: {encoding}");
+        assert!(decoded(res).await?.contains("</html>"), "{accept}");
+        if ["x-unknown", "identity", ";;,,", "zstd;q=0, br;q=0, gzip;q=0"].contains(&accept) {
+            assert_eq!(encoding, "", "{accept}: identity");
+        }
+    }
+    // Too small to gain: sent as it is.
+    let res = shopper.client.get(app.url("/healthz")).header(ACCEPT_ENCODING, "br, gzip, zstd").send().await?;
+    let encoding = header(res.headers(), "content-encoding").to_owned();
+    let body = res.bytes().await?;
+    assert!(body.len() < usize::from(server::headers::COMPRESS_FROM_BYTES), "{} bytes", body.len());
+    assert_eq!(encoding, "", "{} bytes are not compressed", body.len());
+    Ok(())
+}
+
+/// A page sent in parts reaches the browser part by part through the compression layer the
+/// router uses: the first part decodes before the second is even written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_answer_is_not_held_back_by_compression() -> anyhow::Result<()> {
+    use axum::body::{Body, Bytes};
+    use futures::StreamExt;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let released = Arc::new(Mutex::new(Some(released)));
+    let first = "<p>the first part of the page</p>".repeat(100);
+    let page = {
+        let first = first.clone();
+        move || {
+            let (first, released) = (first.clone(), released.lock().unwrap().take());
+            async move {
+                let parts = futures::stream::once(async move { Ok::<_, std::io::Error>(Bytes::from(first)) }).chain(futures::stream::once(async move {
+                    if let Some(r) = released {
+                        let _ = r.await;
+                    }
+                    Ok(Bytes::from_static(b"<p>the second part</p>"))
+                }));
+                ([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], Body::from_stream(parts))
+            }
+        }
+    };
+    let router = axum::Router::new().route("/page", axum::routing::get(page)).layer(server::headers::compression());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let mut res = reqwest::Client::new().get(format!("http://{address}/page")).header(ACCEPT_ENCODING, "gzip").send().await?;
+    assert_eq!(header(res.headers(), "content-encoding"), "gzip");
+    let mut page = flate2::write::GzDecoder::new(Vec::new());
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !String::from_utf8_lossy(page.get_ref()).contains(&first) {
+        let chunk = tokio::time::timeout_at(deadline, res.chunk()).await.map_err(|_| anyhow::anyhow!("the first part was held back"))?;
+        page.write_all(&chunk?.ok_or_else(|| anyhow::anyhow!("ended early"))?)?;
+        page.flush()?;
+    }
+    release.send(()).map_err(|_| anyhow::anyhow!("the page stopped waiting"))?;
+    while let Some(chunk) = tokio::time::timeout_at(deadline, res.chunk()).await?? {
+        page.write_all(&chunk)?;
+    }
+    let whole = String::from_utf8(page.finish()?)?;
+    assert_eq!(whole, format!("{first}<p>the second part</p>"));
+    Ok(())
+}
+
+/// The websocket upgrades whatever codings the browser names: a 101 with no coding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_websocket_upgrades_whatever_the_browser_accepts() -> anyhow::Result<()> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = spawn_app(Backend::Sqlite).await?;
+    let mut req = format!("{}/ws", app.address.replace("http://", "ws://")).into_client_request()?;
+    req.headers_mut().insert("accept-encoding", "gzip, deflate, br, zstd".parse()?);
+    let (mut ws, res) = tokio_tungstenite::connect_async(req).await?;
+    assert_eq!(res.status().as_u16(), 101);
+    assert!(res.headers().get("content-encoding").is_none());
+    let hello = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next()).await?.ok_or_else(|| anyhow::anyhow!("closed"))??;
+    assert!(hello.to_text()?.contains("\"hello\""), "{hello:?}");
     Ok(())
 }
