@@ -9,6 +9,11 @@ const baseURL = `http://127.0.0.1:${port}`;
 const bin = process.env.SELLOUT_BIN ?? "../target/debug/sellout";
 const siteRoot = process.env.SELLOUT_SITE_ROOT ?? "../target/site";
 const dataDir = process.env.E2E_DATA_DIR ?? "/tmp/sellout-e2e";
+const shoppersFromOneAddress = {
+  SELLOUT_RATE_SIGNUP_PER_IP: "100000/1h",
+  SELLOUT_RATE_CHECKOUT_PER_USER: "100000/1h",
+  SELLOUT_RATE_CHECKOUT_PER_IP: "100000/1h",
+};
 export const stripe = {
   port: Number(process.env.E2E_STRIPE_PORT ?? 3101),
   api: process.env.TEST_STRIPE_URL ?? "http://127.0.0.1:8420/",
@@ -54,6 +59,8 @@ export default defineConfig({
         SELLOUT_DATA_DIR: dataDir,
         SELLOUT_SITE_ROOT: siteRoot,
         SELLOUT_LOG: "warn",
+        // Every test's shoppers sign up and pay from 127.0.0.1, like an office behind one address.
+        ...shoppersFromOneAddress,
       },
     },
     {
@@ -72,6 +79,7 @@ export default defineConfig({
         STRIPE_API_BASE: stripe.api,
         STRIPE_JS_URL: `${stripe.api}js.stripe.com/v3/`,
         SELLOUT_SHOP_ID: `e2e-${Date.now()}`,
+        ...shoppersFromOneAddress,
       },
     },
   ],

@@ -21,6 +21,9 @@ pub struct Config {
     /// Mark the session cookie `Secure` (set when the shop is served over HTTPS).
     pub secure_cookies: bool,
     pub rate_limits: app::ratelimit::RateLimits,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` name the client (`SELLOUT_TRUSTED_PROXIES`,
+    /// default none: the socket's peer is the client).
+    pub trusted_proxies: app::ratelimit::TrustedProxies,
     /// Tax added at checkout on goods and shipping, in basis points (19% = 1900).
     pub tax_rate_bps: i64,
     /// Minutes after ordering in which a shopper may cancel a paid order.
@@ -157,11 +160,17 @@ impl Config {
             ("SELLOUT_RATE_SALE_BUY_PER_USER", &mut rate_limits.sale_buy_per_user),
             ("SELLOUT_RATE_SALE_BUY_PER_IP", &mut rate_limits.sale_buy_per_ip),
             ("SELLOUT_RATE_API_TOKEN", &mut rate_limits.api_token),
+            ("SELLOUT_RATE_SIGNUP_PER_IP", &mut rate_limits.signup_per_ip),
+            ("SELLOUT_RATE_CHECKOUT_PER_USER", &mut rate_limits.checkout_per_user),
+            ("SELLOUT_RATE_CHECKOUT_PER_IP", &mut rate_limits.checkout_per_ip),
         ] {
             if let Some(r) = rule(var)? {
                 *slot = r;
             }
         }
+
+        let trusted_proxies =
+            app::ratelimit::TrustedProxies::parse(&get("SELLOUT_TRUSTED_PROXIES").unwrap_or_default()).map_err(|e| bad("SELLOUT_TRUSTED_PROXIES", e))?;
 
         let tax_rate_bps = match get("SELLOUT_TAX_RATE") {
             Some(v) => percent_bps("SELLOUT_TAX_RATE", &v)?,
@@ -263,6 +272,7 @@ impl Config {
             seed_demo,
             secure_cookies,
             rate_limits,
+            trusted_proxies,
             log_filter: get("SELLOUT_LOG").or_else(|| get("RUST_LOG")).unwrap_or_else(|| "info,sqlx=warn".to_owned()),
         })
     }
@@ -287,6 +297,15 @@ mod tests {
         assert!(c.rate_limits.enabled);
         assert_eq!(c.tax_rate_bps, 0);
         assert_eq!(with(&[("SELLOUT_TAX_RATE", "7.5")]).unwrap().tax_rate_bps, 750);
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_environment() {
+        assert!(with(&[]).unwrap().trusted_proxies.is_empty(), "no proxy is trusted by default");
+        let c = with(&[("SELLOUT_TRUSTED_PROXIES", "10.0.0.0/8, ::1")]).unwrap();
+        assert!(c.trusted_proxies.trusts("10.1.2.3".parse().unwrap()) && c.trusted_proxies.trusts("::1".parse().unwrap()));
+        let e = with(&[("SELLOUT_TRUSTED_PROXIES", "10.0.0.0/8, the balancer")]).unwrap_err().to_string();
+        assert!(e.contains("SELLOUT_TRUSTED_PROXIES") && e.contains("the balancer"), "{e}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! command line. `main.rs` is only the CLI entry; tests start the same `Application` in-process.
 
 pub mod api;
+pub mod client;
 pub mod config;
 pub mod headers;
 pub mod images;

@@ -247,7 +247,9 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
         .layer(axum::Extension(metrics))
         .layer(axum::Extension(crate::api::webhooks::WebhookSecret(cfg.stripe.as_ref().and_then(|s| s.webhook_secret.clone()))))
-        .layer(TraceLayer::new_for_http())
+        // Inside the request's span, outside everything that limits by address.
+        .layer(axum::middleware::from_fn_with_state(Arc::new(cfg.trusted_proxies.clone()), crate::client::resolve))
+        .layer(TraceLayer::new_for_http().make_span_with(crate::client::request_span::<axum::body::Body>))
         .with_state(state)
 }
 

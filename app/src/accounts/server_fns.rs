@@ -52,14 +52,17 @@ pub async fn check_signin_rate(state: &crate::state::AppState, ip: &str, email: 
     crate::ratelimit::enforce(state.stores.rate_limiter.as_ref(), &state.limits, &[(format!("signin:ip:{ip}"), state.limits.signin_per_ip), (format!("signin:email:{email}"), state.limits.signin_per_email)]).await
 }
 
-/// The client's address as this server sees it.
+/// Sign-ups from one client address (`ClientAddr::bucket`): 429 past `SELLOUT_RATE_SIGNUP_PER_IP`.
+#[cfg(feature = "ssr")]
+pub async fn check_signup_rate(state: &crate::state::AppState, ip: &str) -> Result<(), AppError> {
+    crate::ratelimit::enforce(state.stores.rate_limiter.as_ref(), &state.limits, &[(format!("signup:ip:{ip}"), state.limits.signup_per_ip)]).await
+}
+
+/// The key of the client's per-address rate limits (`ClientAddr::bucket`: behind a trusted
+/// proxy, the address it forwarded for; an IPv6 client's /64).
 #[cfg(feature = "ssr")]
 pub async fn client_ip() -> String {
-    use std::net::SocketAddr;
-    leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
-        .await
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|_| "unknown".to_owned())
+    leptos_axum::extract::<crate::ratelimit::ClientAddr>().await.map(|c| c.bucket()).unwrap_or_else(|_| "unknown".to_owned())
 }
 
 #[server(prefix = "/api/fn", endpoint = "header")]
@@ -93,7 +96,9 @@ pub async fn register(
     let result = async {
         let state = crate::state::app_state()?;
         let session = session().await?;
-        let user = service::create_account(&state.db, reg.validate()?).await?;
+        let reg = reg.validate()?;
+        check_signup_rate(&state, &client_ip().await).await?;
+        let user = service::create_account(&state.db, reg).await?;
         let notices = session::sign_in(&state, &session, &user).await?;
         Ok::<_, AppError>((user, notices))
     }

@@ -68,6 +68,7 @@ pub async fn place_order(
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
         let key = service::check_idempotency_key(Some(&idempotency_key))?;
+        service::check_checkout_rate(&state, user.user_id, &crate::accounts::client_ip().await).await?;
         match service::checkout(&state, &user, &key, &req).await {
             Ok((r, _)) => Ok(Placed { order_id: r.order_id, status: r.status, message: None, client_secret: r.client_secret }),
             Err(AppError::PaymentDeclined(message)) => {
@@ -110,6 +111,7 @@ pub async fn pay_order(order_id: i64, payment_method_id: Option<String>, saved_c
     use crate::error::AppError;
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+        service::check_checkout_rate(&state, user.user_id, &crate::accounts::client_ip().await).await?;
         let id = crate::ids::OrderId(order_id);
         let paid = if saved_card.is_some_and(|s| !s.is_empty()) {
             service::pay_with_saved(&state, &user, id).await

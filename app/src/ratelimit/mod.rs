@@ -65,6 +65,12 @@ pub struct RateLimits {
     pub sale_buy_per_ip: Rule,
     /// REST requests made with one API token.
     pub api_token: Rule,
+    /// New accounts per client address (an IPv6 client's /64): one script cannot make
+    /// thousands of accounts to hold thousands of places in a waiting room.
+    pub signup_per_ip: Rule,
+    /// Checkout attempts (placing an order, paying it), per shopper and per client address.
+    pub checkout_per_user: Rule,
+    pub checkout_per_ip: Rule,
 }
 
 impl Default for RateLimits {
@@ -80,11 +86,18 @@ impl Default for RateLimits {
             sale_buy_per_ip: Rule { limit: 600, per: Duration::from_secs(60) },
             // A program syncing a catalog: bursts of 600, then 20 a second.
             api_token: Rule { limit: 600, per: Duration::from_secs(30) },
+            // A household signs up a few people; a script signs up thousands.
+            signup_per_ip: Rule { limit: 5, per: Duration::from_secs(3600) },
+            // A shopper retrying a declined card a few times, never a card-testing script.
+            checkout_per_user: Rule { limit: 20, per: Duration::from_secs(600) },
+            checkout_per_ip: Rule { limit: 200, per: Duration::from_secs(600) },
         }
     }
 }
 
 
+#[cfg(feature = "ssr")]
+pub mod client;
 #[cfg(feature = "ssr")]
 pub mod embedded;
 #[cfg(feature = "ssr")]
@@ -92,6 +105,8 @@ pub mod port;
 #[cfg(feature = "ssr")]
 pub mod redis;
 
+#[cfg(feature = "ssr")]
+pub use client::{ClientAddr, TrustedProxies};
 #[cfg(feature = "ssr")]
 pub use embedded::MemoryRateLimiter;
 #[cfg(feature = "ssr")]

@@ -1,11 +1,11 @@
 //! `POST /api/v1/auth/register`, `/login`, `/logout` and `GET /api/v1/auth/me` (cookie session).
 
-use std::net::SocketAddr;
 
-use app::accounts::{CurrentUser, Registration, check_signin_rate, service, session};
+use app::accounts::{CurrentUser, Registration, check_signin_rate, check_signup_rate, service, session};
 use app::state::AppState;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use app::ratelimit::ClientAddr;
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -44,10 +44,12 @@ pub struct LoginBody {
 
 /// Creates an account and signs it in; a guest cart in the session is kept.
 #[utoipa::path(tag = "auth", post, path = "/api/v1/auth/register", request_body(content = String, description = "{\"email\", \"password\", \"role\"?: \"shopper\"|\"seller\", \"seller_name\"?}"),
-    responses((status = 201, body = SignedIn), (status = 400, description = "Field errors, e.g. email already registered", body = ErrorBody)))]
-pub async fn register(State(state): State<AppState>, caller: Caller, JsonBody(body): JsonBody<RegisterBody>) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
-    let reg = Registration { email: body.email, password: body.password, role: body.role, seller_name: body.seller_name };
-    let user = service::create_account(&state.db, reg.validate()?).await?;
+    responses((status = 201, body = SignedIn), (status = 400, description = "Field errors, e.g. email already registered", body = ErrorBody), (status = 429, description = "Too many sign-ups from this address; Retry-After says when", body = ErrorBody)))]
+pub async fn register(State(state): State<AppState>, client: ClientAddr, caller: Caller, JsonBody(body): JsonBody<RegisterBody>) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
+    let reg = Registration { email: body.email, password: body.password, role: body.role, seller_name: body.seller_name }.validate()?;
+    // Counted once the request is sound: a typo in the form costs no sign-up.
+    check_signup_rate(&state, &client.bucket()).await?;
+    let user = service::create_account(&state.db, reg).await?;
     let notices = session::sign_in(&state, &caller.session, &user).await?;
     Ok((StatusCode::CREATED, Json(SignedIn { user, notices })))
 }
@@ -57,11 +59,11 @@ pub async fn register(State(state): State<AppState>, caller: Caller, JsonBody(bo
     responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     caller: Caller,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<SignedIn>, ApiError> {
-    check_signin_rate(&state, &addr.ip().to_string(), &body.email).await?;
+    check_signin_rate(&state, &client.bucket(), &body.email).await?;
     let user = service::authenticate(&state.db, &body.email, &body.password).await?;
     let notices = session::sign_in(&state, &caller.session, &user).await?;
     Ok(Json(SignedIn { user, notices }))

@@ -63,8 +63,9 @@ impl FromQuery for SellerOrderQuery {
     responses((status = 201, body = CheckoutResult), (status = 200, description = "A replay of an earlier request", body = CheckoutResult),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 402, description = "Card declined", body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn checkout(State(state): State<AppState>, SignedInUser(user): SignedInUser, headers: HeaderMap, JsonBody(req): JsonBody<CheckoutRequest>) -> Result<(StatusCode, Json<CheckoutResult>), ApiError> {
+pub async fn checkout(State(state): State<AppState>, client: app::ratelimit::ClientAddr, SignedInUser(user): SignedInUser, headers: HeaderMap, JsonBody(req): JsonBody<CheckoutRequest>) -> Result<(StatusCode, Json<CheckoutResult>), ApiError> {
     let key = check_idempotency_key(headers.get("idempotency-key").and_then(|v| v.to_str().ok()))?;
+    service::check_checkout_rate(&state, user.user_id, &client.bucket()).await?;
     let (result, replayed) = service::checkout(&state, &user, &key, &req).await?;
     Ok((if replayed { StatusCode::OK } else { StatusCode::CREATED }, Json(result)))
 }
@@ -83,7 +84,8 @@ pub async fn setup_card(State(state): State<AppState>, SignedInUser(user): Signe
 #[utoipa::path(tag = "orders", post, path = "/api/v1/orders/{id}/pay", params(("id" = i64, Path)),
     request_body(content = String, description = r#"{"payment_method_id": "pm_…"}, or {"saved_card": true} for an express buy's order"#, content_type = "application/json"),
     responses((status = 200, body = CheckoutResult), (status = 402, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn pay(State(state): State<AppState>, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>, JsonBody(body): JsonBody<PayBody>) -> Result<Json<CheckoutResult>, ApiError> {
+pub async fn pay(State(state): State<AppState>, client: app::ratelimit::ClientAddr, SignedInUser(user): SignedInUser, Id(id): Id<OrderId>, JsonBody(body): JsonBody<PayBody>) -> Result<Json<CheckoutResult>, ApiError> {
+    service::check_checkout_rate(&state, user.user_id, &client.bucket()).await?;
     Ok(Json(if body.saved_card { service::pay_with_saved(&state, &user, id).await? } else { service::pay_again(&state, &user, id, &body.payment_method_id).await? }))
 }
 

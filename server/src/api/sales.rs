@@ -5,13 +5,13 @@
 //! `GET`/`PUT /api/v1/seller/sales/{id}`, `POST …/{id}/cancel`, `POST …/{id}/end`,
 //! `PUT …/{id}/extras` and `GET …/{id}/report` for sellers (an admin: any).
 
-use std::net::SocketAddr;
 
 use app::flash::{BuyRequest, DrawView, ExtrasSwitch, FairnessReport, HoldView, QueueView, RegisterRequest, RegistrationView, SaleInput, SaleView, SellerSale, service};
 use app::ids::SaleId;
 use app::state::AppState;
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use app::ratelimit::ClientAddr;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use super::guard::{Caller, Id, JsonBody, OptionalJsonBody, SellerUser, SignedInUser};
@@ -40,8 +40,8 @@ pub async fn get(State(state): State<AppState>, Id(id): Id<SaleId>) -> Result<Js
 #[utoipa::path(tag = "sales", post, path = "/api/v1/sales/{id}/queue", params(("id" = i64, Path)),
     responses((status = 200, body = QueueView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "The sale is over", body = ErrorBody), (status = 429, description = "Rate limited; Retry-After says when", body = ErrorBody), (status = 503, description = "The queue is unreachable; Retry-After says when to try again", body = ErrorBody)))]
-pub async fn join(State(state): State<AppState>, ConnectInfo(addr): ConnectInfo<SocketAddr>, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<Json<QueueView>, ApiError> {
-    Ok(Json(service::join(&state, &user, &addr.ip().to_string(), id).await?))
+pub async fn join(State(state): State<AppState>, client: ClientAddr, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<Json<QueueView>, ApiError> {
+    Ok(Json(service::join(&state, &user, &client.bucket(), id).await?))
 }
 
 /// Where the caller stands in the waiting room, without joining (404 when not in line).
@@ -107,12 +107,12 @@ pub async fn unregister(State(state): State<AppState>, SignedInUser(user): Signe
         (status = 503, description = "The gate is unreachable; Retry-After says when to try again", body = ErrorBody)))]
 pub async fn buy(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     SignedInUser(user): SignedInUser,
     Id(id): Id<SaleId>,
     JsonBody(req): JsonBody<BuyRequest>,
 ) -> Result<(StatusCode, Json<HoldView>), ApiError> {
-    let (hold, new) = service::buy(&state, &user, &addr.ip().to_string(), id, &req).await?;
+    let (hold, new) = service::buy(&state, &user, &client.bucket(), id, &req).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(hold)))
 }
 

@@ -299,7 +299,115 @@ async fn guessing_the_current_password_counts_as_signing_in(backend: Backend) ->
     Ok(())
 }
 
+/// Sign-ups are limited per client address and checkouts per shopper: 429 with `Retry-After`
+/// and a sentence, in JSON and on the form without JavaScript (which keeps what was typed,
+/// never the password); a refused form costs nothing; another client has their own allowance.
+async fn sign_up_and_checkout_have_allowances(backend: Backend) -> anyhow::Result<()> {
+    let rule = |s: &str| app::ratelimit::Rule::parse(s).map_err(anyhow::Error::msg);
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.rate_limits.signup_per_ip = rule("2/1h")?;
+    cfg.rate_limits.checkout_per_user = rule("2/1h")?;
+    cfg.trusted_proxies = app::ratelimit::TrustedProxies::parse("127.0.0.1").map_err(anyhow::Error::msg)?;
+    let app = spawn_app_with(cfg).await?;
+    let sign_up = |email: &str, from: &str| {
+        let req = cookie_client().post(app.url("/api/v1/auth/register")).header("x-forwarded-for", from).json(&json!({"email": email, "password": "long enough"}));
+        async move {
+            let res = req.send().await?;
+            let retry = res.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+            Ok::<_, anyhow::Error>((res.status().as_u16(), retry, res.json::<serde_json::Value>().await?))
+        }
+    };
+    assert_eq!(sign_up("one@example.com", "198.51.100.1").await?.0, 201);
+    assert_eq!(sign_up("not an email", "198.51.100.1").await?.0, 400, "a refused form is not a sign-up");
+    assert_eq!(sign_up("two@example.com", "198.51.100.1").await?.0, 201);
+    let (status, retry, body) = sign_up("three@example.com", "198.51.100.1").await?;
+    assert_eq!(status, 429, "{body}");
+    assert!(retry.is_some_and(|r| (1..=3600).contains(&r)), "Retry-After {retry:?}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("Please wait")), "{body}");
+    assert_eq!(sign_up("four@example.com", "198.51.100.2").await?.0, 201, "another client");
+    // Without JavaScript: back on the form with the reason and the email kept, not the password.
+    let res = cookie_client()
+        .post(app.url("/api/fn/register"))
+        .header("accept", "text/html")
+        .header("origin", app.address.as_str())
+        .header("x-forwarded-for", "198.51.100.1")
+        .form(&[("email", "five@example.com"), ("password", "my secret words")])
+        .send()
+        .await?;
+    assert_eq!(res.status().as_u16(), 302);
+    let to = res.headers()["location"].to_str()?.to_owned();
+    assert!(to.starts_with("/register?") && to.contains("five%40example.com") && to.contains("wait"), "{to}");
+    assert!(!to.contains("secret"), "the password is never put in a link: {to}");
+
+    // Checkout: a shopper's third attempt within the hour is turned away before anything is reserved.
+    let cy = app.visitor();
+    cy.register("cy@example.com", "long enough").await?;
+    let sku = crate::cart_api::in_stock_skus(&app, 1, 1).await?.remove(0);
+    cy.post("/api/v1/cart/items", json!({"sku": sku, "quantity": 1})).await?;
+    let checkout = |key: &'static str| {
+        let req = cy.client.post(app.url("/api/v1/orders/checkout")).header("Idempotency-Key", key).json(&json!({
+            "shipping_address": {"name": "Cy Lee", "line1": "Main St 1", "city": "Berlin", "postal_code": "10115", "country": "DE"},
+            "shipping_method": "standard", "payment_method_id": "pm_card_visa_chargeDeclined"
+        }));
+        async move { Ok::<u16, anyhow::Error>(req.send().await?.status().as_u16()) }
+    };
+    assert_eq!(checkout("declined-1").await?, 402);
+    assert_ne!(checkout("declined-1").await?, 429, "the second attempt within the hour");
+    assert_eq!(checkout("declined-2").await?, 429, "a third attempt within the hour");
+    Ok(())
+}
+
+/// A wrong sign-in sent with `X-Forwarded-For: forwarded_for`: its status.
+async fn sign_in_from(app: &crate::helpers::TestApp, forwarded_for: &str) -> anyhow::Result<u16> {
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": "nobody@example.com", "password": "a wrong one"}))
+        .send()
+        .await?;
+    Ok(res.status().as_u16())
+}
+
+/// Behind a trusted proxy every client has their own sign-in allowance, read from the
+/// right-most address the proxies did not add; what anyone else sends in the header is not
+/// believed; IPv6 clients share one allowance per /64.
+async fn the_client_behind_a_trusted_proxy_has_their_own_allowance(backend: Backend) -> anyhow::Result<()> {
+    let rule = |s: &str| app::ratelimit::Rule::parse(s).map_err(anyhow::Error::msg);
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.rate_limits.signin_per_ip = rule("2/1h")?;
+    cfg.rate_limits.signin_per_email = rule("100/1h")?;
+    cfg.trusted_proxies = app::ratelimit::TrustedProxies::parse("127.0.0.1, 10.0.0.0/8").map_err(anyhow::Error::msg)?;
+    let app = spawn_app_with(cfg).await?;
+    let login = |forwarded_for: &'static str| sign_in_from(&app, forwarded_for);
+    for _ in 0..2 {
+        assert_eq!(login("198.51.100.1").await?, 401);
+    }
+    assert_eq!(login("198.51.100.1").await?, 429, "the third try of one client within the hour");
+    assert_eq!(login("198.51.100.2").await?, 401, "another client behind the same proxy has their own allowance");
+    assert_eq!(login("198.51.100.3, 10.0.0.7").await?, 401, "behind two proxies");
+    assert_eq!(login("203.0.113.99, 198.51.100.1").await?, 429, "a made-up first hop does not make a new client");
+    for _ in 0..2 {
+        assert_eq!(login("2001:db8:1:2::1").await?, 401);
+    }
+    assert_eq!(login("2001:db8:1:2:ffff::9").await?, 429, "the same /64");
+    assert_eq!(login("2001:db8:1:3::1").await?, 401, "another /64");
+
+    // Trusting no proxy (the default): the header is ignored, everyone here is the socket's peer.
+    let mut cfg = test_config(fresh_database_url(backend).await?);
+    cfg.rate_limits.signin_per_ip = rule("2/1h")?;
+    cfg.rate_limits.signin_per_email = rule("100/1h")?;
+    let app = spawn_app_with(cfg).await?;
+    let mut statuses = Vec::new();
+    for forged in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        statuses.push(sign_in_from(&app, forged).await?);
+    }
+    assert_eq!(statuses, [401, 401, 429], "forged addresses share the peer's allowance");
+    Ok(())
+}
+
 crate::on_both_databases!(
+    sign_up_and_checkout_have_allowances,
+    the_client_behind_a_trusted_proxy_has_their_own_allowance,
     registration_signs_in_and_rejects_bad_input,
     sign_in_checks_the_password_and_rotates_the_session,
     secure_cookies_when_configured,

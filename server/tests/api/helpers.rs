@@ -71,6 +71,13 @@ pub fn test_config(database_url: String) -> Config {
     cfg.data_dir = data_dir;
     cfg.site_addr = "127.0.0.1:0".parse().expect("a literal address");
     cfg.site_root = std::env::var("SELLOUT_SITE_ROOT").map(PathBuf::from).unwrap_or_else(|_| "target/site".into());
+    // Every test's shoppers sign up and check out from 127.0.0.1, as a whole office behind one
+    // address would: the per-address and per-shopper allowances of a real shop are tested on
+    // their own (`accounts::sign_up_and_checkout_have_allowances`).
+    let plenty = app::ratelimit::Rule { limit: 100_000, per: std::time::Duration::from_secs(3600) };
+    cfg.rate_limits.signup_per_ip = plenty;
+    cfg.rate_limits.checkout_per_user = plenty;
+    cfg.rate_limits.checkout_per_ip = plenty;
     cfg
 }
 

@@ -66,6 +66,14 @@ pub(crate) async fn announce_stock(state: &AppState, products: impl Iterator<Ite
     }
 }
 
+/// Checkout attempts (placing an order, paying one) of one shopper and from one client address
+/// (`ClientAddr::bucket`): 429 past `SELLOUT_RATE_CHECKOUT_PER_USER` or `…_PER_IP`, before
+/// anything is reserved or sent to the payment provider.
+pub async fn check_checkout_rate(state: &AppState, user_id: i64, ip: &str) -> Result<(), AppError> {
+    let limits = &state.limits;
+    crate::ratelimit::enforce(state.stores.rate_limiter.as_ref(), limits, &[(format!("checkout:user:{user_id}"), limits.checkout_per_user), (format!("checkout:ip:{ip}"), limits.checkout_per_ip)]).await
+}
+
 pub(crate) async fn own_order(db: &DatabaseConnection, user_id: i64, order_id: i64) -> Result<order::Model, AppError> {
     order::Entity::find_by_id(order_id)
         .filter(order::Column::UserId.eq(user_id))
