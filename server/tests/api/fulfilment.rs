@@ -433,7 +433,42 @@ async fn a_seller_cancels_their_share_and_the_rest_still_ships(backend: Backend)
     Ok(())
 }
 
+/// The shopper cancels at the moment the seller ships: whichever wins, the money is right. A
+/// shipped order is charged; a cancelled one has its authorization released or, if the
+/// shipment's capture came first, everything refunded, once.
+async fn a_cancel_crossing_a_shipment_never_keeps_the_money(backend: Backend) -> anyhow::Result<()> {
+    use app::db::{order, refund};
+    use app::states::OrderStatus;
+    let app = spawn_app(backend).await?;
+    let (ann, _) = two_sellers(&app).await?;
+    for round in 0..8 {
+        let (cy, id) = bought(&app, &[("BEANIE-NAVY", 1)]).await?;
+        let (ship_url, cancel_url) = (format!("/api/v1/seller/orders/{id}/ship"), format!("/api/v1/orders/{id}/cancel"));
+        let (ship, cancel) = futures::join!(ann.post(&ship_url, json!({"tracking_number": format!("JJD{round}")})), cy.post(&cancel_url, json!({})));
+        let (ship, cancel) = (ship?, cancel?);
+        assert!(ship.0 == 200 || ship.0 == 409, "round {round}: {ship:?}");
+        assert!(cancel.0 == 200 || cancel.0 == 409, "round {round}: {cancel:?}");
+        let o = order::Entity::find_by_id(id).one(&app.db).await?.unwrap();
+        let p = payment::Entity::find().filter(payment::Column::OrderId.eq(id)).one(&app.db).await?.unwrap();
+        let refunds = refund::Entity::find().filter(refund::Column::OrderId.eq(id)).all(&app.db).await?;
+        match o.status {
+            OrderStatus::Shipped => assert_eq!((p.state, o.refunded, refunds.len()), (PaymentState::Captured, 0, 0), "round {round}: shipped and charged"),
+            OrderStatus::Cancelled => match p.state {
+                PaymentState::Voided => assert!(refunds.is_empty(), "round {round}"),
+                PaymentState::Refunded => {
+                    assert_eq!((o.refunded, refunds.len()), (o.total, 1), "round {round}: captured first, all of it refunded once");
+                    assert!(refunds[0].provider_refund_id.is_some(), "round {round}");
+                }
+                other => panic!("round {round}: a cancelled order's payment is {other:?}"),
+            },
+            other => panic!("round {round}: the order is {other:?}"),
+        }
+    }
+    Ok(())
+}
+
 crate::on_both_databases!(
+    a_cancel_crossing_a_shipment_never_keeps_the_money,
     each_seller_ships_and_refunds_their_own_share,
     a_seller_cancels_their_share_and_the_rest_still_ships,
     each_seller_sees_only_their_share_of_a_shared_order,

@@ -614,7 +614,8 @@ pub async fn ship(state: &AppState, user: &CurrentUser, OrderId(order_id): Order
     let txn = state.writer.begin().await?;
     let changed = || AppError::Conflict(format!("Order {order_id} changed just now. Reload it and try again."));
     if !lock_order(&txn, order_id, &[OrderStatus::Paid]).await? {
-        return Err(changed());
+        drop(txn);
+        return Err(super::refund::captured_then_cancelled(state, order_id).await?.unwrap_or_else(changed));
     }
     if write_shipments(&txn, order_id, &sellers, Some((tracking, carrier)), None).await? == 0 {
         return Err(changed());

@@ -102,6 +102,45 @@ pub async fn refund_order(state: &AppState, user: &CurrentUser, OrderId(order_id
     one(db, user, order_id).await
 }
 
+/// After a shipment (or a share's cancel) captured the payment, the order turned out to have
+/// been cancelled meanwhile (the shopper's cancel crossed it: it voids only an authorization,
+/// and the capture came first). Everything captured goes back, once whoever else gets here,
+/// with the stock already returned by the cancel; the 409 to answer. None when the order was
+/// not cancelled (something else changed it).
+pub(super) async fn captured_then_cancelled(state: &AppState, order_id: i64) -> Result<Option<AppError>, AppError> {
+    let db = &state.db;
+    let Some(o) = order::Entity::find_by_id(order_id).one(db).await? else { return Ok(None) };
+    if o.status != OrderStatus::Cancelled {
+        return Ok(None);
+    }
+    let answer = Some(AppError::Conflict(format!("Order {order_id} was cancelled by the shopper just now, so nothing was shipped; the payment taken for it is refunded.")));
+    let Ok(p) = captured_payment(db, order_id).await else { return Ok(answer) };
+    let txn = state.writer.begin().await?;
+    let taken = order::Entity::update_many()
+        .col_expr(order::Column::Refunded, Expr::col(order::Column::Total))
+        .col_expr(order::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(order::Column::Id.eq(order_id))
+        .filter(order::Column::Status.eq(OrderStatus::Cancelled))
+        .filter(order::Column::Refunded.eq(0))
+        .exec(&txn)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Ok(answer);
+    }
+    let row = refund_row(&p, o.total, "cancelled", None, &[]).insert(&txn).await?;
+    txn.commit().await?;
+    tracing::warn!(order_id, "a payment captured for an order cancelled at the same moment: refunded in full");
+    complete(state, row).await?;
+    payment::Entity::update_many()
+        .col_expr(payment::Column::State, Expr::value(PaymentState::Refunded))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(payment::Column::Id.eq(p.id))
+        .filter(payment::Column::State.is_in([PaymentState::Captured, PaymentState::Settled]))
+        .exec(db)
+        .await?;
+    Ok(answer)
+}
+
 /// The order's captured payment, which refunds come out of.
 async fn captured_payment(db: &DatabaseConnection, order_id: i64) -> Result<payment::Model, AppError> {
     payment::Entity::find()
@@ -153,7 +192,11 @@ pub(super) async fn cancel_share(state: &AppState, user: &CurrentUser, part: &Pa
     let p = captured_payment(db, order_id).await?;
     let changed = || AppError::Conflict(format!("Order {order_id} changed just now. Reload it and try again."));
     let txn = state.writer.begin().await?;
-    if !lock_order(&txn, order_id, &[OrderStatus::Paid]).await? || write_shipments(&txn, order_id, &sellers, None, Some(reason)).await? != sellers.len() as u64 {
+    if !lock_order(&txn, order_id, &[OrderStatus::Paid]).await? {
+        drop(txn);
+        return Err(captured_then_cancelled(state, order_id).await?.unwrap_or_else(changed));
+    }
+    if write_shipments(&txn, order_id, &sellers, None, Some(reason)).await? != sellers.len() as u64 {
         return Err(changed());
     }
     // Read again under the order's lock: what is refunded now, which shares are left.
