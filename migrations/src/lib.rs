@@ -19,6 +19,7 @@ mod m20261206_000012_refund_guards;
 mod m20261206_000013_abuse_guards;
 mod m20261207_000014_seller_fulfilment;
 mod m20261207_000015_shipments;
+mod m20261207_000016_sale_eligibility;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_abuse_guards::Migration),
             Box::new(m20261207_000014_seller_fulfilment::Migration),
             Box::new(m20261207_000015_shipments::Migration),
+            Box::new(m20261207_000016_sale_eligibility::Migration),
         ]
     }
 }

@@ -30,6 +30,8 @@ pub struct Model {
     /// The seller's switch: while this sale is live the shop's pages go without their extras
     /// (recommendations, reviews, wishlist), leaving the database to the sale.
     pub extras_off: bool,
+    /// Only accounts made before the sale was scheduled (`created_at`) may join its line.
+    pub existing_accounts_only: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -113,6 +113,10 @@ pub fn NewSale() -> impl IntoView {
             <Field label="Units" name="allocation" kind="number" value=kept("allocation", "") feedback />
             <Field label="Most per shopper" name="per_buyer_limit" kind="number" value=kept("per_buyer_limit", "1") feedback />
             <Field label="Shoppers let in per second" name="admission_rate" kind="number" value=kept("admission_rate", "50") feedback />
+            <label class="check">
+                <input type="checkbox" name="existing_accounts_only" value="true" checked=!feedback.kept("existing_accounts_only").is_empty() />
+                " Only accounts that exist now may join (accounts made after you schedule the sale cannot)"
+            </label>
             <button type="submit" disabled=move || schedule.pending().get()>
                 {move || if schedule.pending().get() { "Scheduling…" } else { "Schedule the sale" }}
             </button>

@@ -66,6 +66,10 @@ pub struct SaleInput {
     /// Buyers the waiting room lets in per second.
     #[serde(default = "default_admission_rate")]
     pub admission_rate: i64,
+    /// Only accounts that existed when the sale was announced (scheduled) may join its line:
+    /// accounts made by the thousand once the sale is known hold no places.
+    #[serde(default)]
+    pub existing_accounts_only: bool,
 }
 
 fn one() -> i64 {
@@ -115,6 +119,10 @@ pub struct SaleView {
     pub draw_seed_sha256: String,
     /// The seed itself, revealed once the sale has started (see `GET /api/v1/sales/{id}/draw`).
     pub draw_seed: Option<String>,
+    /// When the sale was announced (scheduled).
+    pub announced_at: String,
+    /// Only accounts made before `announced_at` may join.
+    pub existing_accounts_only: bool,
 }
 
 /// A shopper's place in a sale's waiting room (`POST /api/v1/sales/{id}/queue`; calling it

@@ -124,6 +124,12 @@ pub fn SalePage() -> impl IntoView {
                                     _ => view! { {when} }.into_any(),
                                 }}</p>
                                 <p data-testid="sale-remaining" aria-live="polite">{move || format!("{} of {allocated} left · at most {limit} per shopper", live.remaining.get().unwrap_or(remaining))}</p>
+                                {s.existing_accounts_only.then(|| view! {
+                                    <p class="notice" data-testid="sale-eligibility">{format!(
+                                        "Only accounts that existed when this sale was announced ({} UTC) can join its line.",
+                                        s.announced_at.replace('T', " ").get(..16).unwrap_or_default()
+                                    )}</p>
+                                })}
                                 <QueuePanel sale=s.clone() buy />
                                 <p><a href=crate::catalog::product_path(s.product_id)>"See the product"</a></p>
                                 <details class="muted small">

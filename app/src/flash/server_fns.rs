@@ -162,6 +162,7 @@ pub async fn schedule_sale(
     allocation: String,
     per_buyer_limit: String,
     admission_rate: String,
+    existing_accounts_only: Option<String>,
 ) -> Result<super::SellerSale, AppError> {
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
@@ -177,6 +178,7 @@ pub async fn schedule_sale(
             allocation: number("allocation", &allocation),
             per_buyer_limit: number("per_buyer_limit", &per_buyer_limit),
             admission_rate: number("admission_rate", &admission_rate),
+            existing_accounts_only: existing_accounts_only.as_deref().is_some_and(|v| !v.is_empty() && v != "false"),
         };
         errors.finish()?;
         super::service::schedule(&state, &user, input).await

@@ -271,7 +271,47 @@ async fn sale_pages_render_on_the_server(backend: Backend) -> anyhow::Result<()>
     Ok(())
 }
 
+/// A sale "only for accounts that existed when it was announced": an older account joins the
+/// line, one made after the sale was scheduled gets a 403 saying why; the sale says so.
+async fn only_accounts_older_than_the_sale_may_join(app: TestApp) -> anyhow::Result<()> {
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    product_with_stock(&ann, "FS-OLD").await?;
+    let old = app.visitor();
+    old.register("old@example.com", "long enough").await?;
+    let mut body = sale("FS-OLD", 2999, 3);
+    body["existing_accounts_only"] = json!(true);
+    let (status, s) = ann.post("/api/v1/seller/sales", body).await?;
+    assert_eq!(status, 201, "{s}");
+    assert_eq!(s["existing_accounts_only"], true, "{s}");
+    let id = s["sale_id"].as_i64().unwrap();
+    let new = app.visitor();
+    new.register("new@example.com", "long enough").await?;
+
+    let (status, q) = old.post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;
+    assert_eq!(status, 200, "an account older than the sale joins: {q}");
+    let (status, q) = new.post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;
+    assert_eq!(status, 403, "{q}");
+    assert!(q["error"]["message"].as_str().is_some_and(|m| m.contains("only for accounts that existed when it was announced")), "{q}");
+    assert_eq!(new.get(&format!("/api/v1/sales/{id}/queue")).await?.0, 404, "not in the line");
+    let (_, view) = app.get_json(&format!("/api/v1/sales/{id}")).await?;
+    assert_eq!(view["existing_accounts_only"], true, "{view}");
+    assert!(view["announced_at"].as_str().is_some_and(|a| !a.is_empty()), "{view}");
+    let page = reqwest::get(app.url(&format!("/sales/{id}"))).await?.text().await?;
+    assert!(page.contains("Only accounts that existed when this sale was announced"), "the sale page says so before anyone joins");
+    Ok(())
+}
+
+async fn only_older_accounts_join_on_the_embedded_room(backend: Backend) -> anyhow::Result<()> {
+    only_accounts_older_than_the_sale_may_join(spawn_app(backend).await?).await
+}
+
+async fn only_older_accounts_join_on_the_redis_room(backend: Backend) -> anyhow::Result<()> {
+    only_accounts_older_than_the_sale_may_join(crate::helpers::spawn_app_with_redis(backend).await?).await
+}
+
 crate::on_both_databases!(
+    only_older_accounts_join_on_the_embedded_room,
+    only_older_accounts_join_on_the_redis_room,
     sale_pages_render_on_the_server,
     a_sale_may_be_changed_until_it_starts,
     scheduling_moves_the_allocation_out_of_ordinary_stock,

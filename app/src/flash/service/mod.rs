@@ -122,6 +122,8 @@ async fn view(db: &impl ConnectionTrait, sale: &flash_sale::Model, now: DateTime
         seconds_to_end: (sale.ends_at - now).num_seconds(),
         draw_seed_sha256: sha256_hex(sale.draw_seed.as_deref().unwrap_or_default()),
         draw_seed: sale.draw_seed.clone().filter(|_| now >= sale.starts_at),
+        announced_at: rfc3339(sale.created_at),
+        existing_accounts_only: sale.existing_accounts_only,
     };
     Ok((view, product.seller_id))
 }
@@ -308,6 +310,7 @@ mod tests {
             draw_seed: None,
             gate_secret: None,
             extras_off: false,
+            existing_accounts_only: false,
         };
         assert_eq!(state_of(&sale, at("2026-12-03T11:59:59Z")), SaleState::Upcoming);
         assert_eq!(state_of(&sale, at("2026-12-03T12:00:00Z")), SaleState::Live, "live from the start, whatever the stored status says");

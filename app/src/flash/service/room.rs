@@ -114,6 +114,9 @@ pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sa
     if matches!(state_of(&sale, now), SaleState::Ended | SaleState::Cancelled) {
         return Err(AppError::Conflict("This sale is over; its line is closed.".to_owned()));
     }
+    if let Some(why) = not_eligible(state, &sale, user).await? {
+        return Err(AppError::Forbidden(why));
+    }
     let buyer = user.user_id.to_string();
     let ticket = ticket_of(seed(&sale), user.user_id);
     let draw = (now < sale.starts_at).then(|| draw_score(&ticket));
@@ -124,6 +127,20 @@ pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sa
         answer = room.join(id, &buyer, &ticket, draw).await.map_err(unavailable)?;
     }
     view(&sale, answer, remaining(state, &sale).await?, user.user_id, now)
+}
+
+/// Why `user` may not join `sale`'s line (none: they may).
+pub async fn not_eligible(state: &AppState, sale: &flash_sale::Model, user: &CurrentUser) -> Result<Option<String>, AppError> {
+    if !sale.existing_accounts_only {
+        return Ok(None);
+    }
+    let made = crate::db::user::Entity::find_by_id(user.user_id).one(&state.db).await?.map(|u| u.created_at);
+    Ok(made.filter(|at| *at > sale.created_at).map(|_| {
+        format!(
+            "This sale is only for accounts that existed when it was announced ({} UTC); yours was made later, so it cannot join this line.",
+            sale.created_at.format("%Y-%m-%d %H:%M")
+        )
+    }))
 }
 
 /// Where the shopper stands, without joining.

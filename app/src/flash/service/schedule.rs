@@ -83,6 +83,7 @@ pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) ->
         draw_seed: Set(Some(super::secret())),
         gate_secret: Set(Some(super::secret())),
         extras_off: Set(false),
+        existing_accounts_only: Set(input.existing_accounts_only),
         ..Default::default()
     }
     .insert(&txn)
@@ -134,6 +135,7 @@ pub async fn update(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, in
         .col_expr(flash_sale::Column::Allocated, Expr::value(input.allocation))
         .col_expr(flash_sale::Column::PerBuyerLimit, Expr::value(input.per_buyer_limit))
         .col_expr(flash_sale::Column::AdmissionRate, Expr::value(input.admission_rate))
+        .col_expr(flash_sale::Column::ExistingAccountsOnly, Expr::value(input.existing_accounts_only))
         .filter(flash_sale::Column::Id.eq(id))
         .filter(flash_sale::Column::Status.eq(SaleStatus::Scheduled))
         .filter(flash_sale::Column::StartsAt.gt(now))
@@ -226,6 +228,7 @@ mod tests {
             allocation: 10,
             per_buyer_limit: 1,
             admission_rate: 50,
+            existing_accounts_only: false,
         }
     }
 
