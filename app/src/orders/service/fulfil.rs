@@ -101,7 +101,8 @@ impl Part {
         let o = &self.order;
         let address: crate::accounts::AddressInput = serde_json::from_str(&o.shipping_address).unwrap_or_default();
         let whole = self.whole();
-        let (total, refunded) = if whole { (o.total, o.refunded) } else { share_of(self.items.iter().filter(|i| self.is_mine(i))) };
+        let total = if whole { o.total } else { share_of(self.items.iter().filter(|i| self.is_mine(i))).0 };
+        let refunded = self.summary_refunded();
         let shipments = self.shipment_views(names);
         SellerOrder {
             order_id: o.id,
