@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { test, expect, type APIRequestContext } from "./fixtures";
 import { hydrated } from "./shop";
 
@@ -110,4 +112,47 @@ test.describe("without JavaScript", () => {
     await expect(page.getByRole("alert")).toContainText("do not match");
     await expect(page.getByLabel("Email")).toHaveValue("nobody-here@example.com");
   });
+});
+
+/** The secret of the newest link mailed to `email` to confirm it, once the outbox has sent it. */
+async function mailedLink(email: string, atLeast: number): Promise<string> {
+  const log = path.join(process.env.E2E_DATA_DIR ?? "/tmp/sellout-e2e", "mail.log");
+  const needle = `To: ${email}\nSubject: Confirm your email address`;
+  let tokens: string[] = [];
+  await expect
+    .poll(() => {
+      const text = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "";
+      tokens = text.split(needle).slice(1).map((m) => /\/account\/verify\?token=([0-9a-f]{64})/.exec(m)?.[1] ?? "");
+      return tokens.length;
+    }, { timeout: 15_000 })
+    .toBeGreaterThanOrEqual(atLeast);
+  return tokens[tokens.length - 1];
+}
+
+test("a new shopper confirms their email address from the mailed link, after asking for it again", async ({ page }) => {
+  const email = uniqueEmail("confirm");
+  await page.goto("/register");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("a good password");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("account-link")).toBeVisible();
+  await mailedLink(email, 1);
+
+  await page.goto("/account");
+  await hydrated(page);
+  await expect(page.getByTestId("email-unconfirmed")).toContainText(`${email} is not confirmed yet`);
+  await page.getByRole("button", { name: "Send the link again" }).click();
+  await expect(page.getByTestId("link-sent")).toBeVisible();
+  const token = await mailedLink(email, 2);
+
+  await page.goto(`/account/verify?token=${token}`);
+  await hydrated(page);
+  await expect(page.getByTestId("email-confirmed")).toHaveCount(0); // opening the link confirms nothing by itself
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page.getByTestId("email-confirmed")).toHaveText("Thank you: your email address is confirmed.");
+  await page.goto("/account");
+  await hydrated(page);
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page.getByTestId("email-unconfirmed")).toHaveCount(0);
 });

@@ -20,6 +20,7 @@ mod m20261206_000013_abuse_guards;
 mod m20261207_000014_seller_fulfilment;
 mod m20261207_000015_shipments;
 mod m20261207_000016_sale_eligibility;
+mod m20261207_000017_email_verification;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_seller_fulfilment::Migration),
             Box::new(m20261207_000015_shipments::Migration),
             Box::new(m20261207_000016_sale_eligibility::Migration),
+            Box::new(m20261207_000017_email_verification::Migration),
         ]
     }
 }

@@ -163,6 +163,7 @@ impl Config {
             ("SELLOUT_RATE_SIGNUP_PER_IP", &mut rate_limits.signup_per_ip),
             ("SELLOUT_RATE_CHECKOUT_PER_USER", &mut rate_limits.checkout_per_user),
             ("SELLOUT_RATE_CHECKOUT_PER_IP", &mut rate_limits.checkout_per_ip),
+            ("SELLOUT_RATE_VERIFY_MAIL_PER_USER", &mut rate_limits.verify_mail_per_user),
         ] {
             if let Some(r) = rule(var)? {
                 *slot = r;

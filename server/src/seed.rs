@@ -240,6 +240,7 @@ pub async fn seed(
                     password_hash: Set("!".into()),
                     role: Set("shopper".into()),
                     session_epoch: Set(0),
+                    email_verified_at: Set(Some(created)),
                     created_at: Set(created),
                 })
                 .exec(db)

@@ -11,6 +11,7 @@ pub mod service;
 #[cfg(feature = "ssr")]
 pub mod session;
 pub mod tokens;
+pub mod verify;
 
 mod server_fns;
 pub use server_fns::*;

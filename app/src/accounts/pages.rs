@@ -108,6 +108,7 @@ fn AccountView(user: CurrentUser, tokens: TokenPanel) -> impl IntoView {
         <ActionForm action=actions.logout>
             <button type="submit" class="secondary">"Sign out"</button>
         </ActionForm>
+        <EmailNotice />
         <AddressBook />
         <ApiTokens panel=tokens />
         <section class="panel">
@@ -315,6 +316,92 @@ fn ApiTokens(panel: TokenPanel) -> impl IntoView {
                     }.into_any()
                 })}
             </Suspense>
+        </section>
+    }
+}
+
+/// On the account page while the address is not confirmed: why it matters, and the link sent
+/// again. Nothing once it is confirmed.
+#[component]
+fn EmailNotice() -> impl IntoView {
+    let status = Resource::new(|| (), |_| get_email_status());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match status.await {
+                    Ok(s) if !s.verified => view! {
+                        <section class="panel notice" data-testid="email-unconfirmed">
+                            <p>{format!("Your email address {} is not confirmed yet. Open the link we mailed you when you signed up: some flash sales are only for shoppers who did.", s.email)}</p>
+                            <SendLinkAgain back="/account".to_owned() />
+                        </section>
+                    }.into_any(),
+                    _ => ().into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A button that mails the link to confirm the address again; `back` is where a plain form
+/// post returns (`?sent=1` says it went).
+#[component]
+pub fn SendLinkAgain(back: String) -> impl IntoView {
+    let send = ServerAction::<SendVerification>::new();
+    let feedback = Feedback::new(send.value());
+    let query = use_query_map();
+    let sent = move || matches!(send.value().get(), Some(Ok(()))) || (send.value().get().is_none() && query.read().get("sent").is_some());
+    view! {
+        {move || sent().then(|| view! { <p role="status" data-testid="link-sent">"We mailed you a new link. It works once, for a day."</p> })}
+        <FormMessage feedback />
+        <ActionForm action=send>
+            <input type="hidden" name="back" value=back />
+            <button type="submit" class="secondary" data-testid="send-link" disabled=move || send.pending().get()>
+                {move || if send.pending().get() { "Sending…" } else { "Send the link again" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// `/account/verify?token=…`, where the mailed link leads: a button confirms the address (a
+/// mail scanner fetching the link confirms nothing). Works before the wasm loads.
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let confirm = ServerAction::<ConfirmEmail>::new();
+    let feedback = Feedback::new(confirm.value());
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let done = move || match confirm.value().get() {
+        Some(Ok(c)) => Some(c),
+        Some(Err(_)) => None,
+        None => query.read().get("confirmed").map(|_| super::verify::Confirmed::Now),
+    };
+    view! {
+        <Title text="Confirm your email address" />
+        <Meta name="robots" content="noindex" />
+        <section class="form-page">
+            <h1>"Confirm your email address"</h1>
+            {move || match done() {
+                Some(c) => view! {
+                    <p class="notice" role="status" data-testid="email-confirmed">{match c {
+                        super::verify::Confirmed::Now => "Thank you: your email address is confirmed.",
+                        super::verify::Confirmed::Already => "Your email address was already confirmed with this link.",
+                    }}</p>
+                    <p><a href="/sales">"See the flash sales"</a> " · " <a href="/account">"Your account"</a></p>
+                }.into_any(),
+                None if token().is_empty() => view! {
+                    <p>"This page confirms an email address from the link we mail. Open the whole link from the mail, or ask for a new one on " <a href="/account">"your account page"</a> "."</p>
+                }.into_any(),
+                None => view! {
+                    <FormMessage feedback />
+                    <p>"Press the button to confirm that the address you signed up with is yours."</p>
+                    <ActionForm action=confirm>
+                        <input type="hidden" name="token" value=token() />
+                        <button type="submit" data-testid="confirm-email" disabled=move || confirm.pending().get()>
+                            {move || if confirm.pending().get() { "Confirming…" } else { "Confirm" }}
+                        </button>
+                    </ActionForm>
+                }.into_any(),
+            }}
         </section>
     }
 }

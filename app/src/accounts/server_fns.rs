@@ -292,3 +292,46 @@ pub async fn revoke_token(token_id: i64) -> Result<tokens::TokenView, AppError> 
     let (state, user) = caller(Need::SignedIn).await?;
     tokens::revoke(&state, user.user_id, token_id).await
 }
+
+/// Whether the caller's email address is confirmed (the account page's notice).
+#[server(prefix = "/api/fn", endpoint = "email_status")]
+pub async fn get_email_status() -> Result<verify::EmailStatus, AppError> {
+    let (state, user) = caller(Need::SignedIn).await?;
+    verify::status(&state.db, &user).await
+}
+
+/// Mails the caller a new link to confirm their address (rate limited). `back`: the page a
+/// plain form post returns to (a path of this shop).
+#[server(prefix = "/api/fn", endpoint = "send_verification")]
+pub async fn send_verification(back: Option<String>) -> Result<(), AppError> {
+    let result = async {
+        let (state, user) = caller(Need::SignedIn).await?;
+        verify::send_again(&state, &user).await
+    }
+    .await;
+    let back = back.as_deref().map_or("/account", crate::ui::forms::same_site_path).to_owned();
+    match &result {
+        Ok(()) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&with_query(&back, "sent=1")),
+        Err(e) => crate::ui::forms::bounce_on_error(&back, e, &[]).await,
+        _ => {}
+    }
+    result
+}
+
+/// Confirms the address of the link's account (the button on `/account/verify`).
+#[server(prefix = "/api/fn", endpoint = "confirm_email")]
+pub async fn confirm_email(token: String) -> Result<verify::Confirmed, AppError> {
+    let result = async { verify::confirm(&crate::state::app_state()?, &token).await }.await;
+    match &result {
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect("/account/verify?confirmed=1"),
+        Err(e) => crate::ui::forms::bounce_on_error(&format!("/account/verify?token={}", crate::ui::forms::url_encode(&token)), e, &[]).await,
+        _ => {}
+    }
+    result
+}
+
+/// `path` with `pair` added to its query.
+#[cfg(feature = "ssr")]
+fn with_query(path: &str, pair: &str) -> String {
+    format!("{path}{}{pair}", if path.contains('?') { '&' } else { '?' })
+}

@@ -158,10 +158,8 @@ pub use service::*;
 
 #[cfg(feature = "ssr")]
 mod service {
-    use argon2::password_hash::rand_core::{OsRng, RngCore};
     use chrono::{Duration, Utc};
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
-    use sha2::{Digest, Sha256};
 
     use super::*;
     use crate::accounts::CurrentUser;
@@ -179,10 +177,6 @@ mod service {
 
     /// `last_used_at` is written at most this often per token (not a write per request).
     const LAST_USED_EVERY: Duration = Duration::seconds(60);
-
-    fn hash(secret: &str) -> String {
-        Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-    }
 
     fn view(m: api_token::Model) -> TokenView {
         TokenView {
@@ -207,14 +201,12 @@ mod service {
         if live >= MAX_LIVE_TOKENS {
             return Err(AppError::Conflict(format!("You have {live} tokens in use, the most an account may have. Revoke one you no longer need first.")));
         }
-        let mut bytes = [0u8; 32];
-        OsRng.fill_bytes(&mut bytes);
-        let secret = format!("{TOKEN_PREFIX}{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let secret = format!("{TOKEN_PREFIX}{}", crate::secrets::random_hex());
         let row = api_token::ActiveModel {
             user_id: Set(user.user_id),
             name: Set(name),
             prefix: Set(secret[..TOKEN_PREFIX.len() + 7].to_owned()),
-            token_hash: Set(hash(&secret)),
+            token_hash: Set(crate::secrets::sha256_hex(&secret)),
             scopes: Set(Scope::join(&scopes)),
             created_at: Set(Utc::now()),
             last_used_at: Set(None),
@@ -263,7 +255,7 @@ mod service {
             return Err(refused());
         }
         let row = api_token::Entity::find()
-            .filter(api_token::Column::TokenHash.eq(hash(secret)))
+            .filter(api_token::Column::TokenHash.eq(crate::secrets::sha256_hex(secret)))
             .filter(api_token::Column::RevokedAt.is_null())
             .one(&state.db)
             .await?

@@ -71,6 +71,10 @@ async fn render(db: &DatabaseConnection, row: &outbox::Model, public_url: &str) 
     if row.topic == "sale.started" {
         return sale_started(db, &payload, public_url).await;
     }
+    if row.topic == crate::accounts::verify::TOPIC {
+        let mail = crate::accounts::verify::link_mail(db, &payload, public_url).await?;
+        return Ok(mail.map(|(to, subject, body)| Mail { to, subject, body }));
+    }
     let Some(order_id) = payload["order_id"].as_i64() else { return Ok(None) };
     let Some(o) = order::Entity::find_by_id(order_id).one(db).await? else { return Ok(None) };
     let Some(u) = user::Entity::find_by_id(o.user_id).one(db).await? else { return Ok(None) };

@@ -32,6 +32,8 @@ pub struct Model {
     pub extras_off: bool,
     /// Only accounts made before the sale was scheduled (`created_at`) may join its line.
     pub existing_accounts_only: bool,
+    /// Only shoppers who confirmed their email address may join its line.
+    pub verified_email_only: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ pub mod address;
 pub mod api_token;
 pub mod cart_line;
 pub mod category;
+pub mod email_verification;
 pub mod flash_sale;
 pub mod inventory;
 pub mod order;

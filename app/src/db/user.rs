@@ -12,6 +12,8 @@ pub struct Model {
     pub created_at: ChronoDateTimeUtc,
     /// Moves on when the password changes; a session opened in an earlier epoch is ended.
     pub session_epoch: i64,
+    /// When the owner opened the link that confirms the address (`accounts::verify`).
+    pub email_verified_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -117,6 +117,10 @@ pub fn NewSale() -> impl IntoView {
                 <input type="checkbox" name="existing_accounts_only" value="true" checked=!feedback.kept("existing_accounts_only").is_empty() />
                 " Only accounts that exist now may join (accounts made after you schedule the sale cannot)"
             </label>
+            <label class="check">
+                <input type="checkbox" name="verified_email_only" value="true" checked=!feedback.kept("verified_email_only").is_empty() />
+                " Only shoppers who confirmed their email address may join"
+            </label>
             <button type="submit" disabled=move || schedule.pending().get()>
                 {move || if schedule.pending().get() { "Scheduling…" } else { "Schedule the sale" }}
             </button>

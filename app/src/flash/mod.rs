@@ -70,6 +70,9 @@ pub struct SaleInput {
     /// accounts made by the thousand once the sale is known hold no places.
     #[serde(default)]
     pub existing_accounts_only: bool,
+    /// Only shoppers who confirmed their email address (the link sign-up mails) may join.
+    #[serde(default)]
+    pub verified_email_only: bool,
 }
 
 fn one() -> i64 {
@@ -123,6 +126,31 @@ pub struct SaleView {
     pub announced_at: String,
     /// Only accounts made before `announced_at` may join.
     pub existing_accounts_only: bool,
+    /// Only shoppers who confirmed their email address may join.
+    pub verified_email_only: bool,
+}
+
+/// Why a shopper may not join a sale's line (the seller's options in `SaleInput`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Ineligible {
+    /// The account was made after the sale was announced (`announced_at`, UTC).
+    AccountTooNew { announced_at: String },
+    /// The sale takes confirmed addresses only and `email` is not confirmed yet.
+    EmailNotConfirmed { email: String },
+}
+
+impl Ineligible {
+    pub fn message(&self) -> String {
+        match self {
+            Ineligible::AccountTooNew { announced_at } => format!(
+                "This sale is only for accounts that existed when it was announced ({announced_at} UTC); yours was made later, so it cannot join this line."
+            ),
+            Ineligible::EmailNotConfirmed { email } => format!(
+                "This sale is only for shoppers who confirmed their email address, and {email} is not confirmed yet. Open the link we mailed you when you signed up, then join."
+            ),
+        }
+    }
 }
 
 /// A shopper's place in a sale's waiting room (`POST /api/v1/sales/{id}/queue`; calling it

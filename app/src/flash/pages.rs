@@ -130,6 +130,9 @@ pub fn SalePage() -> impl IntoView {
                                         s.announced_at.replace('T', " ").get(..16).unwrap_or_default()
                                     )}</p>
                                 })}
+                                {s.verified_email_only.then(|| view! {
+                                    <p class="notice" data-testid="sale-eligibility-email">"Only shoppers who confirmed their email address can join its line."</p>
+                                })}
                                 <QueuePanel sale=s.clone() buy />
                                 <p><a href=crate::catalog::product_path(s.product_id)>"See the product"</a></p>
                                 <details class="muted small">
@@ -283,8 +286,17 @@ fn QueuePanel(sale: SaleView, buy: ServerAction<BuySale>) -> impl IntoView {
                                 <a class="button" href=format!("/signin?next={}", crate::ui::forms::url_encode(&next))>"Sign in to join"</a>
                             }.into_any();
                         }
-                        let place = match me.place {
-                            None => view! {
+                        let place = match (me.place, me.not_eligible) {
+                            (None, Some(why)) => {
+                                view! {
+                                    <p class="notice" role="status" data-testid="not-eligible">{why.message()}</p>
+                                    {match why {
+                                        Ineligible::EmailNotConfirmed { .. } => Some(view! { <crate::accounts::pages::SendLinkAgain back=next.clone() /> }),
+                                        Ineligible::AccountTooNew { .. } => None,
+                                    }}
+                                }.into_any()
+                            }
+                            (None, None) => view! {
                                 <FormMessage feedback=join_feedback />
                                 <ActionForm action=join>
                                     <input type="hidden" name="sale_id" value=id />
@@ -292,7 +304,7 @@ fn QueuePanel(sale: SaleView, buy: ServerAction<BuySale>) -> impl IntoView {
                                 </ActionForm>
                                 <p class="muted small">"Joining before the start gives you a random place among everyone who joined before it; after the start, places go in order of arrival."</p>
                             }.into_any(),
-                            Some(q) if q.admitted => view! {
+                            (Some(q), _) if q.admitted => view! {
                                 <p class="notice" role="status" data-testid="admitted">{format!("It is your turn: {} left. Buy before your turn lapses at {}.", q.remaining, q.token_expires_at.clone().unwrap_or_default().replace('T', " ").replace('Z', " UTC"))}</p>
                                 <FormMessage feedback />
                                 <ActionForm action=buy>
@@ -306,7 +318,7 @@ fn QueuePanel(sale: SaleView, buy: ServerAction<BuySale>) -> impl IntoView {
                                     </button>
                                 </ActionForm>
                             }.into_any(),
-                            Some(q) => {
+                            (Some(q), _) => {
                                 // Each round lets `admitted` in from the front: this place moves up as
                                 // many. The estimate can be behind (a round between the server's
                                 // answer and this render, shoppers ahead who left), so after a round

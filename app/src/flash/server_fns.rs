@@ -29,6 +29,8 @@ pub struct MyPlace {
     /// For saving one: the shopper's addresses (id, one line) and how a card is saved.
     pub addresses: Vec<(i64, String)>,
     pub card_saving: crate::payments::PaymentEntry,
+    /// Why they may not join, when not in line (said before they try).
+    pub not_eligible: Option<super::Ineligible>,
 }
 
 #[server(prefix = "/api/fn", endpoint = "sale_place")]
@@ -36,7 +38,7 @@ pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
     let (state, user) = match crate::accounts::caller(crate::accounts::Need::SignedIn).await {
         Ok(x) => x,
         Err(AppError::Unauthorized(_)) => {
-            return Ok(MyPlace { signed_in: false, place: None, registered: false, express: None, addresses: Vec::new(), card_saving: crate::payments::PaymentEntry::NotSetUp });
+            return Ok(MyPlace { signed_in: false, place: None, registered: false, express: None, addresses: Vec::new(), card_saving: crate::payments::PaymentEntry::NotSetUp, not_eligible: None });
         }
         Err(e) => return Err(e),
     };
@@ -53,11 +55,15 @@ pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
         express: registration.and_then(|r| r.express),
         addresses,
         card_saving: crate::payments::card::payment_entry(&state),
+        not_eligible: None,
     };
     match super::service::place(&state, &user, crate::ids::SaleId(sale_id)).await {
         Ok(q) => me.place = Some(q),
         Err(AppError::NotFound(_) | AppError::Conflict(_)) => {}
         Err(e) => return Err(e),
+    }
+    if me.place.is_none() {
+        me.not_eligible = super::service::eligibility(&state, &user, crate::ids::SaleId(sale_id)).await?;
     }
     Ok(me)
 }
@@ -163,6 +169,7 @@ pub async fn schedule_sale(
     per_buyer_limit: String,
     admission_rate: String,
     existing_accounts_only: Option<String>,
+    verified_email_only: Option<String>,
 ) -> Result<super::SellerSale, AppError> {
     let result = async {
         let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
@@ -178,7 +185,8 @@ pub async fn schedule_sale(
             allocation: number("allocation", &allocation),
             per_buyer_limit: number("per_buyer_limit", &per_buyer_limit),
             admission_rate: number("admission_rate", &admission_rate),
-            existing_accounts_only: existing_accounts_only.as_deref().is_some_and(|v| !v.is_empty() && v != "false"),
+            existing_accounts_only: checked(&existing_accounts_only),
+            verified_email_only: checked(&verified_email_only),
         };
         errors.finish()?;
         super::service::schedule(&state, &user, input).await
@@ -187,12 +195,18 @@ pub async fn schedule_sale(
     match &result {
         Ok(s) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&format!("/seller/sales/{}", s.sale.sale_id)),
         Err(e) => {
-            let keep = [("sku", sku.as_str()), ("price", price.as_str()), ("starts_at", starts_at.as_str()), ("ends_at", ends_at.as_str()), ("allocation", allocation.as_str()), ("per_buyer_limit", per_buyer_limit.as_str()), ("admission_rate", admission_rate.as_str())];
+            let keep = [("sku", sku.as_str()), ("price", price.as_str()), ("starts_at", starts_at.as_str()), ("ends_at", ends_at.as_str()), ("allocation", allocation.as_str()), ("per_buyer_limit", per_buyer_limit.as_str()), ("admission_rate", admission_rate.as_str()), ("existing_accounts_only", if checked(&existing_accounts_only) { "true" } else { "" }), ("verified_email_only", if checked(&verified_email_only) { "true" } else { "" })];
             crate::ui::forms::bounce_on_error("/seller/sales/new", e, &keep).await;
         }
         _ => {}
     }
     result
+}
+
+/// A checkbox of a plain form: sent ("true") when ticked, absent otherwise.
+#[cfg(feature = "ssr")]
+fn checked(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| !v.is_empty() && v != "false")
 }
 
 /// A `datetime-local` value ("2026-12-24T12:00") as RFC 3339 in UTC; anything else as typed.

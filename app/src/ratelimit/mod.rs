@@ -71,6 +71,8 @@ pub struct RateLimits {
     /// Checkout attempts (placing an order, paying it), per shopper and per client address.
     pub checkout_per_user: Rule,
     pub checkout_per_ip: Rule,
+    /// Mails asking a shopper to confirm their address, sent again at their request.
+    pub verify_mail_per_user: Rule,
 }
 
 impl Default for RateLimits {
@@ -91,6 +93,8 @@ impl Default for RateLimits {
             // A shopper retrying a declined card a few times, never a card-testing script.
             checkout_per_user: Rule { limit: 20, per: Duration::from_secs(600) },
             checkout_per_ip: Rule { limit: 200, per: Duration::from_secs(600) },
+            // A lost mail asked for again, not an inbox flooded.
+            verify_mail_per_user: Rule { limit: 3, per: Duration::from_secs(3600) },
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `POST /api/v1/auth/register`, `/login`, `/logout` and `GET /api/v1/auth/me` (cookie session).
 
 
-use app::accounts::{CurrentUser, Registration, check_signin_rate, check_signup_rate, service, session};
+use app::accounts::{CurrentUser, Registration, check_signin_rate, check_signup_rate, service, session, verify};
 use app::state::AppState;
 use axum::Json;
 use app::ratelimit::ClientAddr;
@@ -80,6 +80,41 @@ pub async fn me(SignedInUser(user): SignedInUser) -> Result<Json<CurrentUser>, A
     Ok(Json(user))
 }
 
+/// `POST /api/v1/auth/verify-email`.
+#[derive(Deserialize)]
+pub struct VerifyBody {
+    #[serde(default)]
+    token: String,
+}
+
+/// What opening the link did.
+#[derive(Serialize, ToSchema)]
+pub struct VerifyAnswer {
+    pub confirmed: verify::Confirmed,
+}
+
+/// Confirms the address of the account the mailed link belongs to (no session needed). The
+/// link works once: a second use answers `already`.
+#[utoipa::path(tag = "auth", post, path = "/api/v1/auth/verify-email", request_body(content = String, description = "{\"token\"}: the `token` of the mailed link"),
+    responses((status = 200, body = VerifyAnswer), (status = 400, description = "Not a link we sent, cut short, or expired", body = ErrorBody)))]
+pub async fn verify_email(State(state): State<AppState>, JsonBody(body): JsonBody<VerifyBody>) -> Result<Json<VerifyAnswer>, ApiError> {
+    Ok(Json(VerifyAnswer { confirmed: verify::confirm(&state, &body.token).await? }))
+}
+
+/// Whether the caller's email address is confirmed.
+#[utoipa::path(tag = "auth", get, path = "/api/v1/auth/email", responses((status = 200, body = verify::EmailStatus), (status = 401, body = ErrorBody)))]
+pub async fn email_status(State(state): State<AppState>, SignedInUser(user): SignedInUser) -> Result<Json<verify::EmailStatus>, ApiError> {
+    Ok(Json(verify::status(&state.db, &user).await?))
+}
+
+/// Mails the caller a new link to confirm their address.
+#[utoipa::path(tag = "auth", post, path = "/api/v1/auth/email/send-link",
+    responses((status = 202, description = "A new link is on its way"), (status = 401, body = ErrorBody), (status = 409, description = "Already confirmed", body = ErrorBody), (status = 429, description = "Asked too often; Retry-After says when", body = ErrorBody)))]
+pub async fn send_link(State(state): State<AppState>, SignedInUser(user): SignedInUser) -> Result<StatusCode, ApiError> {
+    verify::send_again(&state, &user).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 /// This module's endpoints (accounts on the cookie session), each declared once: route and OpenAPI entry.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -87,4 +122,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(verify_email))
+        .routes(routes!(email_status))
+        .routes(routes!(send_link))
 }

@@ -1,6 +1,8 @@
 //! Accounts and sessions over HTTP: registration, sign-in, sessions, limits, authorization.
 
 use app::accounts::{AddressInput, service};
+use app::db::{email_verification, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use reqwest::Method;
 use serde_json::json;
 
@@ -405,7 +407,87 @@ async fn the_client_behind_a_trusted_proxy_has_their_own_allowance(backend: Back
     Ok(())
 }
 
+/// Sign-up mails a link through the outbox; opening it (the REST call or the page's button,
+/// without JavaScript) confirms the address once; a wrong, cut or expired link is refused with
+/// a sentence; a lost mail is sent again, a few times an hour.
+async fn sign_up_mails_a_link_that_confirms_the_address_once(backend: Backend) -> anyhow::Result<()> {
+    let app = spawn_app(backend).await?;
+    let cy = app.visitor();
+    cy.register("cy@example.com", "long enough").await?;
+    assert_eq!(cy.get("/api/v1/auth/email").await?.1, json!({"email": "cy@example.com", "verified": false}));
+    let token = crate::helpers::confirm_link(&app, "cy@example.com", 1).await?;
+    assert_eq!(token.len(), 64, "256 random bits: {token}");
+    let stored: Vec<String> = email_verification::Entity::find().all(&app.db).await?.into_iter().map(|v| v.token_hash).collect();
+    assert!(!stored.contains(&token) && stored.len() == 1, "only a hash of the secret is kept");
+
+    let anon = app.visitor();
+    for (bad, says) in [("", "incomplete"), ("nope", "not a link we sent"), (&token[..40], "not a link we sent")] {
+        let (status, body) = anon.post("/api/v1/auth/verify-email", json!({"token": bad})).await?;
+        assert_eq!(status, 400, "{body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains(says)), "{bad:?}: {body}");
+    }
+    assert_eq!(cy.get("/api/v1/auth/email").await?.1["verified"], false);
+    // The same link opened in several tabs at once: one confirms, the others find it done.
+    let opened = futures::future::join_all((0..6).map(|_| anon.post("/api/v1/auth/verify-email", json!({"token": token})))).await;
+    let answers: Vec<String> = opened.into_iter().map(|r| r.map(|(status, body)| format!("{status} {}", body["confirmed"]))).collect::<anyhow::Result<_>>()?;
+    assert_eq!(answers.iter().filter(|a| *a == "200 \"now\"").count(), 1, "{answers:?}");
+    assert_eq!(answers.iter().filter(|a| *a == "200 \"already\"").count(), 5, "{answers:?}");
+    let at = user::Entity::find().filter(user::Column::Email.eq("cy@example.com")).one(&app.db).await?.unwrap().email_verified_at;
+    assert!(at.is_some());
+    assert_eq!(cy.get("/api/v1/auth/email").await?.1["verified"], true);
+    let (status, body) = cy.post("/api/v1/auth/email/send-link", json!({})).await?;
+    assert_eq!(status, 409, "nothing to confirm: {body}");
+
+    // An expired link, then the mail sent again: three times an hour, then 429.
+    let dee = app.visitor();
+    dee.register("dee@example.com", "long enough").await?;
+    let old = crate::helpers::confirm_link(&app, "dee@example.com", 1).await?;
+    let dee_id = user::Entity::find().filter(user::Column::Email.eq("dee@example.com")).one(&app.db).await?.unwrap().id;
+    email_verification::Entity::update_many()
+        .col_expr(email_verification::Column::ExpiresAt, sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)))
+        .filter(email_verification::Column::UserId.eq(dee_id))
+        .exec(&app.db)
+        .await?;
+    let (status, body) = anon.post("/api/v1/auth/verify-email", json!({"token": old})).await?;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("expired") && m.contains("ask for a new one")), "{body}");
+    assert_eq!(anon.post("/api/v1/auth/email/send-link", json!({})).await?.0, 401, "signed in to ask");
+    for _ in 0..3 {
+        assert_eq!(dee.post("/api/v1/auth/email/send-link", json!({})).await?.0, 202);
+    }
+    let (status, retry, text) = page_fn(&app, &dee, "send_verification", &[]).await?;
+    assert_eq!(status, 429, "{text}");
+    assert!(retry.is_some_and(|r| r.parse::<u64>().is_ok_and(|s| (1..=3600).contains(&s))), "Retry-After");
+    let newest = crate::helpers::confirm_link(&app, "dee@example.com", 4).await?;
+    assert_ne!(newest, old);
+
+    // The page the mail leads to, without JavaScript: a button, then the answer.
+    let html = dee.client.get(app.url(&format!("/account/verify?token={newest}"))).send().await?.text().await?;
+    assert!(html.contains("data-testid=\"confirm-email\"") && html.contains(&newest), "a button, not a confirmation on GET");
+    assert_eq!(dee.get("/api/v1/auth/email").await?.1["verified"], false, "opening the page confirms nothing");
+    let res = cookie_client()
+        .post(app.url("/api/fn/confirm_email"))
+        .header("origin", app.address.as_str())
+        .header("accept", "text/html")
+        .form(&[("token", newest.as_str())])
+        .send()
+        .await?;
+    assert_eq!(res.headers().get("location").and_then(|v| v.to_str().ok()), Some("/account/verify?confirmed=1"));
+    assert_eq!(dee.get("/api/v1/auth/email").await?.1["verified"], true);
+    let res = cookie_client()
+        .post(app.url("/api/fn/confirm_email"))
+        .header("origin", app.address.as_str())
+        .header("accept", "text/html")
+        .form(&[("token", "cut")])
+        .send()
+        .await?;
+    let back = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(back.starts_with("/account/verify?token=cut&error="), "back to the page with the reason: {back}");
+    Ok(())
+}
+
 crate::on_both_databases!(
+    sign_up_mails_a_link_that_confirms_the_address_once,
     sign_up_and_checkout_have_allowances,
     the_client_behind_a_trusted_proxy_has_their_own_allowance,
     registration_signs_in_and_rejects_bad_input,

@@ -9,7 +9,7 @@ use app::states::PaymentState;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, Visitor, spawn_app, unique_name};
+use crate::helpers::{Backend, TestApp, Visitor, mail_with, spawn_app, unique_name};
 
 /// Ann's beanie in two colours, stocked in two warehouses, and Bob's lamp.
 async fn two_sellers(app: &TestApp) -> anyhow::Result<(Visitor, Visitor)> {
@@ -71,19 +71,6 @@ async fn shelves(app: &TestApp, sku: &str) -> anyhow::Result<HashMap<String, i64
 
 fn total(shelves: &HashMap<String, i64>) -> i64 {
     shelves.values().sum()
-}
-
-/// The mail log once it holds `needle` (the outbox worker sends in the background), within 10 s.
-async fn mail_with(app: &TestApp, needle: &str) -> String {
-    let log = app.config.data_dir.join("mail.log");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains(needle) || std::time::Instant::now() > deadline {
-            return text;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
 }
 
 async fn a_seller_sees_who_where_and_what_to_pack(backend: Backend) -> anyhow::Result<()> {

@@ -198,3 +198,30 @@ impl Visitor {
         self.post("/api/v1/auth/login", serde_json::json!({"email": email, "password": password})).await
     }
 }
+
+/// The mail log once it holds `needle` (the outbox worker sends in the background), within 10 s.
+pub async fn mail_with(app: &TestApp, needle: &str) -> String {
+    mails_with(app, needle, 1).await
+}
+
+/// The mail log once it holds `needle` at least `times` times, within 10 s (as it is then).
+pub async fn mails_with(app: &TestApp, needle: &str, times: usize) -> String {
+    let log = app.config.data_dir.join("mail.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.matches(needle).count() >= times || std::time::Instant::now() > deadline {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The secret of the `nth` (from 1) link mailed to `email` to confirm it.
+pub async fn confirm_link(app: &TestApp, email: &str, nth: usize) -> anyhow::Result<String> {
+    let needle = format!("To: {email}\nSubject: Confirm your email address");
+    let text = mails_with(app, &needle, nth).await;
+    let mail = text.split(&needle).nth(nth).with_context(|| format!("no link number {nth} to {email} in: {text}"))?;
+    let start = mail.find("/account/verify?token=").context("a link")? + "/account/verify?token=".len();
+    Ok(mail[start..].chars().take_while(char::is_ascii_hexdigit).collect())
+}

@@ -301,6 +301,48 @@ async fn only_accounts_older_than_the_sale_may_join(app: TestApp) -> anyhow::Res
     Ok(())
 }
 
+/// A sale "only for shoppers who confirmed their email address": an unconfirmed shopper is told
+/// on the sale page before joining, with the link to ask again, and the join answers 403 saying
+/// why; once they open the mailed link they join.
+async fn only_confirmed_addresses_may_join(app: TestApp) -> anyhow::Result<()> {
+    let (ann, _) = seller(&app, "ann@example.com", "Ann's Lamps").await?;
+    product_with_stock(&ann, "FS-MAIL").await?;
+    let mut body = sale("FS-MAIL", 2999, 3);
+    body["verified_email_only"] = json!(true);
+    let (status, s) = ann.post("/api/v1/seller/sales", body).await?;
+    assert_eq!(status, 201, "{s}");
+    assert_eq!(s["verified_email_only"], true, "{s}");
+    let id = s["sale_id"].as_i64().unwrap();
+    let cy = app.visitor();
+    cy.register("cy@example.com", "long enough").await?;
+
+    let html = cy.client.get(app.url(&format!("/sales/{id}"))).send().await?.text().await?;
+    assert!(html.contains("data-testid=\"not-eligible\"") && html.contains("cy@example.com is not confirmed yet"), "told before joining");
+    assert!(html.contains("data-testid=\"send-link\"") && !html.contains("data-testid=\"join\""), "the link offered again, no join button");
+    let (status, q) = cy.post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;
+    assert_eq!(status, 403, "{q}");
+    assert!(q["error"]["message"].as_str().is_some_and(|m| m.contains("only for shoppers who confirmed their email address")), "{q}");
+    assert_eq!(cy.get(&format!("/api/v1/sales/{id}/queue")).await?.0, 404, "not in the line");
+
+    let token = crate::helpers::confirm_link(&app, "cy@example.com", 1).await?;
+    assert_eq!(cy.post("/api/v1/auth/verify-email", json!({"token": token})).await?.0, 200);
+    let html = cy.client.get(app.url(&format!("/sales/{id}"))).send().await?.text().await?;
+    assert!(html.contains("data-testid=\"join\"") && !html.contains("data-testid=\"not-eligible\""), "now the join button");
+    let (status, q) = cy.post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;
+    assert_eq!(status, 200, "a confirmed address joins: {q}");
+    let page = reqwest::get(app.url(&format!("/sales/{id}"))).await?.text().await?;
+    assert!(page.contains("Only shoppers who confirmed their email address can join"), "the sale says so to everyone");
+    Ok(())
+}
+
+async fn only_confirmed_addresses_join_on_the_embedded_room(backend: Backend) -> anyhow::Result<()> {
+    only_confirmed_addresses_may_join(spawn_app(backend).await?).await
+}
+
+async fn only_confirmed_addresses_join_on_the_redis_room(backend: Backend) -> anyhow::Result<()> {
+    only_confirmed_addresses_may_join(crate::helpers::spawn_app_with_redis(backend).await?).await
+}
+
 async fn only_older_accounts_join_on_the_embedded_room(backend: Backend) -> anyhow::Result<()> {
     only_accounts_older_than_the_sale_may_join(spawn_app(backend).await?).await
 }
@@ -310,6 +352,8 @@ async fn only_older_accounts_join_on_the_redis_room(backend: Backend) -> anyhow:
 }
 
 crate::on_both_databases!(
+    only_confirmed_addresses_join_on_the_embedded_room,
+    only_confirmed_addresses_join_on_the_redis_room,
     only_older_accounts_join_on_the_embedded_room,
     only_older_accounts_join_on_the_redis_room,
     sale_pages_render_on_the_server,

@@ -27,7 +27,7 @@ pub use extras::{extras_paused, set_extras};
 pub use holds::{Returned, hold_of_order, order_hold, pay_hold, return_hold};
 pub use lifecycle::{cancel, end_now, spawn_transitions, transitions};
 pub use reminders::{express_details, register, registration, unregister};
-pub use room::{admit_round, draw, draw_score, join, leave, place, ticket_of};
+pub use room::{admit_round, draw, draw_score, eligibility, join, leave, place, ticket_of};
 pub use schedule::{MAX_ADMISSION_RATE, schedule, update};
 
 /// How long an ended sale stays on `/sales`.
@@ -78,16 +78,7 @@ async fn give_back(txn: &impl ConnectionTrait, sale_id: i64, variant_id: i64, un
     Ok(())
 }
 
-/// 256 random bits in hex: a sale's draw seed or gate secret.
-pub(crate) fn secret() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
-}
-
-/// SHA-256 of `text`, in hex.
-pub fn sha256_hex(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::secrets::sha256_hex;
 
 /// Where a sale stands at `now`.
 pub fn state_of(sale: &flash_sale::Model, now: DateTime<Utc>) -> SaleState {
@@ -124,6 +115,7 @@ async fn view(db: &impl ConnectionTrait, sale: &flash_sale::Model, now: DateTime
         draw_seed: sale.draw_seed.clone().filter(|_| now >= sale.starts_at),
         announced_at: rfc3339(sale.created_at),
         existing_accounts_only: sale.existing_accounts_only,
+        verified_email_only: sale.verified_email_only,
     };
     Ok((view, product.seller_id))
 }
@@ -311,6 +303,7 @@ mod tests {
             gate_secret: None,
             extras_off: false,
             existing_accounts_only: false,
+            verified_email_only: false,
         };
         assert_eq!(state_of(&sale, at("2026-12-03T11:59:59Z")), SaleState::Upcoming);
         assert_eq!(state_of(&sale, at("2026-12-03T12:00:00Z")), SaleState::Live, "live from the start, whatever the stored status says");

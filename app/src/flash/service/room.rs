@@ -17,7 +17,7 @@ use crate::db::{flash_sale, rfc3339};
 use crate::error::AppError;
 use crate::events::ShopEvent;
 use crate::flash::port::{ARRIVALS_FROM, Place, RoomAnswer};
-use crate::flash::{DrawView, QueueView, SaleState, TOKEN_SECONDS};
+use crate::flash::{DrawView, Ineligible, QueueView, SaleState, TOKEN_SECONDS};
 use crate::ids::SaleId;
 use crate::state::AppState;
 use crate::states::SaleStatus;
@@ -115,7 +115,7 @@ pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sa
         return Err(AppError::Conflict("This sale is over; its line is closed.".to_owned()));
     }
     if let Some(why) = not_eligible(state, &sale, user).await? {
-        return Err(AppError::Forbidden(why));
+        return Err(AppError::Forbidden(why.message()));
     }
     let buyer = user.user_id.to_string();
     let ticket = ticket_of(seed(&sale), user.user_id);
@@ -129,18 +129,25 @@ pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sa
     view(&sale, answer, remaining(state, &sale).await?, user.user_id, now)
 }
 
-/// Why `user` may not join `sale`'s line (none: they may).
-pub async fn not_eligible(state: &AppState, sale: &flash_sale::Model, user: &CurrentUser) -> Result<Option<String>, AppError> {
-    if !sale.existing_accounts_only {
+/// Why `user` may not join `sale`'s line (none: they may). An account too new is said first:
+/// confirming the address would not help it.
+pub async fn not_eligible(state: &AppState, sale: &flash_sale::Model, user: &CurrentUser) -> Result<Option<Ineligible>, AppError> {
+    if !sale.existing_accounts_only && !sale.verified_email_only {
         return Ok(None);
     }
-    let made = crate::db::user::Entity::find_by_id(user.user_id).one(&state.db).await?.map(|u| u.created_at);
-    Ok(made.filter(|at| *at > sale.created_at).map(|_| {
-        format!(
-            "This sale is only for accounts that existed when it was announced ({} UTC); yours was made later, so it cannot join this line.",
-            sale.created_at.format("%Y-%m-%d %H:%M")
-        )
-    }))
+    let Some(account) = crate::db::user::Entity::find_by_id(user.user_id).one(&state.db).await? else { return Ok(None) };
+    if sale.existing_accounts_only && account.created_at > sale.created_at {
+        return Ok(Some(Ineligible::AccountTooNew { announced_at: sale.created_at.format("%Y-%m-%d %H:%M").to_string() }));
+    }
+    if sale.verified_email_only && account.email_verified_at.is_none() {
+        return Ok(Some(Ineligible::EmailNotConfirmed { email: account.email }));
+    }
+    Ok(None)
+}
+
+/// Why the shopper may not join this sale's line, for its page to say before they try.
+pub async fn eligibility(state: &AppState, user: &CurrentUser, SaleId(id): SaleId) -> Result<Option<Ineligible>, AppError> {
+    not_eligible(state, &find_recent(state, id).await?, user).await
 }
 
 /// Where the shopper stands, without joining.

@@ -80,10 +80,11 @@ pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) ->
         created_at: Set(now),
         admission_rate: Set(input.admission_rate),
         stock_returned_at: Set(None),
-        draw_seed: Set(Some(super::secret())),
-        gate_secret: Set(Some(super::secret())),
+        draw_seed: Set(Some(crate::secrets::random_hex())),
+        gate_secret: Set(Some(crate::secrets::random_hex())),
         extras_off: Set(false),
         existing_accounts_only: Set(input.existing_accounts_only),
+        verified_email_only: Set(input.verified_email_only),
         ..Default::default()
     }
     .insert(&txn)
@@ -136,6 +137,7 @@ pub async fn update(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, in
         .col_expr(flash_sale::Column::PerBuyerLimit, Expr::value(input.per_buyer_limit))
         .col_expr(flash_sale::Column::AdmissionRate, Expr::value(input.admission_rate))
         .col_expr(flash_sale::Column::ExistingAccountsOnly, Expr::value(input.existing_accounts_only))
+        .col_expr(flash_sale::Column::VerifiedEmailOnly, Expr::value(input.verified_email_only))
         .filter(flash_sale::Column::Id.eq(id))
         .filter(flash_sale::Column::Status.eq(SaleStatus::Scheduled))
         .filter(flash_sale::Column::StartsAt.gt(now))
@@ -229,6 +231,7 @@ mod tests {
             per_buyer_limit: 1,
             admission_rate: 50,
             existing_accounts_only: false,
+            verified_email_only: false,
         }
     }
 
