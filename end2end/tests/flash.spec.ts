@@ -14,7 +14,7 @@ async function saleSoon(browser: Browser, startsIn: number, admissionRate = 50, 
   expect(reg.status()).toBe(201);
   const sku = `FS-${tag}`;
   const product = await r.post("/api/v1/seller/products", {
-    data: { title: `Aurora Lamp ${tag}`, brand: "Lumo", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: allocation + 2 }] },
+    data: { title: `Aurora Lamp ${tag}`, brand: "Lumo", status: "active", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: allocation + 2 }] },
   });
   expect(product.status()).toBe(201);
   const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
@@ -82,6 +82,14 @@ test("pages open before the start go live by themselves; a shopper queues, buys 
   await shopper.getByLabel("Visa, succeeds").check();
   await shopper.getByRole("button", { name: "Place order" }).click();
   await expect(shopper.getByTestId("order-status")).toHaveText("Paid");
+  const orderPath = new URL(shopper.url()).pathname;
+  // Back on the sale page: it knows, and offers no join or buy.
+  await shopper.goto(`/sales/${id}`);
+  await hydrated(shopper);
+  await expect(shopper.getByTestId("got-yours")).toContainText("You got yours.");
+  await expect(shopper.getByTestId("got-yours-link")).toHaveAttribute("href", orderPath);
+  await expect(shopper.getByTestId("join")).toHaveCount(0);
+  await expect(shopper.getByTestId("buy")).toHaveCount(0);
 
   // The page open elsewhere saw the unit go, and the dashboard the sale, pushed.
   await expect(watcher.getByTestId("sale-remaining")).toContainText("0 of 1 left");
@@ -140,9 +148,13 @@ test("a seller schedules a sale in the admin, is told what to fix, and sees it o
   expect((await seller.request.post("/api/v1/auth/register", { data: { email: `sa-${tag}@example.com`, password: "a good password", role: "seller", seller_name: `Admin ${tag}` } })).status()).toBe(201);
   const sku = `SA-${tag}`;
   const product = await seller.request.post("/api/v1/seller/products", {
-    data: { title: `Nova Lamp ${tag}`, brand: "Lumo", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: 5 }] },
+    data: { title: `Nova Lamp ${tag}`, brand: "Lumo", status: "active", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: 5 }] },
   });
   expect(product.status()).toBe(201);
+  const draft = await seller.request.post("/api/v1/seller/products", {
+    data: { title: `Draft Lamp ${tag}`, brand: "Lumo", status: "draft", variants: [{ sku: `${sku}-D`, price: { amount: 4999, currency: "EUR" }, stock: 5 }] },
+  });
+  expect(draft.status()).toBe(201);
   const page = await seller.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
@@ -154,6 +166,14 @@ test("a seller schedules a sale in the admin, is told what to fix, and sees it o
   const at = (s: number) => new Date(Date.now() + s * 1000).toISOString().slice(0, 16);
   // The variant is picked from the seller's own, named by product and options.
   await expect(page.getByLabel("Variant").locator("option", { hasText: `Nova Lamp ${tag}` })).toHaveCount(1);
+  // A draft product's sale is refused with what to do first.
+  await page.getByLabel("Variant").selectOption(`${sku}-D`);
+  await page.getByLabel("Sale price").fill("29.99");
+  await page.getByLabel("Starts (UTC)").fill(at(3600));
+  await page.getByLabel("Ends (UTC)").fill(at(7200));
+  await page.getByLabel("Units").fill("3");
+  await page.getByRole("button", { name: "Schedule the sale" }).click();
+  await expect(page.locator("#field-sku-error")).toContainText(`"Draft Lamp ${tag}" is a draft, so shoppers cannot see it. Publish the product first`);
   await page.getByLabel("Variant").selectOption(sku);
   await page.getByLabel("Sale price").fill("59.99");
   await page.getByLabel("Starts (UTC)").fill(at(3600));

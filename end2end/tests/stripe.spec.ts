@@ -103,7 +103,7 @@ test("express buy: a card saved with Stripe.js at registration, then one click b
   const tag = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   expect((await request.post("/api/v1/auth/register", { data: { email: `xs-${tag}@example.com`, password: "a good password", role: "seller", seller_name: `Express ${tag}` } })).status()).toBe(201);
   const sku = `XS-${tag}`;
-  const product = await request.post("/api/v1/seller/products", { data: { title: `Halo Lamp ${tag}`, brand: "Lumo", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: 3 }] } });
+  const product = await request.post("/api/v1/seller/products", { data: { title: `Halo Lamp ${tag}`, brand: "Lumo", status: "active", variants: [{ sku, price: { amount: 4999, currency: "EUR" }, stock: 3 }] } });
   expect(product.status()).toBe(201);
   const at = (s: number) => new Date(Date.now() + s * 1000).toISOString();
   const sale = await request.post("/api/v1/seller/sales", {

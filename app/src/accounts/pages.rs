@@ -31,7 +31,7 @@ pub fn SignInPage() -> impl IntoView {
                     {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
-            <p>"New here? " <a href="/register">"Create an account"</a></p>
+            <p>"New here? " <a href=move || with_next("/register", &next())>"Create an account"</a></p>
         </section>
     }
 }
@@ -42,6 +42,8 @@ pub fn RegisterPage() -> impl IntoView {
     let register = actions.register;
     let feedback = Feedback::new(register.value());
     let seller_kept = feedback.kept("role") == "seller";
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
     view! {
         <Title text="Create an account" />
         <Meta name="description" content="Create a Sellout account to shop, join flash sales fairly, or sell your own products." />
@@ -49,6 +51,7 @@ pub fn RegisterPage() -> impl IntoView {
             <h1>"Create an account"</h1>
             <FormMessage feedback />
             <ActionForm action=register attr:class="stack" attr:novalidate=true>
+                <input type="hidden" name="next" value=next />
                 <Field label="Email" name="email" kind="email" autocomplete="email" required=true value=feedback.kept("email") feedback />
                 <Field label="Password" name="password" kind="password" autocomplete="new-password" required=true
                     hint=format!("At least {MIN_PASSWORD_LEN} characters.") feedback />
@@ -62,9 +65,14 @@ pub fn RegisterPage() -> impl IntoView {
                     {move || if register.pending().get() { "Creating your account…" } else { "Create account" }}
                 </button>
             </ActionForm>
-            <p>"Already have an account? " <a href="/signin">"Sign in"</a></p>
+            <p>"Already have an account? " <a href=move || with_next("/signin", &next())>"Sign in"</a></p>
         </section>
     }
+}
+
+/// `page` carrying on where the shopper was going (`next`, when there is one).
+fn with_next(page: &str, next: &str) -> String {
+    if next.is_empty() { page.to_owned() } else { format!("{page}?next={}", crate::ui::forms::url_encode(next)) }
 }
 
 #[component]

@@ -109,7 +109,12 @@ pub async fn register(
             Ok(user)
         }
         Err(e) => {
-            let keep = [("email", email.as_str()), ("role", role.as_deref().unwrap_or("")), ("seller_name", seller_name.as_deref().unwrap_or(""))];
+            let keep = [
+                ("email", email.as_str()),
+                ("role", role.as_deref().unwrap_or("")),
+                ("seller_name", seller_name.as_deref().unwrap_or("")),
+                ("next", next.as_deref().unwrap_or("")),
+            ];
             crate::ui::forms::bounce_on_error("/register", &e, &keep).await;
             Err(e)
         }

@@ -153,6 +153,41 @@ impl Ineligible {
     }
 }
 
+/// What a shopper already has of a sale once it reaches their limit: the sale page offers no
+/// join or buy, and a join answers 409 with `message()`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GotYours {
+    /// Units held, ordered or paid (at least the sale's limit per buyer).
+    pub quantity: i64,
+    /// The latest of their holds, and its order once checked out.
+    pub hold_id: String,
+    pub order_id: Option<i64>,
+    /// Every unit is paid for.
+    pub paid: bool,
+}
+
+impl GotYours {
+    /// Where the shopper goes on: the order, or the checkout of the hold.
+    pub fn path(&self) -> String {
+        match self.order_id {
+            Some(order) => format!("/orders/{order}"),
+            None => format!("/checkout?hold={}", crate::ui::forms::url_encode(&self.hold_id)),
+        }
+    }
+
+    pub fn message(&self) -> String {
+        let units = if self.quantity == 1 { "your unit".to_owned() } else { format!("your {} units", self.quantity) };
+        match self.order_id {
+            Some(order) if self.paid => format!("You got yours: order #{order} has {units} of this sale, paid. That is the limit per shopper, so there is no place in line for you."),
+            Some(order) => format!("You got yours: order #{order} has {units} of this sale; pay for it on the order's page. That is the limit per shopper, so there is no place in line for you."),
+            None => format!(
+                "You got yours: {units} of this sale {} held for you; check out before the hold ends. That is the limit per shopper, so there is no place in line for you.",
+                if self.quantity == 1 { "is" } else { "are" }
+            ),
+        }
+    }
+}
+
 /// A shopper's place in a sale's waiting room (`POST /api/v1/sales/{id}/queue`; calling it
 /// again is the way to poll without a socket).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -286,6 +286,17 @@ fn QueuePanel(sale: SaleView, buy: ServerAction<BuySale>) -> impl IntoView {
                                 <a class="button" href=format!("/signin?next={}", crate::ui::forms::url_encode(&next))>"Sign in to join"</a>
                             }.into_any();
                         }
+                        if let Some(got) = me.got {
+                            let (detail, label) = match got.order_id {
+                                Some(order) if got.paid => (format!("Order #{order} is paid."), format!("See order #{order}")),
+                                Some(order) => (format!("Order #{order} waits for your payment."), format!("Pay for order #{order}")),
+                                None => ("Your units are held for you: check out before the hold ends.".to_owned(), "Check out".to_owned()),
+                            };
+                            return view! {
+                                <p class="notice" role="status" data-testid="got-yours"><strong>"You got yours."</strong> " " {detail}</p>
+                                <a class="button" href=got.path() data-testid="got-yours-link">{label}</a>
+                            }.into_any();
+                        }
                         let place = match (me.place, me.not_eligible) {
                             (None, Some(why)) => {
                                 view! {

@@ -31,6 +31,8 @@ pub struct MyPlace {
     pub card_saving: crate::payments::PaymentEntry,
     /// Why they may not join, when not in line (said before they try).
     pub not_eligible: Option<super::Ineligible>,
+    /// What they already have of the sale, when it is their limit: no join or buy then.
+    pub got: Option<super::GotYours>,
 }
 
 #[server(prefix = "/api/fn", endpoint = "sale_place")]
@@ -38,7 +40,7 @@ pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
     let (state, user) = match crate::accounts::caller(crate::accounts::Need::SignedIn).await {
         Ok(x) => x,
         Err(AppError::Unauthorized(_)) => {
-            return Ok(MyPlace { signed_in: false, place: None, registered: false, express: None, addresses: Vec::new(), card_saving: crate::payments::PaymentEntry::NotSetUp, not_eligible: None });
+            return Ok(MyPlace { signed_in: false, place: None, registered: false, express: None, addresses: Vec::new(), card_saving: crate::payments::PaymentEntry::NotSetUp, not_eligible: None, got: None });
         }
         Err(e) => return Err(e),
     };
@@ -56,13 +58,19 @@ pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
         addresses,
         card_saving: crate::payments::card::payment_entry(&state),
         not_eligible: None,
+        got: None,
     };
+    match super::service::bought(&state, &user, crate::ids::SaleId(sale_id)).await {
+        Ok(got) => me.got = got,
+        Err(AppError::NotFound(_)) => {}
+        Err(e) => return Err(e),
+    }
     match super::service::place(&state, &user, crate::ids::SaleId(sale_id)).await {
         Ok(q) => me.place = Some(q),
         Err(AppError::NotFound(_) | AppError::Conflict(_)) => {}
         Err(e) => return Err(e),
     }
-    if me.place.is_none() {
+    if me.place.is_none() && me.got.is_none() {
         me.not_eligible = super::service::eligibility(&state, &user, crate::ids::SaleId(sale_id)).await?;
     }
     Ok(me)

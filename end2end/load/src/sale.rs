@@ -42,10 +42,13 @@ impl Sale {
     /// per second) starting in an hour; `open` brings the start forward.
     pub async fn schedule(shop: &Shop, nth: i64, allocation: i64, per_buyer_limit: i64, admission_rate: i64) -> anyhow::Result<Sale> {
         let (variant_id, sku, price, currency): (i64, String, i64, String) =
-            sqlx::query_as("SELECT id, sku, price_amount, currency FROM variants WHERE price_amount >= 200 ORDER BY id OFFSET $1 LIMIT 1")
-                .bind(nth)
-                .fetch_one(&shop.db)
-                .await?;
+            sqlx::query_as(
+                "SELECT v.id, v.sku, v.price_amount, v.currency FROM variants v JOIN products p ON p.id = v.product_id \
+                 WHERE v.price_amount >= 200 AND p.status = 'active' ORDER BY v.id OFFSET $1 LIMIT 1",
+            )
+            .bind(nth)
+            .fetch_one(&shop.db)
+            .await?;
         sqlx::query("UPDATE inventory SET quantity = quantity + $1 WHERE id = (SELECT id FROM inventory WHERE variant_id = $2 ORDER BY id LIMIT 1)")
             .bind(allocation)
             .bind(variant_id)

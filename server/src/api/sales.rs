@@ -38,8 +38,8 @@ pub async fn get(State(state): State<AppState>, Id(id): Id<SaleId>) -> Result<Js
 /// (another tab, another device) answers the same place: calling it again is the way to poll
 /// without the websocket. Once admitted the answer carries the `token` the buy needs.
 #[utoipa::path(tag = "sales", post, path = "/api/v1/sales/{id}/queue", params(("id" = i64, Path)),
-    responses((status = 200, body = QueueView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "The sale is over", body = ErrorBody), (status = 429, description = "Rate limited; Retry-After says when", body = ErrorBody), (status = 503, description = "The queue is unreachable; Retry-After says when to try again", body = ErrorBody)))]
+    responses((status = 200, body = QueueView), (status = 401, body = ErrorBody), (status = 403, description = "The sale's rules leave this account out (too new, or its email address not confirmed); the message says which", body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The sale is over, or the shopper already has their limit of it (\"You got yours\", with the order)", body = ErrorBody), (status = 429, description = "Rate limited; Retry-After says when", body = ErrorBody), (status = 503, description = "The queue is unreachable; Retry-After says when to try again", body = ErrorBody)))]
 pub async fn join(State(state): State<AppState>, client: ClientAddr, SignedInUser(user): SignedInUser, Id(id): Id<SaleId>) -> Result<Json<QueueView>, ApiError> {
     Ok(Json(service::join(&state, &user, &client.bucket(), id).await?))
 }

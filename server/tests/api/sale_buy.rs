@@ -154,6 +154,11 @@ async fn a_shopper_queues_is_let_in_buys_and_checks_out_at_the_sale_price(backen
     assert_eq!(status, 409, "a hold is checked out once: {body}");
     let (status, body) = sam.post(&buy, json!({"token": token})).await?;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("limit_exceeded")), "bought units count for the limit: {body}");
+    // Having their limit, they take no place in line from someone else.
+    let (status, body) = sam.post(&q, json!({})).await?;
+    let says = body["error"]["message"].as_str().unwrap_or_default();
+    assert_eq!(status, 409, "{body}");
+    assert!(says.starts_with("You got yours") && says.contains(&format!("order #{order_id}")) && says.contains("paid"), "{says}");
     Ok(())
 }
 
@@ -360,9 +365,11 @@ async fn a_redis_restart_mid_sale_oversells_nothing(backend: Backend) -> anyhow:
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert!(back, "the shop reconnected to Redis by itself");
-    let t1 = admitted(&app, &shoppers[1], id).await?;
-    let (status, again) = shoppers[1].post(&buy, json!({"token": t1})).await?;
-    assert_eq!((status, again["hold_id"].clone()), (200, held["hold_id"].clone()), "the hold from before the restart is still there: {again}");
+    // The hold from before the restart is still there: its shopper has their limit and is
+    // told so instead of taking a place in line.
+    let (status, again) = shoppers[1].post(&format!("/api/v1/sales/{id}/queue"), json!({})).await?;
+    assert!(status == 409 && again["error"]["message"].as_str().is_some_and(|m| m.contains("held for you")), "{status} {again}");
+    assert_eq!(shoppers[1].get(&format!("/api/v1/sales/holds/{}", held["hold_id"].as_str().unwrap())).await?.0, 200);
     let (mut won, mut sold_out) = (0, 0);
     for (i, v) in shoppers.iter().enumerate().skip(2) {
         assert_eq!(v.login(&format!("s{i}@example.com"), "long enough").await?.0, 200);
@@ -437,6 +444,9 @@ async fn the_sale_page_queues_and_buys_without_javascript(backend: Backend) -> a
     let (status, to) = form(&app, &sam, "/api/fn/sale_buy", &[("sale_id", &id.to_string()), ("token", &token)]).await?;
     assert!(status / 100 == 3 && to.starts_with("/checkout?hold="), "{status} {to}");
     let hold_id = to.trim_start_matches("/checkout?hold=").to_owned();
+    let html = page(&app, &sam, &path).await?;
+    assert!(html.contains("data-testid=\"got-yours\"") && html.contains(&format!("href=\"{to}\"")), "back on the sale page: check out the hold");
+    assert!(!html.contains("It is your turn") && !html.contains("data-testid=\"join\""), "no buy or join offered");
     let checkout = page(&app, &sam, &to).await?;
     assert!(checkout.contains("(flash sale)") && checkout.contains("29.99"), "the checkout shows the hold at the sale price");
     let key = checkout.split("name=\"idempotency_key\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
@@ -454,6 +464,10 @@ async fn the_sale_page_queues_and_buys_without_javascript(backend: Backend) -> a
     let (status, to) = form(&app, &sam, "/api/fn/place_order", &fields).await?;
     assert!(status / 100 == 3 && to.contains("placed=1"), "{status} {to}");
     assert_eq!(sold(&app.db, id).await?, 1);
+    let order = to.split('?').next().unwrap_or_default().to_owned();
+    let html = page(&app, &sam, &path).await?;
+    assert!(html.contains("You got yours.") && html.contains("is paid") && html.contains(&format!("href=\"{order}\"")), "the sale page knows: {order}");
+    assert!(!html.contains("It is your turn") && !html.contains("data-testid=\"join\""), "no buy or join offered");
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use crate::seller::{admin, seller};
 /// A product of `v`'s shop with one variant `sku`: 7 units at 49.99 EUR.
 async fn product_with_stock(v: &Visitor, sku: &str) -> anyhow::Result<()> {
     let (status, body) = v
-        .post("/api/v1/seller/products", json!({"title": "Zephyrine Desk Lamp", "brand": "Lumo", "variants": [{"sku": sku, "price": {"amount": 4999, "currency": "EUR"}, "stock": 7}]}))
+        .post("/api/v1/seller/products", json!({"title": "Zephyrine Desk Lamp", "brand": "Lumo", "status": "active", "variants": [{"sku": sku, "price": {"amount": 4999, "currency": "EUR"}, "stock": 7}]}))
         .await?;
     anyhow::ensure!(status == 201, "creating the product: {status} {body}");
     Ok(())
@@ -93,6 +93,12 @@ async fn bad_sales_are_refused_naming_the_field(backend: Backend) -> anyhow::Res
     let mut b = sale("FS-2", 2999, 5);
     b.as_object_mut().unwrap().remove("sku");
     cases.push((b, "sku", "required"));
+    // A draft product: shoppers could not open it from the sale.
+    let (status, body) = ann
+        .post("/api/v1/seller/products", json!({"title": "Unfinished Lamp", "brand": "Lumo", "status": "draft", "variants": [{"sku": "FS-DRAFT", "price": {"amount": 4999, "currency": "EUR"}, "stock": 7}]}))
+        .await?;
+    assert_eq!(status, 201, "{body}");
+    cases.push((sale("FS-DRAFT", 2999, 5), "sku", "\"Unfinished Lamp\" is a draft, so shoppers cannot see it. Publish the product first"));
     for (body, field, words) in cases {
         let (status, res) = ann.post("/api/v1/seller/sales", body.clone()).await?;
         assert_eq!(status, 400, "{body}: {res}");
@@ -108,6 +114,7 @@ async fn bad_sales_are_refused_naming_the_field(backend: Backend) -> anyhow::Res
     assert_eq!(app.visitor().post("/api/v1/seller/sales", sale("FS-2", 2999, 5)).await?.0, 401);
     assert_eq!(flash_sale::Entity::find().count(&app.db).await?, 0, "nothing half-created");
     assert_eq!(free_stock(&app.db, "FS-2").await?, 7, "no stock moved");
+    assert_eq!(free_stock(&app.db, "FS-DRAFT").await?, 7, "none of the draft's either");
 
     // An admin schedules for any seller; the seller sees it, another seller does not.
     let root = admin(&app).await?;

@@ -27,7 +27,7 @@ pub use extras::{extras_paused, set_extras};
 pub use holds::{Returned, hold_of_order, order_hold, pay_hold, return_hold};
 pub use lifecycle::{cancel, end_now, spawn_transitions, transitions};
 pub use reminders::{express_details, register, registration, unregister};
-pub use room::{admit_round, draw, draw_score, eligibility, join, leave, place, ticket_of};
+pub use room::{admit_round, bought, draw, draw_score, eligibility, join, leave, place, ticket_of};
 pub use schedule::{MAX_ADMISSION_RATE, schedule, update};
 
 /// How long an ended sale stays on `/sales`.

@@ -8,19 +8,19 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::buy::{unavailable, warm};
 use super::{no_sale, sha256_hex, state_of};
 use crate::accounts::CurrentUser;
-use crate::db::{flash_sale, rfc3339};
+use crate::db::{flash_sale, rfc3339, sale_hold};
 use crate::error::AppError;
 use crate::events::ShopEvent;
 use crate::flash::port::{ARRIVALS_FROM, Place, RoomAnswer};
-use crate::flash::{DrawView, Ineligible, QueueView, SaleState, TOKEN_SECONDS};
+use crate::flash::{DrawView, GotYours, Ineligible, QueueView, SaleState, TOKEN_SECONDS};
 use crate::ids::SaleId;
 use crate::state::AppState;
-use crate::states::SaleStatus;
+use crate::states::{HoldState, SaleStatus};
 
 /// A shopper's ticket for a sale: SHA-256(seed ":" user id), hex. It follows from the seed, so
 /// the shop cannot pick it once the seed's hash is published.
@@ -114,6 +114,9 @@ pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sa
     if matches!(state_of(&sale, now), SaleState::Ended | SaleState::Cancelled) {
         return Err(AppError::Conflict("This sale is over; its line is closed.".to_owned()));
     }
+    if let Some(got) = got_yours(state, &sale, user.user_id, now).await? {
+        return Err(AppError::Conflict(got.message()));
+    }
     if let Some(why) = not_eligible(state, &sale, user).await? {
         return Err(AppError::Forbidden(why.message()));
     }
@@ -143,6 +146,36 @@ pub async fn not_eligible(state: &AppState, sale: &flash_sale::Model, user: &Cur
         return Ok(Some(Ineligible::EmailNotConfirmed { email: account.email }));
     }
     Ok(None)
+}
+
+/// What `user_id` already has of `sale` when it reaches the limit per buyer (none before the
+/// start: nothing can be bought then, and the database is spared the crowd's early joins).
+pub async fn got_yours(state: &AppState, sale: &flash_sale::Model, user_id: i64, now: DateTime<Utc>) -> Result<Option<GotYours>, AppError> {
+    if now < sale.starts_at {
+        return Ok(None);
+    }
+    let holds = sale_hold::Entity::find()
+        .filter(sale_hold::Column::SaleId.eq(sale.id))
+        .filter(sale_hold::Column::UserId.eq(user_id))
+        .filter(sale_hold::Column::State.is_in([HoldState::Held, HoldState::Ordered, HoldState::Paid]))
+        .order_by_desc(sale_hold::Column::CreatedAt)
+        .all(&state.db)
+        .await?;
+    let quantity: i64 = holds.iter().map(|h| h.quantity).sum();
+    Ok(match holds.first() {
+        Some(latest) if quantity >= sale.per_buyer_limit => Some(GotYours {
+            quantity,
+            hold_id: latest.id.clone(),
+            order_id: latest.order_id,
+            paid: holds.iter().all(|h| h.state == HoldState::Paid),
+        }),
+        _ => None,
+    })
+}
+
+/// What the shopper already has of this sale (see `got_yours`), for its page.
+pub async fn bought(state: &AppState, user: &CurrentUser, SaleId(id): SaleId) -> Result<Option<GotYours>, AppError> {
+    got_yours(state, &find_recent(state, id).await?, user.user_id, Utc::now()).await
 }
 
 /// Why the shopper may not join this sale's line, for its page to say before they try.

@@ -14,7 +14,7 @@ use crate::flash::{MAX_ALLOCATION, SaleInput, SellerSale};
 use crate::ids::SaleId;
 use crate::money::Money;
 use crate::state::AppState;
-use crate::states::SaleStatus;
+use crate::states::{ProductStatus, SaleStatus};
 
 /// The most buyers a waiting room may admit per second.
 pub const MAX_ADMISSION_RATE: i64 = 100_000;
@@ -62,6 +62,13 @@ pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) ->
     let product = product::Entity::find_by_id(variant.product_id).one(db).await?.ok_or_else(missing)?;
     if scope.is_some_and(|s| s != product.seller_id) {
         return Err(missing());
+    }
+    if product.status != ProductStatus::Active {
+        // Shoppers could not open the product the sale links to.
+        let mut errors = FieldErrors::default();
+        let state = if product.status == ProductStatus::Draft { "a draft" } else { "archived" };
+        errors.add("sku", format!("\"{}\" is {state}, so shoppers cannot see it. Publish the product first (set its status to Active in the product editor), then schedule its sale.", product.title));
+        errors.finish()?;
     }
     let (starts_at, ends_at) = checked(&input, &variant, now, state.rules.currency)?;
 
