@@ -78,6 +78,11 @@ test("pages open before the start go live by themselves; a shopper queues, buys 
   await expect(dashboard.getByTestId("dash-left")).toHaveText("0");
   await expect(watcher.getByTestId("sale-state")).toHaveText("Sold out");
   await expect(shopper.getByText(/\(flash sale\)/)).toBeVisible();
+  // The hold's time left, counting down while the shopper fills the form.
+  const timer = shopper.getByTestId("hold-timer");
+  await expect(timer).toContainText(/held for you for \d+:\d\d more/);
+  const first = await timer.textContent();
+  await expect.poll(() => timer.textContent()).not.toBe(first);
   await fillAddress(shopper);
   await shopper.getByLabel("Visa, succeeds").check();
   await shopper.getByRole("button", { name: "Place order" }).click();

@@ -1,7 +1,7 @@
 // A sale on a phone (390×844), as a shopper lives it: no page wider than the screen, signed in
 // or not, shopper or seller (and none at desktop width either); a new shopper who signs up from
 // the sale comes back to it; one websocket per tab however often they navigate, closed when
-// they leave, each pushed event received once.
+// they leave, each pushed event received once; search results before the filters.
 import { test, expect, type Browser, type Page } from "./fixtures";
 import { hydrated } from "./shop";
 
@@ -144,4 +144,45 @@ test("a new shopper signs up from the sale and comes back to it; one socket per 
   expect(sockets.map((s) => s.starts).reduce((a, b) => a + b, 0)).toBe(1);
   expect(open()).toBe(1);
   await seller.close();
+});
+
+test("on a phone the search results come first and the filters open from a button, without the wasm too", async ({ browser }) => {
+  for (const javaScriptEnabled of [true, false]) {
+    const page = await (await browser.newContext({ viewport: phone, javaScriptEnabled })).newPage();
+    await page.goto("/search?q=lamp");
+    if (javaScriptEnabled) await hydrated(page);
+    const results = page.getByRole("region", { name: "Results" }).getByRole("listitem").first();
+    await expect(results).toBeInViewport();
+    await expect(page.getByTestId("facet-brands")).toBeHidden();
+    await page.getByTestId("filters-toggle").click();
+    await expect(page.getByTestId("facet-brands")).toBeVisible();
+    await page.getByTestId("facet-brands").locator("a").first().click();
+    await expect(page).toHaveURL(/brand=/);
+    await page.context().close();
+  }
+  // At desktop width the filters stand beside the results, no button.
+  const wide = await (await browser.newContext({ viewport: desktop })).newPage();
+  await wide.goto("/search?q=lamp");
+  await expect(wide.getByTestId("facet-brands")).toBeVisible();
+  await expect(wide.getByTestId("filters-toggle")).toBeHidden();
+  await wide.context().close();
+});
+
+test("times show in the shopper's own time zone once the page is live, in UTC before", async ({ browser }) => {
+  const { seller, id } = await sellerWithSale(browser, 3600);
+  const starts = (await (await seller.request.get(`/api/v1/sales/${id}`)).json()).starts_at as string;
+  await seller.close();
+  for (const javaScriptEnabled of [true, false]) {
+    const page = await (await browser.newContext({ viewport: phone, timezoneId: "Asia/Tokyo", locale: "en-US", javaScriptEnabled })).newPage();
+    await page.goto(`/sales/${id}`);
+    const time = page.getByTestId("countdown").locator("time");
+    await expect(time).toHaveAttribute("datetime", starts);
+    if (javaScriptEnabled) {
+      await hydrated(page);
+      await expect(time).toContainText("GMT+9");
+    } else {
+      await expect(time).toContainText("UTC");
+    }
+    await page.context().close();
+  }
 });

@@ -296,14 +296,17 @@ fn SaleNotice(product_id: i64) -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 banner.await.ok().flatten().map(|b| {
-                    let when = if b.live {
-                        "live now".to_owned()
+                    // Live: the way to the sale price leads the buy box, ahead of "Add to cart"
+                    // at the regular price.
+                    let link = if b.live {
+                        view! { <a class="button" data-testid="sale-buy-link" href=format!("/sales/{}", b.sale_id)>{format!("Buy {} at {} in the flash sale", b.variant, b.price.display())}</a> }.into_any()
                     } else {
-                        format!("starts {} UTC", b.starts_at.replace('T', " ").trim_end_matches('Z'))
+                        view! { <a href=format!("/sales/{}", b.sale_id)>{format!("Flash sale of {}: {}, starts ", b.variant, b.price.display())} <crate::ui::LocalTime at=b.starts_at.clone() /></a> }.into_any()
                     };
                     view! {
                         <p class="notice sale-banner" data-testid="sale-banner" data-live=b.live.to_string()>
-                            <a href=format!("/sales/{}", b.sale_id)>{format!("Flash sale of {}: {}, {when}", b.variant, b.price.display())}</a>
+                            {b.live.then(|| view! { <span>{format!("Flash sale of {}, live now: ", b.variant)}</span> })}
+                            {link}
                         </p>
                     }
                 })

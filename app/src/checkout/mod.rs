@@ -121,6 +121,11 @@ pub struct CheckoutInfo {
     /// Checking out a flash-sale hold (its one line, at the sale price) instead of the cart.
     #[serde(default)]
     pub hold_id: Option<String>,
+    /// When the hold lapses unless its payment begins (RFC 3339), and the seconds left then.
+    #[serde(default)]
+    pub hold_expires_at: Option<String>,
+    #[serde(default)]
+    pub hold_seconds_left: Option<i64>,
 }
 
 /// A placed order: paid, or pending with why (a declined card) so the page can offer another.

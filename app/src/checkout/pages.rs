@@ -191,7 +191,9 @@ pub fn CheckoutPage() -> impl IntoView {
                                 }).collect_view()}
                             </fieldset>
                 };
+                let timer = info.hold_seconds_left.map(|left| view! { <HoldTimer left until=info.hold_expires_at.clone().unwrap_or_default() /> });
                 view! {
+                    {timer}
                     <div class="checkout">
                         {match info.payment.clone() {
                             PaymentEntry::TestCards(cards) => view! {
@@ -252,5 +254,27 @@ pub fn CheckoutPage() -> impl IntoView {
                 }.into_any()
             })}
         </Suspense>
+    }
+}
+
+/// How long a flash-sale hold has left, counting down each second once the page is live (the
+/// server renders the time at load). Paying in time keeps the units; past it they go back.
+#[component]
+fn HoldTimer(left: i64, until: String) -> impl IntoView {
+    let left = RwSignal::new(left);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(move || left.update(|s| *s = (*s - 1).max(0)), std::time::Duration::from_secs(1)) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    view! {
+        <p class="notice hold-timer" role="timer" data-testid="hold-timer">
+            <span hidden=move || left.get() == 0>
+                {move || format!("Your units are held for you for {}:{:02} more (until ", left.get() / 60, left.get() % 60)}
+                <crate::ui::LocalTime at=until time_only=true />
+                "). Pay before then or they go back to the sale."
+            </span>
+            <span hidden=move || left.get() != 0>"Your hold has lapsed: its units went back to the sale. Join the queue again to try for another."</span>
+        </p>
     }
 }

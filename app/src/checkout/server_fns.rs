@@ -7,10 +7,14 @@ use super::*;
 pub async fn get_checkout_info(hold: Option<String>) -> Result<CheckoutInfo, crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
     let hold = hold.filter(|h| !h.trim().is_empty());
-    let cart = match &hold {
-        Some(h) => service::hold_cart(&state, user.user_id, h.trim()).await?,
-        None => crate::cart::service::view(&state, Some(&crate::cart::CartOwner::User(user.user_id))).await?,
+    let (cart, hold_expires_at) = match &hold {
+        Some(h) => {
+            let (cart, until) = service::hold_cart(&state, user.user_id, h.trim()).await?;
+            (cart, Some(until))
+        }
+        None => (crate::cart::service::view(&state, Some(&crate::cart::CartOwner::User(user.user_id))).await?, None),
     };
+    let now = chrono::Utc::now();
     let addresses = crate::accounts::service::list_addresses(&state.db, user.user_id).await?;
     Ok(CheckoutInfo {
         cart,
@@ -19,6 +23,8 @@ pub async fn get_checkout_info(hold: Option<String>) -> Result<CheckoutInfo, cra
         payment: service::payment_entry(&state),
         idempotency_key: uuid::Uuid::new_v4().to_string(),
         hold_id: hold,
+        hold_expires_at: hold_expires_at.map(crate::db::rfc3339),
+        hold_seconds_left: hold_expires_at.map(|t| (t - now).num_seconds().max(0)),
     })
 }
 

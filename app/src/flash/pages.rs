@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::*;
 use crate::ui::forms::{Feedback, FormMessage};
-use crate::ui::{ErrorPanel, Loading};
+use crate::ui::{ErrorPanel, LocalTime, Loading};
 
 /// The sale price beside the regular one, struck through.
 #[component]
@@ -61,7 +61,10 @@ pub fn SalesPage() -> impl IntoView {
                                             <span class="card-title">{s.title.clone()}</span>
                                         </a>
                                         <SalePrice sale=s.clone() />
-                                        <p class="muted small">{when}</p>
+                                        <p class="muted small">{match s.state {
+                                            SaleState::Upcoming => view! { "Starts " <LocalTime at=s.starts_at.clone() /> }.into_any(),
+                                            _ => view! { {when} }.into_any(),
+                                        }}</p>
                                         <p class="small">{format!("{} of {} left", s.remaining, s.allocated)}</p>
                                     </li>
                                 }
@@ -125,10 +128,9 @@ pub fn SalePage() -> impl IntoView {
                                 }}</p>
                                 <p data-testid="sale-remaining" aria-live="polite">{move || format!("{} of {allocated} left · at most {limit} per shopper", live.remaining.get().unwrap_or(remaining))}</p>
                                 {s.existing_accounts_only.then(|| view! {
-                                    <p class="notice" data-testid="sale-eligibility">{format!(
-                                        "Only accounts that existed when this sale was announced ({} UTC) can join its line.",
-                                        s.announced_at.replace('T', " ").get(..16).unwrap_or_default()
-                                    )}</p>
+                                    <p class="notice" data-testid="sale-eligibility">
+                                        "Only accounts that existed when this sale was announced (" <LocalTime at=s.announced_at.clone() /> ") can join its line."
+                                    </p>
                                 })}
                                 {s.verified_email_only.then(|| view! {
                                     <p class="notice" data-testid="sale-eligibility-email">"Only shoppers who confirmed their email address can join its line."</p>
@@ -316,7 +318,7 @@ fn QueuePanel(sale: SaleView, buy: ServerAction<BuySale>) -> impl IntoView {
                                 <p class="muted small">"Joining before the start gives you a random place among everyone who joined before it; after the start, places go in order of arrival."</p>
                             }.into_any(),
                             (Some(q), _) if q.admitted => view! {
-                                <p class="notice" role="status" data-testid="admitted">{format!("It is your turn: {} left. Buy before your turn lapses at {}.", q.remaining, q.token_expires_at.clone().unwrap_or_default().replace('T', " ").replace('Z', " UTC"))}</p>
+                                <p class="notice" role="status" data-testid="admitted">{format!("It is your turn: {} left. Buy before your turn lapses at ", q.remaining)} <LocalTime at=q.token_expires_at.clone().unwrap_or_default() time_only=true /> "."</p>
                                 <FormMessage feedback />
                                 <ActionForm action=buy>
                                     <input type="hidden" name="sale_id" value=id />
@@ -438,6 +440,5 @@ fn Countdown(seconds: i64, starts_at: String) -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     });
-    let at = starts_at.replace('T', " ").trim_end_matches('Z').to_owned();
-    view! { <span data-testid="countdown">{move || format!("Starts in {} ({at} UTC)", wait_text(left.get()))}</span> }
+    view! { <span data-testid="countdown">{move || format!("Starts in {} (", wait_text(left.get()))} <LocalTime at=starts_at /> ")"</span> }
 }

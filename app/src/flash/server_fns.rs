@@ -184,7 +184,7 @@ pub async fn schedule_sale(
         let mut errors = crate::error::FieldErrors::default();
         let currency = currency.filter(|c| !c.trim().is_empty()).unwrap_or_else(|| state.rules.currency.to_string());
         let amount = errors.check("price", crate::seller::parse_price(&price, &currency)).unwrap_or(0);
-        let mut number = |field: &str, text: &str| errors.check(field, text.trim().parse::<i64>().map_err(|_| format!("{field} must be a whole number (got \"{}\")", text.trim()))).unwrap_or(0);
+        let mut number = |field: &str, text: &str| errors.check(field, text.trim().parse::<i64>().map_err(|_| format!("Enter a whole number here (got \"{}\").", text.trim()))).unwrap_or(0);
         let input = super::SaleInput {
             sku: sku.clone(),
             price: crate::money::Money::new(amount, &currency),

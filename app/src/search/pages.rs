@@ -213,8 +213,13 @@ fn FacetSidebar(q: SearchQuery, facets: Facets) -> impl IntoView {
         view! { <li><a href=link aria-current=on.then_some("true")>{format!("{min}★ & up")} <span class="count">{r.count}</span></a></li> }
     }).collect_view();
     let stock_link = with(&q, |n| n.in_stock = !n.in_stock);
+    // On a phone the filters fold behind a "Filters" button so the results come first: a
+    // checkbox and its label, so it works before (and without) the wasm.
     view! {
-        <aside class="facets" aria-label="Filters">
+        <div class="facets-fold">
+        <input type="checkbox" id="show-filters" class="filters-toggle-box" aria-controls="search-filters" />
+        <label for="show-filters" class="button filters-toggle" data-testid="filters-toggle">"Filters"</label>
+        <aside class="facets" id="search-filters" aria-label="Filters">
             <section><h2>"Category"</h2><ul class="facet-list" data-testid="facet-categories">{cat_links}</ul></section>
             <section><h2>"Brand"</h2><ul class="facet-list" data-testid="facet-brands">{brand_links}</ul></section>
             <section><h2>"Price"</h2><ul class="facet-list">{price_links}</ul></section>
@@ -225,5 +230,6 @@ fn FacetSidebar(q: SearchQuery, facets: Facets) -> impl IntoView {
                 </a></li></ul>
             </section>
         </aside>
+        </div>
     }
 }

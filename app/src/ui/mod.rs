@@ -167,3 +167,53 @@ pub fn close_confirmation_when(done: impl Fn() -> bool + 'static, page: impl Fn(
         }
     });
 }
+
+/// A moment in the reader's own time zone. The server renders it in UTC inside
+/// `<time datetime>` (what a page without the wasm shows); once the page is live the browser
+/// rewrites it in local time, naming the zone. `time_only` leaves the date out.
+#[component]
+pub fn LocalTime(#[prop(into)] at: String, #[prop(optional)] time_only: bool) -> impl IntoView {
+    let shown = RwSignal::new(utc_text(&at, time_only));
+    let iso = at.clone();
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(local) = local_text(&iso, time_only) {
+            shown.set(local);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&iso, time_only);
+    });
+    view! { <time datetime=at>{move || shown.get()}</time> }
+}
+
+/// "2026-12-06 12:53:03 UTC" (or "12:53:03 UTC") from RFC 3339 UTC.
+pub fn utc_text(at: &str, time_only: bool) -> String {
+    let t = at.trim_end_matches('Z').replace('T', " ");
+    let t = t.split('.').next().unwrap_or_default();
+    let t = if time_only { t.get(11..).unwrap_or(t) } else { t };
+    format!("{t} UTC")
+}
+
+#[cfg(feature = "hydrate")]
+fn local_text(at: &str, time_only: bool) -> Option<String> {
+    use wasm_bindgen::JsValue;
+    let date = js_sys::Date::new(&JsValue::from_str(at));
+    if date.get_time().is_nan() {
+        return None;
+    }
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"timeStyle".into(), &"long".into()).ok()?;
+    if !time_only {
+        js_sys::Reflect::set(&options, &"dateStyle".into(), &"medium".into()).ok()?;
+    }
+    Some(date.to_locale_string("default", &options).into())
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn utc_text_reads_rfc3339() {
+        assert_eq!(super::utc_text("2026-12-06T12:53:03Z", false), "2026-12-06 12:53:03 UTC");
+        assert_eq!(super::utc_text("2026-12-06T12:53:03.250Z", true), "12:53:03 UTC");
+    }
+}

@@ -435,6 +435,7 @@ async fn the_sale_page_queues_and_buys_without_javascript(backend: Backend) -> a
     start(&app, id).await?;
     let product_page = page(&app, &sam, &format!("/p/{product}")).await?;
     assert!(product_page.contains("data-live=\"true\"") && product_page.contains("live now"), "and says it is live from the start (no stale cache)");
+    assert!(product_page.contains(&format!("data-testid=\"sale-buy-link\" href=\"/sales/{id}\"")) && product_page.contains("Buy navy at") && product_page.contains("29.99"), "leading to the sale at its price");
     service::admit_round(&app.state).await?;
     let html = page(&app, &sam, &path).await?;
     assert!(html.contains("It is your turn"), "let in");
@@ -449,6 +450,7 @@ async fn the_sale_page_queues_and_buys_without_javascript(backend: Backend) -> a
     assert!(!html.contains("It is your turn") && !html.contains("data-testid=\"join\""), "no buy or join offered");
     let checkout = page(&app, &sam, &to).await?;
     assert!(checkout.contains("(flash sale)") && checkout.contains("29.99"), "the checkout shows the hold at the sale price");
+    assert!(checkout.contains("data-testid=\"hold-timer\"") && checkout.contains("held for you for"), "and how long the hold lasts");
     let key = checkout.split("name=\"idempotency_key\" value=\"").nth(1).and_then(|r| r.split('"').next()).unwrap().to_owned();
     let fields = [
         ("idempotency_key", key.as_str()),

@@ -76,10 +76,10 @@ async fn bad_sales_are_refused_naming_the_field(backend: Backend) -> anyhow::Res
     let mut cases = Vec::new();
     let mut b = sale("FS-2", 2999, 5);
     b["starts_at"] = json!(past);
-    cases.push((b, "starts_at", "in the future"));
+    cases.push((b, "starts_at", "The start must be in the future: it is"));
     let mut b = sale("FS-2", 2999, 5);
     b["ends_at"] = b["starts_at"].clone();
-    cases.push((b, "ends_at", "after starts_at"));
+    cases.push((b, "ends_at", "The end must be after the start."));
     cases.push((sale("FS-2", 0, 5), "price", "more than 0"));
     cases.push((sale("FS-2", 4999, 5), "price", "below the regular price"));
     let mut b = sale("FS-2", 2999, 5);

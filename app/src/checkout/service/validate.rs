@@ -110,9 +110,10 @@ pub(crate) async fn hold_line(state: &AppState, user_id: i64, hold_id: &str, now
     Ok((line, hold, expires))
 }
 
-/// A hold shown as the checkout's one line (at the sale price), for the checkout page.
-pub async fn hold_cart(state: &AppState, user_id: i64, hold_id: &str) -> Result<crate::cart::CartView, AppError> {
-    let (line, _, _) = hold_line(state, user_id, hold_id, Utc::now()).await?;
+/// A hold shown as the checkout's one line (at the sale price), for the checkout page, with
+/// when the hold lapses unless its payment begins.
+pub async fn hold_cart(state: &AppState, user_id: i64, hold_id: &str) -> Result<(crate::cart::CartView, chrono::DateTime<Utc>), AppError> {
+    let (line, hold, _) = hold_line(state, user_id, hold_id, Utc::now()).await?;
     let unit = Money::new(line.unit_price, &line.variant.currency);
     let total = Money::new(line.unit_price * line.quantity, &line.variant.currency);
     let item = crate::cart::CartItem {
@@ -129,5 +130,5 @@ pub async fn hold_cart(state: &AppState, user_id: i64, hold_id: &str) -> Result<
         purchasable: true,
         problem: None,
     };
-    Ok(crate::cart::CartView { items: vec![item], subtotal: total, item_count: line.quantity, notices: vec![] })
+    Ok((crate::cart::CartView { items: vec![item], subtotal: total, item_count: line.quantity, notices: vec![] }, hold.expires_at))
 }

@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 
 use super::{give_back, scope, seller_sale};
 use crate::accounts::CurrentUser;
-use crate::db::{flash_sale, inventory, product, rfc3339, sale_allocation, variant};
+use crate::db::{flash_sale, inventory, product, sale_allocation, variant};
 use crate::error::{AppError, FieldErrors};
 use crate::flash::{MAX_ALLOCATION, SaleInput, SellerSale};
 use crate::ids::SaleId;
@@ -21,7 +21,13 @@ pub const MAX_ADMISSION_RATE: i64 = 100_000;
 
 fn time(errors: &mut FieldErrors, field: &str, text: &str) -> Option<DateTime<Utc>> {
     let parsed = DateTime::parse_from_rfc3339(text.trim()).map(|t| t.with_timezone(&Utc));
-    errors.check(field, parsed.map_err(|_| format!("{field} must be a time like 2026-12-24T12:00:00Z (got \"{}\")", text.trim())))
+    let what = if field == "starts_at" { "start" } else { "end" };
+    errors.check(field, parsed.map_err(|_| format!("Enter the {what} as a date and time, like 2026-12-24T12:00:00Z (got \"{}\").", text.trim())))
+}
+
+/// A time as a seller reads it: to the minute, without the RFC 3339 punctuation.
+fn minute(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// The checks that need no database: times, counts and the price's shape.
@@ -29,21 +35,21 @@ fn check_shape(input: &SaleInput, now: DateTime<Utc>, errors: &mut FieldErrors) 
     let starts = time(errors, "starts_at", &input.starts_at);
     let ends = time(errors, "ends_at", &input.ends_at);
     if let Some(s) = starts.filter(|s| *s <= now) {
-        errors.add("starts_at", format!("starts_at must be in the future (it is {} now, got {})", rfc3339(now), rfc3339(s)));
+        errors.add("starts_at", format!("The start must be in the future: it is {} UTC now, and this start is {} UTC.", minute(now), minute(s)));
     }
     if let (Some(s), Some(e)) = (starts, ends) {
         if e <= s {
-            errors.add("ends_at", "ends_at must be after starts_at");
+            errors.add("ends_at", "The end must be after the start.");
         }
     }
     if !(1..=MAX_ALLOCATION).contains(&input.allocation) {
-        errors.add("allocation", format!("allocation must be a whole number from 1 to {MAX_ALLOCATION} (got {})", input.allocation));
+        errors.add("allocation", format!("Put from 1 to {MAX_ALLOCATION} units on sale (got {}).", input.allocation));
     }
     if input.per_buyer_limit < 1 {
-        errors.add("per_buyer_limit", format!("per_buyer_limit must be at least 1 (got {})", input.per_buyer_limit));
+        errors.add("per_buyer_limit", format!("Let each shopper buy at least 1 unit (got {}).", input.per_buyer_limit));
     }
     if !(1..=MAX_ADMISSION_RATE).contains(&input.admission_rate) {
-        errors.add("admission_rate", format!("admission_rate must be from 1 to {MAX_ADMISSION_RATE} buyers per second (got {})", input.admission_rate));
+        errors.add("admission_rate", format!("Let in from 1 to {MAX_ADMISSION_RATE} shoppers per second (got {}).", input.admission_rate));
     }
     if input.price.amount <= 0 {
         errors.add("price", "A sale price must be more than 0.");
