@@ -243,6 +243,8 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(pages, crate::page_cache::serve))
         // Outside the page cache: its pages come compressed already and pass through.
         .layer(crate::headers::compression())
+        // Outside compression: a HEAD's length is the one its GET would send.
+        .layer(axum::middleware::from_fn(crate::headers::head_as_get))
         .layer(axum::middleware::from_fn_with_state(crate::headers::EdgeRules { hsts: cfg.secure_cookies }, crate::headers::secure))
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
         .layer(axum::Extension(metrics))

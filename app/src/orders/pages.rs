@@ -131,7 +131,7 @@ pub fn OrderPage() -> impl IntoView {
                         <section class="panel" aria-labelledby="pay-heading">
                             <h2 id="pay-heading">"Pay for this order"</h2>
                             {move || declined.get().map(|m| view! { <p class="form-error" role="alert" data-testid="declined">{m}</p> })}
-                            {o.expires_at.clone().map(|t| view! { <p class="muted">"Your items are held until " <time datetime=t.clone()>{t.replace('T', " ").replace('Z', " UTC")}</time> "."</p> })}
+                            {o.expires_at.clone().map(|t| view! { <p class="muted">"Your items are held until " <crate::ui::LocalTime at=t.clone() /> "."</p> })}
                             <FormMessage feedback />
                             {saved_card.clone().map(|card| view! {
                                 <ActionForm action=pay attr:class="stack" attr:data-testid="pay-saved">
@@ -178,7 +178,7 @@ pub fn OrderPage() -> impl IntoView {
                             <Form method="GET" action=page.clone() attr:class="row cancel-form">
                                 <input type="hidden" name="confirm" value="cancel" />
                                 <button type="submit" class="secondary danger">"Cancel order…"</button>
-                                <span class="muted small">"You can cancel until " <time datetime=until.clone()>{until.get(11..16).unwrap_or_default().to_owned()} " UTC"</time>"."</span>
+                                <span class="muted small">"You can cancel until " <crate::ui::LocalTime at=until.clone() time_only=true />"."</span>
                             </Form>
                             {move || (query.read().get("confirm").as_deref() == Some("cancel")).then(|| view! {
                                 <ConfirmDialog title=format!("Cancel order #{oid}?") back=page.clone()>

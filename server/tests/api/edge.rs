@@ -369,3 +369,28 @@ async fn the_websocket_upgrades_whatever_the_browser_accepts() -> anyhow::Result
     assert!(hello.to_text()?.contains("\"hello\""), "{hello:?}");
     Ok(())
 }
+
+/// `HEAD` of a page (not yet kept, or signed in) answers as its `GET` would: the same length,
+/// no body; the page is rendered whole, not cut off with its session gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_of_a_page_gives_its_length_without_a_body() -> anyhow::Result<()> {
+    let app = spawn_app(Backend::Sqlite).await?;
+    let (id, _) = first_product(&app).await?;
+    let path = format!("/p/{id}");
+    let anonymous = reqwest::Client::new();
+    let head = anonymous.head(app.url(&path)).send().await?;
+    assert_eq!(head.status(), 200);
+    let length: usize = header(head.headers(), "content-length").parse().unwrap_or(0);
+    assert!(head.bytes().await?.is_empty(), "no body");
+    let get = anonymous.get(app.url(&path)).send().await?.bytes().await?;
+    assert_eq!(length, get.len(), "the length of the page its GET sends");
+
+    let sam = app.visitor();
+    sam.register("sam@example.com", "long enough").await?;
+    let head = sam.client.head(app.url("/account")).send().await?;
+    assert_eq!(head.status(), 200);
+    let length: usize = header(head.headers(), "content-length").parse().unwrap_or(0);
+    let page = sam.client.get(app.url("/account")).send().await?.text().await?;
+    assert!(length > 1000 && page.contains("sam@example.com"), "a signed-in page rendered whole: {length} bytes");
+    Ok(())
+}
