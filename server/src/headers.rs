@@ -150,6 +150,31 @@ pub fn favicon(site_root: &Path) -> SetResponseHeader<ServeFile, HeaderValue> {
         .layer(ServeFile::new(site_root.join("favicon.ico")))
 }
 
+/// The most of a page a `HEAD` renders to count its length.
+const HEAD_PAGE_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// `HEAD` of a page answers as its `GET` would, with `Content-Length` and no body. A page is
+/// rendered as a stream, and a `HEAD`'s body is dropped at once, which cut the rendering off
+/// part-way (its server functions then found no session and logged an error) and left the
+/// answer without a length. So the page is rendered whole, counted, and the body left out.
+/// Files (`/pkg`, `/media`, images) and the REST API answer `HEAD` themselves.
+pub async fn head_as_get(mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let answers_itself = ["/pkg/", "/media/", "/img/", "/api/", "/ws"].iter().any(|p| path.starts_with(p)) || path == "/favicon.ico";
+    if req.method() != axum::http::Method::HEAD || answers_itself {
+        return next.run(req).await;
+    }
+    *req.method_mut() = axum::http::Method::GET;
+    let (mut parts, body) = next.run(req).await.into_parts();
+    match axum::body::to_bytes(body, HEAD_PAGE_MAX_BYTES).await {
+        Ok(bytes) => {
+            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        }
+        Err(e) => tracing::warn!(error = %e, "HEAD: the page could not be rendered whole to count it"),
+    }
+    Response::from_parts(parts, axum::body::Body::empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,29 +205,4 @@ mod tests {
         let local = PagePolicy::new(Some("http://127.0.0.1:8420/js.stripe.com/v3/")).header("n");
         assert!(local.contains("connect-src 'self' http://127.0.0.1:8420;"), "{local}");
     }
-}
-
-/// The most of a page a `HEAD` renders to count its length.
-const HEAD_PAGE_MAX_BYTES: usize = 16 * 1024 * 1024;
-
-/// `HEAD` of a page answers as its `GET` would, with `Content-Length` and no body. A page is
-/// rendered as a stream, and a `HEAD`'s body is dropped at once, which cut the rendering off
-/// part-way (its server functions then found no session and logged an error) and left the
-/// answer without a length. So the page is rendered whole, counted, and the body left out.
-/// Files (`/pkg`, `/media`, images) and the REST API answer `HEAD` themselves.
-pub async fn head_as_get(mut req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let answers_itself = ["/pkg/", "/media/", "/img/", "/api/", "/ws"].iter().any(|p| path.starts_with(p)) || path == "/favicon.ico";
-    if req.method() != axum::http::Method::HEAD || answers_itself {
-        return next.run(req).await;
-    }
-    *req.method_mut() = axum::http::Method::GET;
-    let (mut parts, body) = next.run(req).await.into_parts();
-    match axum::body::to_bytes(body, HEAD_PAGE_MAX_BYTES).await {
-        Ok(bytes) => {
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-        }
-        Err(e) => tracing::warn!(error = %e, "HEAD: the page could not be rendered whole to count it"),
-    }
-    Response::from_parts(parts, axum::body::Body::empty())
 }

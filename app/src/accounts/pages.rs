@@ -72,7 +72,7 @@ pub fn RegisterPage() -> impl IntoView {
 
 /// `page` carrying on where the shopper was going (`next`, when there is one).
 fn with_next(page: &str, next: &str) -> String {
-    if next.is_empty() { page.to_owned() } else { format!("{page}?next={}", crate::ui::forms::url_encode(next)) }
+    if next.is_empty() { page.to_owned() } else { crate::ui::forms::with_query(page, &format!("next={}", crate::ui::forms::url_encode(next))) }
 }
 
 #[component]

@@ -316,7 +316,7 @@ pub async fn send_verification(back: Option<String>) -> Result<(), AppError> {
     .await;
     let back = back.as_deref().map_or("/account", crate::ui::forms::same_site_path).to_owned();
     match &result {
-        Ok(()) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&with_query(&back, "sent=1")),
+        Ok(()) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&crate::ui::forms::with_query(&back, "sent=1")),
         Err(e) => crate::ui::forms::bounce_on_error(&back, e, &[]).await,
         _ => {}
     }
@@ -333,10 +333,4 @@ pub async fn confirm_email(token: String) -> Result<verify::Confirmed, AppError>
         _ => {}
     }
     result
-}
-
-/// `path` with `pair` added to its query.
-#[cfg(feature = "ssr")]
-fn with_query(path: &str, pair: &str) -> String {
-    format!("{path}{}{pair}", if path.contains('?') { '&' } else { '?' })
 }

@@ -8,6 +8,11 @@ use leptos_router::params::ParamsMap;
 
 use crate::error::AppError;
 
+/// `path` with `pair` ("key=value", already encoded) added to its query.
+pub fn with_query(path: &str, pair: &str) -> String {
+    format!("{path}{}{pair}", if path.contains('?') { '&' } else { '?' })
+}
+
 pub fn url_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
@@ -101,8 +106,7 @@ pub async fn bounce_on_error(path: &str, err: &AppError, keep: &[(&str, &str)]) 
             q.push(format!("{k}={}", url_encode(v)));
         }
     }
-    let sep = if path.contains('?') { '&' } else { '?' };
-    redirect(&format!("{path}{sep}{}", q.join("&")));
+    redirect(&with_query(path, &q.join("&")));
 }
 
 /// The error and field messages of a form, from the action (JavaScript) or the query (no JS).

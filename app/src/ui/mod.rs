@@ -101,10 +101,7 @@ pub fn Pagination(page: u64, total_pages: u64, base: String) -> impl IntoView {
     if total_pages <= 1 {
         return ().into_any();
     }
-    let link = move |p: u64| {
-        let sep = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{sep}page={p}")
-    };
+    let link = move |p: u64| forms::with_query(&base, &format!("page={p}"));
     let window: Vec<u64> = (page.saturating_sub(2).max(1)..=(page + 2).min(total_pages)).collect();
     view! {
         <nav class="pagination" aria-label="Pages">
