@@ -149,7 +149,8 @@ test("a shopper in line sees the position fall, pushed, until it is their turn",
 
 test("a seller schedules a sale in the admin, is told what to fix, and sees it on the dashboard", async ({ browser }) => {
   const tag = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-  const seller = await browser.newContext();
+  // Times are typed in the browser's zone: UTC here, so `at` below is what it reads.
+  const seller = await browser.newContext({ timezoneId: "UTC" });
   expect((await seller.request.post("/api/v1/auth/register", { data: { email: `sa-${tag}@example.com`, password: "a good password", role: "seller", seller_name: `Admin ${tag}` } })).status()).toBe(201);
   const sku = `SA-${tag}`;
   const product = await seller.request.post("/api/v1/seller/products", {
@@ -174,15 +175,15 @@ test("a seller schedules a sale in the admin, is told what to fix, and sees it o
   // A draft product's sale is refused with what to do first.
   await page.getByLabel("Variant").selectOption(`${sku}-D`);
   await page.getByLabel("Sale price").fill("29.99");
-  await page.getByLabel("Starts (UTC)").fill(at(3600));
-  await page.getByLabel("Ends (UTC)").fill(at(7200));
+  await page.getByLabel("Starts").fill(at(3600));
+  await page.getByLabel("Ends").fill(at(7200));
   await page.getByLabel("Units").fill("3");
   await page.getByRole("button", { name: "Schedule the sale" }).click();
   await expect(page.locator("#field-sku-error")).toContainText(`"Draft Lamp ${tag}" is a draft, so shoppers cannot see it. Publish the product first`);
   await page.getByLabel("Variant").selectOption(sku);
   await page.getByLabel("Sale price").fill("59.99");
-  await page.getByLabel("Starts (UTC)").fill(at(3600));
-  await page.getByLabel("Ends (UTC)").fill(at(7200));
+  await page.getByLabel("Starts").fill(at(3600));
+  await page.getByLabel("Ends").fill(at(7200));
   await page.getByLabel("Units").fill("3");
   await page.getByRole("button", { name: "Schedule the sale" }).click();
   // Above the regular price: said in place, what was typed kept, nothing scheduled.

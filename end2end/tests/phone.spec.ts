@@ -186,3 +186,45 @@ test("times show in the shopper's own time zone once the page is live, in UTC be
     await page.context().close();
   }
 });
+
+test("a seller enters a sale's times in their own time zone (UTC before the wasm) and the editor says what a sale set aside", async ({ browser }) => {
+  const { seller, productId } = await sellerWithSale(browser, 3600);
+  const cookies = await seller.cookies();
+  const sku = (await (await seller.request.get(`/api/v1/seller/products/${productId}`)).json()).variants[0].sku as string;
+  // The day after tomorrow at noon, as typed in the form; Tokyo has no summer time (UTC+9).
+  const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+  for (const javaScriptEnabled of [true, false]) {
+    const context = await browser.newContext({ viewport: phone, timezoneId: "Asia/Tokyo", locale: "en-US", javaScriptEnabled });
+    await context.addCookies(cookies);
+    const page = await context.newPage();
+    await page.goto("/seller/sales/new");
+    if (javaScriptEnabled) {
+      await hydrated(page);
+      await expect(page.getByTestId("starts_at-zone")).toHaveText("In your own time zone (Asia/Tokyo).");
+    } else {
+      await expect(page.getByTestId("starts_at-zone")).toHaveText("In UTC.");
+    }
+    await page.getByLabel("Variant").selectOption(sku);
+    await page.getByLabel("Sale price").fill("19.99");
+    await page.getByLabel("Starts").fill(`${day}T12:00`);
+    await page.getByLabel("Ends").fill(`${day}T14:30`);
+    await page.getByLabel("Units").fill("1");
+    await page.getByRole("button", { name: "Schedule the sale" }).click();
+    await expect(page).toHaveURL(/\/seller\/sales\/\d+$/);
+    const id = page.url().split("/").pop();
+    const sale = await (await seller.request.get(`/api/v1/sales/${id}`)).json();
+    expect([sale.starts_at, sale.ends_at]).toEqual(
+      javaScriptEnabled ? [`${day}T03:00:00Z`, `${day}T05:30:00Z`] : [`${day}T12:00:00Z`, `${day}T14:30:00Z`],
+    );
+    await context.close();
+  }
+  // Three sales set aside 2 + 1 + 1 of the 5 units: the editor's stock shows what is left and says why.
+  expect((await (await seller.request.get(`/api/v1/seller/products/${productId}`)).json()).variants[0].stock).toBe(1);
+  const editor = await seller.newPage();
+  await editor.goto(`/seller/products/${productId}`);
+  const notes = editor.getByTestId("set-aside").locator("li");
+  await expect(notes).toHaveCount(3);
+  await expect(notes.first()).toContainText(`2 units of ${sku} are set aside for flash sale`);
+  await expect(notes.nth(1)).toContainText(`1 unit of ${sku} is set aside for flash sale`);
+  await seller.close();
+});

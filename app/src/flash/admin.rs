@@ -8,12 +8,8 @@ use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::*;
-use crate::ui::forms::{Feedback, Field, FormMessage};
-use crate::ui::{ConfirmDialog, ErrorPanel, Loading};
-
-fn when(t: &str) -> String {
-    t.replace('T', " ").trim_end_matches('Z').to_owned() + " UTC"
-}
+use crate::ui::forms::{Feedback, Field, FormMessage, LocalDateTimeField};
+use crate::ui::{ConfirmDialog, ErrorPanel, LocalTime, Loading};
 
 #[component]
 pub fn SellerSales() -> impl IntoView {
@@ -39,7 +35,7 @@ pub fn SellerSales() -> impl IntoView {
                                     <tr data-testid="seller-sale">
                                         <td><A href=format!("/seller/sales/{}", s.sale.sale_id)>{format!("{} ({})", s.sale.title, s.sale.sku)}</A></td>
                                         <td>{s.sale.price.display()}</td>
-                                        <td>{when(&s.sale.starts_at)}</td>
+                                        <td><LocalTime at=s.sale.starts_at.clone() /></td>
                                         <td>{format!("{} of {}", s.sold, s.sale.allocated)}</td>
                                         <td>{s.sale.state.label()}</td>
                                     </tr>
@@ -108,8 +104,8 @@ pub fn NewSale() -> impl IntoView {
             <FormMessage feedback />
             <VariantPicker kept=feedback.kept("sku") error=Signal::derive(move || feedback.field("sku")) />
             <Field label="Sale price" name="price" value=feedback.kept("price") hint="Below the regular price, in its currency, e.g. 29.99" feedback />
-            <Field label="Starts (UTC)" name="starts_at" kind="datetime-local" value=feedback.kept("starts_at") feedback />
-            <Field label="Ends (UTC)" name="ends_at" kind="datetime-local" value=feedback.kept("ends_at") feedback />
+            <LocalDateTimeField label="Starts" name="starts_at" value=feedback.kept("starts_at") feedback />
+            <LocalDateTimeField label="Ends" name="ends_at" value=feedback.kept("ends_at") feedback />
             <Field label="Units" name="allocation" kind="number" value=kept("allocation", "") feedback />
             <Field label="Most per shopper" name="per_buyer_limit" kind="number" value=kept("per_buyer_limit", "1") feedback />
             <Field label="Shoppers let in per second" name="admission_rate" kind="number" value=kept("admission_rate", "50") feedback />
@@ -173,7 +169,7 @@ pub fn SellerSaleDashboard() -> impl IntoView {
                 let running = matches!(s.state, SaleState::Live | SaleState::SoldOut);
                 view! {
                     <h1>{format!("Sale: {} ({})", s.title, s.sku)}</h1>
-                    <p><span class="badge" data-testid="dashboard-state">{s.state.label()}</span> " " {format!("{} → {}", when(&s.starts_at), when(&s.ends_at))}</p>
+                    <p><span class="badge" data-testid="dashboard-state">{s.state.label()}</span> " " <LocalTime at=s.starts_at.clone() /> " → " <LocalTime at=s.ends_at.clone() /></p>
                     <dl class="totals dashboard" data-testid="dashboard">
                         <dt>"Sold"</dt><dd data-testid="dash-sold">{d.sale.sold}</dd>
                         <dt>"Held"</dt><dd data-testid="dash-held">{d.held}</dd>

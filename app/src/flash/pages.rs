@@ -25,10 +25,10 @@ fn SalePrice(sale: SaleView) -> impl IntoView {
 /// When it starts or ends, or that it is over, in words.
 fn timing(sale: &SaleView) -> String {
     match sale.state {
-        SaleState::Upcoming => format!("Starts in {} ({} UTC)", wait_text(sale.seconds_to_start), sale.starts_at.replace('T', " ").trim_end_matches('Z')),
+        SaleState::Upcoming => format!("Starts in {} ({})", wait_text(sale.seconds_to_start), crate::ui::utc_text(&sale.starts_at, false)),
         SaleState::Live => format!("Ends in {}", wait_text(sale.seconds_to_end)),
         SaleState::SoldOut => "Every unit is taken.".to_owned(),
-        SaleState::Ended => format!("Ended {} UTC", sale.ends_at.replace('T', " ").trim_end_matches('Z')),
+        SaleState::Ended => format!("Ended {}", crate::ui::utc_text(&sale.ends_at, false)),
         SaleState::Cancelled => "The seller cancelled this sale.".to_owned(),
     }
 }
@@ -63,6 +63,7 @@ pub fn SalesPage() -> impl IntoView {
                                         <SalePrice sale=s.clone() />
                                         <p class="muted small">{match s.state {
                                             SaleState::Upcoming => view! { "Starts " <LocalTime at=s.starts_at.clone() /> }.into_any(),
+                                            SaleState::Ended => view! { "Ended " <LocalTime at=s.ends_at.clone() /> }.into_any(),
                                             _ => view! { {when} }.into_any(),
                                         }}</p>
                                         <p class="small">{format!("{} of {} left", s.remaining, s.allocated)}</p>
@@ -124,6 +125,7 @@ pub fn SalePage() -> impl IntoView {
                                 <SalePrice sale=s.clone() />
                                 <p data-testid="sale-timing">{match s.state {
                                     SaleState::Upcoming => view! { <Countdown seconds=s.seconds_to_start starts_at=s.starts_at.clone() /> }.into_any(),
+                                    SaleState::Ended => view! { "Ended " <LocalTime at=s.ends_at.clone() /> }.into_any(),
                                     _ => view! { {when} }.into_any(),
                                 }}</p>
                                 <p data-testid="sale-remaining" aria-live="polite">{move || format!("{} of {allocated} left · at most {limit} per shopper", live.remaining.get().unwrap_or(remaining))}</p>

@@ -163,8 +163,9 @@ pub async fn get_sale_dashboard(sale_id: i64) -> Result<super::SaleDashboard, Ap
     super::service::dashboard(&state, &user, crate::ids::SaleId(sale_id)).await
 }
 
-/// The seller's form: times are the browser's `datetime-local` read as UTC; the price is typed
-/// ("29.99") in the variant's currency.
+/// The seller's form: times are typed in the seller's own zone and sent along in UTC by the live
+/// page (`starts_at_utc`); without the wasm, the typed `datetime-local` is read as UTC. The price
+/// is typed ("29.99") in the variant's currency.
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api/fn", endpoint = "seller_schedule_sale")]
 pub async fn schedule_sale(
@@ -173,6 +174,8 @@ pub async fn schedule_sale(
     currency: Option<String>,
     starts_at: String,
     ends_at: String,
+    starts_at_utc: Option<String>,
+    ends_at_utc: Option<String>,
     allocation: String,
     per_buyer_limit: String,
     admission_rate: String,
@@ -188,8 +191,8 @@ pub async fn schedule_sale(
         let input = super::SaleInput {
             sku: sku.clone(),
             price: crate::money::Money::new(amount, &currency),
-            starts_at: utc(&starts_at),
-            ends_at: utc(&ends_at),
+            starts_at: utc(&starts_at, &starts_at_utc),
+            ends_at: utc(&ends_at, &ends_at_utc),
             allocation: number("allocation", &allocation),
             per_buyer_limit: number("per_buyer_limit", &per_buyer_limit),
             admission_rate: number("admission_rate", &admission_rate),
@@ -217,9 +220,13 @@ fn checked(value: &Option<String>) -> bool {
     value.as_deref().is_some_and(|v| !v.is_empty() && v != "false")
 }
 
-/// A `datetime-local` value ("2026-12-24T12:00") as RFC 3339 in UTC; anything else as typed.
+/// The time the browser converted to UTC, when it did; else the `datetime-local` value
+/// ("2026-12-24T12:00") read as UTC, in RFC 3339; anything else as typed.
 #[cfg(feature = "ssr")]
-fn utc(text: &str) -> String {
+fn utc(text: &str, converted: &Option<String>) -> String {
+    if let Some(c) = converted.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        return c.to_owned();
+    }
     let t = text.trim();
     match t.len() {
         16 => format!("{t}:00Z"),

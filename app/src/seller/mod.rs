@@ -100,6 +100,20 @@ pub struct SellerVariant {
     pub stock: i64,
     pub available: i64,
     pub warehouses: Vec<WarehouseStock>,
+    /// Units moved out of this variant's stock by flash sales not yet over; what they do not
+    /// sell goes back to the warehouses when they end.
+    pub set_aside: Vec<SetAside>,
+}
+
+/// One flash sale's units of a variant, out of ordinary stock until the sale is over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SetAside {
+    pub sale_id: i64,
+    /// Allocated and not sold.
+    pub units: i64,
+    /// RFC 3339, UTC.
+    pub starts_at: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

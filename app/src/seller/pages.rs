@@ -532,6 +532,9 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: O
             </div>
         }
     };
+    // Flash sales not yet over hold some of the stock: said under the stock it came out of.
+    let set_aside: Vec<(String, SetAside)> =
+        p.map(|p| p.variants.iter().flat_map(|v| v.set_aside.iter().map(|s| (v.sku.clone(), s.clone()))).collect()).unwrap_or_default();
     let warehouses_for_head = options.warehouses.clone();
     let numbered_rows = move || rows.get().into_iter().enumerate().collect::<Vec<(usize, VariantRow)>>();
     let add_row = {
@@ -579,6 +582,17 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: O
                         <For each=numbered_rows key=|(i, r)| (*i, r.key) children=move |(i, row)| view! { <VariantCells i row rows errors currency /> } />
                     </tbody>
                 </table>
+                {(!set_aside.is_empty()).then(|| view! {
+                    <ul class="notice set-aside" data-testid="set-aside">
+                        {set_aside.into_iter().map(|(sku, s)| view! {
+                            <li>
+                                {format!("{} {} of {sku} {} set aside for ", s.units, if s.units == 1 { "unit" } else { "units" }, if s.units == 1 { "is" } else { "are" })}
+                                <a href=format!("/seller/sales/{}", s.sale_id)>{format!("flash sale {}", s.sale_id)}</a>
+                                " (from " <crate::ui::LocalTime at=s.starts_at /> "): they are not in the stock above; what the sale does not sell comes back when it ends."
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                })}
                 <button type="button" class="secondary" on:click=add_row>"Add a variant"</button>
             </fieldset>
             <button type="submit" disabled=pending>

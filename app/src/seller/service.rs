@@ -218,6 +218,12 @@ async fn seller_view(db: &impl ConnectionTrait, p: product::Model) -> Result<Sel
         .filter(inventory::Column::VariantId.is_in(variants.iter().map(|v| v.id).collect::<Vec<_>>()))
         .all(db)
         .await?;
+    let sales = flash_sale::Entity::find()
+        .filter(flash_sale::Column::VariantId.is_in(variants.iter().map(|v| v.id).collect::<Vec<_>>()))
+        .filter(flash_sale::Column::StockReturnedAt.is_null())
+        .order_by_asc(flash_sale::Column::StartsAt)
+        .all(db)
+        .await?;
     let warehouses = warehouse::Entity::find().order_by_asc(warehouse::Column::Id).all(db).await?;
     let cat = category::Entity::find_by_id(p.category_id).one(db).await?;
     let seller_name = seller::Entity::find_by_id(p.seller_id).one(db).await?.map(|s| s.name).unwrap_or_default();
@@ -243,6 +249,11 @@ async fn seller_view(db: &impl ConnectionTrait, p: product::Model) -> Result<Sel
                 stock: rows.iter().map(|r| r.quantity).sum(),
                 available: rows.iter().map(|r| r.quantity - r.reserved).sum(),
                 warehouses: rows,
+                set_aside: sales
+                    .iter()
+                    .filter(|s| s.variant_id == v.id)
+                    .map(|s| SetAside { sale_id: s.id, units: std::cmp::max(s.allocated - s.sold, 0), starts_at: rfc3339(s.starts_at) })
+                    .collect(),
                 sku: v.sku,
             }
         })

@@ -174,6 +174,85 @@ pub fn Field(
     }
 }
 
+/// A date and time typed in the person's own time zone (`datetime-local`, named `name`), sent
+/// with the same moment in UTC (`{name}_utc`, RFC 3339) once the page is live: the browser knows
+/// its zone's offset on that date, summer time included. Before the wasm loads, the hidden field
+/// stays empty and the server reads the typed time as UTC, as the hint then says.
+#[component]
+pub fn LocalDateTimeField(label: &'static str, name: &'static str, #[prop(optional, into)] value: String, feedback: Feedback) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let err_id = format!("{id}-error");
+    let described = {
+        let (hint_id, err_id) = (hint_id.clone(), err_id.clone());
+        move || match feedback.field(name) {
+            Some(_) => format!("{hint_id} {err_id}"),
+            None => hint_id.clone(),
+        }
+    };
+    let typed = RwSignal::new(value.clone());
+    // The browser's zone, once live (`Some("")` when it names none).
+    let zone = RwSignal::new(None::<String>);
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            // Whatever was typed before the wasm loaded.
+            if let Some(el) = input.get_untracked() {
+                typed.set(el.value());
+            }
+            zone.set(Some(browser_zone()));
+        }
+    });
+    let hint = move || match zone.get() {
+        None => "In UTC.".to_owned(),
+        Some(z) if z.is_empty() => "In your own time zone.".to_owned(),
+        Some(z) => format!("In your own time zone ({z})."),
+    };
+    let in_utc = move || {
+        #[cfg(feature = "hydrate")]
+        return zone.get().and_then(|_| utc_of_local(&typed.get())).unwrap_or_default();
+        #[cfg(not(feature = "hydrate"))]
+        String::new()
+    };
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <span class="muted small" id=hint_id data-testid=format!("{name}-zone")>{hint}</span>
+            <input id=id name=name type="datetime-local" value=value node_ref=input
+                on:input=move |ev| typed.set(event_target_value(&ev))
+                aria-invalid=move || feedback.field(name).map(|_| "true")
+                aria-describedby=described />
+            <input type="hidden" name=format!("{name}_utc") prop:value=in_utc />
+            {move || feedback.field(name).map(|m| view! { <p class="field-error" id=err_id.clone() role="alert">{m}</p> })}
+        </div>
+    }
+}
+
+/// The browser's time zone ("Europe/Paris"), or "" when it names none.
+#[cfg(feature = "hydrate")]
+fn browser_zone() -> String {
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+    js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into()).ok().and_then(|z| z.as_string()).unwrap_or_default()
+}
+
+/// A `datetime-local` value ("2026-12-24T12:00"), read in the browser's zone, as RFC 3339 UTC
+/// ("2026-12-24T11:00:00Z"); `None` when it is not a date and time.
+#[cfg(feature = "hydrate")]
+fn utc_of_local(text: &str) -> Option<String> {
+    let text = text.trim();
+    // A date alone would be read as UTC midnight; only a date with a time is local.
+    if !text.contains('T') {
+        return None;
+    }
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(text));
+    if date.get_time().is_nan() {
+        return None;
+    }
+    let iso: String = date.to_iso_string().into();
+    Some(format!("{}Z", iso.get(..19)?))
+}
+
 /// The form-wide message (and notices) above a form.
 #[component]
 pub fn FormMessage(feedback: Feedback) -> impl IntoView {

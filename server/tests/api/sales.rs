@@ -28,6 +28,15 @@ async fn free_stock(db: &DatabaseConnection, sku: &str) -> anyhow::Result<i64> {
     Ok(rows.iter().map(|r| r.quantity - r.reserved).sum())
 }
 
+/// What the product editor says flash sales set aside of `sku`: (sale id, units) each.
+async fn set_aside(v: &Visitor, db: &DatabaseConnection, sku: &str) -> anyhow::Result<Vec<(i64, i64)>> {
+    let product_id = variant::Entity::find().filter(variant::Column::Sku.eq(sku)).one(db).await?.unwrap().product_id;
+    let (status, p) = v.get(&format!("/api/v1/seller/products/{product_id}")).await?;
+    anyhow::ensure!(status == 200, "{status} {p}");
+    let variant = p["variants"].as_array().unwrap().iter().find(|x| x["sku"] == sku).unwrap().clone();
+    Ok(variant["set_aside"].as_array().unwrap().iter().map(|a| (a["sale_id"].as_i64().unwrap(), a["units"].as_i64().unwrap())).collect())
+}
+
 fn sale(sku: &str, amount: i64, allocation: i64) -> Value {
     let at = |hours: i64| (Utc::now() + Duration::hours(hours)).to_rfc3339();
     json!({"sku": sku, "price": {"amount": amount, "currency": "EUR"}, "starts_at": at(1), "ends_at": at(2), "allocation": allocation, "per_buyer_limit": 2})
@@ -153,12 +162,14 @@ async fn cancel_before_the_start_end_after_it_and_stock_returns_once(backend: Ba
     let (_, s) = ann.post("/api/v1/seller/sales", sale("FS-3", 2999, 4)).await?;
     let id = s["sale_id"].as_i64().unwrap();
     assert_eq!(free_stock(&app.db, "FS-3").await?, 3);
+    assert_eq!(set_aside(&ann, &app.db, "FS-3").await?, [(id, 4)], "the editor says where the 4 units went");
     assert_eq!(bob.post(&format!("/api/v1/seller/sales/{id}/cancel"), json!({})).await?.0, 404, "not Bob's sale");
     let (status, body) = ann.post(&format!("/api/v1/seller/sales/{id}/end"), json!({})).await?;
     assert_eq!(status, 409, "{body}");
     let (status, body) = ann.post(&format!("/api/v1/seller/sales/{id}/cancel"), json!({})).await?;
     assert_eq!((status, body["state"].as_str()), (200, Some("cancelled")), "{body}");
     assert_eq!(free_stock(&app.db, "FS-3").await?, 7, "all 4 units back");
+    assert_eq!(set_aside(&ann, &app.db, "FS-3").await?, Vec::<(i64, i64)>::new(), "and no longer says they are set aside");
     assert_eq!(ann.post(&format!("/api/v1/seller/sales/{id}/cancel"), json!({})).await?.0, 409);
     assert_eq!(free_stock(&app.db, "FS-3").await?, 7, "and only once");
     let (_, listed) = app.visitor().get("/api/v1/sales").await?;
@@ -170,10 +181,12 @@ async fn cancel_before_the_start_end_after_it_and_stock_returns_once(backend: Ba
     shift(&app.db, id, Duration::minutes(-1), Duration::hours(1)).await?;
     flash_sale::Entity::update_many().col_expr(flash_sale::Column::Sold, Expr::value(2)).filter(flash_sale::Column::Id.eq(id)).exec(&app.db).await?;
     assert_eq!(app.visitor().get(&format!("/api/v1/sales/{id}")).await?.1["state"], "live");
+    assert_eq!(set_aside(&ann, &app.db, "FS-3").await?, [(id, 3)], "the 3 of 5 not sold yet");
     assert_eq!(ann.post(&format!("/api/v1/seller/sales/{id}/cancel"), json!({})).await?.0, 409);
     let (status, body) = ann.post(&format!("/api/v1/seller/sales/{id}/end"), json!({})).await?;
     assert_eq!((status, body["state"].as_str(), body["sold"].as_i64()), (200, Some("ended"), Some(2)), "{body}");
     assert_eq!(free_stock(&app.db, "FS-3").await?, 2 + 3, "the 3 unsold units are back, the 2 sold are not");
+    assert_eq!(set_aside(&ann, &app.db, "FS-3").await?, Vec::<(i64, i64)>::new());
     assert_eq!(ann.post(&format!("/api/v1/seller/sales/{id}/end"), json!({})).await?.0, 409);
     app::flash::service::transitions(&app.state).await?;
     assert_eq!(free_stock(&app.db, "FS-3").await?, 5, "ending again (or the clock) returns nothing more");
