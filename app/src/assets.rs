@@ -50,8 +50,15 @@ impl Assets {
     }
 }
 
+/// Scripts the operator has every page load (`SELLOUT_PAGE_SCRIPTS`: analytics, say), given in
+/// the context of each rendering; the page's policy allows them by the nonce they are sent with.
+#[derive(Clone, Debug, Default)]
+pub struct PageScripts(pub std::sync::Arc<[String]>);
+
 /// The stylesheet, the preloads and the script that hydrates the page (what Leptos'
-/// `HydrationScripts` does, with our hashed names). Server-only: it is part of the shell.
+/// `HydrationScripts` does, with our hashed names), then the operator's page scripts.
+/// Server-only: it is part of the shell. Every script and the module preload carry the
+/// rendering's nonce: under `'strict-dynamic'` nothing else runs or is fetched as a script.
 #[component]
 pub fn SiteAssets(options: LeptosOptions) -> impl IntoView {
     let pkg = format!("/{}", options.site_pkg_dir);
@@ -65,11 +72,13 @@ pub fn SiteAssets(options: LeptosOptions) -> impl IntoView {
     let script = format!("import({js:?}).then(m => m.default({{ module_or_path: {wasm:?} }}).then(() => m.hydrate()));");
     // The page's Content-Security-Policy lets only scripts with this rendering's nonce run inline.
     let nonce = leptos::nonce::use_nonce();
+    let page_scripts = use_context::<PageScripts>().unwrap_or_default();
     view! {
         <link rel="stylesheet" href=css />
-        <link rel="modulepreload" href=js />
+        <link rel="modulepreload" href=js nonce=nonce.clone() />
         <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="" />
-        <script type="module" nonce=nonce>{script}</script>
+        <script type="module" nonce=nonce.clone()>{script}</script>
+        {page_scripts.0.iter().map(|src| view! { <script src=src.clone() nonce=nonce.clone() defer=true></script> }).collect_view()}
     }
 }
 

@@ -50,6 +50,12 @@ pub struct Config {
     pub mail_from: String,
     /// Where shoppers reach the shop, for links in mail (`SELLOUT_PUBLIC_URL`, no trailing `/`).
     pub public_url: String,
+    /// Scripts every page loads, e.g. an analytics script (`SELLOUT_PAGE_SCRIPTS`, URLs separated
+    /// by spaces or commas): each is sent with the page's nonce, and its origin is allowed to
+    /// load scripts, connect and show images.
+    pub page_scripts: Vec<String>,
+    /// More origins those scripts may connect to and load images from (`SELLOUT_CSP_CONNECT`).
+    pub csp_connect: Vec<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -81,6 +87,28 @@ pub struct ConfigError {
 
 fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError { var, message: message.into() }
+}
+
+/// URLs separated by spaces or commas, each `https://` (or `http://` to this machine, for a
+/// test): they go into a page's `<script src>` and, by origin, into its security policy, so a
+/// quote, a semicolon or anything else that could change the policy's meaning is refused.
+fn web_addresses(var: &'static str, value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let value = value.unwrap_or_default();
+    value
+        .split([' ', ',', '\t', '\n'])
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| u.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])));
+            let (_, rest) = u.split_once("://").unwrap_or_default();
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            let plain = |c: char| c.is_ascii_alphanumeric() || "-._~/?#[]@!$&()*+=:%".contains(c);
+            if (u.starts_with("https://") || local) && !host.is_empty() && u.chars().all(plain) && !u.contains("'") {
+                Ok(u.to_owned())
+            } else {
+                Err(bad(var, format!("must be https:// URLs separated by spaces or commas, e.g. https://stats.example.com/script.js (got \"{u}\")")))
+            }
+        })
+        .collect()
 }
 
 fn flag(var: &'static str, value: Option<&str>, default: bool) -> Result<bool, ConfigError> {
@@ -249,9 +277,13 @@ impl Config {
         }
         let mail_from = get("SMTP_FROM").unwrap_or_else(|| "Sellout <shop@localhost>".to_owned());
         let public_url = url("SELLOUT_PUBLIC_URL", &format!("http://{site_addr}"))?.trim_end_matches('/').to_owned();
+        let page_scripts = web_addresses("SELLOUT_PAGE_SCRIPTS", get("SELLOUT_PAGE_SCRIPTS"))?;
+        let csp_connect = web_addresses("SELLOUT_CSP_CONNECT", get("SELLOUT_CSP_CONNECT"))?;
 
         Ok(Config {
             public_url,
+            page_scripts,
+            csp_connect,
             smtp_url,
             mail_from,
             shop_id,
@@ -298,6 +330,18 @@ mod tests {
         assert!(c.rate_limits.enabled);
         assert_eq!(c.tax_rate_bps, 0);
         assert_eq!(with(&[("SELLOUT_TAX_RATE", "7.5")]).unwrap().tax_rate_bps, 750);
+    }
+
+    #[test]
+    fn page_scripts_are_web_addresses_that_cannot_change_the_policy() {
+        assert!(with(&[]).unwrap().page_scripts.is_empty());
+        let c = with(&[("SELLOUT_PAGE_SCRIPTS", "https://stats.example.com/s.js, http://127.0.0.1:9/t.js"), ("SELLOUT_CSP_CONNECT", "https://collect.example.net")]).unwrap();
+        assert_eq!(c.page_scripts, ["https://stats.example.com/s.js", "http://127.0.0.1:9/t.js"]);
+        assert_eq!(c.csp_connect, ["https://collect.example.net"]);
+        for bad in ["http://stats.example.com/s.js", "https://x.example;script-src*", "https://x.example/'unsafe-inline'", "stats.example.com", "https://", "http://localhost.evil.example/"] {
+            let e = with(&[("SELLOUT_PAGE_SCRIPTS", bad)]).unwrap_err().to_string();
+            assert!(e.contains("SELLOUT_PAGE_SCRIPTS"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -31,38 +31,83 @@ const REVALIDATE: &str = "public, no-cache";
 /// an HTML answer that is not a rendered page gets; pages get `PagePolicy`, which ends with it).
 const CSP: &str = "object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
 const HSTS: &str = "max-age=31536000; includeSubDomains";
+const COOP: header::HeaderName = header::HeaderName::from_static("cross-origin-opener-policy");
+const PERMISSIONS_POLICY: header::HeaderName = header::HeaderName::from_static("permissions-policy");
 
-/// The Content-Security-Policy of the pages: scripts only from this shop (and Stripe.js where
-/// the shop takes cards with it), the inline hydration scripts only with the nonce Leptos gives
-/// each rendering (`startup::page_context` puts the two together). A page kept for anonymous
-/// visitors keeps its nonce with its policy: its bytes never change, so no script that is not
-/// in them can carry it.
+/// The Content-Security-Policy of the pages. Scripts run only when they carry the nonce Leptos
+/// gives each rendering (its hydration and resource scripts, the preload of the storefront's
+/// module, the operator's page scripts) or were loaded by one that does (`'strict-dynamic'`:
+/// the storefront's module, Stripe.js); `'self'` and the origins beside it are for browsers too
+/// old for `'strict-dynamic'`, which ignore it, and newer ones ignore them. `startup::page_context`
+/// puts nonce and policy together. A page kept for anonymous visitors keeps its nonce with its
+/// policy: its bytes never change, so no script that is not in them can carry it.
 #[derive(Clone, Debug, Default)]
 pub struct PagePolicy {
-    /// Origins Stripe.js needs (`STRIPE_JS_URL`'s, and Stripe's API and 3-D Secure frames
-    /// when it is Stripe's own), only when card entry is configured.
-    stripe: Vec<String>,
+    /// What Stripe.js needs, only when card entry is configured: for Stripe's own, what its
+    /// security guide lists (scripts from `js.stripe.com` and `*.js.stripe.com`, frames from
+    /// those and `hooks.stripe.com` for 3-D Secure, calls to `api.stripe.com`; not
+    /// `maps.googleapis.com`, which only its address element uses); for another Stripe.js (the
+    /// tests' localstripe), its origin for all three.
+    stripe: Stripe,
+    /// The origins of the operator's page scripts (`SELLOUT_PAGE_SCRIPTS`).
+    scripts: Vec<String>,
+    /// Where those scripts may send what they collect (`SELLOUT_CSP_CONNECT`), besides their
+    /// own origins.
+    connect: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Stripe {
+    scripts: Vec<String>,
+    frames: Vec<String>,
+    connect: Vec<String>,
 }
 
 impl PagePolicy {
-    /// `stripe_js`: the Stripe.js URL when shoppers enter cards with it.
-    pub fn new(stripe_js: Option<&str>) -> Self {
-        let mut stripe = Vec::new();
-        if let Some(origin) = stripe_js.and_then(origin_of) {
-            if origin == "https://js.stripe.com" {
-                stripe.extend(["https://api.stripe.com".to_owned(), "https://hooks.stripe.com".to_owned()]);
-            }
-            stripe.insert(0, origin);
-        }
-        Self { stripe }
+    /// `stripe_js`: the Stripe.js URL when shoppers enter cards with it; `page_scripts`: the
+    /// URLs of scripts every page loads; `connect`: more origins they may send to.
+    pub fn new(stripe_js: Option<&str>, page_scripts: &[String], connect: &[String]) -> Self {
+        let owned = |list: &[&str]| list.iter().map(|o| o.to_string()).collect::<Vec<_>>();
+        let stripe = match stripe_js.and_then(origin_of) {
+            Some(o) if o == "https://js.stripe.com" => Stripe {
+                scripts: owned(&["https://js.stripe.com", "https://*.js.stripe.com"]),
+                frames: owned(&["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"]),
+                connect: owned(&["https://api.stripe.com"]),
+            },
+            Some(o) => Stripe { scripts: vec![o.clone()], frames: vec![o.clone()], connect: vec![o] },
+            None => Stripe::default(),
+        };
+        let mut scripts: Vec<String> = page_scripts.iter().filter_map(|u| origin_of(u)).collect();
+        scripts.dedup();
+        let mut connect: Vec<String> = connect.iter().filter_map(|u| origin_of(u)).filter(|o| !scripts.contains(o)).collect();
+        connect.dedup();
+        Self { stripe, scripts, connect }
     }
 
     pub fn header(&self, nonce: &str) -> String {
-        let stripe = self.stripe.iter().fold(String::new(), |all, o| all + " " + o);
-        let frames = if self.stripe.is_empty() { " 'none'".to_owned() } else { stripe.clone() };
+        let list = |origins: &[&Vec<String>]| origins.iter().flat_map(|o| o.iter()).fold(String::new(), |all, o| all + " " + o);
+        let scripts = list(&[&self.stripe.scripts, &self.scripts]);
+        let connect = list(&[&self.stripe.connect, &self.scripts, &self.connect]);
+        let images = list(&[&self.scripts, &self.connect]);
+        let frames = if self.stripe.frames.is_empty() { " 'none'".to_owned() } else { list(&[&self.stripe.frames]) };
         format!(
-            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'{stripe}; connect-src 'self'{stripe}; \
-             frame-src{frames}; img-src 'self' data:; style-src 'self'; form-action 'self'; {CSP}"
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval' 'self'{scripts}; \
+             connect-src 'self'{connect}; frame-src{frames}; img-src 'self' data:{images}; style-src 'self'; \
+             worker-src 'none'; form-action 'self'; {CSP}"
+        )
+    }
+
+    /// The `Permissions-Policy` of the pages: nothing the shop never uses, and the Payment
+    /// Request API only for this shop and Stripe.js where cards are taken with it.
+    pub fn permissions(&self) -> String {
+        let payment = match self.stripe.scripts.first() {
+            Some(stripe) => format!("(self \"{stripe}\")"),
+            None => "()".to_owned(),
+        };
+        format!(
+            "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), \
+             magnetometer=(), microphone=(), midi=(), payment={payment}, publickey-credentials-get=(), \
+             screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()"
         )
     }
 }
@@ -74,13 +119,17 @@ fn origin_of(url: &str) -> Option<String> {
     Some(format!("{scheme}://{host}"))
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct EdgeRules {
     /// `Strict-Transport-Security` (only when the shop is served over HTTPS: secure cookies on).
     pub hsts: bool,
+    /// The pages' `Permissions-Policy` (`PagePolicy::permissions`).
+    pub permissions: HeaderValue,
 }
 
-/// Security headers on every response, and `private, no-store` where no other rule was set.
+/// Security headers on every response (on HTML, also the frame rules, `Cross-Origin-Opener-Policy`
+/// and `Permissions-Policy`; a rendered page has its own CSP already), and `private, no-store`
+/// where no other rule was set.
 pub async fn secure(State(rules): State<EdgeRules>, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let html = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
@@ -90,6 +139,8 @@ pub async fn secure(State(rules): State<EdgeRules>, req: Request, next: Next) ->
     headers.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
     if html {
         headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(CSP));
+        headers.entry(COOP).or_insert(HeaderValue::from_static("same-origin"));
+        headers.entry(PERMISSIONS_POLICY).or_insert(rules.permissions.clone());
     }
     if rules.hsts {
         headers.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HeaderValue::from_static(HSTS));
@@ -193,16 +244,36 @@ mod tests {
 
     #[test]
     fn stripe_is_allowed_only_where_cards_are_taken_with_it() {
-        let plain = PagePolicy::new(None).header("n0nce");
-        assert!(plain.contains("script-src 'self' 'nonce-n0nce' 'wasm-unsafe-eval';"), "{plain}");
+        let plain = PagePolicy::new(None, &[], &[]).header("n0nce");
+        assert!(plain.contains("script-src 'nonce-n0nce' 'strict-dynamic' 'wasm-unsafe-eval' 'self';"), "{plain}");
         assert!(plain.contains("frame-src 'none';") && !plain.contains("stripe"), "{plain}");
-        for rule in ["object-src 'none'", "base-uri 'self'", "frame-ancestors 'none'"] {
+        for rule in ["object-src 'none'", "base-uri 'self'", "frame-ancestors 'none'", "form-action 'self'", "connect-src 'self';"] {
             assert!(plain.contains(rule), "{rule}: {plain}");
         }
-        let stripe = PagePolicy::new(Some("https://js.stripe.com/v3/")).header("n");
-        assert!(stripe.contains("script-src 'self' 'nonce-n' 'wasm-unsafe-eval' https://js.stripe.com https://api.stripe.com https://hooks.stripe.com;"), "{stripe}");
-        assert!(stripe.contains("frame-src https://js.stripe.com https://api.stripe.com https://hooks.stripe.com;"), "{stripe}");
-        let local = PagePolicy::new(Some("http://127.0.0.1:8420/js.stripe.com/v3/")).header("n");
-        assert!(local.contains("connect-src 'self' http://127.0.0.1:8420;"), "{local}");
+        let stripe = PagePolicy::new(Some("https://js.stripe.com/v3/"), &[], &[]).header("n");
+        assert!(stripe.contains("'self' https://js.stripe.com https://*.js.stripe.com;"), "{stripe}");
+        assert!(stripe.contains("frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com;"), "{stripe}");
+        assert!(stripe.contains("connect-src 'self' https://api.stripe.com;"), "{stripe}");
+        let local = PagePolicy::new(Some("http://127.0.0.1:8420/js.stripe.com/v3/"), &[], &[]).header("n");
+        assert!(local.contains("connect-src 'self' http://127.0.0.1:8420;") && local.contains("frame-src http://127.0.0.1:8420;"), "{local}");
+    }
+
+    #[test]
+    fn page_scripts_and_where_they_send_are_allowed_by_origin() {
+        let scripts = ["https://stats.example.org/s.js".to_owned(), "https://stats.example.org/other.js".to_owned()];
+        let policy = PagePolicy::new(None, &scripts, &["https://collect.example.net/event".to_owned()]).header("n");
+        assert!(policy.contains("'self' https://stats.example.org;"), "{policy}");
+        assert!(policy.contains("connect-src 'self' https://stats.example.org https://collect.example.net;"), "{policy}");
+        assert!(policy.contains("img-src 'self' data: https://stats.example.org https://collect.example.net;"), "{policy}");
+        assert!(policy.contains("frame-src 'none';"), "{policy}");
+    }
+
+    #[test]
+    fn payment_is_allowed_only_to_stripe_where_cards_are_taken_with_it() {
+        let plain = PagePolicy::new(None, &[], &[]).permissions();
+        assert!(plain.contains("payment=()") && plain.contains("camera=()") && plain.contains("geolocation=()"), "{plain}");
+        let stripe = PagePolicy::new(Some("https://js.stripe.com/v3/"), &[], &[]).permissions();
+        assert!(stripe.contains("payment=(self \"https://js.stripe.com\")"), "{stripe}");
+        assert!(HeaderValue::from_str(&stripe).is_ok());
     }
 }

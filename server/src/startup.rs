@@ -206,10 +206,12 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     routes.get_or_insert_with(|| generate_route_list(App)).clone()
 }
 
-/// What each page's rendering adds to Leptos' own: the page's Content-Security-Policy, which
-/// allows the nonce Leptos made for this rendering (its hydration and resource scripts carry it).
-fn page_context(policy: Arc<crate::headers::PagePolicy>) -> impl Fn() + Clone + Send + Sync + 'static {
+/// What each page's rendering adds to Leptos' own: the operator's page scripts, and the page's
+/// Content-Security-Policy, which allows the nonce Leptos made for this rendering (its
+/// hydration and resource scripts carry it, and the shell gives it to the page scripts).
+fn page_context(policy: Arc<crate::headers::PagePolicy>, scripts: app::assets::PageScripts) -> impl Fn() + Clone + Send + Sync + 'static {
     move || {
+        provide_context(scripts.clone());
         let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else { return };
         if let Ok(value) = axum::http::HeaderValue::from_str(&policy.header(&nonce)) {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
@@ -224,7 +226,12 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
     pages.follow(state.stores.events.as_ref());
     let routes = route_list();
     let leptos_options = state.leptos_options.clone();
-    let page_policy = Arc::new(crate::headers::PagePolicy::new(state.card_entry.as_ref().map(|c| c.js_url.as_str())));
+    let page_policy = Arc::new(crate::headers::PagePolicy::new(state.card_entry.as_ref().map(|c| c.js_url.as_str()), &cfg.page_scripts, &cfg.csp_connect));
+    let page_scripts = app::assets::PageScripts(cfg.page_scripts.clone().into());
+    let edge = crate::headers::EdgeRules {
+        hsts: cfg.secure_cookies,
+        permissions: axum::http::HeaderValue::from_str(&page_policy.permissions()).expect("the permissions policy is plain ASCII"),
+    };
     Router::new()
         .merge(crate::api::router())
         .route("/img/products/{id}/{file}", get(crate::images::product_image))
@@ -233,8 +240,8 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
         .route_service("/favicon.ico", crate::headers::favicon(&cfg.site_root))
         .route("/metrics", get(crate::metrics::render))
         .route("/ws", get(crate::push::ws))
-        .leptos_routes_with_context(&state, routes, page_context(page_policy.clone()), move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(page_policy), shell))
+        .leptos_routes_with_context(&state, routes, page_context(page_policy.clone(), page_scripts.clone()), move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context(page_policy, page_scripts), shell))
         // Page functions' errors get their REST status (inside compression: it reads the body).
         .layer(axum::middleware::from_fn(crate::page_fns::answer_like_rest))
         .layer(axum::middleware::from_fn(crate::api::guard::refuse_cross_site_writes))
@@ -245,7 +252,7 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
         .layer(crate::headers::compression())
         // Outside compression: a HEAD's length is the one its GET would send.
         .layer(axum::middleware::from_fn(crate::headers::head_as_get))
-        .layer(axum::middleware::from_fn_with_state(crate::headers::EdgeRules { hsts: cfg.secure_cookies }, crate::headers::secure))
+        .layer(axum::middleware::from_fn_with_state(edge, crate::headers::secure))
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
         .layer(axum::Extension(metrics))
         .layer(axum::Extension(crate::api::webhooks::WebhookSecret(cfg.stripe.as_ref().and_then(|s| s.webhook_secret.clone()))))

@@ -36,9 +36,23 @@ fn assert_secured(headers: &HeaderMap, what: &str) {
     assert_eq!(header(headers, "x-content-type-options"), "nosniff", "{what}");
     assert_eq!(header(headers, "referrer-policy"), "strict-origin-when-cross-origin", "{what}");
     assert_eq!(header(headers, "x-frame-options"), "DENY", "{what}");
+    assert_eq!(header(headers, "cross-origin-opener-policy"), "same-origin", "{what}");
+    let permissions = header(headers, "permissions-policy");
+    for off in ["camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"] {
+        assert!(permissions.contains(off), "{what}: {off} in {permissions:?}");
+    }
     let csp = header(headers, "content-security-policy");
-    for rule in ["object-src 'none'", "base-uri 'self'", "frame-ancestors 'none'"] {
+    for rule in ["script-src 'nonce-", "'strict-dynamic'", "object-src 'none'", "base-uri 'self'", "frame-ancestors 'none'", "form-action 'self'", "connect-src 'self'"] {
         assert!(csp.contains(rule), "{what}: {rule} in {csp:?}");
+    }
+}
+
+/// What a JSON reply or a file carries: `nosniff` and the shop's referrer rule; no page policy.
+fn assert_plain(headers: &HeaderMap, what: &str) {
+    assert_eq!(header(headers, "x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(header(headers, "referrer-policy"), "strict-origin-when-cross-origin", "{what}");
+    for page_only in ["content-security-policy", "permissions-policy", "cross-origin-opener-policy"] {
+        assert!(headers.get(page_only).is_none(), "{what}: no {page_only}");
     }
 }
 
@@ -103,7 +117,7 @@ async fn nothing_is_public_once_a_session_exists() -> anyhow::Result<()> {
     let res = shopper.client.get(app.url("/api/v1/cart")).header(ACCEPT_ENCODING, "gzip").send().await?;
     assert_eq!(res.status(), 200);
     assert_eq!(header(res.headers(), "cache-control"), "private, no-store");
-    assert_eq!(header(res.headers(), "x-content-type-options"), "nosniff");
+    assert_plain(res.headers(), "a JSON reply");
     let encoding = header(res.headers(), "content-encoding").to_owned();
     let body = res.bytes().await?;
     let json: serde_json::Value = serde_json::from_str(&if encoding == "gzip" { ungzip(&body)? } else { String::from_utf8(body.to_vec())? })?;
@@ -158,6 +172,7 @@ async fn the_storefront_files_are_precompressed_and_kept_a_year_by_name() -> any
     assert_eq!(res.status(), 200);
     assert_eq!(header(res.headers(), "cache-control"), "public, max-age=31536000, immutable");
     assert_eq!(header(res.headers(), "content-encoding"), "br", "the .br beside it");
+    assert_plain(res.headers(), "a storefront file");
     assert!(header(res.headers(), "vary").to_ascii_lowercase().contains("accept-encoding"));
     assert_eq!(unbrotli(&res.bytes().await?)?, source);
 
@@ -221,7 +236,7 @@ async fn every_inline_script_carries_the_nonce_its_page_allows() -> anyhow::Resu
         assert!(!on_scripts.is_empty(), "{path}: the hydration script");
         assert!(on_scripts.iter().all(|n| *n == allowed), "{path}: {on_scripts:?} against {allowed}");
         let csp = header(&headers, "content-security-policy");
-        assert!(csp.contains("script-src 'self' 'nonce-") && csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-src 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'nonce-") && csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-src 'none'"), "{path}: {csp}");
         seen.push(allowed);
     }
     seen.sort();
@@ -235,6 +250,33 @@ async fn every_inline_script_carries_the_nonce_its_page_allows() -> anyhow::Resu
         let headers = res.headers().clone();
         let (allowed, on_scripts) = nonces(&headers, &res.text().await?);
         assert!(on_scripts.iter().all(|n| *n == allowed), "{on_scripts:?} against {allowed}");
+    }
+    Ok(())
+}
+
+/// An operator's analytics script: on every page with the page's nonce (the module preload too),
+/// its origin allowed, and where it sends (`SELLOUT_CSP_CONNECT`) too; cards with Stripe.js
+/// allow payment requests only to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_scripts_an_operator_adds_carry_the_nonce_and_their_origins_are_allowed() -> anyhow::Result<()> {
+    let mut cfg = test_config(fresh_database_url(Backend::Sqlite).await?);
+    cfg.page_scripts = vec!["https://stats.example.org/script.js".to_owned()];
+    cfg.csp_connect = vec!["https://collect.example.net".to_owned()];
+    let app = spawn_app_with(cfg).await?;
+    let (id, _) = first_product(&app).await?;
+    for path in ["/".to_owned(), format!("/p/{id}"), "/signin".to_owned()] {
+        let res = reqwest::Client::new().get(app.url(&path)).send().await?;
+        let headers = res.headers().clone();
+        assert_secured(&headers, &path);
+        let html = res.text().await?;
+        let (allowed, on_scripts) = nonces(&headers, &html);
+        assert!(on_scripts.iter().all(|n| *n == allowed), "{path}: {on_scripts:?} against {allowed}");
+        assert!(html.contains(&format!(r#"<script src="https://stats.example.org/script.js" nonce="{allowed}" defer"#)), "{path}: the page script");
+        assert!(html.contains(&format!(r#"rel="modulepreload" href="/pkg/"#)) && html.contains(&format!(r#".js" nonce="{allowed}""#)), "{path}: the preload");
+        let csp = header(&headers, "content-security-policy");
+        assert!(csp.contains("'self' https://stats.example.org;"), "{path}: {csp}");
+        assert!(csp.contains("connect-src 'self' https://stats.example.org https://collect.example.net;"), "{path}: {csp}");
+        assert!(csp.contains("img-src 'self' data: https://stats.example.org https://collect.example.net;"), "{path}: {csp}");
     }
     Ok(())
 }
