@@ -1,7 +1,9 @@
 // The Content-Security-Policy at work in a real browser: a script that got into a page without
 // the nonce of the response that carried it (none at all, or an earlier response's) does not
 // run, the browser reports it, and the page still works. (Every other test fails on any report:
-// `fixtures.ts`.)
+// `fixtures.ts`.) What the policy stops is markup that got into a page, as text someone typed
+// would if it escaped its escaping; under 'strict-dynamic' a script already running may add
+// others (the storefront's module and Stripe.js come so), so a script made by one is not refused.
 import { test, expect } from "./fixtures";
 import { hydrated } from "./shop";
 
