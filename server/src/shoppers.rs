@@ -25,7 +25,9 @@ pub fn check_run(run: &str) -> anyhow::Result<()> {
 }
 
 /// Creates `count` shoppers named after `run` and a session for each; writes one line per
-/// shopper, `<user id> <session cookie value>`, to `out`. `progress` gets the shoppers done.
+/// shopper, `<user id> <session cookie value>`, to `out`, flushed after each batch, so a run
+/// stopped part-way has a record of the sessions it made (the load tool deletes them by it).
+/// `progress` gets the shoppers done.
 pub async fn create(
     db: &DatabaseConnection,
     sessions: &AnySessionStore,
@@ -70,6 +72,7 @@ pub async fn create(
         for (id, cookie) in cookies {
             writeln!(out, "{id} {cookie}")?;
         }
+        out.flush()?;
         done += n;
         progress(done);
     }

@@ -70,7 +70,7 @@ struct Cli {
     #[arg(long, default_value_t = 180)]
     time_cap: u64,
     /// strategies: buy attempts per gate.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 100_000)]
     attempts: u64,
     /// strategies: connections of the PostgreSQL gates.
     #[arg(long, default_value_t = 64)]
@@ -123,11 +123,26 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         shoppers: cli.shoppers,
         hold_seconds: cli.hold_seconds,
     };
-    let mut shop = shop::Shop::start(&opts).await?;
-    // Ctrl-C stops the scenarios, not the clean-up.
+    eprintln!(
+        "==> sizes: {} shoppers, {} products, {} connections; flash: {} units, {} each; strategies: {} attempts a gate; sockets: {}; browse: {} requests a page at {} connections",
+        cli.shoppers, cli.products, cli.connections, cli.allocation, cli.per_buyer_limit, cli.attempts, cli.sockets, cli.browse_requests, cli.browse_connections
+    );
+    if !sized_by_hand() {
+        eprintln!("    (the defaults: {DEFAULT_RUN}; give sizes to change it, `--help` lists them)");
+    }
+    // Listening before anything is made: Ctrl-C (or SIGTERM) then stops the seeding or the
+    // scenarios wherever they are, never the clean-up after them.
+    let mut interrupts = Interrupts::new()?;
+    let mut shop = shop::Shop::create(&opts).await?;
     let outcome = tokio::select! {
-        outcome = scenarios(&cli, &shop) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        outcome = async {
+            shop.prepare(&opts).await?;
+            scenarios(&cli, &shop).await
+        } => outcome,
+        _ = interrupts.wait() => {
+            eprintln!("==> interrupted");
+            Err(anyhow::anyhow!("interrupted"))
+        }
     };
     let log = shop.log_tail(40);
     if !log.is_empty() {
@@ -142,6 +157,35 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     }
     eprintln!("{}", summary(&report));
     Ok(ok)
+}
+
+/// How long a run at the default sizes takes, as measured (README "Performance").
+const DEFAULT_RUN: &str = "every scenario; README \"Performance\" says how long they take on this project's 2-core machine";
+
+/// True when a size or a scenario was given on the command line (not only where to run).
+fn sized_by_hand() -> bool {
+    std::env::args().skip(1).filter(|a| a.starts_with("--")).any(|a| !["--shop-bin", "--database-url", "--redis-url", "--json"].contains(&a.split('=').next().unwrap_or_default()))
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM, taken from their default (ending the process at once) as soon
+/// as this exists; one that arrives while nothing waits is seen by the next `wait`.
+struct Interrupts {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    fn new() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? })
+    }
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+    }
 }
 
 async fn scenarios(cli: &Cli, shop: &shop::Shop) -> anyhow::Result<(Value, bool)> {
@@ -227,7 +271,10 @@ fn summary(report: &Value) -> String {
         let mut rows: Vec<StepSummary> = Vec::new();
         for g in s["gates"].as_array().into_iter().flatten() {
             if let Ok(mut step) = serde_json::from_value::<StepSummary>(g.clone()) {
-                step.step = format!("{} (taken {}, lapsed {})", g["gate"].as_str().unwrap_or(""), g["taken"], g["released"]);
+                let allocation = s["allocation"].as_i64().unwrap_or(0);
+                let (taken, left) = (g["taken"].as_i64().unwrap_or(-1), g["left"].as_i64().unwrap_or(-1));
+                let exact = if taken + left == allocation { "exact" } else { "NOT EXACT" };
+                step.step = format!("{} (taken {taken} + left {left}: {exact}; lapsed {})", g["gate"].as_str().unwrap_or(""), g["released"]);
                 rows.push(step);
             }
         }

@@ -80,6 +80,12 @@ impl Sale {
         Ok(starts)
     }
 
+    /// Units the gate still offers (the public sale's `remaining`: while the sale runs, the
+    /// gate's own count, holds taken off).
+    pub async fn left(&self, client: &mut Client) -> Option<i64> {
+        client.get(&format!("/api/v1/sales/{}", self.id), None).await.json()["remaining"].as_i64()
+    }
+
     /// Units sold so far (the database's figure, as its seller sees it).
     pub async fn sold(&self, client: &mut Client, shop: &Shop) -> Option<i64> {
         let reply = client.get(&format!("/api/v1/seller/sales/{}", self.id), Some(&shop.admin)).await;

@@ -61,9 +61,9 @@ fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
 }
 
 impl Shop {
-    /// Creates the database, seeds it and starts the shop; on any failure what was made so far
-    /// is removed again.
-    pub async fn start(opts: &ShopOptions) -> anyhow::Result<Shop> {
+    /// Creates the run's database and connects to it and to Redis; `prepare` does the rest.
+    /// Whatever happens after this returns, `stop` removes what was made.
+    pub async fn create(opts: &ShopOptions) -> anyhow::Result<Shop> {
         let run = format!("load{}", std::process::id());
         let dir = std::env::temp_dir().join(format!("sellout-{run}"));
         std::fs::create_dir_all(&dir)?;
@@ -72,9 +72,20 @@ impl Shop {
         sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&mut admin_conn).await.context("creating the load test's database")?;
         drop(admin_conn);
         let db_url = with_database(&opts.database_url, &database)?;
-        let db = PgPoolOptions::new().max_connections(64).connect(&db_url).await?;
-        let redis = fred::clients::Client::new(fred::types::config::Config::from_url(&opts.redis_url)?, None, None, None);
-        redis.init().await.context("connecting to --redis-url")?;
+        let connected = async {
+            let db = PgPoolOptions::new().max_connections(64).connect(&db_url).await?;
+            let redis = fred::clients::Client::new(fred::types::config::Config::from_url(&opts.redis_url)?, None, None, None);
+            redis.init().await.context("connecting to --redis-url")?;
+            anyhow::Ok((db, redis))
+        };
+        let (db, redis) = match connected.await {
+            Ok(both) => both,
+            Err(e) => {
+                drop_database(&opts.database_url, &database).await;
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
         let port = free_port()?;
         let prefix = format!("{run}:");
         let env = vec![
@@ -87,7 +98,7 @@ impl Shop {
             ("SELLOUT_SALE_HOLD_SECONDS".to_owned(), opts.hold_seconds.to_string()),
             ("SELLOUT_LOG".to_owned(), "warn".to_owned()),
         ];
-        let mut shop = Shop {
+        let shop = Shop {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             run,
             db,
@@ -102,16 +113,12 @@ impl Shop {
             env,
             bin: opts.bin.clone(),
         };
-        match shop.prepare(opts).await {
-            Ok(()) => Ok(shop),
-            Err(e) => {
-                shop.stop().await;
-                Err(e)
-            }
-        }
+        Ok(shop)
     }
 
-    async fn prepare(&mut self, opts: &ShopOptions) -> anyhow::Result<()> {
+    /// Seeds the catalog and the shoppers and starts the shop. Stopped part-way (an error, or
+    /// its future dropped on Ctrl-C), the commands it runs die with it and `stop` cleans up.
+    pub async fn prepare(&mut self, opts: &ShopOptions) -> anyhow::Result<()> {
         let started = Instant::now();
         eprintln!("==> seeding {} products (sellout seed)", opts.products);
         self.cli(&["seed", "--products", &opts.products.to_string()], None).await?;
@@ -141,7 +148,7 @@ impl Shop {
 
     async fn cli(&self, args: &[&str], stdin: Option<&str>) -> anyhow::Result<()> {
         let mut cmd = Command::new(&self.bin);
-        cmd.args(args).envs(self.env.iter().map(|(k, v)| (k, v))).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.args(args).envs(self.env.iter().map(|(k, v)| (k, v))).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).kill_on_drop(true);
         let mut child = cmd.spawn().with_context(|| format!("running {} {}", self.bin.display(), args.join(" ")))?;
         if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
             use tokio::io::AsyncWriteExt;
@@ -202,19 +209,15 @@ impl Shop {
             eprintln!("sellout-load: could not remove the run's Redis keys: {e:#}");
         }
         self.db.close().await;
-        let dropped = async {
-            let mut conn = sqlx::PgConnection::connect(&self.server_url).await?;
-            sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database))).execute(&mut conn).await?;
-            anyhow::Ok(())
-        };
-        if let Err(e) = dropped.await {
-            eprintln!("sellout-load: could not drop database {}: {e:#}", self.database);
-        }
+        drop_database(&self.server_url, &self.database).await;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 
     async fn remove_redis_keys(&self) -> anyhow::Result<()> {
-        let mut keys: Vec<String> = self.shoppers.iter().map(|s| s.session.clone()).collect();
+        // Sessions are not under the run's prefix: those of a shoppers step stopped part-way
+        // are in what it wrote of its file.
+        let shoppers = if self.shoppers.is_empty() { read_sessions_so_far(&self.dir.join("sessions.txt")) } else { self.shoppers.clone() };
+        let mut keys: Vec<String> = shoppers.iter().map(|s| s.session.clone()).collect();
         keys.push(self.admin.clone());
         let mut cursor = "0".to_owned();
         loop {
@@ -225,11 +228,32 @@ impl Shop {
             }
             cursor = next;
         }
+        keys.retain(|k| !k.is_empty());
         for chunk in keys.chunks(1000) {
             let _: i64 = self.redis.del(chunk.to_vec()).await?;
         }
         Ok(())
     }
+}
+
+async fn drop_database(server_url: &str, database: &str) {
+    let dropped = async {
+        let mut conn = sqlx::PgConnection::connect(server_url).await?;
+        sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))).execute(&mut conn).await?;
+        anyhow::Ok(())
+    };
+    if let Err(e) = dropped.await {
+        eprintln!("sellout-load: could not drop database {database}: {e:#}");
+    }
+}
+
+/// The whole lines of a sessions file a stopped shoppers step left (none if it left none).
+fn read_sessions_so_far(path: &Path) -> Vec<Shopper> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.split_inclusive('\n')
+        .filter_map(|l| l.strip_suffix('\n')?.split_once(' '))
+        .filter_map(|(id, session)| Some(Shopper { user_id: id.parse().ok()?, session: session.to_owned() }))
+        .collect()
 }
 
 fn read_sessions(path: &Path) -> anyhow::Result<Vec<Shopper>> {
