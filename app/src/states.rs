@@ -135,11 +135,6 @@ impl PaymentState {
             PaymentState::Voided | PaymentState::Refunded => 5,
         }
     }
-
-    /// The money is held or taken: the order is paid by this attempt.
-    pub fn holds_money(self) -> bool {
-        matches!(self, PaymentState::Authorized | PaymentState::Captured | PaymentState::Settled)
-    }
 }
 
 states! {

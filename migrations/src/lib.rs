@@ -21,6 +21,7 @@ mod m20261207_000014_seller_fulfilment;
 mod m20261207_000015_shipments;
 mod m20261207_000016_sale_eligibility;
 mod m20261207_000017_email_verification;
+mod m20261207_000018_gate_secrets;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_shipments::Migration),
             Box::new(m20261207_000016_sale_eligibility::Migration),
             Box::new(m20261207_000017_email_verification::Migration),
+            Box::new(m20261207_000018_gate_secrets::Migration),
         ]
     }
 }

@@ -10,16 +10,8 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use tokio::sync::broadcast::error::RecvError;
-
-static OPEN: AtomicI64 = AtomicI64::new(0);
-
-/// Sockets open on this node now.
-pub fn open_sockets() -> i64 {
-    OPEN.load(Ordering::Relaxed)
-}
 
 #[derive(Deserialize)]
 pub struct Watch {
@@ -46,7 +38,6 @@ fn sale_of(event: &ShopEvent) -> Option<i64> {
 }
 
 async fn serve(mut socket: WebSocket, mut events: tokio::sync::broadcast::Receiver<ShopEvent>, sale: Option<i64>) {
-    OPEN.fetch_add(1, Ordering::Relaxed);
     let hello = serde_json::json!({ "type": "hello", "server_time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true) });
     if socket.send(Message::Text(hello.to_string().into())).await.is_ok() {
         loop {
@@ -72,5 +63,4 @@ async fn serve(mut socket: WebSocket, mut events: tokio::sync::broadcast::Receiv
             }
         }
     }
-    OPEN.fetch_sub(1, Ordering::Relaxed);
 }

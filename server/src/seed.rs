@@ -54,9 +54,6 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[(self.next_u64() % items.len() as u64) as usize]
     }
-    pub fn chance(&mut self, percent: i64) -> bool {
-        self.range(1, 100) <= percent
-    }
 }
 
 #[derive(Clone, Copy)]

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use crate::store::{StoreError, now_ms};
+use crate::store::StoreError;
 
 /// A buyer's claim on `quantity` units of a sale, valid until `expires_at_ms`. It ends as an
 /// order (`commit`) or goes back into stock (`release`) exactly once.
@@ -133,10 +133,10 @@ pub trait WaitingRoom: Send + Sync + 'static {
     async fn refusals(&self, sale_id: i64) -> Result<i64, StoreError>;
 }
 
+/// A hold's id: a random (version 4) UUID, so no two nodes or containers ever make the same
+/// one (time, process id and a counter repeat across containers, which all run as pid 1).
 pub(super) fn new_hold_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    format!("{:x}-{:x}-{:x}", now_ms(), std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed))
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// The admission token of `buyer` let in until `expires_at_ms`: SHA-1 over the sale's secret,

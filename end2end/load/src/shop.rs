@@ -35,6 +35,8 @@ pub struct Shopper {
 
 pub struct Shop {
     pub addr: SocketAddr,
+    /// How long a hold lasts in this shop (`SELLOUT_SALE_HOLD_SECONDS`).
+    pub hold_seconds: u64,
     pub run: String,
     pub db: PgPool,
     pub redis: fred::clients::Client,
@@ -100,6 +102,7 @@ impl Shop {
         ];
         let shop = Shop {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            hold_seconds: opts.hold_seconds,
             run,
             db,
             redis,

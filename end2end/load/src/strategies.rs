@@ -96,8 +96,12 @@ pub async fn run(shop: &Shop, opts: &StrategyOptions) -> anyhow::Result<Strategi
         (0..per_buyer).map(|_| Req::post(buy.clone(), Some(json!({"quantity": 1, "token": tokens[i]})))).collect()
     })
     .await?;
+    // Taken during the burst: live holds now, and those that lapsed meanwhile.
+    let released_in_burst = hold_units(shop, sale.id, "'released'").await?;
+    let taken_in_burst = hold_units(shop, sale.id, "'held', 'ordered', 'paid'").await?;
     let (taken, left) = shop_units(shop, &sale).await?;
     let released = hold_units(shop, sale.id, "'released'").await?;
+    eprintln!("    {taken_in_burst} units held and {released_in_burst} lapsed at the end of the burst; settled: {taken} held, {left} offered, {released} lapsed in all");
     let shop_row = GateRow { gate: "shop: HTTP buy, Redis Lua gate".into(), figures: step.summary("buy"), taken, released, left };
 
     // The two PostgreSQL gates on their own tables of the run's database.
@@ -138,25 +142,27 @@ async fn hold_units(shop: &Shop, sale_id: i64, states: &'static str) -> anyhow::
     Ok(sqlx::query_scalar::<_, i64>(sql(query)).bind(sale_id).fetch_one(&shop.db).await?)
 }
 
-/// The shop's units in live holds (the database) and still offered (the gate), read at one
-/// moment: a hold lapsing meanwhile moves a unit from one to the other in two steps (its row,
-/// then the gate), so the gate is read before and after the database and the reading is kept
-/// only when the two agree. A mismatch that stays through every reading is the gate's.
+/// The shop's units in live holds (the database) and still offered (the gate) once the burst
+/// has settled. Nobody in this scenario checks out, so every hold lapses (`--hold-seconds`
+/// after it was taken) and the hold sweeper gives it back, its row first and then the gate: while
+/// that goes on the two counts differ by the units in between. Settled is when no hold is live
+/// and the gate reads the same before and after the database; then every unit must be back, no
+/// more and no fewer: taken 0 and left the allocation (a hold given back twice would show as
+/// more). At the deadline the last reading stands, and a mismatch fails the run.
 async fn shop_units(shop: &Shop, sale: &Sale) -> anyhow::Result<(i64, i64)> {
     let mut client = crate::http::Client::new(shop.addr, crate::http::source_ip(0));
-    let mut last = (0, 0);
-    for _ in 0..20 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(shop.hold_seconds + 30);
+    eprintln!("    waiting for the shop's holds to lapse and come back (at most {} s)", shop.hold_seconds + 30);
+    loop {
         let before = sale.left(&mut client).await;
         let taken = hold_units(shop, sale.id, "'held', 'ordered', 'paid'").await?;
         let after = sale.left(&mut client).await;
         let (Some(before), Some(after)) = (before, after) else { anyhow::bail!("the sale's units left could not be read") };
-        last = (taken, after);
-        if before == after && taken + after == sale.allocation {
-            break;
+        if (taken == 0 && before == after) || std::time::Instant::now() >= deadline {
+            return Ok((taken, after));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Ok(last)
 }
 
 #[derive(Clone, Copy)]

@@ -68,12 +68,18 @@ async fn load(state: &AppState, sale: &flash_sale::Model, replace: bool) -> Resu
             held_units += h.quantity;
         }
     }
+    // Every sale gets a random secret when scheduled (older ones from a migration): one that
+    // is missing is a fault, never replaced by something guessable.
+    let Some(token_secret) = sale.gate_secret.clone().filter(|s| !s.is_empty()) else {
+        tracing::error!(sale_id = sale.id, "the sale has no gate secret: its line cannot be opened");
+        return Err(AppError::Internal);
+    };
     let warm = Warm {
         terms: SaleTerms {
             starts_at_ms: ms(sale.starts_at),
             ends_at_ms: ms(sale.ends_at),
             per_buyer_limit: sale.per_buyer_limit,
-            token_secret: sale.gate_secret.clone().unwrap_or_else(|| format!("sale-{}", sale.id)),
+            token_secret,
         },
         remaining: std::cmp::max(sale.allocated - sale.sold - held_units, 0),
         bought: bought.into_iter().collect(),
