@@ -84,6 +84,16 @@ pub fn authorize(user: Option<&CurrentUser>, need: Need) -> Result<&CurrentUser,
     if allowed { Ok(user) } else { Err(AppError::forbidden()) }
 }
 
+/// Whose shop the caller manages: every seller's (`None`, an admin) or their own (`Some(id)`);
+/// 401 or 403 for anyone else. The one scope of the seller admin and of the sales.
+pub fn seller_scope(user: &CurrentUser) -> Result<Option<i64>, AppError> {
+    authorize(Some(user), Need::Seller)?;
+    match user.role {
+        Role::Admin => Ok(None),
+        _ => user.seller.as_ref().map(|s| Some(s.seller_id)).ok_or_else(AppError::forbidden),
+    }
+}
+
 /// An email address as we accept it: trimmed, lower-cased, one `@`, a dot in the domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email(String);

@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use super::*;
-use crate::accounts::{CurrentUser, Need, Role, authorize};
+use crate::accounts::{CurrentUser, seller_scope};
 use crate::catalog::LOW_STOCK_THRESHOLD;
 use crate::catalog::service::{announce, images_of, media_url};
 use crate::db::{category, flash_sale, inventory, product, product_image, seller, variant, warehouse};
@@ -28,17 +28,8 @@ pub const MAX_IMAGES: u64 = 12;
 const FALLBACK_CATEGORY: (&str, &str) = ("other", "Other");
 const DEFAULT_WAREHOUSE: (&str, &str) = ("MAIN", "Main warehouse");
 
-/// Which products the caller may touch: all (`None`, an admin) or one seller's.
-fn scope(user: &CurrentUser) -> Result<Option<i64>, AppError> {
-    authorize(Some(user), Need::Seller)?;
-    match user.role {
-        Role::Admin => Ok(None),
-        _ => user.seller.as_ref().map(|s| Some(s.seller_id)).ok_or_else(AppError::forbidden),
-    }
-}
-
 async fn load_owned(db: &impl ConnectionTrait, user: &CurrentUser, id: i64) -> Result<product::Model, AppError> {
-    let scope = scope(user)?;
+    let scope = seller_scope(user)?;
     match product::Entity::find_by_id(id).one(db).await? {
         Some(p) if scope.is_none_or(|s| s == p.seller_id) => Ok(p),
         _ => Err(AppError::not_found(format!("There is no product {id} in your shop."))),
@@ -290,7 +281,7 @@ fn like_pattern(q: &str) -> String {
 
 #[tracing::instrument(skip(db, user), fields(user = user.user_id))]
 pub async fn list(db: &DatabaseConnection, user: &CurrentUser, query: &SellerListQuery) -> Result<SellerProductList, AppError> {
-    let scope = scope(user)?;
+    let scope = seller_scope(user)?;
     let mut sel = product::Entity::find();
     if let Some(s) = scope {
         sel = sel.filter(product::Column::SellerId.eq(s));
@@ -358,7 +349,7 @@ pub async fn list(db: &DatabaseConnection, user: &CurrentUser, query: &SellerLis
 
 #[tracing::instrument(skip(db, user), fields(user = user.user_id))]
 pub async fn dashboard(db: &DatabaseConnection, user: &CurrentUser) -> Result<Dashboard, AppError> {
-    let scope = scope(user)?;
+    let scope = seller_scope(user)?;
     let mine = || {
         let sel = product::Entity::find();
         match scope {
@@ -573,7 +564,7 @@ async fn write_variants(db: &impl ConnectionTrait, product_id: i64, valid: &Vali
 }
 
 fn owner_for_new(user: &CurrentUser, asked: Option<i64>) -> Result<i64, AppError> {
-    match (scope(user)?, asked) {
+    match (seller_scope(user)?, asked) {
         (Some(own), None) => Ok(own),
         (Some(own), Some(id)) if id == own => Ok(own),
         (Some(_), Some(_)) => Err(AppError::Forbidden("You can only add products to your own shop.".to_owned())),

@@ -7,7 +7,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{SaleState, SaleView, SellerSale};
-use crate::accounts::{CurrentUser, Need, Role, authorize};
+use crate::accounts::{CurrentUser, seller_scope};
 use crate::db::{flash_sale, inventory, product, rfc3339, sale_allocation, variant};
 use crate::error::AppError;
 use crate::ids::SaleId;
@@ -32,15 +32,6 @@ pub use schedule::{MAX_ADMISSION_RATE, schedule, update};
 
 /// How long an ended sale stays on `/sales`.
 const RECENTLY_ENDED_HOURS: i64 = 24;
-
-/// Which sales the caller may manage: all (`None`, an admin) or one seller's.
-fn scope(user: &CurrentUser) -> Result<Option<i64>, AppError> {
-    authorize(Some(user), Need::Seller)?;
-    match user.role {
-        Role::Admin => Ok(None),
-        _ => user.seller.as_ref().map(|s| Some(s.seller_id)).ok_or_else(AppError::forbidden),
-    }
-}
 
 /// Gives `units` of a sale back to the warehouses its allocation came from (the largest share
 /// first). `shrink` also takes them off the shares, for an allocation made smaller; at the end
@@ -163,7 +154,7 @@ pub async fn sales(state: &crate::state::AppState) -> Result<Vec<SaleView>, AppE
 
 /// One of the caller's sales (an admin: anyone's); another seller's is 404.
 pub async fn seller_sale(db: &DatabaseConnection, user: &CurrentUser, SaleId(id): SaleId) -> Result<SellerSale, AppError> {
-    let scope = scope(user)?;
+    let scope = seller_scope(user)?;
     let sale = flash_sale::Entity::find_by_id(id).one(db).await?.ok_or_else(|| no_sale(id))?;
     let (view, seller_id) = view(db, &sale, Utc::now()).await?;
     if scope.is_some_and(|s| s != seller_id) {
@@ -174,7 +165,7 @@ pub async fn seller_sale(db: &DatabaseConnection, user: &CurrentUser, SaleId(id)
 
 /// The caller's sales (an admin: everyone's), newest first.
 pub async fn seller_sales(db: &DatabaseConnection, user: &CurrentUser) -> Result<Vec<SellerSale>, AppError> {
-    let scope = scope(user)?;
+    let scope = seller_scope(user)?;
     let now = Utc::now();
     let rows = flash_sale::Entity::find().order_by_desc(flash_sale::Column::StartsAt).order_by_desc(flash_sale::Column::Id).all(db).await?;
     let mut out = Vec::new();
@@ -192,7 +183,7 @@ pub async fn seller_sales(db: &DatabaseConnection, user: &CurrentUser) -> Result
 /// products are left out; at most 500, newest products first.
 pub async fn variant_choices(db: &DatabaseConnection, user: &CurrentUser) -> Result<Vec<super::VariantChoice>, AppError> {
     use sea_orm::QuerySelect;
-    let scope = scope(user)?;
+    let scope = seller_scope(user)?;
     let mut products = product::Entity::find()
         .filter(product::Column::Status.ne(crate::states::ProductStatus::Archived))
         .order_by_desc(product::Column::Id)

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
-use super::{give_back, scope, seller_sale};
+use super::{give_back, seller_sale};
+use crate::accounts::seller_scope;
 use crate::accounts::CurrentUser;
 use crate::db::{flash_sale, inventory, product, sale_allocation, variant};
 use crate::error::{AppError, FieldErrors};
@@ -59,7 +60,7 @@ fn check_shape(input: &SaleInput, now: DateTime<Utc>, errors: &mut FieldErrors) 
 
 /// Schedules a sale and moves its allocation out of ordinary stock, in one transaction.
 pub async fn schedule(state: &AppState, user: &CurrentUser, input: SaleInput) -> Result<SellerSale, AppError> {
-    let scope = scope(user)?;
+    let scope = seller_scope(user)?;
     let db = &state.db;
     let now = Utc::now();
     let sku = input.sku.trim().to_owned();
