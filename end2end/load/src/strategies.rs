@@ -144,8 +144,8 @@ async fn hold_units(shop: &Shop, sale_id: i64, states: &'static str) -> anyhow::
 
 /// The shop's units in live holds (the database) and still offered (the gate) once the burst
 /// has settled. Nobody in this scenario checks out, so every hold lapses (`--hold-seconds`
-/// after it was taken) and the hold sweeper gives it back, its row first and then the gate: while
-/// that goes on the two counts differ by the units in between. Settled is when no hold is live
+/// after it was taken) and the hold sweeper gives it back, to the gate first and then its row:
+/// while that goes on, the units in between are counted twice. Settled is when no hold is live
 /// and the gate reads the same before and after the database; then every unit must be back, no
 /// more and no fewer: taken 0 and left the allocation (a hold given back twice would show as
 /// more). At the deadline the last reading stands, and a mismatch fails the run.
