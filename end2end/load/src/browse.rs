@@ -26,9 +26,9 @@ pub struct BrowseReport {
 }
 
 pub async fn run(shop: &Shop, opts: &BrowseOptions) -> anyhow::Result<BrowseReport> {
-    let products: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(&shop.db).await?;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM products ORDER BY random() LIMIT 2000").fetch_all(&shop.db).await?;
-    let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM products ORDER BY random() LIMIT 500").fetch_all(&shop.db).await?;
+    let products: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(&shop.catalog).await?;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM products ORDER BY random() LIMIT 2000").fetch_all(&shop.catalog).await?;
+    let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM products ORDER BY random() LIMIT 500").fetch_all(&shop.catalog).await?;
     let words: Vec<String> = titles.iter().filter_map(|t| t.split_whitespace().last().map(|w| w.to_lowercase())).collect();
     anyhow::ensure!(!ids.is_empty() && !words.is_empty(), "the catalog is empty");
     let sale = Sale::schedule(shop, 3, 10, 1, 50).await?;

@@ -279,27 +279,27 @@ async fn buy_loop(ctx: BuyCtx, w: usize, part: Vec<(usize, Shopper)>) -> BuyOutc
 
 async fn check(shop: &Shop, sale: &Sale) -> anyhow::Result<Checks> {
     let one = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(sale.id);
-    let (allocated, sold): (i64, i64) = sqlx::query_as("SELECT allocated, sold FROM flash_sales WHERE id = $1").bind(sale.id).fetch_one(&shop.db).await?;
-    let ordered_units = one("SELECT COALESCE(SUM(quantity), 0)::BIGINT FROM sale_holds WHERE sale_id = $1 AND state IN ('ordered', 'paid')").fetch_one(&shop.db).await?;
+    let (allocated, sold): (i64, i64) = sqlx::query_as("SELECT allocated, sold FROM flash_sales WHERE id = $1").bind(sale.id).fetch_one(shop.db()?).await?;
+    let ordered_units = one("SELECT COALESCE(SUM(quantity), 0)::BIGINT FROM sale_holds WHERE sale_id = $1 AND state IN ('ordered', 'paid')").fetch_one(shop.db()?).await?;
     let order_line_units = one(
         "SELECT COALESCE(SUM(oi.quantity), 0)::BIGINT FROM order_items oi WHERE oi.order_id IN \
          (SELECT order_id FROM sale_holds WHERE sale_id = $1 AND order_id IS NOT NULL)",
     )
-    .fetch_one(&shop.db)
+    .fetch_one(shop.db()?)
     .await?;
-    let orders = one("SELECT COUNT(DISTINCT order_id) FROM sale_holds WHERE sale_id = $1 AND order_id IS NOT NULL").fetch_one(&shop.db).await?;
-    let paid_orders = one("SELECT COUNT(*) FROM orders WHERE status = 'paid' AND id IN (SELECT order_id FROM sale_holds WHERE sale_id = $1)").fetch_one(&shop.db).await?;
+    let orders = one("SELECT COUNT(DISTINCT order_id) FROM sale_holds WHERE sale_id = $1 AND order_id IS NOT NULL").fetch_one(shop.db()?).await?;
+    let paid_orders = one("SELECT COUNT(*) FROM orders WHERE status = 'paid' AND id IN (SELECT order_id FROM sale_holds WHERE sale_id = $1)").fetch_one(shop.db()?).await?;
     let over_limit_buyers = sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM (SELECT user_id FROM sale_holds WHERE sale_id = $1 AND state IN ('held', 'ordered', 'paid') \
          GROUP BY user_id HAVING SUM(quantity) > $2) over",
     )
     .bind(sale.id)
     .bind(sale.per_buyer_limit)
-    .fetch_one(&shop.db)
+    .fetch_one(shop.db()?)
     .await?;
-    let released_holds = one("SELECT COUNT(*) FROM sale_holds WHERE sale_id = $1 AND state = 'released'").fetch_one(&shop.db).await?;
-    let lapsed_not_back = one("SELECT COUNT(*) FROM sale_holds WHERE sale_id = $1 AND state = 'held' AND expires_at < now() - interval '2 seconds'").fetch_one(&shop.db).await?;
-    let negative_stock_rows = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM inventory WHERE quantity < 0 OR reserved < 0").fetch_one(&shop.db).await?;
+    let released_holds = one("SELECT COUNT(*) FROM sale_holds WHERE sale_id = $1 AND state = 'released'").fetch_one(shop.db()?).await?;
+    let lapsed_not_back = one("SELECT COUNT(*) FROM sale_holds WHERE sale_id = $1 AND state = 'held' AND expires_at < now() - interval '2 seconds'").fetch_one(shop.db()?).await?;
+    let negative_stock_rows = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM inventory WHERE quantity < 0 OR reserved < 0").fetch_one(shop.db()?).await?;
     let most = sold.max(ordered_units).max(order_line_units);
     Ok(Checks {
         allocated,

@@ -1,5 +1,6 @@
 //! `sellout-load`: starts a release shop on the PostgreSQL and Redis servers it is given (its own
-//! database and key prefix, removed at the end), seeds a catalog and signed-in shoppers through
+//! database and key prefix, removed at the end) or on its embedded default (`--embedded`, for
+//! `browse`), seeds a catalog and signed-in shoppers through
 //! the shop's CLI, runs the scenarios (flash, strategies, sockets, browse), prints progress while
 //! they run, a summary table at the end, and with `--json` the figures for machines.
 //!
@@ -37,14 +38,18 @@ struct Cli {
     #[arg(long)]
     shop_bin: PathBuf,
     /// A PostgreSQL server the tool may create (and drop) a database on.
-    #[arg(long)]
-    database_url: String,
+    #[arg(long, required_unless_present = "embedded")]
+    database_url: Option<String>,
     /// A single Redis server (keys under the run's own prefix, deleted at the end).
-    #[arg(long)]
-    redis_url: String,
-    /// Scenarios to run, in this order.
-    #[arg(long, value_delimiter = ',', default_value = "flash,strategies,sockets,browse")]
-    scenarios: Vec<String>,
+    #[arg(long, required_unless_present = "embedded")]
+    redis_url: Option<String>,
+    /// Run the shop on its embedded default instead (SQLite in the run's directory, in-process
+    /// stores), as `sellout serve` with no configuration does; only `browse` runs so.
+    #[arg(long, conflicts_with_all = ["database_url", "redis_url"])]
+    embedded: bool,
+    /// Scenarios to run, in this order (default: all four; `browse` with `--embedded`).
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Option<Vec<String>>,
     /// Shoppers (each with an account and a session).
     #[arg(long, default_value_t = 100_000)]
     shoppers: u64,
@@ -111,14 +116,20 @@ fn main() -> std::process::ExitCode {
 }
 
 /// Runs the scenarios; false when a correctness check failed (oversold, a 5xx, …).
-async fn run(cli: Cli) -> anyhow::Result<bool> {
-    for s in &cli.scenarios {
-        anyhow::ensure!(["flash", "strategies", "sockets", "browse"].contains(&s.as_str()), "unknown scenario {s} (flash, strategies, sockets, browse)");
+async fn run(mut cli: Cli) -> anyhow::Result<bool> {
+    let chosen = cli.scenarios.get_or_insert_with(|| if cli.embedded { vec!["browse".to_owned()] } else { ALL.iter().map(|s| s.to_string()).collect() });
+    for s in chosen.iter() {
+        anyhow::ensure!(ALL.contains(&s.as_str()), "unknown scenario {s} (flash, strategies, sockets, browse)");
+        anyhow::ensure!(!cli.embedded || s == "browse", "{s} needs PostgreSQL and Redis (--database-url, --redis-url); --embedded runs browse only");
     }
+    let servers = match (&cli.database_url, &cli.redis_url) {
+        (Some(database_url), Some(redis_url)) => Some(shop::Servers { database_url: database_url.clone(), redis_url: redis_url.clone() }),
+        _ => None,
+    };
+    eprintln!("==> the shop runs on {}", if servers.is_some() { "PostgreSQL + Redis" } else { "its embedded default (SQLite, in-process stores)" });
     let opts = shop::ShopOptions {
         bin: cli.shop_bin.clone(),
-        database_url: cli.database_url.clone(),
-        redis_url: cli.redis_url.clone(),
+        servers,
         products: cli.products,
         shoppers: cli.shoppers,
         hold_seconds: cli.hold_seconds,
@@ -151,13 +162,15 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
     eprintln!("==> stopping the shop and removing the run's data");
     shop.stop().await;
     let (results, ok) = outcome?;
-    let report = json!({ "machine": machine(), "shoppers": cli.shoppers, "products": cli.products, "scenarios": results });
+    let report = json!({ "machine": machine(), "backing": if cli.embedded { "embedded" } else { "postgres+redis" }, "shoppers": cli.shoppers, "products": cli.products, "scenarios": results });
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     eprintln!("{}", summary(&report));
     Ok(ok)
 }
+
+const ALL: [&str; 4] = ["flash", "strategies", "sockets", "browse"];
 
 /// How long a run at the default sizes takes, as measured (README "Performance").
 const DEFAULT_RUN: &str = "every scenario in about 6 minutes on this project's 2-core machine, the build not counted (README \"Performance\")";
@@ -191,7 +204,7 @@ impl Interrupts {
 async fn scenarios(cli: &Cli, shop: &shop::Shop) -> anyhow::Result<(Value, bool)> {
     let mut results = serde_json::Map::new();
     let mut ok = true;
-    for name in &cli.scenarios {
+    for name in cli.scenarios.iter().flatten() {
         let value = match name.as_str() {
             "flash" => {
                 let opts = flash::FlashOptions {
@@ -255,7 +268,7 @@ fn summary(report: &Value) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let m = &report["machine"];
-    let _ = writeln!(out, "\n=== sellout-load summary ({} cores, {}) ===", m["cores"], m["cpu"].as_str().unwrap_or("unknown CPU"));
+    let _ = writeln!(out, "\n=== sellout-load summary ({} cores, {}; the shop on {}) ===", m["cores"], m["cpu"].as_str().unwrap_or("unknown CPU"), report["backing"].as_str().unwrap_or("?"));
     let sc = &report["scenarios"];
     if let Some(f) = sc.get("flash") {
         let c = &f["checks"];

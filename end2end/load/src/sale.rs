@@ -44,15 +44,15 @@ impl Sale {
         let (variant_id, sku, price, currency): (i64, String, i64, String) =
             sqlx::query_as(
                 "SELECT v.id, v.sku, v.price_amount, v.currency FROM variants v JOIN products p ON p.id = v.product_id \
-                 WHERE v.price_amount >= 200 AND p.status = 'active' ORDER BY v.id OFFSET $1 LIMIT 1",
+                 WHERE v.price_amount >= 200 AND p.status = 'active' ORDER BY v.id LIMIT 1 OFFSET $1",
             )
             .bind(nth)
-            .fetch_one(&shop.db)
+            .fetch_one(&shop.catalog)
             .await?;
         sqlx::query("UPDATE inventory SET quantity = quantity + $1 WHERE id = (SELECT id FROM inventory WHERE variant_id = $2 ORDER BY id LIMIT 1)")
             .bind(allocation)
             .bind(variant_id)
-            .execute(&shop.db)
+            .execute(&shop.catalog)
             .await?;
         let input = json!({
             "sku": sku,

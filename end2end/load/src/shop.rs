@@ -1,8 +1,9 @@
 //! The shop under load: its own database (created on the PostgreSQL server given, dropped at
-//! the end), its own Redis key prefix (deleted at the end), a release `sellout` process with
-//! logging off the hot path, the catalog and shoppers seeded through the shop's own CLI, and
-//! an admin who schedules the sales. Everything made here is removed by `stop`, also after a
-//! failed scenario.
+//! the end) and its own Redis key prefix (deleted at the end), or the embedded default (SQLite
+//! in the run's directory, the in-process stores); a release `sellout` process with logging
+//! off the hot path, the catalog and shoppers seeded through the shop's own CLI, and an admin
+//! who schedules the sales. Everything made here is removed by `stop`, also after a failed
+//! scenario.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use fred::prelude::*;
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection};
 use tokio::process::{Child, Command};
@@ -19,11 +22,25 @@ use crate::http::Client;
 
 pub struct ShopOptions {
     pub bin: PathBuf,
-    pub database_url: String,
-    pub redis_url: String,
+    /// PostgreSQL and Redis to run on; none: the embedded default.
+    pub servers: Option<Servers>,
     pub products: u64,
     pub shoppers: u64,
     pub hold_seconds: u64,
+}
+
+pub struct Servers {
+    /// A PostgreSQL server the run may create (and drop) its database on.
+    pub database_url: String,
+    pub redis_url: String,
+}
+
+/// The run's database and keys on the servers given.
+pub struct Served {
+    pub db: PgPool,
+    pub redis: fred::clients::Client,
+    server_url: String,
+    database: String,
 }
 
 /// A signed-in shopper the shop made for this run.
@@ -38,15 +55,15 @@ pub struct Shop {
     /// How long a hold lasts in this shop (`SELLOUT_SALE_HOLD_SECONDS`).
     pub hold_seconds: u64,
     pub run: String,
-    pub db: PgPool,
-    pub redis: fred::clients::Client,
+    /// None on the embedded default.
+    served: Option<Served>,
+    /// The shop's database, whichever it is, for what reads the same on both (the catalog).
+    pub catalog: AnyPool,
     pub shoppers: Vec<Shopper>,
     /// The admin's session cookie (schedules sales, reads a sale's `sold`).
     pub admin: String,
     child: Option<Child>,
     dir: PathBuf,
-    server_url: String,
-    database: String,
     prefix: String,
     env: Vec<(String, String)>,
     bin: PathBuf,
@@ -63,60 +80,100 @@ fn with_database(url: &str, database: &str) -> anyhow::Result<String> {
 }
 
 impl Shop {
-    /// Creates the run's database and connects to it and to Redis; `prepare` does the rest.
-    /// Whatever happens after this returns, `stop` removes what was made.
+    /// Creates the run's database and connects to it and to Redis (on the embedded default, to
+    /// the SQLite file the shop will make); `prepare` does the rest. Whatever happens after this
+    /// returns, `stop` removes what was made.
     pub async fn create(opts: &ShopOptions) -> anyhow::Result<Shop> {
+        sqlx::any::install_default_drivers();
         let run = format!("load{}", std::process::id());
         let dir = std::env::temp_dir().join(format!("sellout-{run}"));
         std::fs::create_dir_all(&dir)?;
-        let database = format!("sellout_{run}");
-        let mut admin_conn = sqlx::PgConnection::connect(&opts.database_url).await.context("connecting to --database-url")?;
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&mut admin_conn).await.context("creating the load test's database")?;
-        drop(admin_conn);
-        let db_url = with_database(&opts.database_url, &database)?;
-        let connected = async {
-            let db = PgPoolOptions::new().max_connections(64).connect(&db_url).await?;
-            let redis = fred::clients::Client::new(fred::types::config::Config::from_url(&opts.redis_url)?, None, None, None);
-            redis.init().await.context("connecting to --redis-url")?;
-            anyhow::Ok((db, redis))
-        };
-        let (db, redis) = match connected.await {
-            Ok(both) => both,
-            Err(e) => {
-                drop_database(&opts.database_url, &database).await;
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(e);
-            }
-        };
+        let data = dir.join("data");
         let port = free_port()?;
-        let prefix = format!("{run}:");
-        let env = vec![
-            ("DATABASE_URL".to_owned(), db_url),
-            ("REDIS_URL".to_owned(), opts.redis_url.clone()),
-            ("SELLOUT_REDIS_PREFIX".to_owned(), prefix.clone()),
+        let mut env = vec![
             ("LEPTOS_SITE_ADDR".to_owned(), format!("127.0.0.1:{port}")),
-            ("SELLOUT_DATA_DIR".to_owned(), dir.join("data").to_string_lossy().into_owned()),
+            ("SELLOUT_DATA_DIR".to_owned(), data.to_string_lossy().into_owned()),
             ("SELLOUT_SEED_DEMO".to_owned(), "false".to_owned()),
             ("SELLOUT_SALE_HOLD_SECONDS".to_owned(), opts.hold_seconds.to_string()),
             ("SELLOUT_LOG".to_owned(), "warn".to_owned()),
         ];
-        let shop = Shop {
+        let prefix = format!("{run}:");
+        let (served, catalog) = match &opts.servers {
+            Some(servers) => match Self::served(servers, &run, &prefix, &mut env).await {
+                Ok(both) => both,
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+            },
+            None => {
+                // The shop's own default (`sqlite://<data dir>/sellout.db`), made here first so
+                // that the pool can open it; the shop migrates it when it starts.
+                std::fs::create_dir_all(&data)?;
+                let url = format!("sqlite://{}/sellout.db?mode=rwc", data.display());
+                env.push(("DATABASE_URL".to_owned(), url.clone()));
+                (None, AnyPoolOptions::new().max_connections(2).connect(&url).await.context("opening the embedded database")?)
+            }
+        };
+        Ok(Shop {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             hold_seconds: opts.hold_seconds,
             run,
-            db,
-            redis,
+            served,
+            catalog,
             shoppers: Vec::new(),
             admin: String::new(),
             child: None,
             dir,
-            server_url: opts.database_url.clone(),
-            database,
             prefix,
             env,
             bin: opts.bin.clone(),
+        })
+    }
+
+    /// The run's database on the PostgreSQL server and the Redis given; the variables that
+    /// point the shop at them go into `env`.
+    async fn served(servers: &Servers, run: &str, prefix: &str, env: &mut Vec<(String, String)>) -> anyhow::Result<(Option<Served>, AnyPool)> {
+        let database = format!("sellout_{run}");
+        let mut admin_conn = sqlx::PgConnection::connect(&servers.database_url).await.context("connecting to --database-url")?;
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {database}"))).execute(&mut admin_conn).await.context("creating the load test's database")?;
+        drop(admin_conn);
+        let db_url = with_database(&servers.database_url, &database)?;
+        let connected = async {
+            let db = PgPoolOptions::new().max_connections(64).connect(&db_url).await?;
+            let catalog = AnyPoolOptions::new().max_connections(2).connect(&db_url).await?;
+            let redis = fred::clients::Client::new(fred::types::config::Config::from_url(&servers.redis_url)?, None, None, None);
+            redis.init().await.context("connecting to --redis-url")?;
+            anyhow::Ok((db, catalog, redis))
         };
-        Ok(shop)
+        let (db, catalog, redis) = match connected.await {
+            Ok(all) => all,
+            Err(e) => {
+                drop_database(&servers.database_url, &database).await;
+                return Err(e);
+            }
+        };
+        env.extend([
+            ("DATABASE_URL".to_owned(), db_url),
+            ("REDIS_URL".to_owned(), servers.redis_url.clone()),
+            ("SELLOUT_REDIS_PREFIX".to_owned(), prefix.to_owned()),
+        ]);
+        Ok((Some(Served { db, redis, server_url: servers.database_url.clone(), database }), catalog))
+    }
+
+    /// The run's PostgreSQL database (the scenarios that compare with it or check the sale
+    /// there need it).
+    pub fn db(&self) -> anyhow::Result<&PgPool> {
+        Ok(&self.served_ref()?.db)
+    }
+
+    /// The Redis the shop runs on.
+    pub fn redis(&self) -> anyhow::Result<&fred::clients::Client> {
+        Ok(&self.served_ref()?.redis)
+    }
+
+    fn served_ref(&self) -> anyhow::Result<&Served> {
+        self.served.as_ref().ok_or_else(|| anyhow::anyhow!("this scenario needs PostgreSQL and Redis; --embedded runs browse only"))
     }
 
     /// Seeds the catalog and the shoppers and starts the shop. Stopped part-way (an error, or
@@ -198,7 +255,7 @@ impl Shop {
     }
 
     /// Stops the shop and removes its database, its Redis keys (and the shoppers' sessions)
-    /// and its files. Never fails: what cannot be removed is reported.
+    /// and its files (the embedded database among them). Never fails: what cannot be removed is reported.
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             if let Some(pid) = child.id() {
@@ -208,15 +265,18 @@ impl Shop {
                 let _ = child.kill().await;
             }
         }
-        if let Err(e) = self.remove_redis_keys().await {
-            eprintln!("sellout-load: could not remove the run's Redis keys: {e:#}");
+        self.catalog.close().await;
+        if let Some(served) = &self.served {
+            if let Err(e) = self.remove_redis_keys(&served.redis).await {
+                eprintln!("sellout-load: could not remove the run's Redis keys: {e:#}");
+            }
+            served.db.close().await;
+            drop_database(&served.server_url, &served.database).await;
         }
-        self.db.close().await;
-        drop_database(&self.server_url, &self.database).await;
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 
-    async fn remove_redis_keys(&self) -> anyhow::Result<()> {
+    async fn remove_redis_keys(&self, redis: &fred::clients::Client) -> anyhow::Result<()> {
         // Sessions are not under the run's prefix: those of a shoppers step stopped part-way
         // are in what it wrote of its file.
         let shoppers = if self.shoppers.is_empty() { read_sessions_so_far(&self.dir.join("sessions.txt")) } else { self.shoppers.clone() };
@@ -224,7 +284,7 @@ impl Shop {
         keys.push(self.admin.clone());
         let mut cursor = "0".to_owned();
         loop {
-            let (next, found): (String, Vec<String>) = self.redis.custom(fred::cmd!("SCAN"), vec![cursor.clone(), "MATCH".into(), format!("{}*", self.prefix), "COUNT".into(), "1000".into()]).await?;
+            let (next, found): (String, Vec<String>) = redis.custom(fred::cmd!("SCAN"), vec![cursor.clone(), "MATCH".into(), format!("{}*", self.prefix), "COUNT".into(), "1000".into()]).await?;
             keys.extend(found);
             if next == "0" {
                 break;
@@ -233,7 +293,7 @@ impl Shop {
         }
         keys.retain(|k| !k.is_empty());
         for chunk in keys.chunks(1000) {
-            let _: i64 = self.redis.del(chunk.to_vec()).await?;
+            let _: i64 = redis.del(chunk.to_vec()).await?;
         }
         Ok(())
     }

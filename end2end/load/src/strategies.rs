@@ -105,7 +105,7 @@ pub async fn run(shop: &Shop, opts: &StrategyOptions) -> anyhow::Result<Strategi
     let shop_row = GateRow { gate: "shop: HTTP buy, Redis Lua gate".into(), figures: step.summary("buy"), taken, released, left };
 
     // The two PostgreSQL gates on their own tables of the run's database.
-    let pg = PgPoolOptions::new().max_connections(opts.pg_pool).connect_with(shop.db.connect_options().as_ref().clone()).await?;
+    let pg = PgPoolOptions::new().max_connections(opts.pg_pool).connect_with(shop.db()?.connect_options().as_ref().clone()).await?;
     let buyers: Vec<i64> = shoppers.iter().map(|s| s.user_id).collect();
     let update = pg_gate(&pg, Gate::ConditionalUpdate, &buyers, per_buyer, allocation, opts.connections).await?;
     let for_update = pg_gate(&pg, Gate::SelectForUpdate, &buyers, per_buyer, allocation, opts.connections).await?;
@@ -139,7 +139,7 @@ pub async fn run(shop: &Shop, opts: &StrategyOptions) -> anyhow::Result<Strategi
 
 async fn hold_units(shop: &Shop, sale_id: i64, states: &'static str) -> anyhow::Result<i64> {
     let query = format!("SELECT COALESCE(SUM(quantity), 0)::BIGINT FROM sale_holds WHERE sale_id = $1 AND state IN ({states})");
-    Ok(sqlx::query_scalar::<_, i64>(sql(query)).bind(sale_id).fetch_one(&shop.db).await?)
+    Ok(sqlx::query_scalar::<_, i64>(sql(query)).bind(sale_id).fetch_one(shop.db()?).await?)
 }
 
 /// The shop's units in live holds (the database) and still offered (the gate) once the burst
@@ -275,20 +275,20 @@ async fn take_locked(pg: &PgPool, table: &str, buyer: i64) -> anyhow::Result<Tak
 async fn evalsha_ceiling(shop: &Shop, clients: usize, calls: u64) -> anyhow::Result<f64> {
     use fred::prelude::*;
     const BUYERS: u64 = 100_000;
-    let sha: String = shop.redis.script_load(GATE_LUA).await?;
+    let sha: String = shop.redis()?.script_load(GATE_LUA).await?;
     let base = format!("{}{{sale:0}}", shop.prefix());
     let key = |k: &str| format!("{base}:{k}");
     let _: () = shop
-        .redis
+        .redis()?
         .hset(key("meta"), vec![("starts", "0".to_owned()), ("ends", i64::MAX.to_string()), ("limit", "1000000000".into()), ("secret", "s".into()), ("closed", "0".into()), ("round", "0".into())])
         .await?;
-    let _: () = shop.redis.set(key("remaining"), 1_000_000_000i64, None, None, false).await?;
+    let _: () = shop.redis()?.set(key("remaining"), 1_000_000_000i64, None, None, false).await?;
     // redis-benchmark writes __rand_int__ as 12 digits.
     for chunk in (0..BUYERS).collect::<Vec<_>>().chunks(10_000) {
         let pairs: Vec<(String, String)> = chunk.iter().map(|b| (format!("buyer:{b:012}"), "t".to_owned())).collect();
-        let _: () = shop.redis.hset(key("admitted"), pairs).await?;
+        let _: () = shop.redis()?.hset(key("admitted"), pairs).await?;
     }
-    let (host, port) = redis_host_port(&shop.redis)?;
+    let (host, port) = redis_host_port(shop.redis()?)?;
     let keys = ["remaining", "buyers", "holds", "holdof", "meta", "line", "admitted", "admitted_until", "draw", "arrivals"].map(key);
     let now = crate::now_ms().to_string();
     let mut args: Vec<String> = vec!["-h".into(), host, "-p".into(), port.to_string(), "-c".into(), clients.to_string(), "-n".into(), calls.to_string(), "-r".into(), BUYERS.to_string(), "-P".into(), "1".into(), "--csv".into(), "EVALSHA".into(), sha, "10".into()];
@@ -307,9 +307,9 @@ async fn evalsha_ceiling(shop: &Shop, clients: usize, calls: u64) -> anyhow::Res
         .ok_or_else(|| anyhow::anyhow!("no rate in redis-benchmark's output: {text}"))?;
     let mut cursor = "0".to_owned();
     loop {
-        let (next, found): (String, Vec<String>) = shop.redis.custom(fred::cmd!("SCAN"), vec![cursor, "MATCH".into(), format!("{base}:*"), "COUNT".into(), "1000".into()]).await?;
+        let (next, found): (String, Vec<String>) = shop.redis()?.custom(fred::cmd!("SCAN"), vec![cursor, "MATCH".into(), format!("{base}:*"), "COUNT".into(), "1000".into()]).await?;
         if !found.is_empty() {
-            let _: i64 = shop.redis.del(found).await?;
+            let _: i64 = shop.redis()?.del(found).await?;
         }
         if next == "0" {
             break;

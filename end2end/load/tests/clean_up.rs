@@ -54,13 +54,17 @@ struct Run {
     run: String,
 }
 
-/// Runs the tool with `args`; when a line of its output starts with `interrupt_at`, sends it
-/// SIGINT. Waits up to five minutes for it to end.
+/// Runs the tool with `args` on the test's PostgreSQL and Redis; when a line of its output
+/// starts with `interrupt_at`, sends it SIGINT. Waits up to five minutes for it to end.
 async fn load(args: &[&str], interrupt_at: Option<&str>) -> anyhow::Result<Run> {
+    load_on(&["--database-url", &env("TEST_DATABASE_URL"), "--redis-url", &env("TEST_REDIS_URL")], args, interrupt_at).await
+}
+
+async fn load_on(backing: &[&str], args: &[&str], interrupt_at: Option<&str>) -> anyhow::Result<Run> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sellout-load"))
         .arg("--shop-bin")
         .arg(shop_bin())
-        .args(["--database-url", &env("TEST_DATABASE_URL"), "--redis-url", &env("TEST_REDIS_URL")])
+        .args(backing)
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -135,5 +139,16 @@ async fn a_run_leaves_nothing_behind_when_it_ends_or_is_interrupted() -> anyhow:
     assert!(run.status.success(), "the tiny flash sale passes its checks:\n{}", run.said);
     assert!(run.said.contains("OVERSOLD 0"), "{}", run.said);
     assert_clean(&run, &before, &redis).await?;
+
+    // browse on the embedded default: no server is used, the SQLite file goes with the run's
+    // directory, and a scenario that needs PostgreSQL is refused before anything is made.
+    let before = all_keys(&redis).await?;
+    let run = load_on(&["--embedded"], &["--products", "30", "--shoppers", "3", "--browse-requests", "40", "--browse-connections", "4"], None).await?;
+    assert!(run.status.success(), "a tiny embedded browse passes:\n{}", run.said);
+    assert!(run.said.contains("the shop on embedded") && run.said.contains("search API"), "{}", run.said);
+    assert_clean(&run, &before, &redis).await?;
+    let run = load_on(&["--embedded"], &["--scenarios", "browse,flash"], None).await?;
+    assert!(!run.status.success() && run.said.contains("flash needs PostgreSQL and Redis"), "{}", run.said);
+    assert!(!run.said.contains("==> seeding"), "{}", run.said);
     Ok(())
 }
