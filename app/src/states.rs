@@ -169,6 +169,41 @@ states! {
     }
 }
 
+states! {
+    /// What an account may do: shop, also sell (its own shop), or everything (an admin).
+    Role {
+        Shopper = "shopper",
+        Seller = "seller",
+        Admin = "admin",
+    }
+}
+
+states! {
+    /// What reconciliation found at the payment provider: an intent of ours it could not match
+    /// and cancelled (or could not cancel, or found already captured), or one whose amount or
+    /// state disagrees with our payment.
+    FindingKind {
+        OrphanCancelled = "orphan_cancelled",
+        Orphan = "orphan",
+        OrphanCaptured = "orphan_captured",
+        AmountMismatch = "amount_mismatch",
+        StateMismatch = "state_mismatch",
+    }
+}
+
+impl FindingKind {
+    /// An admin's words for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            FindingKind::OrphanCancelled => "orphan cancelled",
+            FindingKind::Orphan => "orphan",
+            FindingKind::OrphanCaptured => "orphan captured",
+            FindingKind::AmountMismatch => "amount mismatch",
+            FindingKind::StateMismatch => "state mismatch",
+        }
+    }
+}
+
 impl HoldState {
     /// Still holding units of the sale (they may yet come back).
     pub fn is_live(self) -> bool {

@@ -127,174 +127,63 @@ impl Config {
 
     /// Reads configuration through `get`, so tests can pass their own values.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-
-        let data_dir = PathBuf::from(get("SELLOUT_DATA_DIR").unwrap_or_else(|| "data".to_owned()));
-
-        let database_url = match get("DATABASE_URL") {
-            Some(url) => {
-                if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
-                    return Err(bad(
-                        "DATABASE_URL",
-                        format!("must start with postgres://, postgresql:// or sqlite: (got \"{url}\")"),
-                    ));
-                }
-                url
-            }
-            None => format!("sqlite://{}/sellout.db?mode=rwc", data_dir.display()),
-        };
-
-        let redis_url = match get("REDIS_URL") {
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
-            Some(url) => return Err(bad("REDIS_URL", format!("must start with redis:// or rediss:// (got \"{url}\")"))),
-            None => None,
-        };
-
-        let redis_prefix = get("SELLOUT_REDIS_PREFIX").unwrap_or_else(|| "sellout:".to_owned());
-        if redis_prefix.contains(['{', '}', ' ']) {
-            return Err(bad("SELLOUT_REDIS_PREFIX", format!("must not contain braces or spaces (got \"{redis_prefix}\")")));
-        }
-
-        let site_addr = match get("LEPTOS_SITE_ADDR") {
+        let vars = Vars(&get);
+        let data_dir = PathBuf::from(vars.get("SELLOUT_DATA_DIR").unwrap_or_else(|| "data".to_owned()));
+        let (database_url, redis_url, redis_prefix) = stores(&vars, &data_dir)?;
+        let site_addr = match vars.get("LEPTOS_SITE_ADDR") {
             Some(v) => v.parse().map_err(|_| {
                 bad("LEPTOS_SITE_ADDR", format!("must be an address and port such as 127.0.0.1:3000 (got \"{v}\")"))
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
-
         let site_root = PathBuf::from(
-            get("SELLOUT_SITE_ROOT").or_else(|| get("LEPTOS_SITE_ROOT")).unwrap_or_else(|| "target/site".to_owned()),
+            vars.get("SELLOUT_SITE_ROOT").or_else(|| vars.get("LEPTOS_SITE_ROOT")).unwrap_or_else(|| "target/site".to_owned()),
         );
-
-        let seed_demo = flag("SELLOUT_SEED_DEMO", get("SELLOUT_SEED_DEMO").as_deref(), true)?;
-        let secure_cookies = flag("SELLOUT_SECURE_COOKIES", get("SELLOUT_SECURE_COOKIES").as_deref(), false)?;
-
-        let mut rate_limits = app::ratelimit::RateLimits {
-            enabled: flag("SELLOUT_RATE_LIMITS", get("SELLOUT_RATE_LIMITS").as_deref(), true)?,
-            ..Default::default()
-        };
-        let rule = |var: &'static str| -> Result<Option<app::ratelimit::Rule>, ConfigError> {
-            get(var).map(|v| app::ratelimit::Rule::parse(&v).map_err(|e| bad(var, e.to_string()))).transpose()
-        };
-        if let Some(r) = rule("SELLOUT_RATE_SIGNIN_PER_IP")? {
-            rate_limits.signin_per_ip = r;
-        }
-        if let Some(r) = rule("SELLOUT_RATE_SIGNIN_PER_EMAIL")? {
-            rate_limits.signin_per_email = r;
-        }
-        for (var, slot) in [
-            ("SELLOUT_RATE_SALE_JOIN_PER_USER", &mut rate_limits.sale_join_per_user),
-            ("SELLOUT_RATE_SALE_JOIN_PER_IP", &mut rate_limits.sale_join_per_ip),
-            ("SELLOUT_RATE_SALE_BUY_PER_USER", &mut rate_limits.sale_buy_per_user),
-            ("SELLOUT_RATE_SALE_BUY_PER_IP", &mut rate_limits.sale_buy_per_ip),
-            ("SELLOUT_RATE_API_TOKEN", &mut rate_limits.api_token),
-            ("SELLOUT_RATE_SIGNUP_PER_IP", &mut rate_limits.signup_per_ip),
-            ("SELLOUT_RATE_CHECKOUT_PER_USER", &mut rate_limits.checkout_per_user),
-            ("SELLOUT_RATE_CHECKOUT_PER_IP", &mut rate_limits.checkout_per_ip),
-            ("SELLOUT_RATE_VERIFY_MAIL_PER_USER", &mut rate_limits.verify_mail_per_user),
-        ] {
-            if let Some(r) = rule(var)? {
-                *slot = r;
-            }
-        }
-
         let trusted_proxies =
-            app::ratelimit::TrustedProxies::parse(&get("SELLOUT_TRUSTED_PROXIES").unwrap_or_default()).map_err(|e| bad("SELLOUT_TRUSTED_PROXIES", e))?;
-
-        let tax_rate_bps = match get("SELLOUT_TAX_RATE") {
+            app::ratelimit::TrustedProxies::parse(&vars.get("SELLOUT_TRUSTED_PROXIES").unwrap_or_default()).map_err(|e| bad("SELLOUT_TRUSTED_PROXIES", e))?;
+        let tax_rate_bps = match vars.get("SELLOUT_TAX_RATE") {
             Some(v) => percent_bps("SELLOUT_TAX_RATE", &v)?,
             None => 0,
         };
-
-        let cancel_window_minutes = match get("SELLOUT_CANCEL_WINDOW_MINUTES") {
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) if (0..=10_080).contains(&n) => n,
-                _ => return Err(bad("SELLOUT_CANCEL_WINDOW_MINUTES", format!("must be whole minutes from 0 to 10080 (got \"{v}\")"))),
-            },
-            None => app::checkout::rules::DEFAULT_CANCEL_WINDOW_MINUTES,
-        };
-
-        let url = |var: &'static str, default: &str| -> Result<String, ConfigError> {
-            let v = get(var).unwrap_or_else(|| default.to_owned());
-            if !(v.starts_with("http://") || v.starts_with("https://")) || v.contains(char::is_whitespace) {
-                return Err(bad(var, format!("must be an http:// or https:// URL (got \"{v}\")")));
-            }
-            Ok(v)
-        };
-        let stripe = match get("STRIPE_SECRET_KEY") {
+        let stripe = match vars.get("STRIPE_SECRET_KEY") {
             Some(secret_key) => Some(StripeSettings {
                 secret_key,
-                api_base: url("STRIPE_API_BASE", "https://api.stripe.com/")?,
-                publishable_key: get("STRIPE_PUBLISHABLE_KEY"),
-                js_url: url("STRIPE_JS_URL", "https://js.stripe.com/v3/")?,
-                webhook_secret: get("STRIPE_WEBHOOK_SECRET"),
+                api_base: vars.url("STRIPE_API_BASE", "https://api.stripe.com/")?,
+                publishable_key: vars.get("STRIPE_PUBLISHABLE_KEY"),
+                js_url: vars.url("STRIPE_JS_URL", "https://js.stripe.com/v3/")?,
+                webhook_secret: vars.get("STRIPE_WEBHOOK_SECRET"),
             }),
             None => None,
         };
-
-        let seconds = |var: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
-            match get(var) {
-                None => Ok(default),
-                Some(v) => match v.parse::<i64>() {
-                    Ok(n) if (1..=max).contains(&n) => Ok(n),
-                    _ => Err(bad(var, format!("must be whole seconds from 1 to {max} (got \"{v}\")"))),
-                },
-            }
-        };
-        let checkout_lease_seconds = seconds("SELLOUT_CHECKOUT_LEASE_SECONDS", app::checkout::LEASE_SECONDS, 3600)?;
-        let sweep_seconds = seconds("SELLOUT_SWEEP_SECONDS", 15, 3600)? as u64;
-        let sale_hold_seconds = seconds("SELLOUT_SALE_HOLD_SECONDS", app::flash::HOLD_SECONDS, 3600)?;
-
-        let currency = match get("SELLOUT_CURRENCY") {
+        let currency = match vars.get("SELLOUT_CURRENCY") {
             None => app::money::Currency::EUR,
             Some(v) => app::money::Currency::parse(&v).ok_or_else(|| bad("SELLOUT_CURRENCY", format!("must be a three-letter ISO 4217 code such as EUR (got \"{v}\")")))?,
         };
-        let max_pending_orders = match get("SELLOUT_MAX_PENDING_ORDERS") {
-            None => app::checkout::rules::DEFAULT_MAX_PENDING_ORDERS,
-            Some(v) => match v.trim().parse::<i64>() {
-                Ok(n) if (1..=1000).contains(&n) => n,
-                _ => return Err(bad("SELLOUT_MAX_PENDING_ORDERS", format!("must be a whole number from 1 to 1000 (got \"{v}\")"))),
-            },
-        };
-        let max_image_pixels = match get("SELLOUT_MAX_IMAGE_PIXELS") {
-            None => app::checkout::rules::DEFAULT_MAX_IMAGE_PIXELS,
-            Some(v) => match v.trim().replace('_', "").parse::<u64>() {
-                Ok(n) if (1..=1_000_000_000).contains(&n) => n,
-                _ => return Err(bad("SELLOUT_MAX_IMAGE_PIXELS", format!("must be a whole number of pixels from 1 to 1000000000 (got \"{v}\")"))),
-            },
-        };
-
-        let shop_id = get("SELLOUT_SHOP_ID").unwrap_or_else(|| "sellout".to_owned());
+        let shop_id = vars.get("SELLOUT_SHOP_ID").unwrap_or_else(|| "sellout".to_owned());
         if shop_id.len() > 64 || !shop_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(bad("SELLOUT_SHOP_ID", format!("must be up to 64 letters, digits, - or _ (got \"{shop_id}\")")));
         }
-
-        let smtp_url = get("SMTP_URL");
+        let smtp_url = vars.get("SMTP_URL");
         if let Some(u) = &smtp_url {
             if !(u.starts_with("smtp://") || u.starts_with("smtps://")) || u.contains(char::is_whitespace) {
                 return Err(bad("SMTP_URL", "must be an smtp:// or smtps:// URL, e.g. smtp://mail.example.com:587?tls=required".to_owned()));
             }
         }
-        let mail_from = get("SMTP_FROM").unwrap_or_else(|| "Sellout <shop@localhost>".to_owned());
-        let public_url = url("SELLOUT_PUBLIC_URL", &format!("http://{site_addr}"))?.trim_end_matches('/').to_owned();
-        let page_scripts = web_addresses("SELLOUT_PAGE_SCRIPTS", get("SELLOUT_PAGE_SCRIPTS"))?;
-        let csp_connect = web_addresses("SELLOUT_CSP_CONNECT", get("SELLOUT_CSP_CONNECT"))?;
-
         Ok(Config {
-            public_url,
-            page_scripts,
-            csp_connect,
+            public_url: vars.url("SELLOUT_PUBLIC_URL", &format!("http://{site_addr}"))?.trim_end_matches('/').to_owned(),
+            page_scripts: web_addresses("SELLOUT_PAGE_SCRIPTS", vars.get("SELLOUT_PAGE_SCRIPTS"))?,
+            csp_connect: web_addresses("SELLOUT_CSP_CONNECT", vars.get("SELLOUT_CSP_CONNECT"))?,
             smtp_url,
-            mail_from,
+            mail_from: vars.get("SMTP_FROM").unwrap_or_else(|| "Sellout <shop@localhost>".to_owned()),
             shop_id,
-            checkout_lease_seconds,
-            sale_hold_seconds,
+            checkout_lease_seconds: vars.seconds("SELLOUT_CHECKOUT_LEASE_SECONDS", app::checkout::LEASE_SECONDS, 3600)?,
+            sale_hold_seconds: vars.seconds("SELLOUT_SALE_HOLD_SECONDS", app::flash::HOLD_SECONDS, 3600)?,
             currency,
-            max_pending_orders,
-            max_image_pixels,
-            sweep_seconds,
+            max_pending_orders: vars.whole("SELLOUT_MAX_PENDING_ORDERS", app::checkout::rules::DEFAULT_MAX_PENDING_ORDERS, 1, 1000, "a whole number")?,
+            max_image_pixels: vars.whole("SELLOUT_MAX_IMAGE_PIXELS", app::checkout::rules::DEFAULT_MAX_IMAGE_PIXELS as i64, 1, 1_000_000_000, "a whole number of pixels")? as u64,
+            sweep_seconds: vars.seconds("SELLOUT_SWEEP_SECONDS", 15, 3600)? as u64,
             stripe,
-            cancel_window_minutes,
+            cancel_window_minutes: vars.whole("SELLOUT_CANCEL_WINDOW_MINUTES", app::checkout::rules::DEFAULT_CANCEL_WINDOW_MINUTES, 0, 10_080, "whole minutes")?,
             tax_rate_bps,
             database_url,
             redis_url,
@@ -302,13 +191,98 @@ impl Config {
             site_addr,
             data_dir,
             site_root,
-            seed_demo,
-            secure_cookies,
-            rate_limits,
+            seed_demo: vars.flag("SELLOUT_SEED_DEMO", true)?,
+            secure_cookies: vars.flag("SELLOUT_SECURE_COOKIES", false)?,
+            rate_limits: rate_limits(&vars)?,
             trusted_proxies,
-            log_filter: get("SELLOUT_LOG").or_else(|| get("RUST_LOG")).unwrap_or_else(|| "info,sqlx=warn".to_owned()),
+            log_filter: vars.get("SELLOUT_LOG").or_else(|| vars.get("RUST_LOG")).unwrap_or_else(|| "info,sqlx=warn".to_owned()),
         })
     }
+}
+
+/// The environment as configuration reads it: a variable's value trimmed, and an empty one as
+/// not set; each reader below names the variable in its error.
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    fn get(&self, var: &str) -> Option<String> {
+        (self.0)(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        flag(var, self.get(var).as_deref(), default)
+    }
+
+    fn url(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+        let v = self.get(var).unwrap_or_else(|| default.to_owned());
+        if !(v.starts_with("http://") || v.starts_with("https://")) || v.contains(char::is_whitespace) {
+            return Err(bad(var, format!("must be an http:// or https:// URL (got \"{v}\")")));
+        }
+        Ok(v)
+    }
+
+    fn seconds(&self, var: &'static str, default: i64, max: i64) -> Result<i64, ConfigError> {
+        self.whole(var, default, 1, max, "whole seconds")
+    }
+
+    /// A whole number from `min` to `max` (`_` may group digits); `what` says what it counts.
+    fn whole(&self, var: &'static str, default: i64, min: i64, max: i64, what: &str) -> Result<i64, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(v) => match v.replace('_', "").parse::<i64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(bad(var, format!("must be {what} from {min} to {max} (got \"{v}\")"))),
+            },
+        }
+    }
+}
+
+/// Where the shop keeps its data: the database (SQLite in the data directory unless told),
+/// Redis if any, and the prefix of its Redis keys.
+fn stores(vars: &Vars<'_>, data_dir: &std::path::Path) -> Result<(String, Option<String>, String), ConfigError> {
+    let database_url = match vars.get("DATABASE_URL") {
+        Some(url) => {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+                return Err(bad("DATABASE_URL", format!("must start with postgres://, postgresql:// or sqlite: (got \"{url}\")")));
+            }
+            url
+        }
+        None => format!("sqlite://{}/sellout.db?mode=rwc", data_dir.display()),
+    };
+    let redis_url = match vars.get("REDIS_URL") {
+        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
+        Some(url) => return Err(bad("REDIS_URL", format!("must start with redis:// or rediss:// (got \"{url}\")"))),
+        None => None,
+    };
+    let redis_prefix = vars.get("SELLOUT_REDIS_PREFIX").unwrap_or_else(|| "sellout:".to_owned());
+    if redis_prefix.contains(['{', '}', ' ']) {
+        return Err(bad("SELLOUT_REDIS_PREFIX", format!("must not contain braces or spaces (got \"{redis_prefix}\")")));
+    }
+    Ok((database_url, redis_url, redis_prefix))
+}
+
+/// The rate limits: on unless `SELLOUT_RATE_LIMITS` is false, each rule replaceable by its
+/// variable (`10/60s`).
+fn rate_limits(vars: &Vars<'_>) -> Result<app::ratelimit::RateLimits, ConfigError> {
+    let mut limits = app::ratelimit::RateLimits { enabled: vars.flag("SELLOUT_RATE_LIMITS", true)?, ..Default::default() };
+    for (var, slot) in [
+        ("SELLOUT_RATE_SIGNIN_PER_IP", &mut limits.signin_per_ip),
+        ("SELLOUT_RATE_SIGNIN_PER_EMAIL", &mut limits.signin_per_email),
+        ("SELLOUT_RATE_SALE_JOIN_PER_USER", &mut limits.sale_join_per_user),
+        ("SELLOUT_RATE_SALE_JOIN_PER_IP", &mut limits.sale_join_per_ip),
+        ("SELLOUT_RATE_SALE_BUY_PER_USER", &mut limits.sale_buy_per_user),
+        ("SELLOUT_RATE_SALE_BUY_PER_IP", &mut limits.sale_buy_per_ip),
+        ("SELLOUT_RATE_API_TOKEN", &mut limits.api_token),
+        ("SELLOUT_RATE_SIGNUP_PER_IP", &mut limits.signup_per_ip),
+        ("SELLOUT_RATE_CHECKOUT_PER_USER", &mut limits.checkout_per_user),
+        ("SELLOUT_RATE_CHECKOUT_PER_IP", &mut limits.checkout_per_ip),
+        ("SELLOUT_RATE_VERIFY_MAIL_PER_USER", &mut limits.verify_mail_per_user),
+    ] {
+        if let Some(v) = vars.get(var) {
+            *slot = app::ratelimit::Rule::parse(&v).map_err(|e| bad(var, e.to_string()))?;
+        }
+    }
+    Ok(limits)
 }
 
 #[cfg(test)]

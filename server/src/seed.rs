@@ -235,7 +235,7 @@ pub async fn seed(
                     id: NotSet,
                     email: Set(email),
                     password_hash: Set("!".into()),
-                    role: Set("shopper".into()),
+                    role: Set(app::states::Role::Shopper),
                     session_epoch: Set(0),
                     email_verified_at: Set(Some(created)),
                     created_at: Set(created),

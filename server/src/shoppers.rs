@@ -46,7 +46,7 @@ pub async fn create(
             id: NotSet,
             email: Set(format!("shopper-{i}{domain}")),
             password_hash: Set(NO_PASSWORD.to_owned()),
-            role: Set("shopper".to_owned()),
+            role: Set(app::states::Role::Shopper),
             session_epoch: Set(0),
             // Stand-ins for real shoppers, who confirm their address before a sale that asks.
             email_verified_at: Set(Some(now)),

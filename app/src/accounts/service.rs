@@ -52,7 +52,7 @@ pub async fn load_signed_in(db: &DatabaseConnection, user_id: i64) -> Result<Opt
     let user = CurrentUser {
         user_id: u.id,
         email: u.email,
-        role: Role::parse(&u.role).unwrap_or(Role::Shopper),
+        role: u.role,
         seller: seller.map(|s| SellerProfile { seller_id: s.id, name: s.name, slug: s.slug }),
     };
     Ok(Some((user, u.session_epoch)))
@@ -67,7 +67,7 @@ pub async fn create_account(db: &DatabaseConnection, reg: ValidRegistration) -> 
         id: NotSet,
         email: Set(reg.email.as_str().to_owned()),
         password_hash: Set(hash),
-        role: Set(reg.role.as_str().to_owned()),
+        role: Set(reg.role),
         session_epoch: Set(0),
         email_verified_at: Set(None),
         created_at: Set(Utc::now()),
@@ -158,7 +158,7 @@ pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) 
             // A new password ends the account's sessions, as a change by its owner does.
             let epoch = u.session_epoch + 1;
             let mut active: user::ActiveModel = u.into();
-            active.role = Set(Role::Admin.as_str().to_owned());
+            active.role = Set(Role::Admin);
             active.password_hash = Set(hash);
             active.session_epoch = Set(epoch);
             let u = active.update(db).await?;
@@ -169,7 +169,7 @@ pub async fn create_admin(db: &DatabaseConnection, email: &str, password: &str) 
                 id: NotSet,
                 email: Set(email.as_str().to_owned()),
                 password_hash: Set(hash),
-                role: Set(Role::Admin.as_str().to_owned()),
+                role: Set(Role::Admin),
                 session_epoch: Set(0),
                 // Made by the operator on the command line, who typed the address.
                 email_verified_at: Set(Some(Utc::now())),

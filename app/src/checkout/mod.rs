@@ -92,7 +92,7 @@ pub struct CheckoutRequest {
     /// Check out a flash-sale hold (`POST /api/v1/sales/{id}/buy`) at the sale price instead
     /// of the cart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hold_id: Option<String>,
+    pub hold_id: Option<crate::ids::HoldId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,7 +120,7 @@ pub struct CheckoutInfo {
     pub idempotency_key: String,
     /// Checking out a flash-sale hold (its one line, at the sale price) instead of the cart.
     #[serde(default)]
-    pub hold_id: Option<String>,
+    pub hold_id: Option<crate::ids::HoldId>,
     /// When the hold lapses unless its payment begins (RFC 3339), and the seconds left then.
     #[serde(default)]
     pub hold_expires_at: Option<String>,

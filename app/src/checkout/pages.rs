@@ -200,7 +200,7 @@ pub fn CheckoutPage() -> impl IntoView {
                                 <ActionForm action=place attr:class="stack checkout-form" attr:novalidate=true>
                                     <FormMessage feedback />
                                     <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
-                                    <input type="hidden" name="hold_id" value=info.hold_id.clone().unwrap_or_default() />
+                                    <input type="hidden" name="hold_id" value=info.hold_id.as_ref().map(|h| h.to_string()).unwrap_or_default() />
                                     {fields}
                                     <TestCardPicker cards />
                                     {feedback.field("payment_method_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
@@ -215,7 +215,7 @@ pub fn CheckoutPage() -> impl IntoView {
                                     <form method="post" action="/api/fn/place_order" class="stack checkout-form" novalidate=true on:submit=on_submit>
                                         <FormMessage feedback />
                                         <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
-                                        <input type="hidden" name="hold_id" value=info.hold_id.clone().unwrap_or_default() />
+                                        <input type="hidden" name="hold_id" value=info.hold_id.as_ref().map(|h| h.to_string()).unwrap_or_default() />
                                         {fields}
                                         <CardField entry error=card_error />
                                         {feedback.field("payment_method_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}

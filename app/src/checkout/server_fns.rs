@@ -6,10 +6,10 @@ use super::*;
 #[leptos::server(prefix = "/api/fn", endpoint = "checkout_info")]
 pub async fn get_checkout_info(hold: Option<String>) -> Result<CheckoutInfo, crate::error::AppError> {
     let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-    let hold = hold.filter(|h| !h.trim().is_empty());
+    let hold = hold.filter(|h| !h.trim().is_empty()).map(|h| crate::ids::HoldId::parse(&h)).transpose()?;
     let (cart, hold_expires_at) = match &hold {
         Some(h) => {
-            let (cart, until) = service::hold_cart(&state, user.user_id, h.trim()).await?;
+            let (cart, until) = service::hold_cart(&state, user.user_id, h).await?;
             (cart, Some(until))
         }
         None => (crate::cart::service::view(&state, Some(&crate::cart::CartOwner::User(user.user_id))).await?, None),
@@ -48,12 +48,13 @@ pub async fn place_order(
 ) -> Result<Placed, crate::error::AppError> {
     use crate::error::AppError;
     let saved = shipping_address_id.as_deref().filter(|s| !s.is_empty() && *s != "new").map(|s| s.parse::<i64>());
-    let back = match hold_id.as_deref().filter(|h| !h.is_empty()) {
-        Some(h) => format!("/checkout?hold={}", crate::ui::forms::url_encode(h)),
+    let hold_id = hold_id.filter(|h| !h.trim().is_empty()).map(|h| crate::ids::HoldId::parse(&h)).transpose()?;
+    let back = match &hold_id {
+        Some(h) => format!("/checkout?hold={}", crate::ui::forms::url_encode(h.as_str())),
         None => "/checkout".to_owned(),
     };
     let req = CheckoutRequest {
-        hold_id: hold_id.filter(|h| !h.is_empty()),
+        hold_id,
         shipping_address_id: match saved {
             Some(Ok(id)) => Some(id),
             Some(Err(_)) => return Err(AppError::bad("shipping_address_id", "Choose one of your addresses.")),

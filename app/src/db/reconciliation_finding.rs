@@ -6,8 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub found_at: ChronoDateTimeUtc,
-    /// orphan_cancelled | orphan_captured | amount_mismatch | state_mismatch
-    pub kind: String,
+    pub kind: crate::states::FindingKind,
     pub intent_id: String,
     pub order_id: Option<i64>,
     pub detail: String,

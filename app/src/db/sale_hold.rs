@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "sale_holds")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: crate::ids::HoldId,
     pub sale_id: i64,
     pub user_id: i64,
     pub quantity: i64,

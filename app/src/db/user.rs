@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: crate::states::Role,
     pub created_at: ChronoDateTimeUtc,
     /// Moves on when the password changes; a session opened in an earlier epoch is ended.
     pub session_epoch: i64,

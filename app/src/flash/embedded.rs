@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use super::port::{
     ARRIVALS_FROM, Admission, Hold, Place, RoomAnswer, SaleTerms, StockGate, TakeOutcome, Warm, WaitingRoom, admission_token,
-    new_hold_id,
 };
+use crate::ids::HoldId;
 use crate::store::{StoreError, now_ms};
 
 #[derive(Default)]
@@ -24,8 +24,8 @@ struct SaleGate {
     closed: bool,
     remaining: i64,
     per_buyer: HashMap<String, i64>,
-    holds: HashMap<String, Hold>,
-    hold_of: HashMap<String, String>,
+    holds: HashMap<HoldId, Hold>,
+    hold_of: HashMap<String, HoldId>,
     /// The line: (score, buyer) in order, and each buyer's score.
     line: BTreeSet<(u64, String)>,
     score_of: HashMap<String, u64>,
@@ -41,7 +41,7 @@ struct SaleGate {
 struct Refusals(Mutex<HashMap<i64, i64>>);
 
 impl SaleGate {
-    fn give_back(&mut self, hold_id: &str) -> bool {
+    fn give_back(&mut self, hold_id: &HoldId) -> bool {
         let Some(hold) = self.holds.remove(hold_id) else { return false };
         self.hold_of.remove(&hold.buyer);
         self.remaining += hold.quantity;
@@ -92,7 +92,7 @@ impl MemoryStockGate {
 impl StockGate for MemoryStockGate {
     async fn warm(&self, sale_id: i64, warm: &Warm, replace: bool) -> Result<bool, StoreError> {
         let mut sales = self.sales.lock().expect("stock gate mutex poisoned: a holder panicked");
-        let holds: HashMap<String, Hold> = warm.holds.iter().map(|h| (h.id.clone(), h.clone())).collect();
+        let holds: HashMap<HoldId, Hold> = warm.holds.iter().map(|h| (h.id.clone(), h.clone())).collect();
         if let Some(s) = sales.get_mut(&sale_id) {
             if !replace {
                 return Ok(false);
@@ -165,7 +165,7 @@ impl StockGate for MemoryStockGate {
             sale.remaining -= quantity;
             *sale.per_buyer.entry(buyer.to_owned()).or_default() += quantity;
             let hold = Hold {
-                id: new_hold_id(),
+                id: HoldId::random(),
                 sale_id,
                 buyer: buyer.to_owned(),
                 quantity,
@@ -177,11 +177,11 @@ impl StockGate for MemoryStockGate {
         }))
     }
 
-    async fn release(&self, sale_id: i64, hold_id: &str) -> Result<bool, StoreError> {
+    async fn release(&self, sale_id: i64, hold_id: &HoldId) -> Result<bool, StoreError> {
         Ok(self.with_sale(sale_id, |s| s.is_some_and(|s| s.give_back(hold_id))))
     }
 
-    async fn commit(&self, sale_id: i64, hold_id: &str) -> Result<bool, StoreError> {
+    async fn commit(&self, sale_id: i64, hold_id: &HoldId) -> Result<bool, StoreError> {
         Ok(self.with_sale(sale_id, |s| {
             let Some(s) = s else { return false };
             match s.holds.remove(hold_id) {
@@ -194,7 +194,7 @@ impl StockGate for MemoryStockGate {
         }))
     }
 
-    async fn extend(&self, sale_id: i64, hold_id: &str, expires_at_ms: i64) -> Result<bool, StoreError> {
+    async fn extend(&self, sale_id: i64, hold_id: &HoldId, expires_at_ms: i64) -> Result<bool, StoreError> {
         Ok(self.with_sale(sale_id, |s| {
             let Some(h) = s.and_then(|s| s.holds.get_mut(hold_id)) else { return false };
             h.expires_at_ms = expires_at_ms;

@@ -160,7 +160,7 @@ pub struct GotYours {
     /// Units held, ordered or paid (at least the sale's limit per buyer).
     pub quantity: i64,
     /// The latest of their holds, and its order once checked out.
-    pub hold_id: String,
+    pub hold_id: crate::ids::HoldId,
     pub order_id: Option<i64>,
     /// Every unit is paid for.
     pub paid: bool,
@@ -171,7 +171,7 @@ impl GotYours {
     pub fn path(&self) -> String {
         match self.order_id {
             Some(order) => format!("/orders/{order}"),
-            None => format!("/checkout?hold={}", crate::ui::forms::url_encode(&self.hold_id)),
+            None => format!("/checkout?hold={}", crate::ui::forms::url_encode(self.hold_id.as_str())),
         }
     }
 
@@ -254,7 +254,7 @@ pub struct BuyRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HoldView {
-    pub hold_id: String,
+    pub hold_id: crate::ids::HoldId,
     pub sale_id: i64,
     pub sku: String,
     pub quantity: i64,

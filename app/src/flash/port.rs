@@ -10,13 +10,14 @@
 
 use std::time::Duration;
 
+use crate::ids::HoldId;
 use crate::store::StoreError;
 
 /// A buyer's claim on `quantity` units of a sale, valid until `expires_at_ms`. It ends as an
 /// order (`commit`) or goes back into stock (`release`) exactly once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hold {
-    pub id: String,
+    pub id: HoldId,
     pub sale_id: i64,
     pub buyer: String,
     pub quantity: i64,
@@ -49,7 +50,7 @@ pub struct Warm {
 pub enum TakeOutcome {
     Held { hold: Hold, remaining: i64 },
     /// The buyer already has a live hold on this sale (one at a time): that one.
-    AlreadyHolding { hold_id: String },
+    AlreadyHolding { hold_id: HoldId },
     SoldOut { remaining: i64 },
     /// The buyer already holds or bought `already` of at most `limit`.
     LimitReached { limit: i64, already: i64 },
@@ -74,11 +75,11 @@ pub trait StockGate: Send + Sync + 'static {
     /// takes `quantity` units with a hold, in one atomic step.
     async fn try_take(&self, sale_id: i64, buyer: &str, token: &str, quantity: i64, hold_for: Duration) -> Result<TakeOutcome, StoreError>;
     /// Gives a hold's units back to stock. True only for the call that actually released it.
-    async fn release(&self, sale_id: i64, hold_id: &str) -> Result<bool, StoreError>;
+    async fn release(&self, sale_id: i64, hold_id: &HoldId) -> Result<bool, StoreError>;
     /// The hold became a paid order: its units stay sold. True only for the first call.
-    async fn commit(&self, sale_id: i64, hold_id: &str) -> Result<bool, StoreError>;
+    async fn commit(&self, sale_id: i64, hold_id: &HoldId) -> Result<bool, StoreError>;
     /// Moves a live hold's expiry (its payment began).
-    async fn extend(&self, sale_id: i64, hold_id: &str, expires_at_ms: i64) -> Result<bool, StoreError>;
+    async fn extend(&self, sale_id: i64, hold_id: &HoldId, expires_at_ms: i64) -> Result<bool, StoreError>;
 }
 
 /// Where a shopper stands in a sale's waiting room.
@@ -133,12 +134,6 @@ pub trait WaitingRoom: Send + Sync + 'static {
     async fn refusals(&self, sale_id: i64) -> Result<i64, StoreError>;
 }
 
-/// A hold's id: a random (version 4) UUID, so no two nodes or containers ever make the same
-/// one (time, process id and a counter repeat across containers, which all run as pid 1).
-pub(super) fn new_hold_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 /// The admission token of `buyer` let in until `expires_at_ms`: SHA-1 over the sale's secret,
 /// the buyer and the expiry (Redis computes the same in Lua with `redis.sha1hex`).
 pub(super) fn admission_token(secret: &str, buyer: &str, expires_at_ms: i64) -> String {
@@ -177,5 +172,5 @@ pub trait ExpressBuy<S: Send + Sync>: Send + Sync + 'static {
     /// Makes the order of a new hold with the saved details and authorizes the saved card
     /// off-session, under an idempotency key derived from the hold: one order and one payment
     /// attempt per hold, however often it is asked.
-    async fn check_out(&self, state: &S, user: &crate::accounts::CurrentUser, hold_id: &str, details: &ExpressDetails) -> Result<ExpressOrder, crate::error::AppError>;
+    async fn check_out(&self, state: &S, user: &crate::accounts::CurrentUser, hold_id: &HoldId, details: &ExpressDetails) -> Result<ExpressOrder, crate::error::AppError>;
 }

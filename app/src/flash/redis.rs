@@ -10,7 +10,8 @@ use fred::interfaces::{KeysInterface, SortedSetsInterface};
 use fred::types::Value;
 use fred::types::scripts::Script;
 
-use super::port::{ARRIVALS_FROM, Admission, Hold, Place, RoomAnswer, StockGate, TakeOutcome, Warm, WaitingRoom, new_hold_id};
+use super::port::{ARRIVALS_FROM, Admission, Hold, Place, RoomAnswer, StockGate, TakeOutcome, Warm, WaitingRoom};
+use crate::ids::HoldId;
 use crate::store::{StoreError, now_ms};
 
 /// KEYS: 1 remaining (string), 2 buyers (hash buyer → units held or bought), 3 holds (hash
@@ -90,7 +91,7 @@ impl StockGate for RedisStockGate {
             args.extend([buyer.clone(), n.to_string()]);
         }
         for h in &warm.holds {
-            args.extend([h.id.clone(), h.quantity.to_string(), h.buyer.clone(), h.expires_at_ms.to_string()]);
+            args.extend([h.id.to_string(), h.quantity.to_string(), h.buyer.clone(), h.expires_at_ms.to_string()]);
         }
         let n: i64 = self.run(sale_id, "warm", args).await?;
         Ok(n == 1)
@@ -106,9 +107,9 @@ impl StockGate for RedisStockGate {
     }
 
     async fn try_take(&self, sale_id: i64, buyer: &str, token: &str, quantity: i64, hold_for: Duration) -> Result<TakeOutcome, StoreError> {
-        let id = new_hold_id();
+        let id = HoldId::random();
         let expires_at_ms = now_ms() + hold_for.as_millis() as i64;
-        let args = vec![buyer.to_owned(), token.to_owned(), quantity.to_string(), id.clone(), expires_at_ms.to_string()];
+        let args = vec![buyer.to_owned(), token.to_owned(), quantity.to_string(), id.to_string(), expires_at_ms.to_string()];
         let reply: Vec<Value> = self.run(sale_id, "take", args).await?;
         Ok(match int(reply.first())? {
             0 => TakeOutcome::Held {
@@ -120,23 +121,23 @@ impl StockGate for RedisStockGate {
             4 => TakeOutcome::NotAdmitted,
             5 => TakeOutcome::NotLive,
             6 => TakeOutcome::NotLoaded,
-            7 => TakeOutcome::AlreadyHolding { hold_id: text(reply.get(1))? },
+            7 => TakeOutcome::AlreadyHolding { hold_id: HoldId(text(reply.get(1))?) },
             other => return Err(StoreError::Corrupt(format!("stock gate answered {other}"))),
         })
     }
 
-    async fn release(&self, sale_id: i64, hold_id: &str) -> Result<bool, StoreError> {
-        let n: i64 = self.run(sale_id, "release", vec![hold_id.into()]).await?;
+    async fn release(&self, sale_id: i64, hold_id: &HoldId) -> Result<bool, StoreError> {
+        let n: i64 = self.run(sale_id, "release", vec![hold_id.as_str().into()]).await?;
         Ok(n == 1)
     }
 
-    async fn commit(&self, sale_id: i64, hold_id: &str) -> Result<bool, StoreError> {
-        let n: i64 = self.run(sale_id, "commit", vec![hold_id.into()]).await?;
+    async fn commit(&self, sale_id: i64, hold_id: &HoldId) -> Result<bool, StoreError> {
+        let n: i64 = self.run(sale_id, "commit", vec![hold_id.as_str().into()]).await?;
         Ok(n == 1)
     }
 
-    async fn extend(&self, sale_id: i64, hold_id: &str, expires_at_ms: i64) -> Result<bool, StoreError> {
-        let n: i64 = self.run(sale_id, "extend", vec![hold_id.into(), expires_at_ms.to_string()]).await?;
+    async fn extend(&self, sale_id: i64, hold_id: &HoldId, expires_at_ms: i64) -> Result<bool, StoreError> {
+        let n: i64 = self.run(sale_id, "extend", vec![hold_id.as_str().into(), expires_at_ms.to_string()]).await?;
         Ok(n == 1)
     }
 }

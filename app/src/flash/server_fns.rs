@@ -76,36 +76,41 @@ pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
     Ok(me)
 }
 
-/// After a plain form post (no JavaScript), back to `page`; an error travels in the query.
+/// A sale form's server function: `then` runs for the caller `need` lets in; after a plain
+/// form post (no JavaScript) the browser goes back to `page`, an error travelling in the query.
 #[cfg(feature = "ssr")]
-async fn back_to<T>(page: &str, result: &Result<T, AppError>) {
-    match result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(page),
-        Err(e) => crate::ui::forms::bounce_on_error(page, e, &[]).await,
+async fn form_post<T, F, Fut>(page: String, need: crate::accounts::Need, then: F) -> Result<T, AppError>
+where
+    F: FnOnce(crate::state::AppState, crate::accounts::CurrentUser) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let result = async {
+        let (state, user) = crate::accounts::caller(need).await?;
+        then(state, user).await
+    }
+    .await;
+    match &result {
+        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&page),
+        Err(e) => crate::ui::forms::bounce_on_error(&page, e, &[]).await,
         _ => {}
     }
+    result
 }
 
 #[server(prefix = "/api/fn", endpoint = "sale_join")]
 pub async fn join_queue(sale_id: i64) -> Result<super::QueueView, AppError> {
-    let result = async {
-        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+    form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
         super::service::join(&state, &user, &crate::accounts::client_ip().await, crate::ids::SaleId(sale_id)).await
-    }
-    .await;
-    back_to(&format!("/sales/{sale_id}"), &result).await;
-    result
+    })
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "sale_leave")]
 pub async fn leave_queue(sale_id: i64) -> Result<(), AppError> {
-    let result = async {
-        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+    form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
         super::service::leave(&state, &user, crate::ids::SaleId(sale_id)).await
-    }
-    .await;
-    back_to(&format!("/sales/{sale_id}"), &result).await;
-    result
+    })
+    .await
 }
 
 /// Buys for an admitted shopper; then the hold is checked out on `/checkout?hold=…`, or, for
@@ -131,7 +136,7 @@ pub async fn buy_sale(sale_id: i64, token: String, quantity: Option<i64>) -> Res
 pub fn after_buy_path(h: &super::HoldView) -> String {
     use crate::ui::forms::url_encode;
     match h.order_id {
-        None => format!("/checkout?hold={}", url_encode(&h.hold_id)),
+        None => format!("/checkout?hold={}", url_encode(h.hold_id.as_str())),
         Some(order) if h.order_status == Some(crate::states::OrderStatus::Paid) => format!("/orders/{order}?placed=1"),
         Some(order) => {
             let why = match (&h.message, &h.client_secret) {
@@ -237,57 +242,44 @@ fn utc(text: &str, converted: &Option<String>) -> String {
 
 #[server(prefix = "/api/fn", endpoint = "seller_end_sale")]
 pub async fn end_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
-    let result = async {
-        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+    form_post(format!("/seller/sales/{sale_id}"), crate::accounts::Need::Seller, |state, user| async move {
         super::service::end_now(&state, &user, crate::ids::SaleId(sale_id)).await
-    }
-    .await;
-    back_to(&format!("/seller/sales/{sale_id}"), &result).await;
-    result
+    })
+    .await
 }
 
-/// The extras switch on the dashboard: `extras_off` "true" turns them off while the sale is live.
+/// The extras switch on the dashboard: `extras_off` true turns them off while the sale is live.
 #[server(prefix = "/api/fn", endpoint = "seller_sale_extras")]
-pub async fn set_sale_extras(sale_id: i64, extras_off: String) -> Result<super::SellerSale, AppError> {
-    let result = async {
-        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
-        super::service::set_extras(&state, &user, crate::ids::SaleId(sale_id), extras_off == "true").await
-    }
-    .await;
-    back_to(&format!("/seller/sales/{sale_id}"), &result).await;
-    result
+pub async fn set_sale_extras(sale_id: i64, extras_off: bool) -> Result<super::SellerSale, AppError> {
+    form_post(format!("/seller/sales/{sale_id}"), crate::accounts::Need::Seller, |state, user| async move {
+        super::service::set_extras(&state, &user, crate::ids::SaleId(sale_id), extras_off).await
+    })
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "seller_cancel_sale")]
 pub async fn cancel_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
-    let result = async {
-        let (state, user) = crate::accounts::caller(crate::accounts::Need::Seller).await?;
+    form_post(format!("/seller/sales/{sale_id}"), crate::accounts::Need::Seller, |state, user| async move {
         super::service::cancel(&state, &user, crate::ids::SaleId(sale_id)).await
-    }
-    .await;
-    back_to(&format!("/seller/sales/{sale_id}"), &result).await;
-    result
+    })
+    .await
 }
 
 /// "Remind me" (`remind` true) or no more reminders (false).
 #[server(prefix = "/api/fn", endpoint = "sale_remind")]
 pub async fn remind_me(sale_id: i64, remind: bool) -> Result<bool, AppError> {
-    let result = async {
-        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+    form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
         let id = crate::ids::SaleId(sale_id);
         if remind { super::service::register(&state, &user, id, &super::RegisterRequest::default()).await } else { super::service::unregister(&state, &user, id).await }
-    }
-    .await;
-    back_to(&format!("/sales/{sale_id}"), &result).await;
-    result
+    })
+    .await
 }
 
 /// Saves an express buy with the registration (registering if need be): an address of the
 /// book and a card (a test card id, or the payment method Stripe.js saved).
 #[server(prefix = "/api/fn", endpoint = "sale_express")]
 pub async fn save_express(sale_id: i64, shipping_address_id: Option<String>, payment_method_id: Option<String>) -> Result<super::RegistrationView, AppError> {
-    let result = async {
-        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+    form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
         let address = match shipping_address_id.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
             None => return Err(AppError::bad("shipping_address_id", "Choose the address to ship to.")),
             Some(a) => a.parse::<i64>().map_err(|_| AppError::bad("shipping_address_id", "Choose one of your addresses."))?,
@@ -297,10 +289,8 @@ pub async fn save_express(sale_id: i64, shipping_address_id: Option<String>, pay
         let id = crate::ids::SaleId(sale_id);
         super::service::register(&state, &user, id, &req).await?;
         super::service::registration(&state, &user, sale_id).await?.ok_or(AppError::Internal)
-    }
-    .await;
-    back_to(&format!("/sales/{sale_id}"), &result).await;
-    result
+    })
+    .await
 }
 
 #[server(prefix = "/api/fn", endpoint = "seller_sale_report")]

@@ -77,19 +77,70 @@ pub enum PaymentEntry {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Finding {
     pub id: i64,
-    pub kind: String,
+    pub kind: crate::states::FindingKind,
     pub intent_id: String,
     pub order_id: Option<i64>,
     pub detail: String,
     pub found_at: String,
 }
 
+/// A PaymentIntent's status in Stripe's words: those the shop acts on by name, any other kept
+/// as sent (`Other`), so a status Stripe adds later is reported, not refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum IntentStatus {
+    RequiresPaymentMethod,
+    RequiresConfirmation,
+    RequiresAction,
+    Processing,
+    RequiresCapture,
+    Canceled,
+    Succeeded,
+    Other(String),
+}
+
+impl IntentStatus {
+    const NAMED: [(IntentStatus, &'static str); 7] = [
+        (IntentStatus::RequiresPaymentMethod, "requires_payment_method"),
+        (IntentStatus::RequiresConfirmation, "requires_confirmation"),
+        (IntentStatus::RequiresAction, "requires_action"),
+        (IntentStatus::Processing, "processing"),
+        (IntentStatus::RequiresCapture, "requires_capture"),
+        (IntentStatus::Canceled, "canceled"),
+        (IntentStatus::Succeeded, "succeeded"),
+    ];
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            IntentStatus::Other(s) => s,
+            named => Self::NAMED.iter().find(|(n, _)| n == named).map_or("", |(_, s)| s),
+        }
+    }
+}
+
+impl From<String> for IntentStatus {
+    fn from(s: String) -> Self {
+        Self::NAMED.into_iter().find(|(_, name)| *name == s).map_or(IntentStatus::Other(s), |(n, _)| n)
+    }
+}
+
+impl From<IntentStatus> for String {
+    fn from(s: IntentStatus) -> String {
+        s.as_str().to_owned()
+    }
+}
+
+impl std::fmt::Display for IntentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An intent as the provider lists it, for reconciliation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderIntent {
     pub intent_id: String,
-    /// Stripe's words: requires_capture, succeeded, canceled, requires_payment_method, ...
-    pub status: String,
+    pub status: IntentStatus,
     pub amount: i64,
     pub attempt_key: Option<String>,
 }

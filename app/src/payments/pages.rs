@@ -29,7 +29,7 @@ pub fn PaymentsCheck() -> impl IntoView {
                                 {list.into_iter().map(|f| view! {
                                     <tr data-testid="finding">
                                         <td>{f.found_at.get(..10).unwrap_or_default().to_owned()}</td>
-                                        <td>{f.kind.replace('_', " ")}</td>
+                                        <td>{f.kind.label()}</td>
                                         <td><code>{f.intent_id}</code></td>
                                         <td>{f.order_id.map(|o| format!("#{o}")).unwrap_or_else(|| "–".to_owned())}</td>
                                         <td>{f.detail}</td>

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use sea_orm::DatabaseConnection;
 
-use super::{Finding, PaymentGateway};
+use super::{Finding, IntentStatus, PaymentGateway};
 use crate::db::{payment, reconciliation_finding};
 use crate::error::AppError;
-use crate::states::PaymentState;
+use crate::states::{FindingKind, PaymentState};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
@@ -23,12 +23,12 @@ pub struct Report {
 }
 
 /// What the provider should say for a payment in our state; `None`: anything goes (in flight).
-fn expected(state: PaymentState) -> Option<&'static [&'static str]> {
+fn expected(state: PaymentState) -> Option<&'static [IntentStatus]> {
     match state {
-        PaymentState::Authorized => Some(&["requires_capture"]),
-        PaymentState::Captured | PaymentState::Settled | PaymentState::Refunded => Some(&["succeeded"]),
-        PaymentState::Voided => Some(&["canceled"]),
-        PaymentState::Failed => Some(&["requires_payment_method", "canceled", "requires_confirmation"]),
+        PaymentState::Authorized => Some(&[IntentStatus::RequiresCapture]),
+        PaymentState::Captured | PaymentState::Settled | PaymentState::Refunded => Some(&[IntentStatus::Succeeded]),
+        PaymentState::Voided => Some(&[IntentStatus::Canceled]),
+        PaymentState::Failed => Some(&[IntentStatus::RequiresPaymentMethod, IntentStatus::Canceled, IntentStatus::RequiresConfirmation]),
         PaymentState::Created => None,
     }
 }
@@ -56,20 +56,20 @@ pub async fn reconcile(db: &DatabaseConnection, gateway: &dyn PaymentGateway) ->
         let Some(key) = i.attempt_key.clone() else { continue };
         let ours = ours_by_key.remove(&key);
         let finding = match ours {
-            None if i.status == "requires_capture" || i.status == "requires_action" => {
+            None if matches!(i.status, IntentStatus::RequiresCapture | IntentStatus::RequiresAction) => {
                 match gateway.void(&i.intent_id, &format!("{key}-orphan")).await {
                     Ok(()) => {
                         report.orphans_cancelled += 1;
-                        Some(("orphan_cancelled", format!("No payment of ours; {} held, now cancelled.", i.amount)))
+                        Some((FindingKind::OrphanCancelled, format!("No payment of ours; {} held, now cancelled.", i.amount)))
                     }
-                    Err(e) => Some(("orphan", format!("No payment of ours; cancelling failed: {e}"))),
+                    Err(e) => Some((FindingKind::Orphan, format!("No payment of ours; cancelling failed: {e}"))),
                 }
             }
-            None if i.status == "succeeded" => Some(("orphan_captured", format!("No payment of ours but {} captured: refund by hand.", i.amount))),
+            None if i.status == IntentStatus::Succeeded => Some((FindingKind::OrphanCaptured, format!("No payment of ours but {} captured: refund by hand.", i.amount))),
             None => None,
-            Some(p) if p.amount != i.amount => Some(("amount_mismatch", format!("ours {} {}, provider {}", p.amount, p.currency, i.amount))),
+            Some(p) if p.amount != i.amount => Some((FindingKind::AmountMismatch, format!("ours {} {}, provider {}", p.amount, p.currency, i.amount))),
             Some(p) => match expected(p.state) {
-                Some(ok) if !ok.contains(&i.status.as_str()) => Some(("state_mismatch", format!("ours {}, provider {}", p.state, i.status))),
+                Some(ok) if !ok.contains(&i.status) => Some((FindingKind::StateMismatch, format!("ours {}, provider {}", p.state, i.status))),
                 _ => None,
             },
         };
@@ -77,7 +77,7 @@ pub async fn reconcile(db: &DatabaseConnection, gateway: &dyn PaymentGateway) ->
         let now = Utc::now();
         let row = reconciliation_finding::ActiveModel {
             found_at: Set(now),
-            kind: Set(kind.to_owned()),
+            kind: Set(kind),
             intent_id: Set(i.intent_id.clone()),
             order_id: Set(order_of(&key)),
             detail: Set(detail.clone()),
@@ -164,7 +164,17 @@ mod tests {
     fn order_ids_come_from_attempt_keys() {
         assert_eq!(order_of("sellout-order-42-a1b2c3d4e5-attempt-1"), Some(42));
         assert_eq!(order_of("something-else"), None);
-        assert_eq!(expected(PaymentState::Authorized), Some(&["requires_capture"][..]));
+        assert_eq!(expected(PaymentState::Authorized), Some(&[IntentStatus::RequiresCapture][..]));
         assert_eq!(expected(PaymentState::Created), None);
+    }
+
+    #[test]
+    fn stripe_statuses_read_by_name_and_others_are_kept_as_sent() {
+        let read: Vec<IntentStatus> = serde_json::from_str(r#"["requires_capture", "canceled", "requires_more_magic"]"#).unwrap();
+        assert_eq!(read, [IntentStatus::RequiresCapture, IntentStatus::Canceled, IntentStatus::Other("requires_more_magic".into())]);
+        assert_eq!(serde_json::to_string(&read).unwrap(), r#"["requires_capture","canceled","requires_more_magic"]"#);
+        for (status, name) in IntentStatus::NAMED {
+            assert_eq!(IntentStatus::from(name.to_owned()), status);
+        }
     }
 }

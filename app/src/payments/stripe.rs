@@ -70,7 +70,7 @@ impl Method {
 #[derive(Debug, Deserialize)]
 pub struct Intent {
     pub id: String,
-    pub status: String,
+    pub status: IntentStatus,
     #[serde(default)]
     pub client_secret: Option<String>,
     #[serde(default)]
@@ -87,13 +87,13 @@ struct Empty {}
 /// An intent's status in our words: held (manual capture, or already captured), waiting for the
 /// shopper's 3-D Secure, or not paid (declined, authentication failed, cancelled).
 fn outcome_of(intent: Intent) -> AuthorizeOutcome {
-    match intent.status.as_str() {
-        "requires_capture" | "succeeded" => AuthorizeOutcome::Authorized { intent_id: intent.id },
-        "requires_action" => AuthorizeOutcome::RequiresAction { client_secret: intent.client_secret.unwrap_or_default(), intent_id: intent.id },
+    match intent.status {
+        IntentStatus::RequiresCapture | IntentStatus::Succeeded => AuthorizeOutcome::Authorized { intent_id: intent.id },
+        IntentStatus::RequiresAction => AuthorizeOutcome::RequiresAction { client_secret: intent.client_secret.unwrap_or_default(), intent_id: intent.id },
         status => AuthorizeOutcome::Declined {
             message: match intent.last_payment_error.as_ref().and_then(|e| e["message"].as_str()) {
                 Some(m) => format!("{m} Try again or use another card."),
-                None if status == "canceled" => "This payment was cancelled. Try again or use another card.".to_owned(),
+                None if status == IntentStatus::Canceled => "This payment was cancelled. Try again or use another card.".to_owned(),
                 None => "Your card was declined. Try another card.".to_owned(),
             },
             intent_id: Some(intent.id),

@@ -54,7 +54,7 @@ pub async fn seller_summary(State(state): State<AppState>, caller: Caller, Path(
 pub struct UserRow {
     pub user_id: i64,
     pub email: String,
-    pub role: String,
+    pub role: app::states::Role,
 }
 
 /// The newest 100 accounts (admins only).

@@ -120,7 +120,7 @@ pub async fn buy(
 #[utoipa::path(tag = "sales", get, path = "/api/v1/sales/holds/{hold_id}", params(("hold_id" = String, Path)),
     responses((status = 200, body = HoldView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn hold(State(state): State<AppState>, SignedInUser(user): SignedInUser, Path(hold_id): Path<String>) -> Result<Json<HoldView>, ApiError> {
-    Ok(Json(service::hold(&state, &user, &hold_id).await?))
+    Ok(Json(service::hold(&state, &user, &app::ids::HoldId::parse(&hold_id)?).await?))
 }
 
 /// The waiting room's pre-start draw, to check: before the start the SHA-256 of the secret

@@ -184,30 +184,17 @@ async fn bad_cart_input_is_a_clear_4xx(app: &TestApp) -> anyhow::Result<()> {
     Ok(())
 }
 
-macro_rules! cart_suite {
-    ($($name:ident),* $(,)?) => {
-        mod embedded_sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() -> anyhow::Result<()> { super::$name(&crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await?).await })*
-        }
-        mod embedded_postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() -> anyhow::Result<()> { super::$name(&crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await?).await })*
-        }
-        mod redis_postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() -> anyhow::Result<()> { super::$name(&crate::helpers::spawn_app_with_redis(crate::helpers::Backend::Postgres).await?).await })*
-        }
-    };
-}
-
-cart_suite!(
+crate::per_backend!(2; [
+    embedded_sqlite => &crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await?,
+    embedded_postgres => &crate::helpers::spawn_app(crate::helpers::Backend::Postgres).await?,
+    redis_postgres => &crate::helpers::spawn_app_with_redis(crate::helpers::Backend::Postgres).await?
+] [
     guest_cart_merges_into_user_cart_on_login,
     guest_cart_survives_registration,
     cart_api_has_set_semantics_and_live_prices,
     quantities_are_capped_by_stock_with_a_notice,
     bad_cart_input_is_a_clear_4xx,
-);
+]);
 
 /// The embedded default keeps sessions and carts in the database: a restart loses nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -213,7 +213,7 @@ async fn two_hundred_buyers_for_fifty_units_never_oversell(backend: Backend) -> 
         let u = user::ActiveModel {
             email: Set(format!("buyer{i}@example.com")),
             password_hash: Set("not-a-real-hash".into()),
-            role: Set("shopper".into()),
+            role: Set(app::states::Role::Shopper),
             created_at: Set(Utc::now()),
             ..Default::default()
         }

@@ -5,6 +5,7 @@
 
 use app::accounts::AddressInput;
 use app::db::{order, payment, payment_customer, sale_hold, sale_registration};
+use app::ids::HoldId;
 use app::states::{HoldState, OrderStatus, PaymentState};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
@@ -73,7 +74,7 @@ async fn express_buy_on_the_demo_gateway(backend: Backend) -> anyhow::Result<()>
     assert_eq!(order_status(&app, order_id).await?, OrderStatus::Paid);
     let o = order::Entity::find_by_id(order_id).one(&app.db).await?.unwrap();
     assert!(o.shipping_address.contains("Main St 1") && o.total > 2999, "the saved address, the sale price plus shipping and tax: {o:?}");
-    let row = sale_hold::Entity::find_by_id(hold["hold_id"].as_str().unwrap().to_owned()).one(&app.db).await?.unwrap();
+    let row = sale_hold::Entity::find_by_id(HoldId(hold["hold_id"].as_str().unwrap().to_owned())).one(&app.db).await?.unwrap();
     assert_eq!((row.state, row.order_id), (HoldState::Paid, Some(order_id)));
     // Sent again (a retry, a second tab): the unit is bought, so it counts for the limit, and
     // no second order or payment attempt is made.

@@ -252,6 +252,17 @@ async fn a_seller_switches_the_extras_off_while_a_sale_is_live(backend: Backend)
     assert_eq!((status, s["extras_off"].as_bool()), (200, Some(false)));
     let (_, html) = page(&shopper, &format!("/p/{product_id}")).await?;
     assert!(!html.contains("reviews-resting") && html.contains("reviews-heading"), "on again at once");
+
+    // The dashboard's switch, posted as its form is (a yes/no field), and anything else refused.
+    let switch = |value: &'static str| {
+        let form = [("sale_id", sale.to_string()), ("extras_off", value.to_owned())];
+        owner.client.post(app.url("/api/fn/seller_sale_extras")).header("origin", app.address.as_str()).form(&form).send()
+    };
+    assert_eq!(switch("true").await?.status().as_u16(), 200);
+    assert_eq!(owner.get(&format!("/api/v1/seller/sales/{sale}")).await?.1["extras_off"], true);
+    assert_eq!(switch("maybe").await?.status().as_u16(), 400);
+    assert_eq!(switch("false").await?.status().as_u16(), 200);
+    assert_eq!(owner.get(&format!("/api/v1/seller/sales/{sale}")).await?.1["extras_off"], false);
     Ok(())
 }
 

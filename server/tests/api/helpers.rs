@@ -14,19 +14,28 @@ pub enum Backend {
     Postgres,
 }
 
+/// Runs each listed test body (an `async fn(X) -> anyhow::Result<()>` in the same module) once
+/// per backend, as a test in a module of that backend's name that passes it its value:
+/// `per_backend!(workers; [module => value, …] [test, …])`. The value is an expression
+/// evaluated in the test (it may `.await?`).
+#[macro_export]
+macro_rules! per_backend {
+    ($workers:literal; [] [$($name:ident),*]) => {};
+    ($workers:literal; [$module:ident => $arg:expr $(, $more:ident => $more_arg:expr)*] [$($name:ident),* $(,)?]) => {
+        mod $module {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = $workers)]
+            async fn $name() -> anyhow::Result<()> { super::$name($arg).await })*
+        }
+        $crate::per_backend!($workers; [$($more => $more_arg),*] [$($name),*]);
+    };
+}
+
 /// Runs each listed test body (an `async fn(Backend) -> anyhow::Result<()>` in the same module)
 /// once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() -> anyhow::Result<()> { super::$name($crate::helpers::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() -> anyhow::Result<()> { super::$name($crate::helpers::Backend::Postgres).await })*
-        }
+        $crate::per_backend!(2; [sqlite => $crate::helpers::Backend::Sqlite, postgres => $crate::helpers::Backend::Postgres] [$($name),*]);
     };
 }
 

@@ -73,7 +73,7 @@ async fn sixteen_buys_at_once_make_one_hold(app: TestApp) -> anyhow::Result<()> 
     let rows = sale_hold::Entity::find().filter(sale_hold::Column::SaleId.eq(id)).all(&app.db).await?;
     let live: Vec<_> = rows.iter().filter(|h| h.state.is_live()).collect();
     assert_eq!(live.len(), 1, "one live hold in the database: {rows:?}");
-    assert_eq!(Some(&live[0].id), holds.iter().next(), "the hold every answer named is the recorded one");
+    assert_eq!(Some(live[0].id.as_str()), holds.iter().next().map(String::as_str), "the hold every answer named is the recorded one");
 
     // The sale's count is allocation − live holds − sold, as a second shopper sees it.
     let (_, sale) = app.get_json(&format!("/api/v1/sales/{id}")).await?;

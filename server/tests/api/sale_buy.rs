@@ -8,7 +8,7 @@ use std::sync::Arc;
 use app::accounts::{CurrentUser, Role};
 use app::db::{flash_sale, order_item, sale_hold, user};
 use app::flash::{BuyRequest, service};
-use app::ids::SaleId;
+use app::ids::{HoldId, SaleId};
 use app::error::AppError;
 use app::states::{HoldState, OrderStatus};
 use chrono::{Duration, Utc};
@@ -145,7 +145,7 @@ async fn a_shopper_queues_is_let_in_buys_and_checks_out_at_the_sale_price(backen
     let items = order_item::Entity::find().filter(order_item::Column::OrderId.eq(order_id)).all(&app.db).await?;
     assert_eq!((items.len(), items[0].unit_price, items[0].quantity, items[0].sku.as_str()), (1, 2999, 1, "FB-1"));
     assert_eq!(sold(&app.db, id).await?, 1);
-    let row = sale_hold::Entity::find_by_id(hold_id.clone()).one(&app.db).await?.unwrap();
+    let row = sale_hold::Entity::find_by_id(HoldId(hold_id.clone())).one(&app.db).await?.unwrap();
     assert_eq!((row.state, row.order_id, row.extended), (HoldState::Paid, Some(order_id), true));
     assert_eq!(sam.get("/api/v1/cart").await?.1["item_count"], 1, "the cart stays as it was");
     let (status, replay) = checkout(&sam, "sale-key-1", checkout_body(&hold_id, "pm_card_visa")).await?;
@@ -209,7 +209,7 @@ async fn lapsed_holds_go_back_to_the_sale_exactly_once(backend: Backend) -> anyh
     assert_eq!(app.state.stores.stock_gate.remaining(id).await?, Some(2), "both units are back on offer, once");
     assert_eq!(sold(&app.db, id).await?, 0);
     for h in [&held, &ordered] {
-        let row = sale_hold::Entity::find_by_id(h["hold_id"].as_str().unwrap().to_owned()).one(&app.db).await?.unwrap();
+        let row = sale_hold::Entity::find_by_id(HoldId(h["hold_id"].as_str().unwrap().to_owned())).one(&app.db).await?.unwrap();
         assert_eq!(row.state, HoldState::Released);
     }
     let o = app::db::order::Entity::find().filter(app::db::order::Column::IdempotencyKey.eq("bob-1")).one(&app.db).await?.unwrap();
@@ -237,7 +237,7 @@ async fn two_thousand_buyers_race_for_a_hundred_units(app: TestApp) -> anyhow::R
             .map(|i| user::ActiveModel {
                 email: Set(format!("racer{}@example.com", chunk * 100 + i)),
                 password_hash: Set("not-a-real-hash".into()),
-                role: Set("shopper".into()),
+                role: Set(Role::Shopper),
                 created_at: Set(Utc::now()),
                 ..Default::default()
             })

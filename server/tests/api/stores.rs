@@ -9,6 +9,7 @@ use app::catalog::{MemoryProductCache, RedisProductCache};
 use app::catalog::{ProductDetail, SellerRef};
 use app::events::{EventBus, LocalEventBus, RedisEventBus, ShopEvent};
 use app::flash::{Hold, MemoryStockGate, Place, RedisStockGate, RoomAnswer, SaleTerms, StockGate, TakeOutcome, WaitingRoom, Warm, service};
+use app::ids::HoldId;
 use app::money::Money;
 use app::ratelimit::{Decision, MemoryRateLimiter, RateLimiter, RedisRateLimiter, Rule};
 use fred::prelude::{Builder, ClientLike, Config as RedisConfig};
@@ -277,12 +278,12 @@ async fn gate_takes_only_while_the_sale_is_live(adapter: Adapter) -> anyhow::Res
 
 async fn gate_warms_with_the_holds_and_buyers_it_had(adapter: Adapter) -> anyhow::Result<()> {
     let gate = flash(adapter).await?;
-    let h1 = Hold { id: "h1".into(), sale_id: 8, buyer: "a".into(), quantity: 2, expires_at_ms: chrono::Utc::now().timestamp_millis() + 60_000 };
+    let h1 = Hold { id: HoldId("h1".into()), sale_id: 8, buyer: "a".into(), quantity: 2, expires_at_ms: chrono::Utc::now().timestamp_millis() + 60_000 };
     let warm = Warm { terms: terms(-1000, 2), remaining: 5, bought: vec![("a".into(), 2), ("b".into(), 1)], holds: vec![h1] };
     assert!(gate.warm(8, &warm, false).await?);
     let t = admitted(&gate, 8, &["a", "b"]).await?;
-    assert_eq!(gate.try_take(8, "a", &t[0], 1, HOLD).await?, TakeOutcome::AlreadyHolding { hold_id: "h1".into() });
-    assert!(gate.release(8, "h1").await?, "a warmed hold can be released");
+    assert_eq!(gate.try_take(8, "a", &t[0], 1, HOLD).await?, TakeOutcome::AlreadyHolding { hold_id: HoldId("h1".into()) });
+    assert!(gate.release(8, &HoldId("h1".into())).await?, "a warmed hold can be released");
     assert_eq!(gate.remaining(8).await?, Some(7));
     assert_eq!(gate.try_take(8, "b", &t[1], 2, HOLD).await?, TakeOutcome::LimitReached { limit: 2, already: 1 }, "bought before the restart counts");
     Ok(())
@@ -543,20 +544,7 @@ async fn limits_hold_under_racing_requests(adapter: Adapter) -> anyhow::Result<(
     Ok(())
 }
 
-macro_rules! contract_suite {
-    ($($name:ident),* $(,)?) => {
-        mod embedded {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() -> anyhow::Result<()> { super::$name(super::Adapter::Embedded).await })*
-        }
-        mod redis {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() -> anyhow::Result<()> { super::$name(super::Adapter::Redis).await })*
-        }
-    };
-}
-
-contract_suite!(
+crate::per_backend!(4; [embedded => super::Adapter::Embedded, redis => super::Adapter::Redis] [
     cart_set_quantity_is_idempotent_and_keeps_first_price,
     cart_remove_zero_and_clear,
     carts_are_separate_per_owner,
@@ -577,4 +565,4 @@ contract_suite!(
     limits_take_in_order_and_stop_at_the_first_empty,
     limits_refill_over_time,
     limits_hold_under_racing_requests,
-);
+]);

@@ -163,7 +163,7 @@ pub async fn settle_authorized(state: &AppState, payment_id: i64) -> Result<orde
                     // A flash-sale order: its units stay sold in the gate; the cart is untouched.
                     Some(h) => {
                         if let Err(e) = state.stores.stock_gate.commit(h.sale_id, &h.id).await {
-                            tracing::warn!(error = %e, order_id = o.id, hold_id = h.id, "committing a paid hold in the stock gate");
+                            tracing::warn!(error = %e, order_id = o.id, hold_id = %h.id, "committing a paid hold in the stock gate");
                         }
                     }
                     None => {

@@ -6,14 +6,14 @@
 //! order pending: the order page asks for the check or another card while the hold lasts.
 
 use crate::flash::{ExpressBuy, ExpressDetails, ExpressOrder};
-use crate::ids::OrderId;
+use crate::ids::{HoldId, OrderId};
 use super::*;
 
 /// The adapter the server puts in the `AppState`.
 pub struct Express;
 
 /// One order per hold: the same key for every try.
-fn key_of(hold_id: &str) -> String {
+fn key_of(hold_id: &HoldId) -> String {
     format!("express-{hold_id}")
 }
 
@@ -29,14 +29,14 @@ impl ExpressBuy<AppState> for Express {
         Ok(ExpressDetails { shipping_address_id, payment_method_id: card.payment_method_id, card_label: card.label })
     }
 
-    async fn check_out(&self, state: &AppState, user: &CurrentUser, hold_id: &str, details: &ExpressDetails) -> Result<ExpressOrder, AppError> {
+    async fn check_out(&self, state: &AppState, user: &CurrentUser, hold_id: &HoldId, details: &ExpressDetails) -> Result<ExpressOrder, AppError> {
         let customer = crate::payments::saved::customer_of(state, user.user_id).await?;
         let req = CheckoutRequest {
             shipping_address: None,
             shipping_address_id: Some(details.shipping_address_id),
             shipping_method: ShippingMethod::Standard.as_str().to_owned(),
             payment_method_id: details.payment_method_id.clone(),
-            hold_id: Some(hold_id.to_owned()),
+            hold_id: Some(hold_id.clone()),
         };
         let key = key_of(hold_id);
         match checkout_paying(state, user, &key, &req, customer.as_deref(), true).await {

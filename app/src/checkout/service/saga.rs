@@ -29,7 +29,7 @@ pub(crate) async fn checkout_paying(
     let valid = validate(db, user.user_id, req).await?;
     let now = Utc::now();
     // The goods: a flash-sale hold at the sale price, or the cart (stock reserved below).
-    let hold_id = req.hold_id.as_deref().map(str::trim).filter(|h| !h.is_empty());
+    let hold_id = req.hold_id.as_ref().filter(|h| !h.as_str().is_empty());
     let goods = match hold_id {
         Some(id) => hold_line(state, user.user_id, id, now).await.map(|(line, hold, expires)| (vec![line], Some(hold), expires)),
         None => priced_lines(state, user.user_id).await.map(|lines| (lines, None, now + Duration::minutes(RESERVATION_MINUTES))),
@@ -108,10 +108,10 @@ pub(crate) async fn checkout_paying(
     };
     match &hold {
         Some(h) => {
-            tracing::info!(order_id = created.id, total = created.total, hold_id = h.id, "order created from a flash-sale hold");
+            tracing::info!(order_id = created.id, total = created.total, hold_id = %h.id, "order created from a flash-sale hold");
             // The gate's copy of the hold lasts as long (a backstop only: the database decides).
             if let Err(e) = state.stores.stock_gate.extend(h.sale_id, &h.id, expires.timestamp_millis()).await {
-                tracing::warn!(error = %e, hold_id = h.id, "extending a hold in the stock gate");
+                tracing::warn!(error = %e, hold_id = %h.id, "extending a hold in the stock gate");
             }
             // Sold moved: the seller's dashboard (and any page) hears it.
             if let Ok(Some(remaining)) = state.stores.stock_gate.remaining(h.sale_id).await {
@@ -192,7 +192,7 @@ pub(crate) async fn undo_refused(state: &AppState, o: &order::Model, hold: Optio
                 .col_expr(sale_hold::Column::OrderId, Expr::value(Option::<i64>::None))
                 .col_expr(sale_hold::Column::ExpiresAt, Expr::value(h.expires_at))
                 .col_expr(sale_hold::Column::Extended, Expr::value(h.extended))
-                .filter(sale_hold::Column::Id.eq(h.id.as_str()))
+                .filter(sale_hold::Column::Id.eq(h.id.clone()))
                 .filter(sale_hold::Column::State.eq(HoldState::Ordered))
                 .filter(sale_hold::Column::OrderId.eq(o.id))
                 .exec(&txn)

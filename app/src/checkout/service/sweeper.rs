@@ -84,7 +84,7 @@ pub async fn release_expired_holds(state: &AppState) -> Result<u64, AppError> {
             continue; // being paid right now
         }
         if let Err(e) = state.stores.stock_gate.release(h.sale_id, &h.id).await {
-            tracing::warn!(error = %e, hold_id = h.id, "stock gate unreachable; the hold is released next round");
+            tracing::warn!(error = %e, hold_id = %h.id, "stock gate unreachable; the hold is released next round");
             continue;
         }
         let txn = state.writer.begin().await?;

@@ -88,9 +88,9 @@ pub(crate) async fn priced_lines(state: &AppState, user_id: i64) -> Result<Vec<L
 
 /// The line of a flash-sale hold the shopper checks out, at the sale price, with the expiry
 /// the hold gets now (extended once, as its payment begins).
-pub(crate) async fn hold_line(state: &AppState, user_id: i64, hold_id: &str, now: chrono::DateTime<Utc>) -> Result<(Line, sale_hold::Model, chrono::DateTime<Utc>), AppError> {
+pub(crate) async fn hold_line(state: &AppState, user_id: i64, hold_id: &crate::ids::HoldId, now: chrono::DateTime<Utc>) -> Result<(Line, sale_hold::Model, chrono::DateTime<Utc>), AppError> {
     let db = &state.db;
-    let hold = sale_hold::Entity::find_by_id(hold_id.to_owned())
+    let hold = sale_hold::Entity::find_by_id(hold_id.clone())
         .filter(sale_hold::Column::UserId.eq(user_id))
         .one(db)
         .await?
@@ -112,7 +112,7 @@ pub(crate) async fn hold_line(state: &AppState, user_id: i64, hold_id: &str, now
 
 /// A hold shown as the checkout's one line (at the sale price), for the checkout page, with
 /// when the hold lapses unless its payment begins.
-pub async fn hold_cart(state: &AppState, user_id: i64, hold_id: &str) -> Result<(crate::cart::CartView, chrono::DateTime<Utc>), AppError> {
+pub async fn hold_cart(state: &AppState, user_id: i64, hold_id: &crate::ids::HoldId) -> Result<(crate::cart::CartView, chrono::DateTime<Utc>), AppError> {
     let (line, hold, _) = hold_line(state, user_id, hold_id, Utc::now()).await?;
     let unit = Money::new(line.unit_price, &line.variant.currency);
     let total = Money::new(line.unit_price * line.quantity, &line.variant.currency);

@@ -9,14 +9,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::room::{find, find_recent};
+use super::{find, find_recent, within_limits};
 use crate::accounts::CurrentUser;
 use crate::db::{flash_sale, rfc3339, sale_hold, variant};
 use crate::error::AppError;
 use crate::events::ShopEvent;
 use crate::flash::port::{Hold, SaleTerms, TakeOutcome, Warm};
 use crate::flash::{BuyRequest, HoldView, MAX_BUY_QUANTITY};
-use crate::ids::SaleId;
+use crate::ids::{HoldId, SaleId};
 use crate::money::Money;
 use crate::state::AppState;
 use crate::states::{HoldState, SaleStatus};
@@ -134,14 +134,14 @@ async fn express(state: &AppState, user: &CurrentUser, mut view: HoldView) -> Ho
     };
     match ordered {
         Ok(order) => {
-            tracing::info!(sale_id = view.sale_id, hold_id = view.hold_id, order_id = order.order_id, status = %order.status, "express buy");
+            tracing::info!(sale_id = view.sale_id, hold_id = %view.hold_id, order_id = order.order_id, status = %order.status, "express buy");
             view.order_id = Some(order.order_id);
             view.order_status = Some(order.status);
             view.client_secret = order.client_secret;
             view.message = order.message;
         }
         Err(e) => {
-            tracing::warn!(sale_id = view.sale_id, hold_id = view.hold_id, error = %e, "express buy not possible; the hold stands");
+            tracing::warn!(sale_id = view.sale_id, hold_id = %view.hold_id, error = %e, "express buy not possible; the hold stands");
             view.message = Some(format!("Your units are held, but the express buy did not go through: {e} Check out below before the hold ends."));
         }
     }
@@ -173,17 +173,7 @@ async fn has_express(state: &AppState, sale_id: i64) -> bool {
 /// `SELLOUT_SALE_HOLD_SECONDS`. A shopper holding units already gets that hold back (one
 /// live hold each); the bool is true for a new hold.
 pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): SaleId, req: &BuyRequest) -> Result<(HoldView, bool), AppError> {
-    let limits = &state.limits;
-    let limited = crate::ratelimit::enforce(state.stores.rate_limiter.as_ref(), &state.limits, &[
-        (format!("sale:buy:user:{}", user.user_id), limits.sale_buy_per_user),
-        (format!("sale:buy:ip:{ip}"), limits.sale_buy_per_ip),
-    ])
-    .await;
-    if let Err(e @ AppError::TooManyRequests { .. }) = limited {
-        let _ = state.stores.waiting_room.note_refusal(id).await; // for the fairness report
-        return Err(e);
-    }
-    limited?;
+    within_limits(state, id, "buy", user.user_id, ip, (state.limits.sale_buy_per_user, state.limits.sale_buy_per_ip)).await?;
     if !(1..=MAX_BUY_QUANTITY).contains(&req.quantity) {
         return Err(AppError::bad("quantity", format!("quantity must be from 1 to {MAX_BUY_QUANTITY} (got {})", req.quantity)));
     }
@@ -221,7 +211,7 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
                     // Not recorded, so not held: the units go straight back (a second give-back
                     // of the same hold changes nothing).
                     if let Err(e) = gate.release(id, &hold.id).await {
-                        tracing::error!(error = %e, sale_id = id, hold_id = hold.id, "giving back a hold the database did not record");
+                        tracing::error!(error = %e, sale_id = id, hold_id = %hold.id, "giving back a hold the database did not record");
                     }
                     if let Ok(Some(_)) = sale_hold::Entity::find_by_id(hold.id.clone()).one(&state.db).await {
                         // Another request of this shopper found the hold unrecorded for too long
@@ -249,7 +239,7 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
             if row.state == HoldState::Released {
                 // Given back in the database (claimed above, or lapsed while the gate had not
                 // heard yet): the gate gives it back too, once, and the shopper buys again.
-                tracing::warn!(sale_id = id, hold_id, "releasing a hold the database has given back");
+                tracing::warn!(sale_id = id, hold_id = %hold_id, "releasing a hold the database has given back");
                 gate.release(id, &hold_id).await.map_err(unavailable)?;
                 return Box::pin(buy(state, user, ip, SaleId(id), req)).await;
             }
@@ -275,10 +265,10 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
 const RECORDING_TAKES_AT_MOST: Duration = Duration::from_secs(5);
 
 /// The hold's row, waiting up to `deadline` for the request that took it to write it.
-async fn recorded(state: &AppState, hold_id: &str, deadline: Duration) -> Result<Option<sale_hold::Model>, AppError> {
+async fn recorded(state: &AppState, hold_id: &HoldId, deadline: Duration) -> Result<Option<sale_hold::Model>, AppError> {
     let until = tokio::time::Instant::now() + deadline;
     loop {
-        if let Some(row) = sale_hold::Entity::find_by_id(hold_id.to_owned()).one(&state.db).await? {
+        if let Some(row) = sale_hold::Entity::find_by_id(hold_id.clone()).one(&state.db).await? {
             return Ok(Some(row));
         }
         if tokio::time::Instant::now() >= until {
@@ -291,10 +281,10 @@ async fn recorded(state: &AppState, hold_id: &str, deadline: Duration) -> Result
 /// Claims a hold that was never recorded by writing its row first, as given back: the hold's
 /// id is the row's key, so exactly one of this and the taker's own insert succeeds (a late
 /// insert of the taker's then fails and undoes its buy). The row that stands either way.
-async fn claim_unrecorded(state: &AppState, sale_id: i64, user_id: i64, hold_id: &str) -> Result<sale_hold::Model, AppError> {
+async fn claim_unrecorded(state: &AppState, sale_id: i64, user_id: i64, hold_id: &HoldId) -> Result<sale_hold::Model, AppError> {
     let now = Utc::now();
     let tombstone = sale_hold::ActiveModel {
-        id: Set(hold_id.to_owned()),
+        id: Set(hold_id.clone()),
         sale_id: Set(sale_id),
         user_id: Set(user_id),
         quantity: Set(1),
@@ -307,13 +297,13 @@ async fn claim_unrecorded(state: &AppState, sale_id: i64, user_id: i64, hold_id:
     };
     match tombstone.insert(&state.db).await {
         Ok(row) => Ok(row),
-        Err(e) => sale_hold::Entity::find_by_id(hold_id.to_owned()).one(&state.db).await?.ok_or_else(|| e.into()),
+        Err(e) => sale_hold::Entity::find_by_id(hold_id.clone()).one(&state.db).await?.ok_or_else(|| e.into()),
     }
 }
 
 /// One of the shopper's holds.
-pub async fn hold(state: &AppState, user: &CurrentUser, hold_id: &str) -> Result<HoldView, AppError> {
-    let row = sale_hold::Entity::find_by_id(hold_id.to_owned())
+pub async fn hold(state: &AppState, user: &CurrentUser, hold_id: &HoldId) -> Result<HoldView, AppError> {
+    let row = sale_hold::Entity::find_by_id(hold_id.clone())
         .filter(sale_hold::Column::UserId.eq(user.user_id))
         .one(&state.db)
         .await?

@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use super::give_back;
 use crate::db::{flash_sale, sale_hold};
 use crate::error::AppError;
+use crate::ids::HoldId;
 use crate::states::HoldState;
 
 /// The hold an order was made from, if it is a flash-sale order.
@@ -27,7 +28,7 @@ pub async fn order_hold(txn: &impl ConnectionTrait, hold: &sale_hold::Model, ord
         .col_expr(sale_hold::Column::OrderId, Expr::value(order_id))
         .col_expr(sale_hold::Column::ExpiresAt, Expr::value(expires_at))
         .col_expr(sale_hold::Column::Extended, Expr::value(true))
-        .filter(sale_hold::Column::Id.eq(hold.id.as_str()))
+        .filter(sale_hold::Column::Id.eq(hold.id.clone()))
         .filter(sale_hold::Column::State.eq(HoldState::Held))
         .filter(sale_hold::Column::ExpiresAt.gt(now))
         .exec(txn)
@@ -49,10 +50,10 @@ pub async fn order_hold(txn: &impl ConnectionTrait, hold: &sale_hold::Model, ord
 }
 
 /// Ordered → paid (in the transaction that marks the order paid). False if it was not ordered.
-pub async fn pay_hold(txn: &impl ConnectionTrait, hold_id: &str) -> Result<bool, AppError> {
+pub async fn pay_hold(txn: &impl ConnectionTrait, hold_id: &HoldId) -> Result<bool, AppError> {
     let moved = sale_hold::Entity::update_many()
         .col_expr(sale_hold::Column::State, Expr::value(HoldState::Paid))
-        .filter(sale_hold::Column::Id.eq(hold_id))
+        .filter(sale_hold::Column::Id.eq(hold_id.clone()))
         .filter(sale_hold::Column::State.eq(HoldState::Ordered))
         .exec(txn)
         .await?;
@@ -78,7 +79,7 @@ pub async fn return_hold(txn: &impl ConnectionTrait, hold: &sale_hold::Model, no
     let moved = sale_hold::Entity::update_many()
         .col_expr(sale_hold::Column::State, Expr::value(HoldState::Released))
         .col_expr(sale_hold::Column::ReleasedAt, Expr::value(now))
-        .filter(sale_hold::Column::Id.eq(hold.id.as_str()))
+        .filter(sale_hold::Column::Id.eq(hold.id.clone()))
         .filter(sale_hold::Column::State.eq(hold.state))
         .exec(txn)
         .await?;

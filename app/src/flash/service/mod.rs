@@ -111,6 +111,37 @@ async fn view(db: &impl ConnectionTrait, sale: &flash_sale::Model, now: DateTime
     Ok((view, product.seller_id))
 }
 
+/// The sale's rate limits on one request of a shopper (`action`: `join`, `buy`), per shopper
+/// and per address; a refusal is also counted for the sale's fairness report.
+async fn within_limits(state: &crate::state::AppState, sale_id: i64, action: &str, user_id: i64, ip: &str, rules: (crate::ratelimit::Rule, crate::ratelimit::Rule)) -> Result<(), AppError> {
+    let (per_user, per_ip) = rules;
+    let limited = crate::ratelimit::enforce(state.stores.rate_limiter.as_ref(), &state.limits, &[
+        (format!("sale:{action}:user:{user_id}"), per_user),
+        (format!("sale:{action}:ip:{ip}"), per_ip),
+    ])
+    .await;
+    if let Err(AppError::TooManyRequests { .. }) = &limited {
+        let _ = state.stores.waiting_room.note_refusal(sale_id).await;
+    }
+    limited
+}
+
+pub(super) async fn find(state: &crate::state::AppState, id: i64) -> Result<flash_sale::Model, AppError> {
+    let sale = flash_sale::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| no_sale(id))?;
+    state.recent.sales.put(id, sale.clone());
+    Ok(sale)
+}
+
+/// The sale as read in the last second, for the hot paths (join, place, buy): what they take
+/// from it (price, variant, seed, times) is fixed once a sale is live, and the gate, not this
+/// row, decides whether it is. Warming the gate reads the row afresh.
+pub(super) async fn find_recent(state: &crate::state::AppState, id: i64) -> Result<flash_sale::Model, AppError> {
+    match state.recent.sales.get(&id) {
+        Some(sale) => Ok(sale),
+        None => find(state, id).await,
+    }
+}
+
 fn no_sale(id: i64) -> AppError {
     AppError::not_found(format!("There is no sale {id}."))
 }

@@ -6,7 +6,7 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelBehavior, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::room::find;
+use super::find;
 use crate::accounts::CurrentUser;
 use crate::db::sale_registration;
 use crate::error::AppError;

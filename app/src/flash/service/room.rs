@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::buy::{unavailable, warm};
-use super::{no_sale, sha256_hex, state_of};
+use super::{find, find_recent, sha256_hex, state_of, within_limits};
 use crate::accounts::CurrentUser;
 use crate::db::{flash_sale, rfc3339, sale_hold};
 use crate::error::AppError;
@@ -31,22 +31,6 @@ pub fn ticket_of(seed: &str, user_id: i64) -> String {
 /// A ticket's place in the draw: its first 48 bits (lower goes first).
 pub fn draw_score(ticket: &str) -> u64 {
     u64::from_str_radix(ticket.get(..12).unwrap_or("0"), 16).unwrap_or(0).min(ARRIVALS_FROM - 1)
-}
-
-pub(super) async fn find(state: &AppState, id: i64) -> Result<flash_sale::Model, AppError> {
-    let sale = flash_sale::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| no_sale(id))?;
-    state.recent.sales.put(id, sale.clone());
-    Ok(sale)
-}
-
-/// The sale as read in the last second, for the hot paths (join, place, buy): what they take
-/// from it (price, variant, seed, times) is fixed once a sale is live, and the gate, not this
-/// row, decides whether it is. Warming the gate reads the row afresh.
-pub(super) async fn find_recent(state: &AppState, id: i64) -> Result<flash_sale::Model, AppError> {
-    match state.recent.sales.get(&id) {
-        Some(sale) => Ok(sale),
-        None => find(state, id).await,
-    }
 }
 
 fn seed(sale: &flash_sale::Model) -> &str {
@@ -98,17 +82,7 @@ async fn remaining(state: &AppState, sale: &flash_sale::Model) -> Result<i64, Ap
 
 /// Puts the shopper in line once (joining again, from any tab or device, answers the same place).
 pub async fn join(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): SaleId) -> Result<QueueView, AppError> {
-    let limits = &state.limits;
-    let limited = crate::ratelimit::enforce(state.stores.rate_limiter.as_ref(), &state.limits, &[
-        (format!("sale:join:user:{}", user.user_id), limits.sale_join_per_user),
-        (format!("sale:join:ip:{ip}"), limits.sale_join_per_ip),
-    ])
-    .await;
-    if let Err(e @ AppError::TooManyRequests { .. }) = limited {
-        let _ = state.stores.waiting_room.note_refusal(id).await; // for the fairness report
-        return Err(e);
-    }
-    limited?;
+    within_limits(state, id, "join", user.user_id, ip, (state.limits.sale_join_per_user, state.limits.sale_join_per_ip)).await?;
     let sale = find_recent(state, id).await?;
     let now = Utc::now();
     if matches!(state_of(&sale, now), SaleState::Ended | SaleState::Cancelled) {

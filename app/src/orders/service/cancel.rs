@@ -118,7 +118,7 @@ pub(super) async fn cancel_now(state: &AppState, o: &order::Model, by: &str, rea
     }
     if let Some((h, crate::flash::service::Returned::ToSale)) = &sale_units {
         if let Err(e) = state.stores.stock_gate.release(h.sale_id, &h.id).await {
-            tracing::error!(error = %e, hold_id = h.id, "giving a cancelled order's sale units back to the gate");
+            tracing::error!(error = %e, hold_id = %h.id, "giving a cancelled order's sale units back to the gate");
         }
     }
     void_waiting(state, order_id).await?;
