@@ -89,12 +89,20 @@ where
         then(state, user).await
     }
     .await;
-    match &result {
-        Ok(_) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&page),
-        Err(e) => crate::ui::forms::bounce_on_error(&page, e, &[]).await,
+    after_form(&result, |_| page.clone(), &page, &[]).await;
+    result
+}
+
+/// After a plain form post (no JavaScript): on to `next` of what was made, or back to
+/// `error_page` with the error and what was typed (`keep`) in the query. Nothing after a
+/// page's own (JavaScript) call, which reads the answer itself.
+#[cfg(feature = "ssr")]
+async fn after_form<T>(result: &Result<T, AppError>, next: impl FnOnce(&T) -> String, error_page: &str, keep: &[(&str, &str)]) {
+    match result {
+        Ok(made) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&next(made)),
+        Err(e) => crate::ui::forms::bounce_on_error(error_page, e, keep).await,
         _ => {}
     }
-    result
 }
 
 #[server(prefix = "/api/fn", endpoint = "sale_join")]
@@ -123,11 +131,7 @@ pub async fn buy_sale(sale_id: i64, token: String, quantity: Option<i64>) -> Res
         super::service::buy(&state, &user, &crate::accounts::client_ip().await, crate::ids::SaleId(sale_id), &req).await.map(|(h, _)| h)
     }
     .await;
-    match &result {
-        Ok(h) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&after_buy_path(h)),
-        Err(e) => crate::ui::forms::bounce_on_error(&format!("/sales/{sale_id}"), e, &[]).await,
-        _ => {}
-    }
+    after_form(&result, after_buy_path, &format!("/sales/{sale_id}"), &[]).await;
     result
 }
 
@@ -208,14 +212,8 @@ pub async fn schedule_sale(
         super::service::schedule(&state, &user, input).await
     }
     .await;
-    match &result {
-        Ok(s) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&format!("/seller/sales/{}", s.sale.sale_id)),
-        Err(e) => {
-            let keep = [("sku", sku.as_str()), ("price", price.as_str()), ("starts_at", starts_at.as_str()), ("ends_at", ends_at.as_str()), ("allocation", allocation.as_str()), ("per_buyer_limit", per_buyer_limit.as_str()), ("admission_rate", admission_rate.as_str()), ("existing_accounts_only", if checked(&existing_accounts_only) { "true" } else { "" }), ("verified_email_only", if checked(&verified_email_only) { "true" } else { "" })];
-            crate::ui::forms::bounce_on_error("/seller/sales/new", e, &keep).await;
-        }
-        _ => {}
-    }
+    let keep = [("sku", sku.as_str()), ("price", price.as_str()), ("starts_at", starts_at.as_str()), ("ends_at", ends_at.as_str()), ("allocation", allocation.as_str()), ("per_buyer_limit", per_buyer_limit.as_str()), ("admission_rate", admission_rate.as_str()), ("existing_accounts_only", if checked(&existing_accounts_only) { "true" } else { "" }), ("verified_email_only", if checked(&verified_email_only) { "true" } else { "" })];
+    after_form(&result, |s| format!("/seller/sales/{}", s.sale.sale_id), "/seller/sales/new", &keep).await;
     result
 }
 
