@@ -13,7 +13,7 @@ use crate::catalog::port::ProductCache;
 use crate::checkout::rules::ShopRules;
 use crate::error::AppError;
 use crate::events::port::EventBus;
-use crate::flash::port::{ExpressBuy, StockGate, WaitingRoom};
+use crate::flash::port::{StockGate, WaitingRoom};
 use crate::payments::CardEntry;
 use crate::payments::port::PaymentGateway;
 use crate::ratelimit::RateLimits;
@@ -34,8 +34,6 @@ pub struct AppState {
     pub writer: crate::db::Writer,
     /// Stripe.js card entry in the browser (Stripe with a publishable key); none for the demo.
     pub card_entry: Option<CardEntry>,
-    /// The express buy of a flash sale (checkout's, reached by the sale through this port).
-    pub express: Arc<dyn ExpressBuy<AppState>>,
     pub recent: Recently,
     /// The breakers of what a page can do without (recommendations, reviews, wishlist).
     pub extras: crate::breaker::Extras,
@@ -52,7 +50,7 @@ pub struct Recently {
     /// and a password change refresh their user.
     pub users: Recent<i64, (crate::accounts::CurrentUser, i64)>,
     /// Flash sales by id, for 1 s (a buy's price and variant; the gate decides the rest).
-    pub sales: Recent<i64, crate::db::flash_sale::Model>,
+    pub sales: Recent<i64, Arc<crate::db::flash_sale::Model>>,
     /// Variant SKUs by variant id (they never change).
     pub skus: Recent<i64, String>,
     /// Whether a sale has any express-buy registration, for 1 s; registering forgets it.

@@ -24,7 +24,7 @@ pub fn now_ms() -> i64 {
 #[cfg(feature = "ssr")]
 #[derive(Clone)]
 pub struct Recent<K, V> {
-    entries: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<K, (std::time::Instant, V)>>>,
+    entries: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<K, (std::time::Instant, V)>>>,
     ttl: std::time::Duration,
     cap: usize,
 }
@@ -36,12 +36,12 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Recent<K, V> {
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
         entries.get(key).filter(|(at, _)| at.elapsed() < self.ttl).map(|(_, v)| v.clone())
     }
 
     pub fn put(&self, key: K, value: V) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= self.cap {
             entries.clear();
         }
@@ -49,11 +49,11 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone> Recent<K, V> {
     }
 
     pub fn forget(&self, key: &K) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 
     pub fn forget_all(&self) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.entries.write().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 

@@ -172,7 +172,6 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
             }
             s.publishable_key.clone().map(|publishable_key| app::payments::CardEntry { publishable_key, js_url: s.js_url.clone() })
         }),
-        express: std::sync::Arc::new(app::checkout::service::Express),
         recent: app::state::Recently::default(),
         extras: app::breaker::Extras::default(),
         page_generation: Default::default(),

@@ -29,6 +29,23 @@ pub(crate) async fn caller(need: Need) -> Result<(crate::state::AppState, Curren
     Ok((state, user))
 }
 
+/// A form's server function: `then` runs for the caller `need` lets in; after a plain
+/// form post (no JavaScript) the browser goes back to `page`, an error travelling in the query.
+#[cfg(feature = "ssr")]
+pub(crate) async fn form_post<T, F, Fut>(page: String, need: Need, then: F) -> Result<T, AppError>
+where
+    F: FnOnce(crate::state::AppState, CurrentUser) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let result = async {
+        let (state, user) = caller(need).await?;
+        then(state, user).await
+    }
+    .await;
+    crate::ui::forms::after_form(&result, |_| page.clone(), &page, &[]).await;
+    result
+}
+
 /// Where to go after signing in: the account page, or `next` when it is a path of this shop
 /// (`ui::forms::same_site_path`; anything else is `/`).
 pub fn safe_next(next: Option<&str>) -> String {

@@ -278,3 +278,91 @@ fn HoldTimer(left: i64, until: String) -> impl IntoView {
         </p>
     }
 }
+
+/// Express buy, on a sale's page before the start: save an address and a card with the
+/// registration, so that the buy, once let in, places and pays the order in one step. The demo
+/// shop picks a test card (a plain form); with Stripe the card goes from the page to Stripe (a
+/// SetupIntent).
+#[component]
+pub fn ExpressPanel(sale_id: i64, me: crate::flash::MyPlace) -> impl IntoView {
+    use crate::payments::PaymentEntry;
+    let save = ServerAction::<SaveExpress>::new();
+    let feedback = Feedback::new(save.value());
+    let card_error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let was_saved = me.express.is_some();
+    let before = me.express.clone();
+    let saved = move || match save.value().get() {
+        Some(Ok(r)) => r.express,
+        _ => before.clone(),
+    };
+    let addresses = me.addresses.clone();
+    let no_address = addresses.is_empty();
+    let choose_address = move || view! {
+        <label>"Ship to "
+            <select name="shipping_address_id" required>
+                {addresses.iter().map(|(id, line)| view! { <option value=*id>{line.clone()}</option> }).collect_view()}
+            </select>
+        </label>
+    };
+    let form = match me.card_saving.clone() {
+        _ if no_address => view! {
+            <p class="muted">"Add an address to " <a href="/account">"your account"</a> " first, then save it here."</p>
+        }.into_any(),
+        PaymentEntry::TestCards(cards) => view! {
+            <ActionForm action=save attr:class="stack" attr:data-testid="express-form">
+                <input type="hidden" name="sale_id" value=sale_id />
+                {choose_address()}
+                <TestCardPicker cards />
+                <button type="submit" class="secondary" data-testid="save-express" disabled=move || save.pending().get()>"Save for express buy"</button>
+            </ActionForm>
+        }.into_any(),
+        PaymentEntry::Card(entry) => {
+            let on_submit = move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                if busy.get_untracked() {
+                    return;
+                }
+                let form = event_target::<leptos::web_sys::HtmlFormElement>(&ev);
+                let address = leptos::web_sys::FormData::new_with_form(&form).ok().and_then(|d| d.get("shipping_address_id").as_string());
+                busy.set(true);
+                card_error.set(None);
+                leptos::task::spawn_local(async move {
+                    let saved = match crate::payments::start_card_setup().await {
+                        Ok(setup) => crate::payments::card::save_for_later(&setup.client_secret).await.map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    match saved {
+                        Ok(pm) => {
+                            save.dispatch(SaveExpress { sale_id, shipping_address_id: address, payment_method_id: Some(pm) });
+                        }
+                        Err(m) => card_error.set(Some(m)),
+                    }
+                    busy.set(false);
+                });
+            };
+            view! {
+                <form method="post" action="/api/fn/sale_express" class="stack" data-testid="express-form" on:submit=on_submit>
+                    <input type="hidden" name="sale_id" value=sale_id />
+                    {choose_address()}
+                    <CardField entry error=card_error />
+                    <button type="submit" class="secondary" data-testid="save-express" disabled=move || busy.get() || save.pending().get()>
+                        {move || if busy.get() || save.pending().get() { "Saving…" } else { "Save for express buy" }}
+                    </button>
+                </form>
+            }.into_any()
+        }
+        PaymentEntry::NotSetUp => view! { <p class="muted">"Express buy needs card payments, which are not set up on this shop."</p> }.into_any(),
+    };
+    view! {
+        <details class="express" open=!was_saved data-testid="express">
+            <summary>"Express buy: one step when it is your turn"</summary>
+            {move || saved().map(|x| view! {
+                <p class="notice" role="status" data-testid="express-saved">{format!("Express buy is on: when it is your turn, \"Buy\" places the order and pays with {}.", x.card)}</p>
+            })}
+            <p class="muted small">"Save an address and a card now; your card is only charged if you buy. Saving again replaces them."</p>
+            <FormMessage feedback />
+            {form}
+        </details>
+    }
+}

@@ -1,5 +1,6 @@
-//! Checkout's server functions: the checkout page's data, placing an order, paying again and
-//! confirming after 3-D Secure. A declined card is not an error: the order waits for another.
+//! Checkout's server functions: the checkout page's data, placing an order, paying again,
+//! confirming after 3-D Secure, and a flash sale's buy and express buy. A declined card is not an error: the order waits
+//! for another.
 
 use super::*;
 
@@ -151,4 +152,56 @@ pub async fn confirm_payment(order_id: i64) -> Result<Placed, crate::error::AppE
         Err(AppError::PaymentDeclined(message)) => Ok(Placed { order_id, status: crate::states::OrderStatus::Pending, message: Some(message), client_secret: None }),
         Err(e) => Err(e),
     }
+}
+
+/// The sale page's Buy (checkout's, as the buy may make the order): buys for an admitted
+/// shopper; then the hold is checked out on `/checkout?hold=…`, or, for
+/// an express buy, the order page shows the order it made.
+#[leptos::server(prefix = "/api/fn", endpoint = "sale_buy")]
+pub async fn buy_sale(sale_id: i64, token: String, quantity: Option<i64>) -> Result<crate::flash::HoldView, crate::error::AppError> {
+    let result = async {
+        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
+        let req = crate::flash::BuyRequest { token, quantity: quantity.unwrap_or(1) };
+        service::buy_in_sale(&state, &user, &crate::accounts::client_ip().await, crate::ids::SaleId(sale_id), &req).await.map(|(h, _)| h)
+    }
+    .await;
+    crate::ui::forms::after_form(&result, after_buy_path, &format!("/sales/{sale_id}"), &[]).await;
+    result
+}
+
+/// Where a buy goes on: the hold's checkout, or the order an express buy made (paid, or
+/// asking for the bank's check or another card).
+pub fn after_buy_path(h: &crate::flash::HoldView) -> String {
+    use crate::ui::forms::url_encode;
+    match h.order_id {
+        None => format!("/checkout?hold={}", url_encode(h.hold_id.as_str())),
+        Some(order) if h.order_status == Some(crate::states::OrderStatus::Paid) => format!("/orders/{order}?placed=1"),
+        Some(order) => {
+            let why = match (&h.message, &h.client_secret) {
+                (Some(m), _) => m.clone(),
+                (None, Some(_)) => "Your bank wants to confirm this payment: pay with your saved card below to do the check.".to_owned(),
+                (None, None) => String::new(),
+            };
+            if why.is_empty() { format!("/orders/{order}") } else { format!("/orders/{order}?declined={}", url_encode(&why)) }
+        }
+    }
+}
+
+
+/// The sale page's "Save for express buy": saves an express buy with the registration (registering if need be): an address of the
+/// book and a card (a test card id, or the payment method Stripe.js saved).
+#[leptos::server(prefix = "/api/fn", endpoint = "sale_express")]
+pub async fn save_express(sale_id: i64, shipping_address_id: Option<String>, payment_method_id: Option<String>) -> Result<crate::flash::RegistrationView, crate::error::AppError> {
+    crate::accounts::form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
+        let address = match shipping_address_id.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            None => return Err(crate::error::AppError::bad("shipping_address_id", "Choose the address to ship to.")),
+            Some(a) => a.parse::<i64>().map_err(|_| crate::error::AppError::bad("shipping_address_id", "Choose one of your addresses."))?,
+        };
+        let pm = payment_method_id.clone().filter(|p| !p.trim().is_empty()).ok_or_else(|| crate::error::AppError::bad("payment_method_id", "Choose the card to pay with."))?;
+        let req = crate::flash::RegisterRequest { shipping_address_id: Some(address), payment_method_id: Some(pm) };
+        let id = crate::ids::SaleId(sale_id);
+        service::register_for_sale(&state, &user, id, &req).await?;
+        crate::flash::service::registration(&state, &user, sale_id).await?.ok_or(crate::error::AppError::Internal)
+    })
+    .await
 }

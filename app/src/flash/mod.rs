@@ -368,7 +368,7 @@ pub mod service;
 #[cfg(feature = "ssr")]
 pub use embedded::MemoryStockGate;
 #[cfg(feature = "ssr")]
-pub use port::{Admission, ExpressBuy, ExpressDetails, ExpressOrder, Hold, Place, RoomAnswer, SaleTerms, StockGate, TakeOutcome, Warm, WaitingRoom};
+pub use port::{Admission, Hold, Place, RoomAnswer, SaleTerms, StockGate, TakeOutcome, Warm, WaitingRoom};
 #[cfg(feature = "ssr")]
 pub use redis::RedisStockGate;
 

@@ -3,10 +3,6 @@
 //! adapter implements both over the same state (in Redis: the keys of one sale, on one cluster
 //! slot), so a buy checks the sale's window, the admission token, the buyer's limit and the
 //! stock in one atomic step (one Lua round trip).
-//!
-//! Last, the express-buy port: checkout and payments build on the sale (an order is made from a
-//! hold), so the sale reaches them through `ExpressBuy`, implemented in checkout and set in the
-//! `AppState` at startup; the sale never imports the areas above it.
 
 use std::time::Duration;
 
@@ -140,37 +136,4 @@ pub(super) fn admission_token(secret: &str, buyer: &str, expires_at_ms: i64) -> 
     use sha1::{Digest, Sha1};
     let digest = Sha1::digest(format!("{secret}:{buyer}:{expires_at_ms}").as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// What a shopper saved at registration for an express buy: an address of their book and a
-/// card kept by the payment provider for off-session payments.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExpressDetails {
-    pub shipping_address_id: i64,
-    pub payment_method_id: String,
-    /// How pages name the card ("Visa •••• 4242").
-    pub card_label: String,
-}
-
-/// The order an express buy made of a hold, and what its payment still needs: nothing (paid),
-/// the bank's check (`client_secret`, 3-D Secure on the order page) or another card (`message`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExpressOrder {
-    pub order_id: i64,
-    pub status: crate::states::OrderStatus,
-    pub client_secret: Option<String>,
-    pub message: Option<String>,
-}
-
-/// Checkout and payments as the sale sees them. `S` is the application state (which holds
-/// this port, so it is named here only as a parameter).
-#[async_trait::async_trait]
-pub trait ExpressBuy<S: Send + Sync>: Send + Sync + 'static {
-    /// Checks that the address is in the shopper's book and keeps the card with the provider
-    /// for off-session payments; a 400 naming the field when either is refused.
-    async fn save(&self, state: &S, user: &crate::accounts::CurrentUser, shipping_address_id: i64, payment_method_id: &str) -> Result<ExpressDetails, crate::error::AppError>;
-    /// Makes the order of a new hold with the saved details and authorizes the saved card
-    /// off-session, under an idempotency key derived from the hold: one order and one payment
-    /// attempt per hold, however often it is asked.
-    async fn check_out(&self, state: &S, user: &crate::accounts::CurrentUser, hold_id: &HoldId, details: &ExpressDetails) -> Result<ExpressOrder, crate::error::AppError>;
 }

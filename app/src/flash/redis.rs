@@ -3,11 +3,12 @@
 //! so they live on one cluster slot, and a buy (window, token, limit, stock, hold) is one
 //! round trip.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use fred::clients::Pool;
 use fred::interfaces::{KeysInterface, SortedSetsInterface};
-use fred::types::Value;
+use fred::types::{Key, Value};
 use fred::types::scripts::Script;
 
 use super::port::{ARRIVALS_FROM, Admission, Hold, Place, RoomAnswer, StockGate, TakeOutcome, Warm, WaitingRoom};
@@ -27,7 +28,26 @@ pub struct RedisStockGate {
     pool: Pool,
     prefix: String,
     script: Script,
+    /// Each sale's key names, made once (a buy then clones shared names rather than format
+    /// eleven strings); dropped wholesale past `KNOWN_SALES`.
+    known: std::sync::Arc<std::sync::RwLock<HashMap<i64, SaleKeys>>>,
+    /// Refusals (429s at a sale) counted on this node and not yet added to Redis: one INCRBY
+    /// per sale every `FLUSH_REFUSALS_EVERY` rather than a round trip per refusal.
+    pending_refusals: std::sync::Arc<std::sync::Mutex<HashMap<i64, i64>>>,
+    flusher: std::sync::Arc<std::sync::Once>,
 }
+
+const FLUSH_REFUSALS_EVERY: Duration = Duration::from_millis(250);
+
+/// The gate's keys of one sale (`KEYS` of the script, in its order) and the refusals counter.
+#[derive(Clone)]
+struct SaleKeys {
+    gate: std::sync::Arc<[Key]>,
+    refused: Key,
+}
+
+/// More sales than any shop runs at once: past it the names are made afresh.
+const KNOWN_SALES: usize = 10_000;
 
 fn int(v: Option<&Value>) -> Result<i64, StoreError> {
     v.and_then(Value::as_i64).ok_or_else(|| StoreError::Corrupt(format!("stock gate answered {v:?}")))
@@ -50,19 +70,39 @@ fn room_answer(reply: &[Value]) -> Result<RoomAnswer, StoreError> {
 
 impl RedisStockGate {
     pub fn new(pool: Pool, prefix: impl Into<String>) -> Self {
-        Self { pool, prefix: prefix.into(), script: Script::from_lua(GATE_LUA) }
+        Self { pool, prefix: prefix.into(), script: Script::from_lua(GATE_LUA), known: Default::default(), pending_refusals: Default::default(), flusher: std::sync::Arc::new(std::sync::Once::new()) }
     }
 
-    fn keys(&self, sale_id: i64) -> Vec<String> {
+    /// Adds the refusals counted here to Redis; a count Redis did not take waits for the next.
+    async fn flush_refusals(&self) {
+        let pending = std::mem::take(&mut *self.pending_refusals.lock().unwrap_or_else(|p| p.into_inner()));
+        for (sale_id, n) in pending {
+            let added: Result<i64, _> = self.pool.incr_by(self.keys(sale_id).refused, n).await;
+            if let Err(e) = added {
+                tracing::warn!(error = %e, sale_id, refusals = n, "counting a sale's refusals");
+                *self.pending_refusals.lock().unwrap_or_else(|p| p.into_inner()).entry(sale_id).or_default() += n;
+            }
+        }
+    }
+
+    fn keys(&self, sale_id: i64) -> SaleKeys {
+        if let Some(k) = self.known.read().unwrap_or_else(|p| p.into_inner()).get(&sale_id) {
+            return k.clone();
+        }
         let base = format!("{}{{sale:{sale_id}}}", self.prefix);
-        ["remaining", "buyers", "holds", "holdof", "meta", "line", "admitted", "admitted_until", "draw", "arrivals"]
-            .iter()
-            .map(|k| format!("{base}:{k}"))
-            .collect()
-    }
-
-    fn refused_key(&self, sale_id: i64) -> String {
-        format!("{}{{sale:{sale_id}}}:refused", self.prefix)
+        let made = SaleKeys {
+            gate: ["remaining", "buyers", "holds", "holdof", "meta", "line", "admitted", "admitted_until", "draw", "arrivals"]
+                .iter()
+                .map(|k| Key::from(format!("{base}:{k}")))
+                .collect(),
+            refused: Key::from(format!("{base}:refused")),
+        };
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= KNOWN_SALES {
+            known.clear();
+        }
+        known.insert(sale_id, made.clone());
+        made
     }
 
     async fn run<R: fred::types::FromValue>(&self, sale_id: i64, op: &str, args: Vec<String>) -> Result<R, StoreError> {
@@ -70,7 +110,7 @@ impl RedisStockGate {
         argv.push(op.to_owned());
         argv.push(now_ms().to_string());
         argv.extend(args);
-        Ok(self.script.evalsha_with_reload(self.pool.next(), self.keys(sale_id), argv).await?)
+        Ok(self.script.evalsha_with_reload(self.pool.next(), self.keys(sale_id).gate.to_vec(), argv).await?)
     }
 }
 
@@ -103,7 +143,7 @@ impl StockGate for RedisStockGate {
     }
 
     async fn remaining(&self, sale_id: i64) -> Result<Option<i64>, StoreError> {
-        Ok(self.pool.get::<Option<i64>, _>(&self.keys(sale_id)[0]).await?)
+        Ok(self.pool.get::<Option<i64>, _>(self.keys(sale_id).gate[0].clone()).await?)
     }
 
     async fn try_take(&self, sale_id: i64, buyer: &str, token: &str, quantity: i64, hold_for: Duration) -> Result<TakeOutcome, StoreError> {
@@ -167,19 +207,30 @@ impl WaitingRoom for RedisStockGate {
     }
 
     async fn draw(&self, sale_id: i64) -> Result<Vec<String>, StoreError> {
-        Ok(self.pool.zrange(&self.keys(sale_id)[8], 0, -1, None, false, None, false).await?)
+        Ok(self.pool.zrange(self.keys(sale_id).gate[8].clone(), 0, -1, None, false, None, false).await?)
     }
 
     async fn waiting(&self, sale_id: i64) -> Result<i64, StoreError> {
-        Ok(self.pool.zcard(&self.keys(sale_id)[5]).await?)
+        Ok(self.pool.zcard(self.keys(sale_id).gate[5].clone()).await?)
     }
 
     async fn note_refusal(&self, sale_id: i64) -> Result<(), StoreError> {
-        let _: i64 = self.pool.incr(&self.refused_key(sale_id)).await?;
+        *self.pending_refusals.lock().unwrap_or_else(|p| p.into_inner()).entry(sale_id).or_default() += 1;
+        self.flusher.call_once(|| {
+            let gate = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(FLUSH_REFUSALS_EVERY).await;
+                    gate.flush_refusals().await;
+                }
+            });
+        });
         Ok(())
     }
 
     async fn refusals(&self, sale_id: i64) -> Result<i64, StoreError> {
-        Ok(self.pool.get::<Option<i64>, _>(&self.refused_key(sale_id)).await?.unwrap_or(0))
+        // This node's own count is exact; another node's may be one flush behind.
+        self.flush_refusals().await;
+        Ok(self.pool.get::<Option<i64>, _>(self.keys(sale_id).refused).await?.unwrap_or(0))
     }
 }

@@ -76,38 +76,9 @@ pub async fn get_my_place(sale_id: i64) -> Result<MyPlace, AppError> {
     Ok(me)
 }
 
-/// A sale form's server function: `then` runs for the caller `need` lets in; after a plain
-/// form post (no JavaScript) the browser goes back to `page`, an error travelling in the query.
-#[cfg(feature = "ssr")]
-async fn form_post<T, F, Fut>(page: String, need: crate::accounts::Need, then: F) -> Result<T, AppError>
-where
-    F: FnOnce(crate::state::AppState, crate::accounts::CurrentUser) -> Fut,
-    Fut: std::future::Future<Output = Result<T, AppError>>,
-{
-    let result = async {
-        let (state, user) = crate::accounts::caller(need).await?;
-        then(state, user).await
-    }
-    .await;
-    after_form(&result, |_| page.clone(), &page, &[]).await;
-    result
-}
-
-/// After a plain form post (no JavaScript): on to `next` of what was made, or back to
-/// `error_page` with the error and what was typed (`keep`) in the query. Nothing after a
-/// page's own (JavaScript) call, which reads the answer itself.
-#[cfg(feature = "ssr")]
-async fn after_form<T>(result: &Result<T, AppError>, next: impl FnOnce(&T) -> String, error_page: &str, keep: &[(&str, &str)]) {
-    match result {
-        Ok(made) if crate::ui::forms::is_plain_form_post().await => crate::ui::forms::redirect(&next(made)),
-        Err(e) => crate::ui::forms::bounce_on_error(error_page, e, keep).await,
-        _ => {}
-    }
-}
-
 #[server(prefix = "/api/fn", endpoint = "sale_join")]
 pub async fn join_queue(sale_id: i64) -> Result<super::QueueView, AppError> {
-    form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
+    crate::accounts::form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
         super::service::join(&state, &user, &crate::accounts::client_ip().await, crate::ids::SaleId(sale_id)).await
     })
     .await
@@ -115,42 +86,10 @@ pub async fn join_queue(sale_id: i64) -> Result<super::QueueView, AppError> {
 
 #[server(prefix = "/api/fn", endpoint = "sale_leave")]
 pub async fn leave_queue(sale_id: i64) -> Result<(), AppError> {
-    form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
+    crate::accounts::form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
         super::service::leave(&state, &user, crate::ids::SaleId(sale_id)).await
     })
     .await
-}
-
-/// Buys for an admitted shopper; then the hold is checked out on `/checkout?hold=…`, or, for
-/// an express buy, the order page shows the order it made.
-#[server(prefix = "/api/fn", endpoint = "sale_buy")]
-pub async fn buy_sale(sale_id: i64, token: String, quantity: Option<i64>) -> Result<super::HoldView, AppError> {
-    let result = async {
-        let (state, user) = crate::accounts::caller(crate::accounts::Need::SignedIn).await?;
-        let req = super::BuyRequest { token, quantity: quantity.unwrap_or(1) };
-        super::service::buy(&state, &user, &crate::accounts::client_ip().await, crate::ids::SaleId(sale_id), &req).await.map(|(h, _)| h)
-    }
-    .await;
-    after_form(&result, after_buy_path, &format!("/sales/{sale_id}"), &[]).await;
-    result
-}
-
-/// Where a buy goes on: the hold's checkout, or the order an express buy made (paid, or
-/// asking for the bank's check or another card).
-pub fn after_buy_path(h: &super::HoldView) -> String {
-    use crate::ui::forms::url_encode;
-    match h.order_id {
-        None => format!("/checkout?hold={}", url_encode(h.hold_id.as_str())),
-        Some(order) if h.order_status == Some(crate::states::OrderStatus::Paid) => format!("/orders/{order}?placed=1"),
-        Some(order) => {
-            let why = match (&h.message, &h.client_secret) {
-                (Some(m), _) => m.clone(),
-                (None, Some(_)) => "Your bank wants to confirm this payment: pay with your saved card below to do the check.".to_owned(),
-                (None, None) => String::new(),
-            };
-            if why.is_empty() { format!("/orders/{order}") } else { format!("/orders/{order}?declined={}", url_encode(&why)) }
-        }
-    }
 }
 
 #[server(prefix = "/api/fn", endpoint = "seller_sales")]
@@ -213,7 +152,7 @@ pub async fn schedule_sale(
     }
     .await;
     let keep = [("sku", sku.as_str()), ("price", price.as_str()), ("starts_at", starts_at.as_str()), ("ends_at", ends_at.as_str()), ("allocation", allocation.as_str()), ("per_buyer_limit", per_buyer_limit.as_str()), ("admission_rate", admission_rate.as_str()), ("existing_accounts_only", if checked(&existing_accounts_only) { "true" } else { "" }), ("verified_email_only", if checked(&verified_email_only) { "true" } else { "" })];
-    after_form(&result, |s| format!("/seller/sales/{}", s.sale.sale_id), "/seller/sales/new", &keep).await;
+    crate::ui::forms::after_form(&result, |s| format!("/seller/sales/{}", s.sale.sale_id), "/seller/sales/new", &keep).await;
     result
 }
 
@@ -240,7 +179,7 @@ fn utc(text: &str, converted: &Option<String>) -> String {
 
 #[server(prefix = "/api/fn", endpoint = "seller_end_sale")]
 pub async fn end_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
-    form_post(format!("/seller/sales/{sale_id}"), crate::accounts::Need::Seller, |state, user| async move {
+    crate::accounts::form_post(format!("/seller/sales/{sale_id}"), crate::accounts::Need::Seller, |state, user| async move {
         super::service::end_now(&state, &user, crate::ids::SaleId(sale_id)).await
     })
     .await
@@ -249,7 +188,7 @@ pub async fn end_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
 /// The extras switch on the dashboard: `extras_off` true turns them off while the sale is live.
 #[server(prefix = "/api/fn", endpoint = "seller_sale_extras")]
 pub async fn set_sale_extras(sale_id: i64, extras_off: bool) -> Result<super::SellerSale, AppError> {
-    form_post(format!("/seller/sales/{sale_id}"), crate::accounts::Need::Seller, |state, user| async move {
+    crate::accounts::form_post(format!("/seller/sales/{sale_id}"), crate::accounts::Need::Seller, |state, user| async move {
         super::service::set_extras(&state, &user, crate::ids::SaleId(sale_id), extras_off).await
     })
     .await
@@ -257,7 +196,7 @@ pub async fn set_sale_extras(sale_id: i64, extras_off: bool) -> Result<super::Se
 
 #[server(prefix = "/api/fn", endpoint = "seller_cancel_sale")]
 pub async fn cancel_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
-    form_post(format!("/seller/sales/{sale_id}"), crate::accounts::Need::Seller, |state, user| async move {
+    crate::accounts::form_post(format!("/seller/sales/{sale_id}"), crate::accounts::Need::Seller, |state, user| async move {
         super::service::cancel(&state, &user, crate::ids::SaleId(sale_id)).await
     })
     .await
@@ -266,27 +205,9 @@ pub async fn cancel_sale(sale_id: i64) -> Result<super::SellerSale, AppError> {
 /// "Remind me" (`remind` true) or no more reminders (false).
 #[server(prefix = "/api/fn", endpoint = "sale_remind")]
 pub async fn remind_me(sale_id: i64, remind: bool) -> Result<bool, AppError> {
-    form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
+    crate::accounts::form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
         let id = crate::ids::SaleId(sale_id);
-        if remind { super::service::register(&state, &user, id, &super::RegisterRequest::default()).await } else { super::service::unregister(&state, &user, id).await }
-    })
-    .await
-}
-
-/// Saves an express buy with the registration (registering if need be): an address of the
-/// book and a card (a test card id, or the payment method Stripe.js saved).
-#[server(prefix = "/api/fn", endpoint = "sale_express")]
-pub async fn save_express(sale_id: i64, shipping_address_id: Option<String>, payment_method_id: Option<String>) -> Result<super::RegistrationView, AppError> {
-    form_post(format!("/sales/{sale_id}"), crate::accounts::Need::SignedIn, |state, user| async move {
-        let address = match shipping_address_id.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-            None => return Err(AppError::bad("shipping_address_id", "Choose the address to ship to.")),
-            Some(a) => a.parse::<i64>().map_err(|_| AppError::bad("shipping_address_id", "Choose one of your addresses."))?,
-        };
-        let pm = payment_method_id.clone().filter(|p| !p.trim().is_empty()).ok_or_else(|| AppError::bad("payment_method_id", "Choose the card to pay with."))?;
-        let req = super::RegisterRequest { shipping_address_id: Some(address), payment_method_id: Some(pm) };
-        let id = crate::ids::SaleId(sale_id);
-        super::service::register(&state, &user, id, &req).await?;
-        super::service::registration(&state, &user, sale_id).await?.ok_or(AppError::Internal)
+        if remind { super::service::register(&state, &user, id, None).await } else { super::service::unregister(&state, &user, id).await }
     })
     .await
 }

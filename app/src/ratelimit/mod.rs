@@ -145,7 +145,9 @@ pub async fn enforce(limiter: &dyn port::RateLimiter, limits: &RateLimits, check
     }
     let asked: Vec<(&str, Rule)> = checks.iter().map(|(key, rule)| (key.as_str(), *rule)).collect();
     if let Some(port::Limited { index, retry_after }) = limiter.hit_all(&asked).await? {
-        tracing::warn!(key = %asked[index].0, "rate limited");
+        // Debug, not warn: a flood of refusals would otherwise spend its time writing logs
+        // (`/metrics` counts the 429s).
+        tracing::debug!(key = %asked[index].0, "rate limited");
         return Err(crate::error::AppError::TooManyRequests { retry_after_secs: retry_after.as_secs_f64().ceil().max(1.0) as u64 });
     }
     Ok(())

@@ -89,6 +89,18 @@ pub async fn is_plain_form_post() -> bool {
         .unwrap_or(false)
 }
 
+/// After a plain form post (no JavaScript): on to `next` of what was made, or back to
+/// `error_page` with the error and what was typed (`keep`) in the query. Nothing after a
+/// page's own (JavaScript) call, which reads the answer itself.
+#[cfg(feature = "ssr")]
+pub async fn after_form<T>(result: &Result<T, AppError>, next: impl FnOnce(&T) -> String, error_page: &str, keep: &[(&str, &str)]) {
+    match result {
+        Ok(made) if is_plain_form_post().await => redirect(&next(made)),
+        Err(e) => bounce_on_error(error_page, e, keep).await,
+        _ => {}
+    }
+}
+
 /// After a failed plain form post, redirect to `path` carrying the error and `keep` (never a
 /// password). A no-op for JavaScript requests, which read the error from the action.
 #[cfg(feature = "ssr")]

@@ -74,7 +74,7 @@ pub async fn register(
     Id(id): Id<SaleId>,
     OptionalJsonBody(req): OptionalJsonBody<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegistrationView>), ApiError> {
-    let new = service::register(&state, &user, id, &req).await?;
+    let new = app::checkout::service::register_for_sale(&state, &user, id, &req).await?;
     let view = service::registration(&state, &user, id.0).await?.ok_or(app::error::AppError::Internal)?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(view)))
 }
@@ -112,7 +112,7 @@ pub async fn buy(
     Id(id): Id<SaleId>,
     JsonBody(req): JsonBody<BuyRequest>,
 ) -> Result<(StatusCode, Json<HoldView>), ApiError> {
-    let (hold, new) = service::buy(&state, &user, &client.bucket(), id, &req).await?;
+    let (hold, new) = app::checkout::service::buy_in_sale(&state, &user, &client.bucket(), id, &req).await?;
     Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(hold)))
 }
 

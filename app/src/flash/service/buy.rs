@@ -119,59 +119,10 @@ async fn hold_view(state: &AppState, sale: &flash_sale::Model, h: &sale_hold::Mo
     })
 }
 
-/// An express buy: a hold not yet checked out, of a shopper who saved an address and a card at
-/// registration, becomes an order paid off-session (one order per hold: the port keys it by the
-/// hold). When that cannot be done (the address was deleted, the provider is down) the hold
-/// still stands and the shopper checks it out by hand; the reason comes back in `message`.
-async fn express(state: &AppState, user: &CurrentUser, mut view: HoldView) -> HoldView {
-    if view.order_id.is_some() || !has_express(state, view.sale_id).await {
-        return view;
-    }
-    let ordered = match super::express_details(state, user.user_id, view.sale_id).await {
-        Ok(None) => return view,
-        Ok(Some(details)) => state.express.check_out(state, user, &view.hold_id, &details).await,
-        Err(e) => Err(e),
-    };
-    match ordered {
-        Ok(order) => {
-            tracing::info!(sale_id = view.sale_id, hold_id = %view.hold_id, order_id = order.order_id, status = %order.status, "express buy");
-            view.order_id = Some(order.order_id);
-            view.order_status = Some(order.status);
-            view.client_secret = order.client_secret;
-            view.message = order.message;
-        }
-        Err(e) => {
-            tracing::warn!(sale_id = view.sale_id, hold_id = %view.hold_id, error = %e, "express buy not possible; the hold stands");
-            view.message = Some(format!("Your units are held, but the express buy did not go through: {e} Check out below before the hold ends."));
-        }
-    }
-    view
-}
-
-/// Whether anyone saved an express buy for the sale (as known a second ago; registering on this
-/// node forgets it): most sales have none, and then a buy does not ask for the shopper's.
-async fn has_express(state: &AppState, sale_id: i64) -> bool {
-    if let Some(known) = state.recent.sale_has_express.get(&sale_id) {
-        return known;
-    }
-    let any = crate::db::sale_registration::Entity::find()
-        .filter(crate::db::sale_registration::Column::SaleId.eq(sale_id))
-        .filter(crate::db::sale_registration::Column::PaymentMethodId.is_not_null())
-        .one(&state.db)
-        .await;
-    match any {
-        Ok(row) => {
-            state.recent.sale_has_express.put(sale_id, row.is_some());
-            row.is_some()
-        }
-        // Unknown: ask for the shopper's own details, as before.
-        Err(_) => true,
-    }
-}
-
 /// Takes units of a live sale for an admitted shopper and holds them for
 /// `SELLOUT_SALE_HOLD_SECONDS`. A shopper holding units already gets that hold back (one
-/// live hold each); the bool is true for a new hold.
+/// live hold each); the bool is true for a new hold. Only the hold: making its order is
+/// checkout's (by hand on `/checkout?hold=…`, or at once for an express buy).
 pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): SaleId, req: &BuyRequest) -> Result<(HoldView, bool), AppError> {
     within_limits(state, id, "buy", user.user_id, ip, (state.limits.sale_buy_per_user, state.limits.sale_buy_per_ip)).await?;
     if !(1..=MAX_BUY_QUANTITY).contains(&req.quantity) {
@@ -181,14 +132,20 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
     if token.is_empty() {
         return Err(AppError::bad("token", "token is required: join the queue and buy once you are let in."));
     }
+    take(state, user, id, token, req.quantity).await
+}
+
+/// The buy past its rate limits and checks: once more after a hold the database gave back,
+/// without spending another of the shopper's tokens.
+async fn take(state: &AppState, user: &CurrentUser, id: i64, token: &str, quantity: i64) -> Result<(HoldView, bool), AppError> {
     let sale = find_recent(state, id).await?;
     let buyer = user.user_id.to_string();
     let gate = &state.stores.stock_gate;
     let hold_for = Duration::from_secs(state.rules.sale_hold_seconds.max(1) as u64);
-    let mut outcome = gate.try_take(id, &buyer, token, req.quantity, hold_for).await.map_err(unavailable)?;
+    let mut outcome = gate.try_take(id, &buyer, token, quantity, hold_for).await.map_err(unavailable)?;
     if outcome == TakeOutcome::NotLoaded {
         warm(state, &find(state, id).await?).await?;
-        outcome = gate.try_take(id, &buyer, token, req.quantity, hold_for).await.map_err(unavailable)?;
+        outcome = gate.try_take(id, &buyer, token, quantity, hold_for).await.map_err(unavailable)?;
     }
     match outcome {
         TakeOutcome::Held { hold, remaining } => {
@@ -224,8 +181,7 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
             if let Err(e) = state.stores.events.publish(ShopEvent::SaleStock { sale_id: id, remaining }).await {
                 tracing::warn!(error = %e, sale_id = id, "publishing SaleStock");
             }
-            let view = hold_view(state, &sale, &row, remaining).await?;
-            Ok((express(state, user, view).await, true))
+            Ok((hold_view(state, &sale, &row, remaining).await?, true))
         }
         TakeOutcome::AlreadyHolding { hold_id } => {
             // The shopper's one hold. Never given back here: another request of theirs may be
@@ -241,18 +197,15 @@ pub async fn buy(state: &AppState, user: &CurrentUser, ip: &str, SaleId(id): Sal
                 // heard yet): the gate gives it back too, once, and the shopper buys again.
                 tracing::warn!(sale_id = id, hold_id = %hold_id, "releasing a hold the database has given back");
                 gate.release(id, &hold_id).await.map_err(unavailable)?;
-                return Box::pin(buy(state, user, ip, SaleId(id), req)).await;
+                return Box::pin(take(state, user, id, token, quantity)).await;
             }
             let remaining = gate.remaining(id).await.map_err(unavailable)?.unwrap_or(0);
-            let view = hold_view(state, &sale, &row, remaining).await?;
-            // Still held and not ordered (an express buy cut off before its order): once more.
-            let view = if row.state == HoldState::Held { express(state, user, view).await } else { view };
-            Ok((view, false))
+            Ok((hold_view(state, &sale, &row, remaining).await?, false))
         }
         TakeOutcome::SoldOut { .. } => Err(AppError::SoldOut("Sold out: every unit of this sale is taken. Units that come back are offered to the next in line.".to_owned())),
         TakeOutcome::LimitReached { limit, already } => Err(AppError::LimitExceeded(format!(
             "You may buy at most {limit} of this sale and you hold or bought {already}; {} more is over the limit.",
-            req.quantity
+            quantity
         ))),
         TakeOutcome::NotAdmitted => Err(AppError::NotAdmitted("You have not been let in yet, or your turn lapsed: join the queue and buy once it is your turn.".to_owned())),
         TakeOutcome::NotLive => Err(AppError::Conflict("This sale is not live: it has not started yet or it is over.".to_owned())),

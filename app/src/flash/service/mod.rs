@@ -26,7 +26,7 @@ pub use buy::{buy, hold, rewarm, warm};
 pub use extras::{extras_paused, set_extras};
 pub use holds::{Returned, hold_of_order, order_hold, pay_hold, return_hold};
 pub use lifecycle::{cancel, end_now, spawn_transitions, transitions};
-pub use reminders::{express_details, register, registration, unregister};
+pub use reminders::{ExpressDetails, express_details, open_for_registration, register, registration, unregister};
 pub use room::{admit_round, bought, draw, draw_score, eligibility, join, leave, place, ticket_of};
 pub use schedule::{MAX_ADMISSION_RATE, schedule, update};
 
@@ -128,17 +128,17 @@ async fn within_limits(state: &crate::state::AppState, sale_id: i64, action: &st
 
 pub(super) async fn find(state: &crate::state::AppState, id: i64) -> Result<flash_sale::Model, AppError> {
     let sale = flash_sale::Entity::find_by_id(id).one(&state.db).await?.ok_or_else(|| no_sale(id))?;
-    state.recent.sales.put(id, sale.clone());
+    state.recent.sales.put(id, std::sync::Arc::new(sale.clone()));
     Ok(sale)
 }
 
 /// The sale as read in the last second, for the hot paths (join, place, buy): what they take
 /// from it (price, variant, seed, times) is fixed once a sale is live, and the gate, not this
 /// row, decides whether it is. Warming the gate reads the row afresh.
-pub(super) async fn find_recent(state: &crate::state::AppState, id: i64) -> Result<flash_sale::Model, AppError> {
+pub(super) async fn find_recent(state: &crate::state::AppState, id: i64) -> Result<std::sync::Arc<flash_sale::Model>, AppError> {
     match state.recent.sales.get(&id) {
         Some(sale) => Ok(sale),
-        None => find(state, id).await,
+        None => find(state, id).await.map(std::sync::Arc::new),
     }
 }
 

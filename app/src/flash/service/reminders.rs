@@ -1,7 +1,7 @@
 //! "Remind me": a shopper registers for a sale before its start and gets mail (the outbox)
 //! when it starts, once however often they registered; they may unregister. Registering may
-//! save an express buy's details (an address and a card, checked by the express-buy port), so
-//! that once admitted the shopper buys in one step.
+//! keep an express buy's details (an address and a card, which checkout checks and saves with
+//! the provider before it hands them here), so that once admitted the shopper buys in one step.
 
 use chrono::Utc;
 use sea_orm::{ActiveModelBehavior, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -10,30 +10,27 @@ use super::find;
 use crate::accounts::CurrentUser;
 use crate::db::sale_registration;
 use crate::error::AppError;
-use crate::flash::port::ExpressDetails;
-use crate::flash::{ExpressView, RegisterRequest, RegistrationView};
+use crate::flash::{ExpressView, RegistrationView};
 use crate::ids::SaleId;
 use crate::state::AppState;
 
-/// Registers the shopper for the start's mail, with the express buy's details when given
-/// (both or neither; given again, they replace the saved ones). True when this call registered
-/// them; registering again changes nothing else. Nothing is saved when a detail is refused.
-pub async fn register(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, req: &RegisterRequest) -> Result<bool, AppError> {
+/// Refuses (409) a registration for a sale that has started or is over: checked before
+/// checkout saves a card for it, and again as the registration is written.
+pub async fn open_for_registration(state: &AppState, SaleId(id): SaleId) -> Result<(), AppError> {
     let sale = find(state, id).await?;
     if Utc::now() >= sale.starts_at || sale.status != crate::states::SaleStatus::Scheduled {
         return Err(AppError::Conflict("This sale has started (or is over): there is nothing to remind you of. Join the queue instead.".to_owned()));
     }
-    let pm = req.payment_method_id.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    Ok(())
+}
+
+/// Registers the shopper for the start's mail, with an express buy's checked `details` when
+/// given (given again, they replace the saved ones). True when this call registered them;
+/// registering again changes nothing else.
+pub async fn register(state: &AppState, user: &CurrentUser, SaleId(id): SaleId, details: Option<ExpressDetails>) -> Result<bool, AppError> {
+    open_for_registration(state, SaleId(id)).await?;
     // Whatever happens below, this node asks afresh whether the sale has express buys.
     state.recent.sale_has_express.forget(&id);
-    let details = match (req.shipping_address_id, pm) {
-        (None, None) => None,
-        (Some(address), Some(pm)) => Some(state.express.save(state, user, address, pm).await?),
-        (address, _) => {
-            let (field, missing) = if address.is_none() { ("shipping_address_id", "a shipping address") } else { ("payment_method_id", "a card") };
-            return Err(AppError::bad(field, format!("An express buy needs {missing} as well: save both, or neither for a reminder only.")));
-        }
-    };
     if registration_row(state, user.user_id, id).await?.is_some() {
         if let Some(d) = &details {
             replace_details(state, user.user_id, id, d).await?;
@@ -112,6 +109,18 @@ fn express_of(r: &sale_registration::Model) -> Option<ExpressDetails> {
         }),
         _ => None,
     }
+}
+
+/// An express buy's details as saved with a registration: checked by checkout (the address is
+/// the shopper's, the card is kept by the provider for off-session payments) before it hands
+/// them to `register`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpressDetails {
+    pub shipping_address_id: i64,
+    /// The provider's id of the saved card (`pm_…`).
+    pub payment_method_id: String,
+    /// How pages name the card ("Visa •••• 4242").
+    pub card_label: String,
 }
 
 /// What the shopper saved for an express buy of this sale.

@@ -149,12 +149,12 @@ pub async fn got_yours(state: &AppState, sale: &flash_sale::Model, user_id: i64,
 
 /// What the shopper already has of this sale (see `got_yours`), for its page.
 pub async fn bought(state: &AppState, user: &CurrentUser, SaleId(id): SaleId) -> Result<Option<GotYours>, AppError> {
-    got_yours(state, &find_recent(state, id).await?, user.user_id, Utc::now()).await
+    got_yours(state, &*find_recent(state, id).await?, user.user_id, Utc::now()).await
 }
 
 /// Why the shopper may not join this sale's line, for its page to say before they try.
 pub async fn eligibility(state: &AppState, user: &CurrentUser, SaleId(id): SaleId) -> Result<Option<Ineligible>, AppError> {
-    not_eligible(state, &find_recent(state, id).await?, user).await
+    not_eligible(state, &*find_recent(state, id).await?, user).await
 }
 
 /// Where the shopper stands, without joining.
