@@ -237,3 +237,11 @@ mod tests {
         assert!(Authorized.rank() > Failed.rank(), "a later success beats an earlier failure of the same intent");
     }
 }
+
+states! {
+    /// How an order is shipped (priced and timed by checkout, `checkout::ShippingMethod`).
+    ShippingMethod {
+        Standard = "standard",
+        Express = "express",
+    }
+}

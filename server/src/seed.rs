@@ -175,8 +175,86 @@ pub async fn seed(
     progress: impl Fn(u64, u64),
 ) -> Result<SeedReport, DbErr> {
     let created = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("a valid fixed date");
+    let fixtures = Fixtures {
+        leaf_ids: categories(db).await?,
+        warehouse_ids: warehouses(db).await?,
+        seller_ids: sellers(db, opts.sellers, created).await?,
+        reviewer_ids: reviewers(db, created).await?,
+        created,
+    };
+    let mut rng = Rng::new(opts.seed);
+    let mut report = SeedReport::default();
+    let first_product = next_id::<product::Entity>(db, product::Column::Id).await?;
+    let mut ids = NextIds {
+        variant: next_id::<variant::Entity>(db, variant::Column::Id).await?,
+        inventory: next_id::<inventory::Entity>(db, inventory::Column::Id).await?,
+        review: next_id::<review::Entity>(db, review::Column::Id).await?,
+    };
+    const BATCH: u64 = 250;
+    let mut done = 0;
+    while done < opts.products {
+        let n = BATCH.min(opts.products - done);
+        let mut batch = Batch::default();
+        for i in 0..n {
+            add_product(&mut rng, first_product + (done + i) as i64, &fixtures, &mut ids, &mut batch, &mut report);
+        }
+        batch.write(db).await?;
+        done += n;
+        report.products += n;
+        progress(done, opts.products);
+    }
+    for table in ["products", "variants", "inventory", "reviews"] {
+        sync_sequence(db, table).await?;
+    }
+    Ok(report)
+}
 
-    // Categories.
+/// What every seeded product refers to.
+struct Fixtures {
+    leaf_ids: Vec<i64>,
+    warehouse_ids: Vec<i64>,
+    seller_ids: Vec<i64>,
+    reviewer_ids: Vec<i64>,
+    created: DateTime<Utc>,
+}
+
+/// The ids the next rows get (inserted with explicit ids, in batches).
+struct NextIds {
+    variant: i64,
+    inventory: i64,
+    review: i64,
+}
+
+/// The rows of one batch of products, written in one transaction.
+#[derive(Default)]
+struct Batch {
+    products: Vec<product::ActiveModel>,
+    variants: Vec<variant::ActiveModel>,
+    stock: Vec<inventory::ActiveModel>,
+    reviews: Vec<review::ActiveModel>,
+}
+
+impl Batch {
+    async fn write(self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let txn = db.begin().await?;
+        product::Entity::insert_many(self.products).exec_without_returning(&txn).await?;
+        for chunk in self.variants.chunks(500) {
+            variant::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+        }
+        for chunk in self.stock.chunks(500) {
+            inventory::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+        }
+        for chunk in self.reviews.chunks(500) {
+            if !chunk.is_empty() {
+                review::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
+            }
+        }
+        txn.commit().await
+    }
+}
+
+/// The leaf categories' ids (their parents made too).
+async fn categories(db: &DatabaseConnection) -> Result<Vec<i64>, DbErr> {
     let mut leaf_ids = Vec::new();
     for (pos, (slug, name)) in TOP.iter().enumerate() {
         let parent = get_or_create_category(db, None, slug, name, pos as i32).await?;
@@ -184,8 +262,10 @@ pub async fn seed(
             leaf_ids.push(get_or_create_category(db, Some(parent), leaf.slug, leaf.name, i as i32).await?);
         }
     }
+    Ok(leaf_ids)
+}
 
-    // Warehouses.
+async fn warehouses(db: &DatabaseConnection) -> Result<Vec<i64>, DbErr> {
     let mut warehouse_ids = Vec::new();
     for (code, name) in WAREHOUSES {
         let found = warehouse::Entity::find().filter(warehouse::Column::Code.eq(*code)).one(db).await?;
@@ -199,10 +279,12 @@ pub async fn seed(
             }
         });
     }
+    Ok(warehouse_ids)
+}
 
-    // Sellers.
+async fn sellers(db: &DatabaseConnection, count: u64, created: DateTime<Utc>) -> Result<Vec<i64>, DbErr> {
     let mut seller_ids = Vec::new();
-    for n in 0..opts.sellers.max(1) {
+    for n in 0..count.max(1) {
         let name = seller_name(n);
         let slug = app::catalog::slugify(&name);
         let found = seller::Entity::find().filter(seller::Column::Slug.eq(&slug)).one(db).await?;
@@ -222,8 +304,11 @@ pub async fn seed(
             }
         });
     }
+    Ok(seller_ids)
+}
 
-    // Reviewers: demo accounts that cannot sign in ("!" is no valid argon2 hash).
+/// Demo accounts that cannot sign in ("!" is no valid argon2 hash).
+async fn reviewers(db: &DatabaseConnection, created: DateTime<Utc>) -> Result<Vec<i64>, DbErr> {
     let mut reviewer_ids = Vec::new();
     for n in 1..=REVIEWERS {
         let email = format!("reviewer{n}@demo.sellout.test");
@@ -246,159 +331,134 @@ pub async fn seed(
             }
         });
     }
+    Ok(reviewer_ids)
+}
 
-    let mut rng = Rng::new(opts.seed);
-    let mut report = SeedReport::default();
-    let first_product = next_id::<product::Entity>(db, product::Column::Id).await?;
-    let mut variant_id = next_id::<variant::Entity>(db, variant::Column::Id).await?;
-    let mut inventory_id = next_id::<inventory::Entity>(db, inventory::Column::Id).await?;
-    let mut review_id = next_id::<review::Entity>(db, review::Column::Id).await?;
-    const BATCH: u64 = 250;
-    let mut done = 0;
-    while done < opts.products {
-        let n = BATCH.min(opts.products - done);
-        let mut products = Vec::new();
-        let mut variants = Vec::new();
-        let mut stock = Vec::new();
-        let mut reviews = Vec::new();
-        for i in 0..n {
-            let pid = first_product + (done + i) as i64;
-            let leaf_index = rng.range(0, LEAVES.len() as i64 - 1) as usize;
-            let leaf = &LEAVES[leaf_index];
-            let brand = *rng.pick(leaf.brands);
-            let title = format!("{brand} {} {}", rng.pick(ADJECTIVES), rng.pick(leaf.nouns));
-            let base_price = (rng.range(leaf.price.0, leaf.price.1) / 100) * 100 + 99;
-            let description = format!(
-                "The {title} is one of our most-loved pieces in {}. {}\n\n{} {}",
-                leaf.name.to_lowercase(),
-                rng.pick(FEATURES),
-                rng.pick(FEATURES),
-                rng.pick(FEATURES),
-            );
-            let mut tags: Vec<&str> = vec![*rng.pick(leaf.tags), *rng.pick(leaf.tags)];
-            tags.sort();
-            tags.dedup();
+/// One product `pid` with its variants, their stock and its reviews, into `batch`. The random
+/// draws come in a fixed order, so a seed always makes the same catalog.
+fn add_product(rng: &mut Rng, pid: i64, f: &Fixtures, ids: &mut NextIds, batch: &mut Batch, report: &mut SeedReport) {
+    let leaf_index = rng.range(0, LEAVES.len() as i64 - 1) as usize;
+    let leaf = &LEAVES[leaf_index];
+    let brand = *rng.pick(leaf.brands);
+    let title = format!("{brand} {} {}", rng.pick(ADJECTIVES), rng.pick(leaf.nouns));
+    let base_price = (rng.range(leaf.price.0, leaf.price.1) / 100) * 100 + 99;
+    let description = format!(
+        "The {title} is one of our most-loved pieces in {}. {}\n\n{} {}",
+        leaf.name.to_lowercase(),
+        rng.pick(FEATURES),
+        rng.pick(FEATURES),
+        rng.pick(FEATURES),
+    );
+    let mut tags: Vec<&str> = vec![*rng.pick(leaf.tags), *rng.pick(leaf.tags)];
+    tags.sort();
+    tags.dedup();
+    let combos = variant_combos(rng, leaf, base_price);
+    add_variants(rng, pid, &combos, f, ids, batch, report);
 
-            // Variants.
-            let combos: Vec<(BTreeMap<String, String>, i64)> = match leaf.options {
-                Options::Apparel | Options::Shoes => {
-                    let sizes = if matches!(leaf.options, Options::Apparel) { SIZES } else { SHOE_SIZES };
-                    let colours = pick_distinct(&mut rng, COLOURS, 2);
-                    let start = rng.range(0, (sizes.len() - 3) as i64) as usize;
-                    colours
-                        .iter()
-                        .flat_map(|c| {
-                            sizes[start..start + 3].iter().map(move |s| {
-                                (BTreeMap::from([("colour".to_owned(), (*c).to_owned()), ("size".to_owned(), (*s).to_owned())]), base_price)
-                            })
-                        })
-                        .collect()
-                }
-                Options::Colour => {
-                    let n = rng.range(1, 3) as usize;
-                    pick_distinct(&mut rng, COLOURS, n)
-                        .into_iter()
-                        .map(|c| (BTreeMap::from([("colour".to_owned(), c.to_owned())]), base_price))
-                        .collect()
-                }
-                Options::Capacity(values) => values
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| (BTreeMap::from([("size".to_owned(), (*v).to_owned())]), base_price + k as i64 * (base_price / 4 / 100 * 100).max(500)))
-                    .collect(),
+    // Reviews, distinct reviewers per product.
+    let review_count = rng.range(0, 6);
+    let mut rating_sum = 0;
+    for r in 0..review_count {
+        let (rating, body) = *rng.pick(REVIEW_LINES);
+        rating_sum += rating as i64;
+        batch.reviews.push(review::ActiveModel {
+            id: Set(ids.review),
+            product_id: Set(pid),
+            user_id: Set(f.reviewer_ids[((pid + r) % REVIEWERS) as usize]),
+            rating: Set(rating),
+            body: Set(body.to_owned()),
+            // The demo's reviewers stand for its buyers: their stars are the rating shown.
+            verified_purchase: Set(true),
+            created_at: Set(f.created + TimeDelta::days(30 + r)),
+        });
+        ids.review += 1;
+        report.reviews += 1;
+    }
+
+    let at: DateTime<Utc> = f.created + TimeDelta::hours(pid);
+    batch.products.push(product::ActiveModel {
+        id: Set(pid),
+        seller_id: Set(f.seller_ids[(rng.next_u64() % f.seller_ids.len() as u64) as usize]),
+        category_id: Set(f.leaf_ids[leaf_index]),
+        title: Set(title),
+        description: Set(description),
+        brand: Set(brand.to_owned()),
+        tags: Set(tags.join(",")),
+        status: Set(app::states::ProductStatus::Active),
+        rating_sum: Set(rating_sum),
+        rating_count: Set(review_count),
+        image_count: Set(rng.range(1, 3) as i32),
+        created_at: Set(at),
+        updated_at: Set(at),
+    });
+}
+
+/// The options and prices of a product of `leaf`: sizes in two colours, colours, or
+/// capacities that cost more as they grow.
+fn variant_combos(rng: &mut Rng, leaf: &Leaf, base_price: i64) -> Vec<(BTreeMap<String, String>, i64)> {
+    match leaf.options {
+        Options::Apparel | Options::Shoes => {
+            let sizes = if matches!(leaf.options, Options::Apparel) { SIZES } else { SHOE_SIZES };
+            let colours = pick_distinct(rng, COLOURS, 2);
+            let start = rng.range(0, (sizes.len() - 3) as i64) as usize;
+            colours
+                .iter()
+                .flat_map(|c| {
+                    sizes[start..start + 3].iter().map(move |s| {
+                        (BTreeMap::from([("colour".to_owned(), (*c).to_owned()), ("size".to_owned(), (*s).to_owned())]), base_price)
+                    })
+                })
+                .collect()
+        }
+        Options::Colour => {
+            let n = rng.range(1, 3) as usize;
+            pick_distinct(rng, COLOURS, n)
+                .into_iter()
+                .map(|c| (BTreeMap::from([("colour".to_owned(), c.to_owned())]), base_price))
+                .collect()
+        }
+        Options::Capacity(values) => values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| (BTreeMap::from([("size".to_owned(), (*v).to_owned())]), base_price + k as i64 * (base_price / 4 / 100 * 100).max(500)))
+            .collect(),
+    }
+}
+
+/// The variants of product `pid` and their stock in every warehouse: most products sell well;
+/// some are nearly gone, a few are sold out.
+fn add_variants(rng: &mut Rng, pid: i64, combos: &[(BTreeMap<String, String>, i64)], f: &Fixtures, ids: &mut NextIds, batch: &mut Batch, report: &mut SeedReport) {
+    let stock_profile = rng.range(1, 100);
+    for (pos, (attrs, price)) in combos.iter().enumerate() {
+        let vid = ids.variant;
+        ids.variant += 1;
+        batch.variants.push(variant::ActiveModel {
+            id: Set(vid),
+            product_id: Set(pid),
+            sku: Set(format!("SO-{pid:06}-{:02}", pos + 1)),
+            attributes: Set(serde_json::to_string(attrs).unwrap_or_else(|_| "{}".into())),
+            price_amount: Set(*price),
+            currency: Set("EUR".into()),
+            position: Set(pos as i32),
+        });
+        for (w, wid) in f.warehouse_ids.iter().enumerate() {
+            let quantity = match stock_profile {
+                1..=8 => 0,
+                9..=20 => if w == 0 { rng.range(0, 3) } else { 0 },
+                _ => rng.range(0, 40),
             };
-            // Most products sell well; some are nearly gone, a few are sold out.
-            let stock_profile = rng.range(1, 100);
-            for (pos, (attrs, price)) in combos.iter().enumerate() {
-                let vid = variant_id;
-                variant_id += 1;
-                variants.push(variant::ActiveModel {
-                    id: Set(vid),
-                    product_id: Set(pid),
-                    sku: Set(format!("SO-{pid:06}-{:02}", pos + 1)),
-                    attributes: Set(serde_json::to_string(attrs).unwrap_or_else(|_| "{}".into())),
-                    price_amount: Set(*price),
-                    currency: Set("EUR".into()),
-                    position: Set(pos as i32),
-                });
-                for (w, wid) in warehouse_ids.iter().enumerate() {
-                    let quantity = match stock_profile {
-                        1..=8 => 0,
-                        9..=20 => if w == 0 { rng.range(0, 3) } else { 0 },
-                        _ => rng.range(0, 40),
-                    };
-                    stock.push(inventory::ActiveModel {
-                        id: Set(inventory_id),
-                        variant_id: Set(vid),
-                        warehouse_id: Set(*wid),
-                        quantity: Set(quantity),
-                        reserved: Set(0),
-                        version: Set(0),
-                    });
-                    inventory_id += 1;
-                }
-                report.variants += 1;
-            }
-
-            // Reviews, distinct reviewers per product.
-            let review_count = rng.range(0, 6);
-            let mut rating_sum = 0;
-            for r in 0..review_count {
-                let (rating, body) = *rng.pick(REVIEW_LINES);
-                rating_sum += rating as i64;
-                reviews.push(review::ActiveModel {
-                    id: Set(review_id),
-                    product_id: Set(pid),
-                    user_id: Set(reviewer_ids[((pid + r) % REVIEWERS) as usize]),
-                    rating: Set(rating),
-                    body: Set(body.to_owned()),
-                    // The demo's reviewers stand for its buyers: their stars are the rating shown.
-                    verified_purchase: Set(true),
-                    created_at: Set(created + TimeDelta::days(30 + r)),
-                });
-                review_id += 1;
-                report.reviews += 1;
-            }
-
-            let at: DateTime<Utc> = created + TimeDelta::hours(pid);
-            products.push(product::ActiveModel {
-                id: Set(pid),
-                seller_id: Set(seller_ids[(rng.next_u64() % seller_ids.len() as u64) as usize]),
-                category_id: Set(leaf_ids[leaf_index]),
-                title: Set(title),
-                description: Set(description),
-                brand: Set(brand.to_owned()),
-                tags: Set(tags.join(",")),
-                status: Set(app::states::ProductStatus::Active),
-                rating_sum: Set(rating_sum),
-                rating_count: Set(review_count),
-                image_count: Set(rng.range(1, 3) as i32),
-                created_at: Set(at),
-                updated_at: Set(at),
+            batch.stock.push(inventory::ActiveModel {
+                id: Set(ids.inventory),
+                variant_id: Set(vid),
+                warehouse_id: Set(*wid),
+                quantity: Set(quantity),
+                reserved: Set(0),
+                version: Set(0),
             });
+            ids.inventory += 1;
         }
-        let txn = db.begin().await?;
-        product::Entity::insert_many(products).exec_without_returning(&txn).await?;
-        for chunk in variants.chunks(500) {
-            variant::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
-        }
-        for chunk in stock.chunks(500) {
-            inventory::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
-        }
-        for chunk in reviews.chunks(500) {
-            if !chunk.is_empty() {
-                review::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
-            }
-        }
-        txn.commit().await?;
-        done += n;
-        report.products += n;
-        progress(done, opts.products);
+        report.variants += 1;
     }
-    for table in ["products", "variants", "inventory", "reviews"] {
-        sync_sequence(db, table).await?;
-    }
-    Ok(report)
 }
 
 fn pick_distinct<'a>(rng: &mut Rng, items: &'a [&'a str], n: usize) -> Vec<&'a str> {

@@ -189,8 +189,6 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                 .or_else(|| vs.first().cloned())
         })
     });
-    let images = product.images.clone();
-    let (main_image, set_main_image) = signal(images.first().cloned().unwrap_or_default());
     let title = product.title.clone();
     let summary = describe(&product);
     let last_category = product.categories.last().cloned();
@@ -203,25 +201,7 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
             {product.categories.clone().into_iter().map(|c| view! { " / " <A href=category_path(&c.slug)>{c.name}</A> }).collect_view()}
         </nav>
         <article class="product" data-testid="product">
-            <div class="gallery">
-                <img class="gallery-main" src=move || main_image.get() alt=title.clone() width="640" height="640" />
-                {(images.len() > 1).then(|| view! {
-                    <ul class="thumbs" aria-label="More pictures">
-                        {images.iter().enumerate().map(|(i, src)| {
-                            let src = src.clone();
-                            let pick = src.clone();
-                            view! {
-                                <li>
-                                    <button type="button" class="thumb" aria-label=format!("Show picture {}", i + 1)
-                                        on:click=move |_| set_main_image.set(pick.clone())>
-                                        <img src=src alt="" width="80" height="80" />
-                                    </button>
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                })}
-            </div>
+            <Gallery images=product.images.clone() title=title.clone() />
             <div class="buy-box">
                 <p class="card-brand">{product.brand.clone()}</p>
                 <h1>{product.title.clone()}</h1>
@@ -239,33 +219,7 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                 }>
                     {move || selected.get().map(|v| v.stock.label(v.available)).unwrap_or_else(|| "Out of stock".into())}
                 </p>
-                <fieldset class="variants">
-                    <legend>"Options"</legend>
-                    <ul>
-                        {product.variants.clone().into_iter().map(|v| {
-                            let sku = v.sku.clone();
-                            let sku_for_class = sku.clone();
-                            let sku_for_aria = sku.clone();
-                            let out = v.available <= 0;
-                            let label = variant_label(&v);
-                            let aria = format!("{label}, {}{}", v.price.display(), if out { ", out of stock" } else { "" });
-                            view! {
-                                <li>
-                                    <a href=format!("?sku={}", url_encode(&sku))
-                                        class=move || {
-                                            let on = selected.get().is_some_and(|s| s.sku == sku_for_class);
-                                            format!("variant{}{}", if on { " selected" } else { "" }, if out { " unavailable" } else { "" })
-                                        }
-                                        aria-current=move || selected.get().is_some_and(|s| s.sku == sku_for_aria).then_some("true")
-                                        data-sku=sku.clone()
-                                        aria-label=aria>
-                                        {label}
-                                    </a>
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                </fieldset>
+                <VariantChoice variants=product.variants.clone() selected />
                 <crate::cart::pages::AddToCart
                     sku=Signal::derive(move || selected.get().map(|v| v.sku))
                     available=Signal::derive(move || selected.get().map(|v| v.available).unwrap_or(0)) />
@@ -285,6 +239,67 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
         </article>
         <crate::recommend::pages::ProductAlsoBought product_id=product.product_id />
         <crate::reviews::pages::ProductReviewsSection product_id=product.product_id />
+    }
+}
+
+/// The main picture and, when there are more, thumbnails that show each in its place.
+#[component]
+fn Gallery(images: Vec<String>, title: String) -> impl IntoView {
+    let (main_image, set_main_image) = signal(images.first().cloned().unwrap_or_default());
+    view! {
+        <div class="gallery">
+            <img class="gallery-main" src=move || main_image.get() alt=title width="640" height="640" />
+            {(images.len() > 1).then(|| view! {
+                <ul class="thumbs" aria-label="More pictures">
+                    {images.iter().enumerate().map(|(i, src)| {
+                        let src = src.clone();
+                        let pick = src.clone();
+                        view! {
+                            <li>
+                                <button type="button" class="thumb" aria-label=format!("Show picture {}", i + 1)
+                                    on:click=move |_| set_main_image.set(pick.clone())>
+                                    <img src=src alt="" width="80" height="80" />
+                                </button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            })}
+        </div>
+    }
+}
+
+/// The variants as links (`?sku=`), the chosen one marked.
+#[component]
+fn VariantChoice(variants: Vec<VariantView>, selected: Memo<Option<VariantView>>) -> impl IntoView {
+    view! {
+        <fieldset class="variants">
+            <legend>"Options"</legend>
+            <ul>
+                {variants.into_iter().map(|v| {
+                    let sku = v.sku.clone();
+                    let sku_for_class = sku.clone();
+                    let sku_for_aria = sku.clone();
+                    let out = v.available <= 0;
+                    let label = variant_label(&v);
+                    let aria = format!("{label}, {}{}", v.price.display(), if out { ", out of stock" } else { "" });
+                    view! {
+                        <li>
+                            <a href=format!("?sku={}", url_encode(&sku))
+                                class=move || {
+                                    let on = selected.get().is_some_and(|s| s.sku == sku_for_class);
+                                    format!("variant{}{}", if on { " selected" } else { "" }, if out { " unavailable" } else { "" })
+                                }
+                                aria-current=move || selected.get().is_some_and(|s| s.sku == sku_for_aria).then_some("true")
+                                data-sku=sku.clone()
+                                aria-label=aria>
+                                {label}
+                            </a>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </fieldset>
     }
 }
 

@@ -22,13 +22,7 @@ pub use rules::{FREE_SHIPPING_FROM, LEASE_SECONDS, RESERVATION_MINUTES, ShopRule
 pub use server_fns::*;
 pub use crate::payments::PaymentEntry;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ShippingMethod {
-    Standard,
-    Express,
-}
+pub use crate::states::ShippingMethod;
 
 /// Why a shipping method was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -40,15 +34,6 @@ pub enum ShippingMethodError {
 }
 
 impl ShippingMethod {
-    pub const ALL: [ShippingMethod; 2] = [ShippingMethod::Standard, ShippingMethod::Express];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ShippingMethod::Standard => "standard",
-            ShippingMethod::Express => "express",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, ShippingMethodError> {
         match s.trim() {
             "standard" => Ok(ShippingMethod::Standard),

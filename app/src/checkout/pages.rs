@@ -133,65 +133,16 @@ pub fn CheckoutPage() -> impl IntoView {
                         </section>
                     }.into_any();
                 }
-                let subtotal = info.cart.subtotal.clone();
-                let currency = subtotal.currency.clone();
                 let (method, set_method) = signal(feedback.kept("shipping_method"));
-                let rate = info.tax_rate_bps;
-                let shipping_of = {
-                    let sub = subtotal.amount;
-                    move |m: &str| ShippingMethod::parse(m).unwrap_or(ShippingMethod::Standard).price(sub)
-                };
-                let (cur1, cur2, cur3) = (currency.clone(), currency.clone(), currency.clone());
-                let sub_amount = subtotal.amount;
-                let has_saved = !info.addresses.is_empty();
-                let (use_new, set_use_new) = signal(!has_saved);
+                let sub_amount = info.cart.subtotal.amount;
+                let currency = info.cart.subtotal.currency.clone();
                 let fields = view! {
-                            <fieldset class="stack">
-                                <legend>"Shipping address"</legend>
-                                {has_saved.then(|| view! {
-                                    <div class="choice">
-                                        {info.addresses.iter().map(|a| {
-                                            let label = format!("{}, {}, {} {}, {}", a.name, a.line1, a.postal_code, a.city, a.country);
-                                            view! {
-                                                <label><input type="radio" name="shipping_address_id" value=a.address_id checked=a.is_default
-                                                    on:change=move |_| set_use_new.set(false) />" " {label}</label>
-                                            }
-                                        }).collect_view()}
-                                        <label><input type="radio" name="shipping_address_id" value="new" on:change=move |_| set_use_new.set(true) />" A new address"</label>
-                                    </div>
-                                })}
-                                {feedback.field("shipping_address_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-                                <div class="stack" class:hidden-js=move || !use_new.get()>
-                                    <Field label="Full name" name="name" autocomplete="name" value=feedback.kept("name") feedback />
-                                    <Field label="Street and number" name="line1" autocomplete="address-line1" value=feedback.kept("line1") feedback />
-                                    <Field label="Apartment, floor (optional)" name="line2" autocomplete="address-line2" value=feedback.kept("line2") feedback />
-                                    <div class="row">
-                                        <Field label="Postal code" name="postal_code" autocomplete="postal-code" value=feedback.kept("postal_code") feedback />
-                                        <Field label="City" name="city" autocomplete="address-level2" value=feedback.kept("city") feedback />
-                                    </div>
-                                    <div class="row">
-                                        <Field label="Region (optional)" name="region" autocomplete="address-level1" value=feedback.kept("region") feedback />
-                                        <Field label="Country code" name="country" autocomplete="country" value=feedback.kept("country") hint="Two letters, e.g. DE" feedback />
-                                    </div>
-                                </div>
-                            </fieldset>
-                            <fieldset class="choice">
-                                <legend>"Shipping"</legend>
-                                {ShippingMethod::ALL.into_iter().map(|m| {
-                                    let price = Money::new(m.price(sub_amount), &cur1);
-                                    let label = match m {
-                                        ShippingMethod::Standard => format!("Standard, {} working days: {}", m.days(), if price.amount == 0 { "free".to_owned() } else { price.display() }),
-                                        ShippingMethod::Express => format!("Express, {} working days: {}", m.days(), price.display()),
-                                    };
-                                    let checked = move || method.get() == m.as_str() || (method.get().is_empty() && m == ShippingMethod::Standard);
-                                    view! {
-                                        <label><input type="radio" name="shipping_method" value=m.as_str() checked=checked
-                                            on:change=move |_| set_method.set(m.as_str().to_owned()) />" " {label}</label>
-                                    }
-                                }).collect_view()}
-                            </fieldset>
+                    <AddressFields addresses=info.addresses.clone() feedback />
+                    <ShippingChoice sub_amount currency method set_method />
                 };
                 let timer = info.hold_seconds_left.map(|left| view! { <HoldTimer left until=info.hold_expires_at.clone().unwrap_or_default() /> });
+                let hold_id = info.hold_id.as_ref().map(|h| h.to_string()).unwrap_or_default();
+                let key = info.idempotency_key.clone();
                 view! {
                     {timer}
                     <div class="checkout">
@@ -199,8 +150,8 @@ pub fn CheckoutPage() -> impl IntoView {
                             PaymentEntry::TestCards(cards) => view! {
                                 <ActionForm action=place attr:class="stack checkout-form" attr:novalidate=true>
                                     <FormMessage feedback />
-                                    <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
-                                    <input type="hidden" name="hold_id" value=info.hold_id.as_ref().map(|h| h.to_string()).unwrap_or_default() />
+                                    <input type="hidden" name="idempotency_key" value=key />
+                                    <input type="hidden" name="hold_id" value=hold_id />
                                     {fields}
                                     <TestCardPicker cards />
                                     {feedback.field("payment_method_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
@@ -214,8 +165,8 @@ pub fn CheckoutPage() -> impl IntoView {
                                 view! {
                                     <form method="post" action="/api/fn/place_order" class="stack checkout-form" novalidate=true on:submit=on_submit>
                                         <FormMessage feedback />
-                                        <input type="hidden" name="idempotency_key" value=info.idempotency_key.clone() />
-                                        <input type="hidden" name="hold_id" value=info.hold_id.as_ref().map(|h| h.to_string()).unwrap_or_default() />
+                                        <input type="hidden" name="idempotency_key" value=key />
+                                        <input type="hidden" name="hold_id" value=hold_id />
                                         {fields}
                                         <CardField entry error=card_error />
                                         {feedback.field("payment_method_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
@@ -233,27 +184,101 @@ pub fn CheckoutPage() -> impl IntoView {
                                 </div>
                             }.into_any(),
                         }}
-                        <aside class="order-summary" aria-labelledby="summary-heading">
-                            <h2 id="summary-heading">"Order summary"</h2>
-                            <ul class="summary-lines">
-                                {info.cart.items.iter().map(|i| view! {
-                                    <li><span>{format!("{} × {}", i.quantity, i.title)}</span><span>{i.line_total.display()}</span></li>
-                                }).collect_view()}
-                            </ul>
-                            <dl class="totals">
-                                <dt>"Subtotal"</dt><dd>{subtotal.display()}</dd>
-                                <dt>"Shipping"</dt><dd data-testid="shipping">{move || Money::new(shipping_of(&method.get()), &cur2).display()}</dd>
-                                <dt>"Tax"</dt><dd>{move || Money::new(tax_of(sub_amount + shipping_of(&method.get()), rate), &cur3).display()}</dd>
-                                <dt>"Total"</dt><dd class="price" data-testid="total">{move || {
-                                    let s = shipping_of(&method.get());
-                                    Money::new(sub_amount + s + tax_of(sub_amount + s, rate), &currency).display()
-                                }}</dd>
-                            </dl>
-                        </aside>
+                        <OrderSummary cart=info.cart.clone() rate=info.tax_rate_bps method />
                     </div>
                 }.into_any()
             })}
         </Suspense>
+    }
+}
+
+/// The checkout's delivery address: one of the address book (the default chosen) or a new one,
+/// whose fields show only once "A new address" is picked (all of them before the wasm loads).
+#[component]
+fn AddressFields(addresses: Vec<crate::accounts::Address>, feedback: Feedback) -> impl IntoView {
+    let has_saved = !addresses.is_empty();
+    let (use_new, set_use_new) = signal(!has_saved);
+    view! {
+        <fieldset class="stack">
+            <legend>"Shipping address"</legend>
+            {has_saved.then(|| view! {
+                <div class="choice">
+                    {addresses.iter().map(|a| {
+                        let label = format!("{}, {}, {} {}, {}", a.name, a.line1, a.postal_code, a.city, a.country);
+                        view! {
+                            <label><input type="radio" name="shipping_address_id" value=a.address_id checked=a.is_default
+                                on:change=move |_| set_use_new.set(false) />" " {label}</label>
+                        }
+                    }).collect_view()}
+                    <label><input type="radio" name="shipping_address_id" value="new" on:change=move |_| set_use_new.set(true) />" A new address"</label>
+                </div>
+            })}
+            {feedback.field("shipping_address_id").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            <div class="stack" class:hidden-js=move || !use_new.get()>
+                <Field label="Full name" name="name" autocomplete="name" value=feedback.kept("name") feedback />
+                <Field label="Street and number" name="line1" autocomplete="address-line1" value=feedback.kept("line1") feedback />
+                <Field label="Apartment, floor (optional)" name="line2" autocomplete="address-line2" value=feedback.kept("line2") feedback />
+                <div class="row">
+                    <Field label="Postal code" name="postal_code" autocomplete="postal-code" value=feedback.kept("postal_code") feedback />
+                    <Field label="City" name="city" autocomplete="address-level2" value=feedback.kept("city") feedback />
+                </div>
+                <div class="row">
+                    <Field label="Region (optional)" name="region" autocomplete="address-level1" value=feedback.kept("region") feedback />
+                    <Field label="Country code" name="country" autocomplete="country" value=feedback.kept("country") hint="Two letters, e.g. DE" feedback />
+                </div>
+            </div>
+        </fieldset>
+    }
+}
+
+/// Standard or express shipping with each one's price for this subtotal; the choice moves the
+/// summary's totals.
+#[component]
+fn ShippingChoice(sub_amount: i64, currency: String, method: ReadSignal<String>, set_method: WriteSignal<String>) -> impl IntoView {
+    view! {
+        <fieldset class="choice">
+            <legend>"Shipping"</legend>
+            {ShippingMethod::ALL.iter().copied().map(|m| {
+                let price = Money::new(m.price(sub_amount), &currency);
+                let label = match m {
+                    ShippingMethod::Standard => format!("Standard, {} working days: {}", m.days(), if price.amount == 0 { "free".to_owned() } else { price.display() }),
+                    ShippingMethod::Express => format!("Express, {} working days: {}", m.days(), price.display()),
+                };
+                let checked = move || method.get() == m.as_str() || (method.get().is_empty() && m == ShippingMethod::Standard);
+                view! {
+                    <label><input type="radio" name="shipping_method" value=m.as_str() checked=checked
+                        on:change=move |_| set_method.set(m.as_str().to_owned()) />" " {label}</label>
+                }
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+/// The lines and the totals, shipping and tax following the chosen method.
+#[component]
+fn OrderSummary(cart: crate::cart::CartView, rate: i64, method: ReadSignal<String>) -> impl IntoView {
+    let sub_amount = cart.subtotal.amount;
+    let currency = cart.subtotal.currency.clone();
+    let shipping_of = move |m: &str| ShippingMethod::parse(m).unwrap_or(ShippingMethod::Standard).price(sub_amount);
+    let (cur1, cur2) = (currency.clone(), currency.clone());
+    view! {
+        <aside class="order-summary" aria-labelledby="summary-heading">
+            <h2 id="summary-heading">"Order summary"</h2>
+            <ul class="summary-lines">
+                {cart.items.iter().map(|i| view! {
+                    <li><span>{format!("{} × {}", i.quantity, i.title)}</span><span>{i.line_total.display()}</span></li>
+                }).collect_view()}
+            </ul>
+            <dl class="totals">
+                <dt>"Subtotal"</dt><dd>{cart.subtotal.display()}</dd>
+                <dt>"Shipping"</dt><dd data-testid="shipping">{move || Money::new(shipping_of(&method.get()), &cur1).display()}</dd>
+                <dt>"Tax"</dt><dd>{move || Money::new(tax_of(sub_amount + shipping_of(&method.get()), rate), &cur2).display()}</dd>
+                <dt>"Total"</dt><dd class="price" data-testid="total">{move || {
+                    let s = shipping_of(&method.get());
+                    Money::new(sub_amount + s + tax_of(sub_amount + s, rate), &currency).display()
+                }}</dd>
+            </dl>
+        </aside>
     }
 }
 

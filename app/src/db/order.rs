@@ -17,7 +17,7 @@ pub struct Model {
     pub total: i64,
     /// JSON snapshot of the address at checkout.
     pub shipping_address: String,
-    pub shipping_method: String,
+    pub shipping_method: crate::states::ShippingMethod,
     #[sea_orm(unique)]
     pub idempotency_key: String,
     /// Fingerprint of the request that created the order: the same key with another body is refused.

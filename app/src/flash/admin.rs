@@ -134,7 +134,6 @@ pub fn SellerSaleDashboard() -> impl IntoView {
     let extras = ServerAction::<SetSaleExtras>::new();
     let pushed = RwSignal::new(0u32);
     let per_second = RwSignal::new(0i64);
-    let query = use_query_map();
     crate::ui::close_confirmation_when(
         move || matches!(end.value().get(), Some(Ok(_))) || matches!(cancel.value().get(), Some(Ok(_))),
         move || format!("/seller/sales/{}", id()),
@@ -187,58 +186,69 @@ pub fn SellerSaleDashboard() -> impl IntoView {
                             <button type="submit" class="secondary">"Cancel the sale…"</button>
                         </Form>
                     })}
-                    {(!matches!(s.state, SaleState::Ended | SaleState::Cancelled)).then(|| {
-                        let off = d.sale.extras_off;
-                        view! {
-                            <ActionForm action=extras attr:class="extras-switch">
-                                <input type="hidden" name="sale_id" value=sale_id />
-                                <input type="hidden" name="extras_off" value=if off { "false" } else { "true" } />
-                                <p class="muted small" data-testid="extras-state">
-                                    {if off {
-                                        "While this sale is live, pages go without recommendations, reviews and wishlists."
-                                    } else {
-                                        "Recommendations, reviews and wishlists stay on during this sale (they turn themselves off when slow)."
-                                    }}
-                                </p>
-                                <button type="submit" class="secondary" data-testid="extras-switch" aria-pressed=if off { "true" } else { "false" }>
-                                    {if off { "Keep the extras on" } else { "Switch the extras off during the sale" }}
-                                </button>
-                            </ActionForm>
-                        }
-                    })}
+                    {(!matches!(s.state, SaleState::Ended | SaleState::Cancelled)).then(|| view! { <ExtrasSwitch sale_id off=d.sale.extras_off extras /> })}
                     {running.then(|| view! {
                         <Form method="GET" action=format!("/seller/sales/{sale_id}")>
                             <input type="hidden" name="confirm" value="end" />
                             <button type="submit" class="secondary" data-testid="end-sale">"End now…"</button>
                         </Form>
                     })}
-                    {move || {
-                        let back = format!("/seller/sales/{sale_id}");
-                        match query.read().get("confirm").as_deref() {
-                            Some("end") if running => Some(view! {
-                                <ConfirmDialog title="End this sale now?" back>
-                                    <p>{format!("Nobody else gets in and nothing more is sold at the sale price ({} sold so far). What is unsold goes back to ordinary stock.", d.sale.sold)}</p>
-                                    <ActionForm action=end>
-                                        <input type="hidden" name="sale_id" value=sale_id />
-                                        <button type="submit" class="danger" data-testid="confirm-end">"Yes, end the sale"</button>
-                                    </ActionForm>
-                                </ConfirmDialog>
-                            }.into_any()),
-                            Some("cancel") if before_start => Some(view! {
-                                <ConfirmDialog title="Cancel this sale?" back>
-                                    <p>"It will not start, and its units go back to ordinary stock."</p>
-                                    <ActionForm action=cancel>
-                                        <input type="hidden" name="sale_id" value=sale_id />
-                                        <button type="submit" class="danger" data-testid="confirm-cancel-sale">"Yes, cancel the sale"</button>
-                                    </ActionForm>
-                                </ConfirmDialog>
-                            }.into_any()),
-                            _ => None,
-                        }
-                    }}
+                    <SaleDialogs sale_id sold=d.sale.sold running before_start end cancel />
                 }.into_any()
             })}
         </Transition>
+    }
+}
+
+/// Whether recommendations, reviews and wishlists stay on while the sale is live.
+#[component]
+fn ExtrasSwitch(sale_id: i64, off: bool, extras: ServerAction<SetSaleExtras>) -> impl IntoView {
+    view! {
+        <ActionForm action=extras attr:class="extras-switch">
+            <input type="hidden" name="sale_id" value=sale_id />
+            <input type="hidden" name="extras_off" value=if off { "false" } else { "true" } />
+            <p class="muted small" data-testid="extras-state">
+                {if off {
+                    "While this sale is live, pages go without recommendations, reviews and wishlists."
+                } else {
+                    "Recommendations, reviews and wishlists stay on during this sale (they turn themselves off when slow)."
+                }}
+            </p>
+            <button type="submit" class="secondary" data-testid="extras-switch" aria-pressed=if off { "true" } else { "false" }>
+                {if off { "Keep the extras on" } else { "Switch the extras off during the sale" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// "End now" and "Cancel the sale" confirmations, opened by `?confirm=` (a plain link before
+/// the wasm loads).
+#[component]
+fn SaleDialogs(sale_id: i64, sold: i64, running: bool, before_start: bool, end: ServerAction<EndSale>, cancel: ServerAction<CancelSale>) -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        let back = format!("/seller/sales/{sale_id}");
+        match query.read().get("confirm").as_deref() {
+            Some("end") if running => Some(view! {
+                <ConfirmDialog title="End this sale now?" back>
+                    <p>{format!("Nobody else gets in and nothing more is sold at the sale price ({sold} sold so far). What is unsold goes back to ordinary stock.")}</p>
+                    <ActionForm action=end>
+                        <input type="hidden" name="sale_id" value=sale_id />
+                        <button type="submit" class="danger" data-testid="confirm-end">"Yes, end the sale"</button>
+                    </ActionForm>
+                </ConfirmDialog>
+            }.into_any()),
+            Some("cancel") if before_start => Some(view! {
+                <ConfirmDialog title="Cancel this sale?" back>
+                    <p>"It will not start, and its units go back to ordinary stock."</p>
+                    <ActionForm action=cancel>
+                        <input type="hidden" name="sale_id" value=sale_id />
+                        <button type="submit" class="danger" data-testid="confirm-cancel-sale">"Yes, cancel the sale"</button>
+                    </ActionForm>
+                </ConfirmDialog>
+            }.into_any()),
+            _ => None,
+        }
     }
 }
 

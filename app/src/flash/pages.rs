@@ -186,17 +186,7 @@ fn QueuePanel(sale: SaleView, buy: ServerAction<BuySale>) -> impl IntoView {
                             return view! { <p class="muted">"This sale is over."</p> }.into_any();
                         }
                         let express = (upcoming && me.signed_in).then(|| view! { <crate::checkout::pages::ExpressPanel sale_id=id me=me.clone() /> });
-                        let reminder = (upcoming && me.signed_in).then(|| view! {
-                            <ActionForm action=remind>
-                                <input type="hidden" name="sale_id" value=id />
-                                <input type="hidden" name="remind" value=(!me.registered).to_string() />
-                                {if me.registered {
-                                    view! { <p class="muted small" data-testid="reminded">"We will mail you at the start. " <button type="submit" class="link">"Unregister"</button></p> }.into_any()
-                                } else {
-                                    view! { <button type="submit" class="secondary" data-testid="remind">"Remind me"</button> }.into_any()
-                                }}
-                            </ActionForm>
-                        });
+                        let reminder = (upcoming && me.signed_in).then(|| view! { <RemindForm sale_id=id registered=me.registered remind /> });
                         if !me.signed_in {
                             return view! {
                                 <p>"Sign in to join the queue; you come back here after."</p>
@@ -204,15 +194,7 @@ fn QueuePanel(sale: SaleView, buy: ServerAction<BuySale>) -> impl IntoView {
                             }.into_any();
                         }
                         if let Some(got) = me.got {
-                            let (detail, label) = match got.order_id {
-                                Some(order) if got.paid => (format!("Order #{order} is paid."), format!("See order #{order}")),
-                                Some(order) => (format!("Order #{order} waits for your payment."), format!("Pay for order #{order}")),
-                                None => ("Your units are held for you: check out before the hold ends.".to_owned(), "Check out".to_owned()),
-                            };
-                            return view! {
-                                <p class="notice" role="status" data-testid="got-yours"><strong>"You got yours."</strong> " " {detail}</p>
-                                <a class="button" href=got.path() data-testid="got-yours-link">{label}</a>
-                            }.into_any();
+                            return view! { <GotYoursNote got /> }.into_any();
                         }
                         let place = match (me.place, me.not_eligible) {
                             (None, Some(why)) => {
@@ -232,58 +214,98 @@ fn QueuePanel(sale: SaleView, buy: ServerAction<BuySale>) -> impl IntoView {
                                 </ActionForm>
                                 <p class="muted small">"Joining before the start gives you a random place among everyone who joined before it; after the start, places go in order of arrival."</p>
                             }.into_any(),
-                            (Some(q), _) if q.admitted => view! {
-                                <p class="notice" role="status" data-testid="admitted">{format!("It is your turn: {} left. Buy before your turn lapses at ", q.remaining)} <LocalTime at=q.token_expires_at.clone().unwrap_or_default() time_only=true /> "."</p>
-                                <FormMessage feedback />
-                                <ActionForm action=buy>
-                                    <input type="hidden" name="sale_id" value=id />
-                                    <input type="hidden" name="token" value=q.token.clone().unwrap_or_default() />
-                                    {(sale.per_buyer_limit > 1).then(|| view! {
-                                        <label>"Quantity " <input type="number" name="quantity" min="1" max=sale.per_buyer_limit value="1" /></label>
-                                    })}
-                                    <button type="submit" data-testid="buy" disabled=move || buy.pending().get()>
-                                        {move || if buy.pending().get() { "Taking your unit…" } else { "Buy" }}
-                                    </button>
-                                </ActionForm>
-                            }.into_any(),
-                            (Some(q), _) => {
-                                // Each round lets `admitted` in from the front: this place moves up as
-                                // many. The estimate can be behind (a round between the server's
-                                // answer and this render, shoppers ahead who left), so after a round
-                                // the page asks for its real place whenever it may be next (within
-                                // one round of the front) or the estimate is impossible (more than
-                                // are waiting): never more than one ask per round and shopper.
-                                let seen = live.admitted.get_untracked();
-                                let position = move || q.position - (live.admitted.get() - seen);
-                                Effect::new(move |_| {
-                                    let moved = live.admitted.get() > seen;
-                                    let round = live.last_round.get().max(1);
-                                    if moved && (position() <= round || position() > live.waiting.get()) {
-                                        live.place.update(|n| *n += 1);
-                                    }
-                                });
-                                let left = move || live.remaining.get().unwrap_or(q.remaining);
-                                view! {
-                                <p data-testid="position" role="status">
-                                    {move || if left() > 0 {
-                                        format!("#{} in line, {} left", position().max(1), left())
-                                    } else {
-                                        format!("#{} in line. Sold out for now: units that come back are offered to the next in line.", position().max(1))
-                                    }}
-                                </p>
-                                {(q.remaining > 0).then(|| view! { <p class="muted">{format!("Your turn in about {}.", wait_text(q.eta_seconds))}</p> })}
-                                <ActionForm action=leave>
-                                    <input type="hidden" name="sale_id" value=id />
-                                    <button type="submit" class="secondary" data-testid="leave">"Leave the queue"</button>
-                                </ActionForm>
-                                }.into_any()
-                            }
+                            (Some(q), _) if q.admitted => view! { <YourTurn sale_id=id limit=sale.per_buyer_limit q buy feedback /> }.into_any(),
+                            (Some(q), _) => view! { <InLine sale_id=id q leave /> }.into_any(),
                         };
                         view! { {place} {reminder} {express} }.into_any()
                     })
                 }}
             </Suspense>
         </section>
+    }
+}
+
+/// "Remind me" before the start, or "Unregister" once registered.
+#[component]
+fn RemindForm(sale_id: i64, registered: bool, remind: ServerAction<RemindMe>) -> impl IntoView {
+    view! {
+        <ActionForm action=remind>
+            <input type="hidden" name="sale_id" value=sale_id />
+            <input type="hidden" name="remind" value=(!registered).to_string() />
+            {if registered {
+                view! { <p class="muted small" data-testid="reminded">"We will mail you at the start. " <button type="submit" class="link">"Unregister"</button></p> }.into_any()
+            } else {
+                view! { <button type="submit" class="secondary" data-testid="remind">"Remind me"</button> }.into_any()
+            }}
+        </ActionForm>
+    }
+}
+
+/// The shopper has their limit of the sale: where their units are.
+#[component]
+fn GotYoursNote(got: GotYours) -> impl IntoView {
+    let (detail, label) = match got.order_id {
+        Some(order) if got.paid => (format!("Order #{order} is paid."), format!("See order #{order}")),
+        Some(order) => (format!("Order #{order} waits for your payment."), format!("Pay for order #{order}")),
+        None => ("Your units are held for you: check out before the hold ends.".to_owned(), "Check out".to_owned()),
+    };
+    view! {
+        <p class="notice" role="status" data-testid="got-yours"><strong>"You got yours."</strong> " " {detail}</p>
+        <a class="button" href=got.path() data-testid="got-yours-link">{label}</a>
+    }
+}
+
+/// Let in: the buy, before the turn lapses.
+#[component]
+fn YourTurn(sale_id: i64, limit: i64, q: QueueView, buy: ServerAction<BuySale>, feedback: Feedback) -> impl IntoView {
+    view! {
+        <p class="notice" role="status" data-testid="admitted">{format!("It is your turn: {} left. Buy before your turn lapses at ", q.remaining)} <LocalTime at=q.token_expires_at.clone().unwrap_or_default() time_only=true /> "."</p>
+        <FormMessage feedback />
+        <ActionForm action=buy>
+            <input type="hidden" name="sale_id" value=sale_id />
+            <input type="hidden" name="token" value=q.token.clone().unwrap_or_default() />
+            {(limit > 1).then(|| view! {
+                <label>"Quantity " <input type="number" name="quantity" min="1" max=limit value="1" /></label>
+            })}
+            <button type="submit" data-testid="buy" disabled=move || buy.pending().get()>
+                {move || if buy.pending().get() { "Taking your unit…" } else { "Buy" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// In line: the place, moving up as rounds let shoppers in, and leaving.
+#[component]
+fn InLine(sale_id: i64, q: QueueView, leave: ServerAction<LeaveQueue>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    // Each round lets `admitted` in from the front: this place moves up as many. The estimate
+    // can be behind (a round between the server's answer and this render, shoppers ahead who
+    // left), so after a round the page asks for its real place whenever it may be next (within
+    // one round of the front) or the estimate is impossible (more than are waiting): never
+    // more than one ask per round and shopper.
+    let seen = live.admitted.get_untracked();
+    let position = move || q.position - (live.admitted.get() - seen);
+    Effect::new(move |_| {
+        let moved = live.admitted.get() > seen;
+        let round = live.last_round.get().max(1);
+        if moved && (position() <= round || position() > live.waiting.get()) {
+            live.place.update(|n| *n += 1);
+        }
+    });
+    let left = move || live.remaining.get().unwrap_or(q.remaining);
+    view! {
+        <p data-testid="position" role="status">
+            {move || if left() > 0 {
+                format!("#{} in line, {} left", position().max(1), left())
+            } else {
+                format!("#{} in line. Sold out for now: units that come back are offered to the next in line.", position().max(1))
+            }}
+        </p>
+        {(q.remaining > 0).then(|| view! { <p class="muted">{format!("Your turn in about {}.", wait_text(q.eta_seconds))}</p> })}
+        <ActionForm action=leave>
+            <input type="hidden" name="sale_id" value=sale_id />
+            <button type="submit" class="secondary" data-testid="leave">"Leave the queue"</button>
+        </ActionForm>
     }
 }
 

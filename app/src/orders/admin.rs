@@ -75,7 +75,7 @@ pub fn SellerOrders() -> impl IntoView {
                                             <td><a href=format!("/seller/orders/{id}") data-testid="seller-order-link">{format!("#{id}")}</a><br />
                                                 <span class="muted small">{o.created_at.get(..10).unwrap_or_default().to_owned()}</span></td>
                                             <td>{o.buyer_name.clone()}<br /><span class="muted small">{o.ship_to.clone()}</span><br />
-                                                <span class="small">{o.shipping_method.clone()}</span></td>
+                                                <span class="small">{o.shipping_method.as_str()}</span></td>
                                             <td><LineList lines=o.lines.clone() /></td>
                                             <td>{o.total.display()}{o.shared.then(|| view! { <br /><span class="muted small">"your items"</span> })}{(o.refunded.amount > 0).then(|| view! { <br /><span class="muted small">{format!("refunded {}", o.refunded.display())}</span> })}</td>
                                             <td><span class=format!("status status-{}", o.status)>{o.status.label()}</span>
@@ -265,7 +265,6 @@ pub fn SellerOrderPage() -> impl IntoView {
                 let o = d.order.clone();
                 let oid = o.order_id;
                 let page = format!("/seller/orders/{oid}");
-                let a = d.shipping_address.clone();
                 let refundable = matches!(o.status, OrderStatus::Shipped | OrderStatus::Delivered) && o.refunded.amount < o.total.amount;
                 let dialog = {
                     let d = d.clone();
@@ -289,49 +288,10 @@ pub fn SellerOrderPage() -> impl IntoView {
                     </p>
                     {move || page_error().map(|m| view! { <p class="form-error" role="alert" data-testid="page-error">{m}</p> })}
                     <div class="order-columns">
-                        <section class="panel" aria-labelledby="buyer-heading" data-testid="buyer">
-                            <h2 id="buyer-heading">"Ship to"</h2>
-                            <address>
-                                <strong>{a.name.clone()}</strong><br />{a.line1.clone()}<br />{a.line2.clone().map(|l| view! { {l}<br /> })}
-                                {format!("{} {}", a.postal_code, a.city)}<br />{a.region.clone().map(|r| view! { {r}<br /> })}{a.country.clone()}
-                            </address>
-                            <p><a href=format!("mailto:{}", d.buyer_email)>{d.buyer_email.clone()}</a></p>
-                            <p>"Shipping: " <strong data-testid="shipping-method">{o.shipping_method.clone()}</strong></p>
-                        </section>
-                        <section class="panel" aria-labelledby="payment-heading">
-                            <h2 id="payment-heading">"Payment"</h2>
-                            <dl class="totals">
-                                {(!o.shared).then(|| view! {
-                                    <dt>"Subtotal"</dt><dd>{d.subtotal.display()}</dd>
-                                    <dt>"Shipping"</dt><dd>{d.shipping.display()}</dd>
-                                    <dt>"Tax"</dt><dd>{d.tax.display()}</dd>
-                                })}
-                                <dt>{if o.shared { "Your items" } else { "Total" }}</dt><dd class="price" data-testid="seller-total">{o.total.display()}</dd>
-                                <dt>"Refunded"</dt><dd data-testid="seller-refunded">{o.refunded.display()}</dd>
-                                <dt>"Card"</dt><dd>{d.payment.map(payment_words).unwrap_or("not paid")}</dd>
-                            </dl>
-                        </section>
+                        <BuyerPanel d=d.clone() />
+                        <PaymentPanel d=d.clone() />
                     </div>
-                    <h2>"Items"</h2>
-                    <div class="table-scroll">
-                    <table class="admin-table">
-                        <thead><tr><th scope="col">"Item"</th><th scope="col">"SKU"</th><th scope="col">"Units"</th><th scope="col">"Pick from"</th><th scope="col">"Price"</th></tr></thead>
-                        <tbody>
-                            {o.lines.iter().map(|l| {
-                                let picks: Vec<String> = d.picks.iter().filter(|p| p.sku == l.sku).map(|p| format!("{} × {}", p.quantity, p.warehouse)).collect();
-                                view! {
-                                    <tr data-testid="seller-item">
-                                        <td>{l.title.clone()}{(!l.options.is_empty()).then(|| view! { <br /><span class="small" data-testid="item-options">{l.options.clone()}</span> })}</td>
-                                        <td>{l.sku.clone()}</td>
-                                        <td>{l.quantity}{(l.refunded_quantity > 0).then(|| view! { <br /><span class="muted small">{format!("{} refunded", l.refunded_quantity)}</span> })}</td>
-                                        <td data-testid="item-pick">{picks.join(", ")}</td>
-                                        <td>{l.line_total.display()}</td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                    </div>
+                    <PickList d=d.clone() />
                     {if o.shipments.len() > 1 {
                         view! { <h2>"Shipments"</h2><ShipmentList shipments=o.shipments.clone() lines=o.lines.clone() /> }.into_any()
                     } else {
@@ -343,34 +303,7 @@ pub fn SellerOrderPage() -> impl IntoView {
                         (false, Some(by)) => format!("Cancelled by the {by}: {r}"),
                         _ => format!("Cancelled: {r}"),
                     }}</p> })}
-                    <section class="panel no-print" aria-labelledby="next-heading">
-                        <h2 id="next-heading">"Next step"</h2>
-                        {o.shared.then(|| view! { <p class="muted small" data-testid="share-note">"Other sellers' items are in this order too: you ship, cancel and refund only yours."</p> })}
-                        {match o.status {
-                            OrderStatus::Paid => view! {
-                                <ShipForm id=oid action=ship back=page.clone() />
-                                <Form method="GET" action=page.clone() attr:class="stack cancel-form">
-                                    <input type="hidden" name="confirm" value="cancel" />
-                                    <label for="cancel-reason">"Cancel instead: why? (the shopper reads this)"</label>
-                                    <textarea id="cancel-reason" name="reason" rows="2" maxlength="500" placeholder="e.g. The last one was damaged in the warehouse."></textarea>
-                                    <button type="submit" class="secondary danger" data-testid="cancel-order">{if o.shared { "Cancel your items…" } else { "Cancel order…" }}</button>
-                                </Form>
-                            }.into_any(),
-                            OrderStatus::Shipped | OrderStatus::Delivered => view! {
-                                {(o.status == OrderStatus::Shipped).then({
-                                    let page = page.clone();
-                                    move || view! {
-                                    <ActionForm action=deliver>
-                                        <input type="hidden" name="order_id" value=oid />
-                                        <input type="hidden" name="back" value=page />
-                                        <button type="submit" class="secondary">"Mark delivered"</button>
-                                    </ActionForm>
-                                }})}
-                                {refundable.then(|| view! { <RefundForm d=d.clone() page=page.clone() /> })}
-                            }.into_any(),
-                            _ => view! { <p class="muted">"Nothing left to do."</p> }.into_any(),
-                        }}
-                    </section>
+                    <NextStep d=d.clone() page=page.clone() refundable ship deliver />
                     {(!d.refunds.is_empty()).then(|| view! {
                         <h2>"Refunds"</h2>
                         <RefundList refunds=d.refunds.clone() />
@@ -386,6 +319,109 @@ pub fn SellerOrderPage() -> impl IntoView {
                 }.into_any()
             })}
         </Transition>
+    }
+}
+
+/// Who the order goes to, and how.
+#[component]
+fn BuyerPanel(d: SellerOrderDetail) -> impl IntoView {
+    let a = d.shipping_address;
+    view! {
+        <section class="panel" aria-labelledby="buyer-heading" data-testid="buyer">
+            <h2 id="buyer-heading">"Ship to"</h2>
+            <address>
+                <strong>{a.name}</strong><br />{a.line1}<br />{a.line2.map(|l| view! { {l}<br /> })}
+                {format!("{} {}", a.postal_code, a.city)}<br />{a.region.map(|r| view! { {r}<br /> })}{a.country}
+            </address>
+            <p><a href=format!("mailto:{}", d.buyer_email)>{d.buyer_email.clone()}</a></p>
+            <p>"Shipping: " <strong data-testid="shipping-method">{d.order.shipping_method.as_str()}</strong></p>
+        </section>
+    }
+}
+
+/// What the order (or the seller's share of it) costs, what was refunded, and the card.
+#[component]
+fn PaymentPanel(d: SellerOrderDetail) -> impl IntoView {
+    let o = d.order;
+    view! {
+        <section class="panel" aria-labelledby="payment-heading">
+            <h2 id="payment-heading">"Payment"</h2>
+            <dl class="totals">
+                {(!o.shared).then(|| view! {
+                    <dt>"Subtotal"</dt><dd>{d.subtotal.display()}</dd>
+                    <dt>"Shipping"</dt><dd>{d.shipping.display()}</dd>
+                    <dt>"Tax"</dt><dd>{d.tax.display()}</dd>
+                })}
+                <dt>{if o.shared { "Your items" } else { "Total" }}</dt><dd class="price" data-testid="seller-total">{o.total.display()}</dd>
+                <dt>"Refunded"</dt><dd data-testid="seller-refunded">{o.refunded.display()}</dd>
+                <dt>"Card"</dt><dd>{d.payment.map(payment_words).unwrap_or("not paid")}</dd>
+            </dl>
+        </section>
+    }
+}
+
+/// The items to pack, each with the warehouses to pick it from.
+#[component]
+fn PickList(d: SellerOrderDetail) -> impl IntoView {
+    view! {
+        <h2>"Items"</h2>
+        <div class="table-scroll">
+        <table class="admin-table">
+            <thead><tr><th scope="col">"Item"</th><th scope="col">"SKU"</th><th scope="col">"Units"</th><th scope="col">"Pick from"</th><th scope="col">"Price"</th></tr></thead>
+            <tbody>
+                {d.order.lines.iter().map(|l| {
+                    let picks: Vec<String> = d.picks.iter().filter(|p| p.sku == l.sku).map(|p| format!("{} × {}", p.quantity, p.warehouse)).collect();
+                    view! {
+                        <tr data-testid="seller-item">
+                            <td>{l.title.clone()}{(!l.options.is_empty()).then(|| view! { <br /><span class="small" data-testid="item-options">{l.options.clone()}</span> })}</td>
+                            <td>{l.sku.clone()}</td>
+                            <td>{l.quantity}{(l.refunded_quantity > 0).then(|| view! { <br /><span class="muted small">{format!("{} refunded", l.refunded_quantity)}</span> })}</td>
+                            <td data-testid="item-pick">{picks.join(", ")}</td>
+                            <td>{l.line_total.display()}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+}
+
+/// What the seller can do next: ship or cancel a paid order, mark a shipped one delivered,
+/// refund.
+#[component]
+fn NextStep(d: SellerOrderDetail, page: String, refundable: bool, ship: ServerAction<ShipOrder>, deliver: ServerAction<DeliverOrder>) -> impl IntoView {
+    let o = d.order.clone();
+    let oid = o.order_id;
+    view! {
+        <section class="panel no-print" aria-labelledby="next-heading">
+            <h2 id="next-heading">"Next step"</h2>
+            {o.shared.then(|| view! { <p class="muted small" data-testid="share-note">"Other sellers' items are in this order too: you ship, cancel and refund only yours."</p> })}
+            {match o.status {
+                OrderStatus::Paid => view! {
+                    <ShipForm id=oid action=ship back=page.clone() />
+                    <Form method="GET" action=page.clone() attr:class="stack cancel-form">
+                        <input type="hidden" name="confirm" value="cancel" />
+                        <label for="cancel-reason">"Cancel instead: why? (the shopper reads this)"</label>
+                        <textarea id="cancel-reason" name="reason" rows="2" maxlength="500" placeholder="e.g. The last one was damaged in the warehouse."></textarea>
+                        <button type="submit" class="secondary danger" data-testid="cancel-order">{if o.shared { "Cancel your items…" } else { "Cancel order…" }}</button>
+                    </Form>
+                }.into_any(),
+                OrderStatus::Shipped | OrderStatus::Delivered => view! {
+                    {(o.status == OrderStatus::Shipped).then({
+                        let page = page.clone();
+                        move || view! {
+                        <ActionForm action=deliver>
+                            <input type="hidden" name="order_id" value=oid />
+                            <input type="hidden" name="back" value=page />
+                            <button type="submit" class="secondary">"Mark delivered"</button>
+                        </ActionForm>
+                    }})}
+                    {refundable.then(|| view! { <RefundForm d=d.clone() page=page.clone() /> })}
+                }.into_any(),
+                _ => view! { <p class="muted">"Nothing left to do."</p> }.into_any(),
+            }}
+        </section>
     }
 }
 

@@ -66,7 +66,7 @@ pub struct OrderView {
     pub shipping: Money,
     pub tax: Money,
     pub total: Money,
-    pub shipping_method: String,
+    pub shipping_method: crate::states::ShippingMethod,
     pub shipping_address: AddressInput,
     pub created_at: String,
     /// An unpaid order can be paid until then.
@@ -169,7 +169,7 @@ pub struct SellerOrder {
     pub buyer_name: String,
     /// City and country of the shipping address.
     pub ship_to: String,
-    pub shipping_method: String,
+    pub shipping_method: crate::states::ShippingMethod,
 }
 
 /// Which of a seller's orders to list (`?state=`).

@@ -106,7 +106,6 @@ pub fn OrderPage() -> impl IntoView {
             }
         }
     });
-    let working = move || pay.pending().get() || confirm.pending().get() || card_busy.get();
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
@@ -128,68 +127,10 @@ pub fn OrderPage() -> impl IntoView {
                     <p data-testid="order-status" class=format!("status status-{}", o.status)>{o.status.label()}</p>
                     <Timeline status=o.status />
                     {payable.then(|| view! {
-                        <section class="panel" aria-labelledby="pay-heading">
-                            <h2 id="pay-heading">"Pay for this order"</h2>
-                            {move || declined.get().map(|m| view! { <p class="form-error" role="alert" data-testid="declined">{m}</p> })}
-                            {o.expires_at.clone().map(|t| view! { <p class="muted">"Your items are held until " <crate::ui::LocalTime at=t.clone() /> "."</p> })}
-                            <FormMessage feedback />
-                            {saved_card.clone().map(|card| view! {
-                                <ActionForm action=pay attr:class="stack" attr:data-testid="pay-saved">
-                                    <input type="hidden" name="order_id" value=o.order_id />
-                                    <input type="hidden" name="saved_card" value="1" />
-                                    <button type="submit" data-testid="pay-saved-card" disabled=working>
-                                        {format!("Pay with {card}, saved for the sale")}
-                                    </button>
-                                </ActionForm>
-                                <p class="muted small">"Or pay with another card:"</p>
-                            })}
-                            {match payment.clone() {
-                                PaymentEntry::TestCards(cards) => view! {
-                                    <ActionForm action=pay attr:class="stack">
-                                        <input type="hidden" name="order_id" value=o.order_id />
-                                        <TestCardPicker cards />
-                                        <button type="submit" disabled=working>
-                                            {move || if pay.pending().get() { "Paying…" } else { "Pay now" }}
-                                        </button>
-                                    </ActionForm>
-                                }.into_any(),
-                                PaymentEntry::Card(entry) => {
-                                    let on_submit = card_submit(card_busy, card_error, move |args: PayOrder| { pay.dispatch(args); });
-                                    view! {
-                                        <form method="post" action="/api/fn/pay_order" class="stack" on:submit=on_submit>
-                                            <input type="hidden" name="order_id" value=o.order_id />
-                                            <CardField entry error=card_error />
-                                            <button type="submit" disabled=working>
-                                                {move || if working() { "Paying…" } else { "Pay now" }}
-                                            </button>
-                                        </form>
-                                    }.into_any()
-                                }
-                                PaymentEntry::NotSetUp => view! { <p class="form-error">"Card payments are not set up on this server yet."</p> }.into_any(),
-                            }}
-                        </section>
+                        <PayPanel order_id=o.order_id expires_at=o.expires_at.clone() saved_card=saved_card.clone() payment=payment.clone() declined feedback card_busy card_error />
                     })}
-                    {o.cancellable_until.clone().map(|until| {
-                        let oid = o.order_id;
-                        let page = format!("/orders/{oid}");
-                        let released = if o.status == OrderStatus::Paid { "The hold on your card is released" } else { "Nothing is charged" };
-                        view! {
-                            <FormMessage feedback=cancel_feedback />
-                            <Form method="GET" action=page.clone() attr:class="row cancel-form">
-                                <input type="hidden" name="confirm" value="cancel" />
-                                <button type="submit" class="secondary danger">"Cancel order…"</button>
-                                <span class="muted small">"You can cancel until " <crate::ui::LocalTime at=until.clone() time_only=true />"."</span>
-                            </Form>
-                            {move || (query.read().get("confirm").as_deref() == Some("cancel")).then(|| view! {
-                                <ConfirmDialog title=format!("Cancel order #{oid}?") back=page.clone()>
-                                    <p>{format!("{released} and the items go back on sale. This cannot be undone.")}</p>
-                                    <ActionForm action=cancel>
-                                        <input type="hidden" name="order_id" value=oid />
-                                        <button type="submit" class="danger" data-testid="confirm-cancel-order" disabled=move || cancel.pending().get()>"Yes, cancel the order"</button>
-                                    </ActionForm>
-                                </ConfirmDialog>
-                            })}
-                        }
+                    {o.cancellable_until.clone().map(|until| view! {
+                        <CancelOrderForm order_id=o.order_id until paid=o.status == OrderStatus::Paid cancel feedback=cancel_feedback />
                     })}
                     {o.cancel_reason.clone().map(|r| view! {
                         <p class="notice" data-testid="cancel-reason">{format!("The seller cancelled this order: {r}")}</p>
@@ -205,30 +146,7 @@ pub fn OrderPage() -> impl IntoView {
                             <p>"Tracking: " <TrackingLink number=t carrier=o.carrier.clone() url=o.tracking_url.clone() /></p>
                         }).into_any()
                     }}
-                    <h2>"Items"</h2>
-                    <ul class="summary-lines">
-                        {o.lines.iter().map(|l| view! {
-                            <li data-testid="order-line">
-                                <span>
-                                    {format!("{} × {}", l.quantity, l.title)}
-                                    {(!l.options.is_empty()).then(|| view! { " " <span class="muted small" data-testid="line-options">{format!("({})", l.options)}</span> })}
-                                    {(l.refunded_quantity > 0).then(|| view! { " " <span class="badge">{format!("{} refunded", l.refunded_quantity)}</span> })}
-                                </span>
-                                <span>{l.line_total.display()}</span>
-                            </li>
-                        }).collect_view()}
-                    </ul>
-                    <dl class="totals">
-                        <dt>"Subtotal"</dt><dd>{o.subtotal.display()}</dd>
-                        <dt>"Shipping (" {o.shipping_method.clone()} ")"</dt><dd>{o.shipping.display()}</dd>
-                        <dt>"Tax"</dt><dd>{o.tax.display()}</dd>
-                        <dt>"Total"</dt><dd class="price" data-testid="order-total">{o.total.display()}</dd>
-                        {(o.refunded.amount > 0).then(|| view! { <dt>"Refunded"</dt><dd data-testid="order-refunded">{o.refunded.display()}</dd> })}
-                    </dl>
-                    {(!o.refunds.is_empty()).then(|| view! {
-                        <h2>"Refunds"</h2>
-                        <RefundList refunds=o.refunds.clone() />
-                    })}
+                    <OrderItems o=o.clone() />
                     <h2>"Shipping to"</h2>
                     <address>
                         {a.name}<br />{a.line1}<br />{a.line2.map(|l| view! { {l}<br /> })}
@@ -239,5 +157,121 @@ pub fn OrderPage() -> impl IntoView {
                 }.into_any()
             })}
         </Suspense>
+    }
+}
+
+/// Paying a pending order: with the card saved for its sale (an express buy), or another.
+#[allow(clippy::too_many_arguments)]
+#[component]
+fn PayPanel(
+    order_id: i64,
+    expires_at: Option<String>,
+    saved_card: Option<String>,
+    payment: PaymentEntry,
+    declined: RwSignal<Option<String>>,
+    feedback: Feedback,
+    card_busy: RwSignal<bool>,
+    card_error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let actions = expect_context::<crate::ShopActions>();
+    let (pay, confirm) = (actions.pay, actions.confirm);
+    let working = move || pay.pending().get() || confirm.pending().get() || card_busy.get();
+    view! {
+        <section class="panel" aria-labelledby="pay-heading">
+            <h2 id="pay-heading">"Pay for this order"</h2>
+            {move || declined.get().map(|m| view! { <p class="form-error" role="alert" data-testid="declined">{m}</p> })}
+            {expires_at.map(|t| view! { <p class="muted">"Your items are held until " <crate::ui::LocalTime at=t /> "."</p> })}
+            <FormMessage feedback />
+            {saved_card.map(|card| view! {
+                <ActionForm action=pay attr:class="stack" attr:data-testid="pay-saved">
+                    <input type="hidden" name="order_id" value=order_id />
+                    <input type="hidden" name="saved_card" value="1" />
+                    <button type="submit" data-testid="pay-saved-card" disabled=working>
+                        {format!("Pay with {card}, saved for the sale")}
+                    </button>
+                </ActionForm>
+                <p class="muted small">"Or pay with another card:"</p>
+            })}
+            {match payment {
+                PaymentEntry::TestCards(cards) => view! {
+                    <ActionForm action=pay attr:class="stack">
+                        <input type="hidden" name="order_id" value=order_id />
+                        <TestCardPicker cards />
+                        <button type="submit" disabled=working>
+                            {move || if pay.pending().get() { "Paying…" } else { "Pay now" }}
+                        </button>
+                    </ActionForm>
+                }.into_any(),
+                PaymentEntry::Card(entry) => {
+                    let on_submit = card_submit(card_busy, card_error, move |args: PayOrder| { pay.dispatch(args); });
+                    view! {
+                        <form method="post" action="/api/fn/pay_order" class="stack" on:submit=on_submit>
+                            <input type="hidden" name="order_id" value=order_id />
+                            <CardField entry error=card_error />
+                            <button type="submit" disabled=working>
+                                {move || if working() { "Paying…" } else { "Pay now" }}
+                            </button>
+                        </form>
+                    }.into_any()
+                }
+                PaymentEntry::NotSetUp => view! { <p class="form-error">"Card payments are not set up on this server yet."</p> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+/// "Cancel order…" while it may be, then a confirmation (a plain link before the wasm loads).
+#[component]
+fn CancelOrderForm(order_id: i64, until: String, paid: bool, cancel: ServerAction<CancelOrder>, feedback: Feedback) -> impl IntoView {
+    let query = use_query_map();
+    let page = format!("/orders/{order_id}");
+    let released = if paid { "The hold on your card is released" } else { "Nothing is charged" };
+    view! {
+        <FormMessage feedback />
+        <Form method="GET" action=page.clone() attr:class="row cancel-form">
+            <input type="hidden" name="confirm" value="cancel" />
+            <button type="submit" class="secondary danger">"Cancel order…"</button>
+            <span class="muted small">"You can cancel until " <crate::ui::LocalTime at=until time_only=true />"."</span>
+        </Form>
+        {move || (query.read().get("confirm").as_deref() == Some("cancel")).then(|| view! {
+            <ConfirmDialog title=format!("Cancel order #{order_id}?") back=page.clone()>
+                <p>{format!("{released} and the items go back on sale. This cannot be undone.")}</p>
+                <ActionForm action=cancel>
+                    <input type="hidden" name="order_id" value=order_id />
+                    <button type="submit" class="danger" data-testid="confirm-cancel-order" disabled=move || cancel.pending().get()>"Yes, cancel the order"</button>
+                </ActionForm>
+            </ConfirmDialog>
+        })}
+    }
+}
+
+/// The order's lines, its totals and its refunds.
+#[component]
+fn OrderItems(o: OrderView) -> impl IntoView {
+    view! {
+        <h2>"Items"</h2>
+        <ul class="summary-lines">
+            {o.lines.iter().map(|l| view! {
+                <li data-testid="order-line">
+                    <span>
+                        {format!("{} × {}", l.quantity, l.title)}
+                        {(!l.options.is_empty()).then(|| view! { " " <span class="muted small" data-testid="line-options">{format!("({})", l.options)}</span> })}
+                        {(l.refunded_quantity > 0).then(|| view! { " " <span class="badge">{format!("{} refunded", l.refunded_quantity)}</span> })}
+                    </span>
+                    <span>{l.line_total.display()}</span>
+                </li>
+            }).collect_view()}
+        </ul>
+        <dl class="totals">
+            <dt>"Subtotal"</dt><dd>{o.subtotal.display()}</dd>
+            <dt>"Shipping (" {o.shipping_method.as_str()} ")"</dt><dd>{o.shipping.display()}</dd>
+            <dt>"Tax"</dt><dd>{o.tax.display()}</dd>
+            <dt>"Total"</dt><dd class="price" data-testid="order-total">{o.total.display()}</dd>
+            {(o.refunded.amount > 0).then(|| view! { <dt>"Refunded"</dt><dd data-testid="order-refunded">{o.refunded.display()}</dd> })}
+        </dl>
+        {(!o.refunds.is_empty()).then(|| view! {
+            <h2>"Refunds"</h2>
+            <RefundList refunds=o.refunds.clone() />
+        })}
     }
 }

@@ -42,10 +42,6 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
                         Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
                     };
                     let mine = d.reviews.iter().find(|r| r.mine).cloned();
-                    let kept_body = feedback.kept("body");
-                    let body = if kept_body.is_empty() { mine.as_ref().map(|r| r.body.clone()).unwrap_or_default() } else { kept_body };
-                    let kept_rating = feedback.kept("rating").parse::<i32>().ok();
-                    let rating = kept_rating.or(mine.as_ref().map(|r| r.rating)).unwrap_or(0);
                     view! {
                         {if d.signed_in {
                             view! {
@@ -64,56 +60,72 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
                         <section class="reviews" id="reviews" aria-labelledby="reviews-heading">
                             <h2 id="reviews-heading">"Reviews"</h2>
                             <Stars rating=d.rating count=d.count />
-                            {d.can_review.then(|| view! {
-                                <ActionForm action=save attr:class="stack review-form" attr:novalidate=true>
-                                    <h3>{if mine.is_some() { "Edit your review" } else { "Write a review" }}</h3>
-                                    <FormMessage feedback />
-                                    <input type="hidden" name="product_id" value=product_id />
-                                    <fieldset class="choice stars-input" aria-describedby="rating-error">
-                                        <legend>"Your rating"</legend>
-                                        {(1..=5).map(|n| view! {
-                                            <label>
-                                                <input type="radio" name="rating" value=n checked=rating == n />
-                                                {format!(" {n} star{}", if n == 1 { "" } else { "s" })}
-                                            </label>
-                                        }).collect_view()}
-                                    </fieldset>
-                                    {move || feedback.field("rating").map(|m| view! { <p class="field-error" id="rating-error" role="alert">{m}</p> })}
-                                    <div class="field">
-                                        <label for="review-body">"Your review (optional)"</label>
-                                        <textarea id="review-body" name="body" rows="4" maxlength=MAX_REVIEW_CHARS>{crate::text::textarea_text(body)}</textarea>
-                                        {move || feedback.field("body").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
-                                    </div>
-                                    <button type="submit" disabled=move || save.pending().get()>
-                                        {move || if save.pending().get() { "Saving…" } else { "Save review" }}
-                                    </button>
-                                    {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">"Thank you, your review is saved."</p> })}
-                                </ActionForm>
-                            })}
+                            {d.can_review.then(|| view! { <ReviewForm product_id mine save feedback /> })}
                             {(d.signed_in && !d.can_review).then(|| view! {
                                 <p class="muted" data-testid="own-product">"You sell this product, so you cannot review it. Reviews are for the people who buy it."</p>
                             })}
-                            {if d.reviews.is_empty() {
-                                view! { <p class="muted">"No reviews yet."</p> }.into_any()
-                            } else {
-                                let (verified, others): (Vec<Review>, Vec<Review>) = d.reviews.into_iter().partition(|r| r.verified_purchase);
-                                view! {
-                                    {(!verified.is_empty()).then(|| view! {
-                                        <ul class="review-list" data-testid="verified-reviews">{verified.into_iter().map(review_item).collect_view()}</ul>
-                                    })}
-                                    {(!others.is_empty()).then(|| view! {
-                                        <h3 class="review-others">"Other reviews"</h3>
-                                        <p class="muted small">"From shoppers who have not bought this product here. They are not counted in the rating."</p>
-                                        <ul class="review-list" data-testid="other-reviews">{others.into_iter().map(review_item).collect_view()}</ul>
-                                    })}
-                                }.into_any()
-                            }}
+                            <ReviewList reviews=d.reviews />
                         </section>
                     }.into_any()
                 })
             }}
         </Suspense>
     }
+}
+
+/// The caller's review: written, or edited (what a refused plain form sent comes back as
+/// typed).
+#[component]
+fn ReviewForm(product_id: i64, mine: Option<Review>, save: ServerAction<SaveReview>, feedback: Feedback) -> impl IntoView {
+    let kept_body = feedback.kept("body");
+    let body = if kept_body.is_empty() { mine.as_ref().map(|r| r.body.clone()).unwrap_or_default() } else { kept_body };
+    let kept_rating = feedback.kept("rating").parse::<i32>().ok();
+    let rating = kept_rating.or(mine.as_ref().map(|r| r.rating)).unwrap_or(0);
+    view! {
+        <ActionForm action=save attr:class="stack review-form" attr:novalidate=true>
+            <h3>{if mine.is_some() { "Edit your review" } else { "Write a review" }}</h3>
+            <FormMessage feedback />
+            <input type="hidden" name="product_id" value=product_id />
+            <fieldset class="choice stars-input" aria-describedby="rating-error">
+                <legend>"Your rating"</legend>
+                {(1..=5).map(|n| view! {
+                    <label>
+                        <input type="radio" name="rating" value=n checked=rating == n />
+                        {format!(" {n} star{}", if n == 1 { "" } else { "s" })}
+                    </label>
+                }).collect_view()}
+            </fieldset>
+            {move || feedback.field("rating").map(|m| view! { <p class="field-error" id="rating-error" role="alert">{m}</p> })}
+            <div class="field">
+                <label for="review-body">"Your review (optional)"</label>
+                <textarea id="review-body" name="body" rows="4" maxlength=MAX_REVIEW_CHARS>{crate::text::textarea_text(body)}</textarea>
+                {move || feedback.field("body").map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+            </div>
+            <button type="submit" disabled=move || save.pending().get()>
+                {move || if save.pending().get() { "Saving…" } else { "Save review" }}
+            </button>
+            {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <p class="notice" role="status">"Thank you, your review is saved."</p> })}
+        </ActionForm>
+    }
+}
+
+/// Reviews of verified buyers first (they make the rating), then the others.
+#[component]
+fn ReviewList(reviews: Vec<Review>) -> impl IntoView {
+    if reviews.is_empty() {
+        return view! { <p class="muted">"No reviews yet."</p> }.into_any();
+    }
+    let (verified, others): (Vec<Review>, Vec<Review>) = reviews.into_iter().partition(|r| r.verified_purchase);
+    view! {
+        {(!verified.is_empty()).then(|| view! {
+            <ul class="review-list" data-testid="verified-reviews">{verified.into_iter().map(review_item).collect_view()}</ul>
+        })}
+        {(!others.is_empty()).then(|| view! {
+            <h3 class="review-others">"Other reviews"</h3>
+            <p class="muted small">"From shoppers who have not bought this product here. They are not counted in the rating."</p>
+            <ul class="review-list" data-testid="other-reviews">{others.into_iter().map(review_item).collect_view()}</ul>
+        })}
+    }.into_any()
 }
 
 /// One review in a list: stars, author, badges, text and date.

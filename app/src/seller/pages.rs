@@ -407,22 +407,106 @@ impl VariantRow {
     }
 }
 
+/// The product's own fields as typed: what a refused plain form sent comes back as typed;
+/// otherwise the product as saved.
+#[derive(Clone, Copy)]
+struct ProductFields {
+    title: RwSignal<String>,
+    brand: RwSignal<String>,
+    description: RwSignal<String>,
+    category: RwSignal<String>,
+    tags: RwSignal<String>,
+    currency: RwSignal<String>,
+}
+
+impl ProductFields {
+    fn new(p: Option<&SellerProduct>, feedback: Option<&ProductFormFeedback>) -> Self {
+        let start = |name: &str, saved: Option<String>| RwSignal::new(feedback.and_then(|f| f.kept(name)).or(saved).unwrap_or_default());
+        ProductFields {
+            title: start("title", p.map(|p| p.title.clone())),
+            brand: start("brand", p.map(|p| p.brand.clone())),
+            description: start("description", p.map(|p| p.description.clone())),
+            category: start("category", p.map(|p| p.category.slug.clone())),
+            tags: start("tags", p.map(|p| p.tags.join(", "))),
+            currency: start("currency", Some(p.and_then(|p| p.variants.first()).map(|v| v.price.currency.clone()).unwrap_or_else(|| "EUR".to_owned()))),
+        }
+    }
+
+    /// The fields as the plain form would post them, to be read by the same function the
+    /// server reads that form with.
+    fn posted(&self, rows: &[VariantRow]) -> Vec<(String, String)> {
+        let mut fields: Vec<(String, String)> = vec![
+            ("title".into(), self.title.get_untracked()),
+            ("brand".into(), self.brand.get_untracked()),
+            ("category".into(), self.category.get_untracked()),
+            ("tags".into(), self.tags.get_untracked()),
+            ("description".into(), self.description.get_untracked()),
+            ("currency".into(), self.currency.get_untracked()),
+        ];
+        for (i, row) in rows.iter().enumerate() {
+            fields.push((format!("variants[{i}].sku"), row.sku.get_untracked()));
+            fields.push((format!("variants[{i}].attributes"), row.options.get_untracked()));
+            fields.push((format!("variants[{i}].price"), row.price.get_untracked()));
+            for (w, q) in &row.stock {
+                fields.push((format!("variants[{i}].stock.{}", w.code), q.get_untracked()));
+            }
+        }
+        fields
+    }
+}
+
+/// Where a refused save's errors and message go, and whether the last save went through.
+#[derive(Clone, Copy)]
+struct SaveState {
+    errors: RwSignal<BTreeMap<String, String>>,
+    message: RwSignal<Option<String>>,
+    saved: RwSignal<bool>,
+    /// For each variant sent, the row it came from (the server names variants, the page rows).
+    sent_rows: StoredValue<Vec<usize>>,
+}
+
+impl SaveState {
+    fn new(feedback: Option<&ProductFormFeedback>) -> Self {
+        SaveState {
+            errors: RwSignal::new(feedback.map(|f| f.errors.clone()).unwrap_or_default()),
+            message: RwSignal::new(feedback.map(|f| f.message.clone()).filter(|m| !m.is_empty())),
+            saved: RwSignal::new(false),
+            sent_rows: StoredValue::new(Vec::new()),
+        }
+    }
+
+    fn refused(&self, e: &AppError) {
+        self.errors.set(to_form_rows(e.fields(), &self.sent_rows.get_value()));
+        self.message.set(Some(e.to_string()));
+        self.saved.set(false);
+    }
+
+    /// A new product goes to its own page; an edit says "Saved." in place.
+    fn follow(self, create: ServerAction<CreateProduct>, update: ServerAction<UpdateProduct>) {
+        let navigate = use_navigate();
+        Effect::new(move |_| match create.value().get() {
+            Some(Ok(p)) => navigate(&format!("/seller/products/{}?notice=Product+created", p.product_id), Default::default()),
+            Some(Err(e)) => self.refused(&e),
+            None => {}
+        });
+        Effect::new(move |_| match update.value().get() {
+            Some(Ok(_)) => {
+                self.errors.set(BTreeMap::new());
+                self.message.set(None);
+                self.saved.set(true);
+            }
+            Some(Err(e)) => self.refused(&e),
+            None => {}
+        });
+    }
+}
+
 #[component]
 fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: Option<ProductFormFeedback>) -> impl IntoView {
     let is_new = product.is_none();
     let pid = product.as_ref().map(|p| p.product_id);
     let p = product.as_ref();
-    // What a refused plain form sent comes back as typed; otherwise the product as saved.
-    let start = |name: &str, saved: String| feedback.as_ref().and_then(|f| f.kept(name)).unwrap_or(saved);
-    let title = RwSignal::new(start("title", p.map(|p| p.title.clone()).unwrap_or_default()));
-    let brand = RwSignal::new(start("brand", p.map(|p| p.brand.clone()).unwrap_or_default()));
-    let description = RwSignal::new(start("description", p.map(|p| p.description.clone()).unwrap_or_default()));
-    let category = RwSignal::new(start("category", p.map(|p| p.category.slug.clone()).unwrap_or_default()));
-    let tags = RwSignal::new(start("tags", p.map(|p| p.tags.join(", ")).unwrap_or_default()));
-    let currency = RwSignal::new(start(
-        "currency",
-        p.and_then(|p| p.variants.first()).map(|v| v.price.currency.clone()).unwrap_or_else(|| "EUR".to_owned()),
-    ));
+    let fields = ProductFields::new(p, feedback.as_ref());
     let warehouses = options.warehouses.clone();
     let next_key = StoredValue::new(0u64);
     let fresh_key = move || {
@@ -437,66 +521,17 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: O
     // One empty row more, so a plain form (before the wasm loads) can add a variant too.
     initial.push(VariantRow::new(fresh_key(), None, &warehouses));
     let rows = RwSignal::new(initial);
-    let errors = RwSignal::new(feedback.as_ref().map(|f| f.errors.clone()).unwrap_or_default());
-    let message = RwSignal::new(feedback.as_ref().map(|f| f.message.clone()).filter(|m| !m.is_empty()));
-    // For each variant sent, the row it came from (the server names variants, the page rows).
-    let sent_rows = StoredValue::new(Vec::<usize>::new());
-    let saved = RwSignal::new(false);
+    let state = SaveState::new(feedback.as_ref());
+    let SaveState { errors, message, saved, .. } = state;
     let create = ServerAction::<CreateProduct>::new();
     let update = ServerAction::<UpdateProduct>::new();
     let pending = move || create.pending().get() || update.pending().get();
-    let navigate = use_navigate();
-
-    Effect::new(move |_| {
-        if let Some(result) = create.value().get() {
-            match result {
-                Ok(p) => navigate(&format!("/seller/products/{}?notice=Product+created", p.product_id), Default::default()),
-                Err(e) => {
-                    errors.set(to_form_rows(e.fields(), &sent_rows.get_value()));
-                    message.set(Some(e.to_string()));
-                }
-            }
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(result) = update.value().get() {
-            match result {
-                Ok(_) => {
-                    errors.set(BTreeMap::new());
-                    message.set(None);
-                    saved.set(true);
-                }
-                Err(e) => {
-                    errors.set(to_form_rows(e.fields(), &sent_rows.get_value()));
-                    message.set(Some(e.to_string()));
-                    saved.set(false);
-                }
-            }
-        }
-    });
+    state.follow(create, update);
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saved.set(false);
-        // The fields as the plain form would post them, read by the same function the server
-        // reads that form with.
-        let mut fields: Vec<(String, String)> = vec![
-            ("title".into(), title.get_untracked()),
-            ("brand".into(), brand.get_untracked()),
-            ("category".into(), category.get_untracked()),
-            ("tags".into(), tags.get_untracked()),
-            ("description".into(), description.get_untracked()),
-            ("currency".into(), currency.get_untracked()),
-        ];
-        for (i, row) in rows.get_untracked().iter().enumerate() {
-            fields.push((format!("variants[{i}].sku"), row.sku.get_untracked()));
-            fields.push((format!("variants[{i}].attributes"), row.options.get_untracked()));
-            fields.push((format!("variants[{i}].price"), row.price.get_untracked()));
-            for (w, q) in &row.stock {
-                fields.push((format!("variants[{i}].stock.{}", w.code), q.get_untracked()));
-            }
-        }
-        let (input, from_rows) = match product_from_form(&fields) {
+        let (input, from_rows) = match product_from_form(&fields.posted(&rows.get_untracked())) {
             Ok(read) => read,
             Err(found) => {
                 errors.set(found);
@@ -504,7 +539,7 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: O
                 return;
             }
         };
-        sent_rows.set_value(from_rows);
+        state.sent_rows.set_value(from_rows);
         match pid {
             None => {
                 create.dispatch(CreateProduct { input });
@@ -515,23 +550,8 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: O
         }
     };
 
-    let err = move |name: String| Signal::derive(move || errors.with(|e| e.get(&name).cloned()));
-    let text_field = move |label: &'static str, name: &'static str, value: RwSignal<String>, required: bool| {
-        let id = format!("product-{name}");
-        let err_id = format!("{id}-error");
-        let show = err(name.to_owned());
-        let show2 = err(name.to_owned());
-        let err_id2 = err_id.clone();
-        view! {
-            <div class="field">
-                <label for=id.clone()>{label}</label>
-                <input id=id name=name type="text" required=required value=value.get_untracked() prop:value=move || value.get()
-                    on:input=move |ev| value.set(event_target_value(&ev))
-                    aria-invalid=move || show2.get().map(|_| "true") aria-describedby=move || show2.get().map(|_| err_id2.clone()) />
-                {move || show.get().map(|m| view! { <p class="field-error" id=err_id.clone() role="alert">{m}</p> })}
-            </div>
-        }
-    };
+    let err = move |name: &'static str| move || errors.with(|e| e.get(name).cloned()).map(|m| view! { <p class="field-error" role="alert">{m}</p> });
+    let ProductFields { title, brand, description, category, tags, currency } = fields;
     // Flash sales not yet over hold some of the stock: said under the stock it came out of.
     let set_aside: Vec<(String, SetAside)> =
         p.map(|p| p.variants.iter().flat_map(|v| v.set_aside.iter().map(|s| (v.sku.clone(), s.clone()))).collect()).unwrap_or_default();
@@ -548,8 +568,8 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: O
             {pid.map(|id| view! { <input type="hidden" name="product_id" value=id /> })}
             {move || message.get().map(|m| view! { <p class="form-error" role="alert">{m}</p> })}
             {move || saved.get().then(|| view! { <p class="notice" role="status">"Saved."</p> })}
-            {text_field("Title", "title", title, true)}
-            {text_field("Brand", "brand", brand, true)}
+            <ProductTextField label="Title" name="title" value=title required=true errors />
+            <ProductTextField label="Brand" name="brand" value=brand required=true errors />
             <div class="field">
                 <label for="product-category">"Category"</label>
                 <select id="product-category" name="category" on:change=move |ev| category.set(event_target_value(&ev))>
@@ -559,19 +579,19 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: O
                         view! { <option value=slug selected=move || category.get() == s>{label}</option> }
                     }).collect_view()}
                 </select>
-                {move || err("category".into()).get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                {err("category")}
             </div>
-            {text_field("Tags (comma separated)", "tags", tags, false)}
+            <ProductTextField label="Tags (comma separated)" name="tags" value=tags required=false errors />
             <div class="field">
                 <label for="product-description">"Description"</label>
                 <textarea id="product-description" name="description" rows="5" prop:value=move || description.get()
                     on:input=move |ev| description.set(event_target_value(&ev))>{crate::text::textarea_text(description.get_untracked())}</textarea>
-                {move || err("description".into()).get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                {err("description")}
             </div>
-            {text_field("Currency", "currency", currency, true)}
+            <ProductTextField label="Currency" name="currency" value=currency required=true errors />
             <fieldset class="variants">
                 <legend>"Variants, prices and stock"</legend>
-                {move || err("variants".into()).get().map(|m| view! { <p class="field-error" role="alert">{m}</p> })}
+                {err("variants")}
                 <table class="admin-table variant-table">
                     <thead><tr>
                         <th scope="col">"SKU"</th><th scope="col">"Options"</th><th scope="col">"Price"</th><th scope="col">"Saved as"</th>
@@ -582,17 +602,7 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: O
                         <For each=numbered_rows key=|(i, r)| (*i, r.key) children=move |(i, row)| view! { <VariantCells i row rows errors currency /> } />
                     </tbody>
                 </table>
-                {(!set_aside.is_empty()).then(|| view! {
-                    <ul class="notice set-aside" data-testid="set-aside">
-                        {set_aside.into_iter().map(|(sku, s)| view! {
-                            <li>
-                                {format!("{} {} of {sku} {} set aside for ", s.units, if s.units == 1 { "unit" } else { "units" }, if s.units == 1 { "is" } else { "are" })}
-                                <a href=format!("/seller/sales/{}", s.sale_id)>{format!("flash sale {}", s.sale_id)}</a>
-                                " (from " <crate::ui::LocalTime at=s.starts_at /> "): they are not in the stock above; what the sale does not sell comes back when it ends."
-                            </li>
-                        }).collect_view()}
-                    </ul>
-                })}
+                <SetAsideNote set_aside />
                 <button type="button" class="secondary" on:click=add_row>"Add a variant"</button>
             </fieldset>
             <button type="submit" disabled=pending>
@@ -604,6 +614,40 @@ fn ProductForm(product: Option<SellerProduct>, options: FormOptions, feedback: O
             </button>
         </form>
     }
+}
+
+/// A one-line field of the product, its error below it and named by it.
+#[component]
+fn ProductTextField(label: &'static str, name: &'static str, value: RwSignal<String>, required: bool, errors: RwSignal<BTreeMap<String, String>>) -> impl IntoView {
+    let id = format!("product-{name}");
+    let err_id = format!("{id}-error");
+    let show = Signal::derive(move || errors.with(|e| e.get(name).cloned()));
+    let err_id2 = err_id.clone();
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input id=id name=name type="text" required=required value=value.get_untracked() prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+                aria-invalid=move || show.get().map(|_| "true") aria-describedby=move || show.get().map(|_| err_id2.clone()) />
+            {move || show.get().map(|m| view! { <p class="field-error" id=err_id.clone() role="alert">{m}</p> })}
+        </div>
+    }
+}
+
+/// Units of the product's variants that flash sales not yet over hold: not in the stock shown.
+#[component]
+fn SetAsideNote(set_aside: Vec<(String, SetAside)>) -> impl IntoView {
+    (!set_aside.is_empty()).then(|| view! {
+        <ul class="notice set-aside" data-testid="set-aside">
+            {set_aside.into_iter().map(|(sku, s)| view! {
+                <li>
+                    {format!("{} {} of {sku} {} set aside for ", s.units, if s.units == 1 { "unit" } else { "units" }, if s.units == 1 { "is" } else { "are" })}
+                    <a href=format!("/seller/sales/{}", s.sale_id)>{format!("flash sale {}", s.sale_id)}</a>
+                    " (from " <crate::ui::LocalTime at=s.starts_at /> "): they are not in the stock above; what the sale does not sell comes back when it ends."
+                </li>
+            }).collect_view()}
+        </ul>
+    })
 }
 
 #[component]

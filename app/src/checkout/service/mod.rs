@@ -47,7 +47,7 @@ pub(crate) use validate::*;
 pub use validate::hold_cart;
 
 pub(crate) fn result_of(o: &order::Model) -> CheckoutResult {
-    let method = ShippingMethod::parse(&o.shipping_method).unwrap_or(ShippingMethod::Standard);
+    let method = o.shipping_method;
     CheckoutResult {
         order_id: o.id,
         status: o.status,

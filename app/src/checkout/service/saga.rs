@@ -21,99 +21,141 @@ pub(crate) async fn checkout_paying(
     customer: Option<&str>,
     off_session: bool,
 ) -> Result<(CheckoutResult, bool), AppError> {
-    let db = &state.db;
     let hash = request_hash(user.user_id, req);
-    if let Some(existing) = order::Entity::find().filter(order::Column::IdempotencyKey.eq(key)).one(db).await? {
-        return replay(&existing, user.user_id, &hash).map(|r| (r, true));
+    if let Some(earlier) = replayed(state, user.user_id, key, &hash).await? {
+        return earlier.map(|r| (r, true));
     }
-    let valid = validate(db, user.user_id, req).await?;
+    let valid = validate(&state.db, user.user_id, req).await?;
     let now = Utc::now();
-    // The goods: a flash-sale hold at the sale price, or the cart (stock reserved below).
-    let hold_id = req.hold_id.as_ref().filter(|h| !h.as_str().is_empty());
-    let goods = match hold_id {
-        Some(id) => hold_line(state, user.user_id, id, now).await.map(|(line, hold, expires)| (vec![line], Some(hold), expires)),
-        None => priced_lines(state, user.user_id).await.map(|lines| (lines, None, now + Duration::minutes(RESERVATION_MINUTES))),
-    };
-    let (lines, hold, expires) = match goods {
+    let goods = match goods(state, user.user_id, req, now).await {
         Ok(goods) => goods,
         Err(e) => {
             // The same key may have finished meanwhile (a double submit), taking the cart or
             // the hold with it: answer as that request did, not with an empty cart.
-            if let Some(existing) = order::Entity::find().filter(order::Column::IdempotencyKey.eq(key)).one(db).await? {
-                return replay(&existing, user.user_id, &hash).map(|r| (r, true));
+            if let Some(earlier) = replayed(state, user.user_id, key, &hash).await? {
+                return earlier.map(|r| (r, true));
             }
             return Err(e);
         }
     };
+    let created = match record(state, user.user_id, key, &hash, &valid, &goods, now).await? {
+        Recorded::New(o) => o,
+        Recorded::Earlier(earlier) => return earlier.map(|r| (r, true)),
+    };
+    announce(state, &created, &goods).await;
+    let card = Card { method: &valid.payment_method_id, customer, off_session };
+    match pay(state, created.clone(), &card).await {
+        Ok(result) => Ok((result, false)),
+        // The provider refused the card before any authorisation: nothing was charged, so
+        // nothing of this request stays (its stock is free again at once).
+        Err(e) if e.field("payment_method_id").is_some() => {
+            undo_refused(state, &created, goods.hold.as_ref()).await?;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The answer of an earlier request under the same key (or 422 when that one asked for
+/// something else); none when the key is new.
+async fn replayed(state: &AppState, user_id: i64, key: &str, hash: &str) -> Result<Option<Result<CheckoutResult, AppError>>, AppError> {
+    let existing = order::Entity::find().filter(order::Column::IdempotencyKey.eq(key)).one(&state.db).await?;
+    Ok(existing.map(|o| replay(&o, user_id, hash)))
+}
+
+/// What an order is made of: a flash-sale hold at the sale price, or the cart (its stock
+/// reserved as the order is written), and until when it is held unpaid.
+struct Goods {
+    lines: Vec<Line>,
+    hold: Option<sale_hold::Model>,
+    expires: chrono::DateTime<Utc>,
+}
+
+async fn goods(state: &AppState, user_id: i64, req: &CheckoutRequest, now: chrono::DateTime<Utc>) -> Result<Goods, AppError> {
+    match req.hold_id.as_ref().filter(|h| !h.as_str().is_empty()) {
+        Some(id) => hold_line(state, user_id, id, now).await.map(|(line, hold, expires)| Goods { lines: vec![line], hold: Some(hold), expires }),
+        None => priced_lines(state, user_id).await.map(|lines| Goods { lines, hold: None, expires: now + Duration::minutes(RESERVATION_MINUTES) }),
+    }
+}
+
+enum Recorded {
+    New(order::Model),
+    /// The same key won a race a moment ago: that request's answer.
+    Earlier(Result<CheckoutResult, AppError>),
+}
+
+/// Writes the order, its lines and their stock (reservations, or the hold moved to ordered) in
+/// one transaction, below the shopper's cap of unpaid orders.
+async fn record(state: &AppState, user_id: i64, key: &str, hash: &str, valid: &Valid, goods: &Goods, now: chrono::DateTime<Utc>) -> Result<Recorded, AppError> {
+    let Goods { lines, hold, expires } = goods;
     let currency = lines[0].variant.currency.clone();
     let subtotal: i64 = lines.iter().map(|l| l.unit_price * l.quantity).sum();
     let shipping = valid.method.price(subtotal);
     let tax = tax_of(subtotal + shipping, state.rules.tax_rate_bps);
-
-    let created = {
-        let txn = state.writer.begin().await?;
-        unpaid_below_cap(&txn, state, user.user_id, now).await?;
-        let inserted = order::ActiveModel {
-            user_id: Set(user.user_id),
-            status: Set(OrderStatus::Pending),
+    let txn = state.writer.begin().await?;
+    unpaid_below_cap(&txn, state, user_id, now).await?;
+    let inserted = order::ActiveModel {
+        user_id: Set(user_id),
+        status: Set(OrderStatus::Pending),
+        currency: Set(currency.clone()),
+        subtotal: Set(subtotal),
+        shipping: Set(shipping),
+        tax: Set(tax),
+        total: Set(subtotal + shipping + tax),
+        shipping_address: Set(serde_json::to_string(&valid.address).map_err(|_| AppError::Internal)?),
+        shipping_method: Set(valid.method),
+        idempotency_key: Set(key.to_owned()),
+        request_hash: Set(hash.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        locked_until: Set(Some(now + Duration::seconds(state.rules.lease_seconds))),
+        expires_at: Set(Some(*expires)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let o = match inserted {
+        Ok(o) => o,
+        Err(e) if crate::db::is_unique_violation(&e) => {
+            drop(txn);
+            return Ok(Recorded::Earlier(replayed(state, user_id, key, hash).await?.ok_or(AppError::Internal)?));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for line in lines {
+        order_item::ActiveModel {
+            order_id: Set(o.id),
+            variant_id: Set(line.variant.id),
+            product_id: Set(line.product.id),
+            title: Set(line.product.title.clone()),
+            sku: Set(line.variant.sku.clone()),
+            unit_price: Set(line.unit_price),
             currency: Set(currency.clone()),
-            subtotal: Set(subtotal),
-            shipping: Set(shipping),
-            tax: Set(tax),
-            total: Set(subtotal + shipping + tax),
-            shipping_address: Set(serde_json::to_string(&valid.address).map_err(|_| AppError::Internal)?),
-            shipping_method: Set(valid.method.as_str().to_owned()),
-            idempotency_key: Set(key.to_owned()),
-            request_hash: Set(hash.clone()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            locked_until: Set(Some(now + Duration::seconds(state.rules.lease_seconds))),
-            expires_at: Set(Some(expires)),
+            quantity: Set(line.quantity),
+            line_total: Set(line.unit_price * line.quantity),
             ..Default::default()
         }
         .insert(&txn)
-        .await;
-        let o = match inserted {
-            Ok(o) => o,
-            // The same key won a race a moment ago: that request is still working on it.
-            Err(e) if crate::db::is_unique_violation(&e) => {
-                drop(txn);
-                let existing = order::Entity::find().filter(order::Column::IdempotencyKey.eq(key)).one(db).await?.ok_or(AppError::Internal)?;
-                return replay(&existing, user.user_id, &hash).map(|r| (r, true));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        for line in &lines {
-            order_item::ActiveModel {
-                order_id: Set(o.id),
-                variant_id: Set(line.variant.id),
-                product_id: Set(line.product.id),
-                title: Set(line.product.title.clone()),
-                sku: Set(line.variant.sku.clone()),
-                unit_price: Set(line.unit_price),
-                currency: Set(currency.clone()),
-                quantity: Set(line.quantity),
-                line_total: Set(line.unit_price * line.quantity),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            match &hold {
-                Some(h) => crate::flash::service::order_hold(&txn, h, o.id, expires, now).await?,
-                None => reserve_line(&txn, o.id, line, expires).await?,
-            }
+        .await?;
+        match hold {
+            Some(h) => crate::flash::service::order_hold(&txn, h, o.id, *expires, now).await?,
+            None => reserve_line(&txn, o.id, line, *expires).await?,
         }
-        txn.commit().await?;
-        o
-    };
-    match &hold {
+    }
+    txn.commit().await?;
+    Ok(Recorded::New(o))
+}
+
+/// After the order is written: the stock it took is announced (pages, the seller's dashboard),
+/// and the gate's copy of a hold lasts as long as the order (a backstop only: the database
+/// decides).
+async fn announce(state: &AppState, created: &order::Model, goods: &Goods) {
+    match &goods.hold {
         Some(h) => {
             tracing::info!(order_id = created.id, total = created.total, hold_id = %h.id, "order created from a flash-sale hold");
-            // The gate's copy of the hold lasts as long (a backstop only: the database decides).
-            if let Err(e) = state.stores.stock_gate.extend(h.sale_id, &h.id, expires.timestamp_millis()).await {
+            if let Err(e) = state.stores.stock_gate.extend(h.sale_id, &h.id, goods.expires.timestamp_millis()).await {
                 tracing::warn!(error = %e, hold_id = %h.id, "extending a hold in the stock gate");
             }
-            // Sold moved: the seller's dashboard (and any page) hears it.
             if let Ok(Some(remaining)) = state.stores.stock_gate.remaining(h.sale_id).await {
                 if let Err(e) = state.stores.events.publish(crate::events::ShopEvent::SaleStock { sale_id: h.sale_id, remaining }).await {
                     tracing::warn!(error = %e, sale_id = h.sale_id, "publishing SaleStock");
@@ -122,19 +164,8 @@ pub(crate) async fn checkout_paying(
         }
         None => {
             tracing::info!(order_id = created.id, total = created.total, "order created, stock reserved");
-            announce_stock(state, lines.iter().map(|l| l.product.id)).await;
+            announce_stock(state, goods.lines.iter().map(|l| l.product.id)).await;
         }
-    }
-    let card = Card { method: &valid.payment_method_id, customer, off_session };
-    match pay(state, created.clone(), &card).await {
-        Ok(result) => Ok((result, false)),
-        // The provider refused the card before any authorisation: nothing was charged, so
-        // nothing of this request stays (its stock is free again at once).
-        Err(e) if e.field("payment_method_id").is_some() => {
-            undo_refused(state, &created, hold.as_ref()).await?;
-            Err(e)
-        }
-        Err(e) => Err(e),
     }
 }
 

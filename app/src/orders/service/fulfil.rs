@@ -116,7 +116,7 @@ impl Part {
             status: self.status(),
             buyer_name: address.name,
             ship_to: [address.city, address.country].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", "),
-            shipping_method: o.shipping_method.clone(),
+            shipping_method: o.shipping_method,
         }
     }
 }

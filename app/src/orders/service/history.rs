@@ -29,7 +29,7 @@ pub async fn order_view(db: &DatabaseConnection, user_id: i64, OrderId(order_id)
         shipping: Money::new(o.shipping, &o.currency),
         tax: Money::new(o.tax, &o.currency),
         total: Money::new(o.total, &o.currency),
-        shipping_method: o.shipping_method.clone(),
+        shipping_method: o.shipping_method,
         shipping_address: serde_json::from_str(&o.shipping_address).unwrap_or_default(),
         created_at: rfc3339(o.created_at),
         expires_at: (o.status == OrderStatus::Pending).then_some(o.expires_at).flatten().map(rfc3339),
