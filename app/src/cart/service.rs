@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::*;
-use crate::catalog::service::{available_by_variant, image_url, options_label};
+use crate::catalog::service::{available_by_variant, image_url, options_label, variants_of};
 use crate::states::ProductStatus;
 use crate::db::{product, variant};
 use crate::error::AppError;
@@ -34,12 +34,7 @@ async fn resolve(state: &AppState, item: &ItemRef) -> Result<(variant::Model, pr
             .await?
             .ok_or_else(|| AppError::not_found(format!("There is no item with SKU \"{sku}\".")))?,
         ItemRef::Product(id) => {
-            let variants = variant::Entity::find()
-                .filter(variant::Column::ProductId.eq(*id))
-                .order_by_asc(variant::Column::Position)
-                .order_by_asc(variant::Column::Id)
-                .all(&state.db)
-                .await?;
+            let variants = variants_of(&state.db, *id).await?;
             let available = available_by_variant(&state.db, variants.iter().map(|v| v.id).collect()).await?;
             let in_stock = variants.iter().find(|v| available.get(&v.id).copied().unwrap_or(0) > 0).cloned();
             in_stock

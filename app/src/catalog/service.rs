@@ -157,6 +157,16 @@ pub async fn list_products(db: &DatabaseConnection, q: &ListQuery) -> Result<Pro
     })
 }
 
+/// A product's variants in the order its page lists them.
+pub async fn variants_of(db: &impl ConnectionTrait, product_id: i64) -> Result<Vec<variant::Model>, DbErr> {
+    variant::Entity::find()
+        .filter(variant::Column::ProductId.eq(product_id))
+        .order_by_asc(variant::Column::Position)
+        .order_by_asc(variant::Column::Id)
+        .all(db)
+        .await
+}
+
 /// Available units per variant: on hand minus reserved, summed over warehouses.
 pub async fn available_by_variant(
     db: &DatabaseConnection,
@@ -254,12 +264,7 @@ pub async fn product_detail(db: &DatabaseConnection, id: i64) -> Result<ProductD
         .one(db)
         .await?
         .ok_or_else(not_found)?;
-    let variants = variant::Entity::find()
-        .filter(variant::Column::ProductId.eq(p.id))
-        .order_by_asc(variant::Column::Position)
-        .order_by_asc(variant::Column::Id)
-        .all(db)
-        .await?;
+    let variants = variants_of(db, p.id).await?;
     let cheapest = variants.iter().min_by_key(|v| v.price_amount).ok_or_else(not_found)?;
     let available = available_by_variant(db, variants.iter().map(|v| v.id).collect()).await?;
     let seller = seller::Entity::find_by_id(p.seller_id).one(db).await?;

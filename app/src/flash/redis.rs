@@ -13,7 +13,7 @@ use fred::types::scripts::Script;
 
 use super::port::{ARRIVALS_FROM, Admission, Hold, Place, RoomAnswer, StockGate, TakeOutcome, Warm, WaitingRoom};
 use crate::ids::HoldId;
-use crate::store::{StoreError, now_ms};
+use crate::store::{Recent, StoreError, now_ms};
 
 /// KEYS: 1 remaining (string), 2 buyers (hash buyer → units held or bought), 3 holds (hash
 /// hold → "qty|buyer|expiry"), 4 hold of (hash buyer → live hold), 5 meta (hash: starts, ends,
@@ -28,9 +28,9 @@ pub struct RedisStockGate {
     pool: Pool,
     prefix: String,
     script: Script,
-    /// Each sale's key names, made once (a buy then clones shared names rather than format
-    /// eleven strings); dropped wholesale past `KNOWN_SALES`.
-    known: std::sync::Arc<std::sync::RwLock<HashMap<i64, SaleKeys>>>,
+    /// Each sale's key names, made once a day (a buy then clones shared names rather than
+    /// format eleven strings).
+    known: Recent<i64, SaleKeys>,
     /// Refusals (429s at a sale) counted on this node and not yet added to Redis: one INCRBY
     /// per sale every `FLUSH_REFUSALS_EVERY` rather than a round trip per refusal.
     pending_refusals: std::sync::Arc<std::sync::Mutex<HashMap<i64, i64>>>,
@@ -46,8 +46,6 @@ struct SaleKeys {
     refused: Key,
 }
 
-/// More sales than any shop runs at once: past it the names are made afresh.
-const KNOWN_SALES: usize = 10_000;
 
 fn int(v: Option<&Value>) -> Result<i64, StoreError> {
     v.and_then(Value::as_i64).ok_or_else(|| StoreError::Corrupt(format!("stock gate answered {v:?}")))
@@ -70,7 +68,7 @@ fn room_answer(reply: &[Value]) -> Result<RoomAnswer, StoreError> {
 
 impl RedisStockGate {
     pub fn new(pool: Pool, prefix: impl Into<String>) -> Self {
-        Self { pool, prefix: prefix.into(), script: Script::from_lua(GATE_LUA), known: Default::default(), pending_refusals: Default::default(), flusher: std::sync::Arc::new(std::sync::Once::new()) }
+        Self { pool, prefix: prefix.into(), script: Script::from_lua(GATE_LUA), known: Recent::new(Duration::from_secs(86_400), 10_000), pending_refusals: Default::default(), flusher: std::sync::Arc::new(std::sync::Once::new()) }
     }
 
     /// Adds the refusals counted here to Redis; a count Redis did not take waits for the next.
@@ -86,8 +84,8 @@ impl RedisStockGate {
     }
 
     fn keys(&self, sale_id: i64) -> SaleKeys {
-        if let Some(k) = self.known.read().unwrap_or_else(|p| p.into_inner()).get(&sale_id) {
-            return k.clone();
+        if let Some(k) = self.known.get(&sale_id) {
+            return k;
         }
         let base = format!("{}{{sale:{sale_id}}}", self.prefix);
         let made = SaleKeys {
@@ -97,11 +95,7 @@ impl RedisStockGate {
                 .collect(),
             refused: Key::from(format!("{base}:refused")),
         };
-        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
-        if known.len() >= KNOWN_SALES {
-            known.clear();
-        }
-        known.insert(sale_id, made.clone());
+        self.known.put(sale_id, made.clone());
         made
     }
 

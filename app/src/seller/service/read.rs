@@ -3,12 +3,7 @@
 use super::*;
 
 pub(super) async fn seller_view(db: &impl ConnectionTrait, p: product::Model) -> Result<SellerProduct, AppError> {
-    let variants = variant::Entity::find()
-        .filter(variant::Column::ProductId.eq(p.id))
-        .order_by_asc(variant::Column::Position)
-        .order_by_asc(variant::Column::Id)
-        .all(db)
-        .await?;
+    let variants = crate::catalog::service::variants_of(db, p.id).await?;
     let stock = inventory::Entity::find()
         .filter(inventory::Column::VariantId.is_in(variants.iter().map(|v| v.id).collect::<Vec<_>>()))
         .all(db)
