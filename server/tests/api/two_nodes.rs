@@ -88,9 +88,14 @@ async fn buyers_split_across_two_processes_buy_exactly_the_allocation() -> anyho
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    // Everyone buys at once, each on their own node.
+    // One buy on each node first (so that both sell whichever node answers the burst
+    // faster), then everyone else at once, each on their own node.
     let buy = format!("/api/v1/sales/{id}/buy");
-    let buys = futures::future::join_all(shoppers.iter().zip(&tokens).map(|(v, t)| v.post(&buy, json!({"token": t})))).await;
+    let mut buys = Vec::new();
+    for (v, t) in shoppers.iter().zip(&tokens).take(2) {
+        buys.push(v.post(&buy, json!({"token": t})).await);
+    }
+    buys.extend(futures::future::join_all(shoppers.iter().zip(&tokens).skip(2).map(|(v, t)| v.post(&buy, json!({"token": t})))).await);
     let mut winners = Vec::new();
     let mut sold_out = 0;
     for (i, b) in buys.into_iter().enumerate() {
