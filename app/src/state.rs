@@ -59,6 +59,9 @@ pub struct Recently {
     pub also_bought: Recent<i64, Arc<Vec<crate::catalog::ProductSummary>>>,
     /// Whether a live sale has the extras switched off, for 1 s; the switch forgets it.
     pub extras_paused: Recent<(), bool>,
+    /// Search answers by (page generation, as-you-type, query), for 30 s at most
+    /// (`search::service::search`).
+    pub searches: Recent<(u64, bool, String), Arc<crate::search::SearchResults>>,
 }
 
 impl Default for Recently {
@@ -71,6 +74,7 @@ impl Default for Recently {
             sale_has_express: Recent::new(Duration::from_secs(1), 10_000),
             also_bought: Recent::new(Duration::from_secs(60), 100_000),
             extras_paused: Recent::new(Duration::from_secs(1), 1),
+            searches: Recent::new(Duration::from_secs(30), 1_000),
         }
     }
 }

@@ -63,7 +63,8 @@ pub fn search_index_dir(cfg: &Config) -> std::path::PathBuf {
 
 /// The ports: Redis adapters when `REDIS_URL` is set, embedded ones otherwise; the search
 /// index (tantivy, under the data dir) either way, kept current by the event bus.
-pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -> anyhow::Result<Stores> {
+/// `generation`: the state's `page_generation`, moved on after each index update.
+pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str, generation: Arc<std::sync::atomic::AtomicU64>) -> anyhow::Result<Stores> {
     let engine = app::search::service::open_current(db, Some(&search_index_dir(cfg)))
         .await
         .context("opening the search index")?;
@@ -102,7 +103,7 @@ pub async fn build_stores(cfg: &Config, db: &DatabaseConnection, prefix: &str) -
             }
         }
     };
-    app::search::service::spawn_sync(db.clone(), engine, stores.events.clone());
+    app::search::service::spawn_sync(db.clone(), engine, stores.events.clone(), generation);
     app::catalog::port::spawn_invalidation(stores.product_cache.clone(), stores.events.as_ref());
     Ok(stores)
 }
@@ -143,7 +144,8 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         let report = crate::seed::seed(&db, crate::seed::SeedOptions::default(), |_, _| {}).await?;
         tracing::info!(products = report.products, variants = report.variants, "demo catalog seeded");
     }
-    let stores = build_stores(cfg, &db, &cfg.redis_prefix).await?;
+    let page_generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stores = build_stores(cfg, &db, &cfg.redis_prefix, page_generation.clone()).await?;
     let leptos_options = LeptosOptions::builder()
         .output_name("sellout")
         .site_root(cfg.site_root.to_string_lossy().into_owned())
@@ -174,7 +176,7 @@ pub async fn build_state(cfg: &Config) -> anyhow::Result<AppState> {
         }),
         recent: app::state::Recently::default(),
         extras: app::breaker::Extras::default(),
-        page_generation: Default::default(),
+        page_generation,
     })
 }
 

@@ -135,8 +135,11 @@ pub async fn open_current(db: &DatabaseConnection, dir: Option<&Path>) -> Result
 }
 
 /// Keeps the index current: product and stock events are gathered for a moment, then the
-/// affected products are re-read and re-indexed in one commit.
-pub fn spawn_sync(db: DatabaseConnection, engine: Arc<TantivyEngine>, events: Arc<dyn crate::events::EventBus>) {
+/// affected products are re-read and re-indexed in one commit. After each update `generation`
+/// (the state's `page_generation`) moves on: a page or a search answer made between the event
+/// and the commit read the old index, and must not be served after it.
+pub fn spawn_sync(db: DatabaseConnection, engine: Arc<TantivyEngine>, events: Arc<dyn crate::events::EventBus>, generation: Arc<std::sync::atomic::AtomicU64>) {
+    let moved_on = move || generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let mut rx = events.subscribe();
     tokio::spawn(async move {
         loop {
@@ -147,6 +150,7 @@ pub fn spawn_sync(db: DatabaseConnection, engine: Arc<TantivyEngine>, events: Ar
                     if let Err(e) = rebuild(&db, &engine, |_| {}).await {
                         tracing::error!(error = %e, "rebuilding the search index after lag");
                     }
+                    moved_on();
                     continue;
                 }
                 Err(_) => break,
@@ -183,12 +187,28 @@ pub fn spawn_sync(db: DatabaseConnection, engine: Arc<TantivyEngine>, events: Ar
             if let Err(e) = result {
                 tracing::error!(error = %e, "updating the search index");
             }
+            moved_on();
         }
     });
 }
 
 /// Runs a search and dresses the hits: product summaries in rank order, named facets.
+///
+/// Answers are kept per node for the current `page_generation` (`state.recent.searches`): the
+/// same words and filters read the same until a product, its stock or the index changes, so
+/// a crowd searching for a sale's product costs one search, signed in or not.
 pub async fn search(state: &AppState, q: &SearchQuery) -> Result<SearchResults, AppError> {
+    let generation = state.page_generation.load(std::sync::atomic::Ordering::SeqCst);
+    let key = (generation, q.as_you_type, serde_json::to_string(q).unwrap_or_default());
+    if let Some(kept) = state.recent.searches.get(&key) {
+        return Ok(SearchResults::clone(&kept));
+    }
+    let results = search_now(state, q).await?;
+    state.recent.searches.put(key, Arc::new(results.clone()));
+    Ok(results)
+}
+
+async fn search_now(state: &AppState, q: &SearchQuery) -> Result<SearchResults, AppError> {
     let hits = state.stores.search.query(q).await?;
     let results = summaries_in_order(&state.db, &hits.product_ids).await?;
     let f = hits.facets;

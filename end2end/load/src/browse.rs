@@ -1,7 +1,8 @@
-//! `browse`: what shoppers read, by anonymous clients on `connections` keep-alive connections,
-//! one page kind after the other, each for a fixed number of requests: the product page (SSR),
-//! the search page (SSR), the search API and a sale's page (SSR). Products and search words are
-//! drawn from the seeded catalog.
+//! `browse`: what shoppers read on `connections` keep-alive connections, one page kind after the
+//! other, each for a fixed number of requests: the product page (SSR), the search page (SSR),
+//! the search API and a sale's page (SSR), by anonymous visitors, and the product and search
+//! pages again by signed-in shoppers (a session of its own on each connection; at a sale every
+//! shopper is signed in). Products and search words are drawn from the seeded catalog.
 
 use std::sync::Arc;
 
@@ -33,15 +34,21 @@ pub async fn run(shop: &Shop, opts: &BrowseOptions) -> anyhow::Result<BrowseRepo
     anyhow::ensure!(!ids.is_empty() && !words.is_empty(), "the catalog is empty");
     let sale = Sale::schedule(shop, 3, 10, 1, 50).await?;
     eprintln!("==> browse: {products} products, {} connections, {} requests per page", opts.connections, opts.requests);
-    let kinds: Vec<(&str, Arc<Vec<String>>)> = vec![
-        ("product page (SSR)", Arc::new(ids.iter().map(|id| format!("/p/{id}")).collect())),
-        ("search page (SSR)", Arc::new(words.iter().map(|w| format!("/search?q={w}")).collect())),
-        ("search API", Arc::new(words.iter().map(|w| format!("/api/v1/search?q={w}")).collect())),
-        ("sale page (SSR)", Arc::new(vec![format!("/sales/{}", sale.id)])),
+    let product_paths: Arc<Vec<String>> = Arc::new(ids.iter().map(|id| format!("/p/{id}")).collect());
+    let search_paths: Arc<Vec<String>> = Arc::new(words.iter().map(|w| format!("/search?q={w}")).collect());
+    let signed_in = Some(Arc::new(shop.shoppers.iter().take(opts.connections).map(|s| s.session.clone()).collect::<Vec<_>>()));
+    anyhow::ensure!(signed_in.as_ref().is_some_and(|s| !s.is_empty()), "browse needs signed-in shoppers (--shoppers)");
+    let kinds: Vec<(&str, Arc<Vec<String>>, Option<Arc<Vec<String>>>)> = vec![
+        ("product page (SSR)", product_paths.clone(), None),
+        ("search page (SSR)", search_paths.clone(), None),
+        ("search API", Arc::new(words.iter().map(|w| format!("/api/v1/search?q={w}")).collect()), None),
+        ("sale page (SSR)", Arc::new(vec![format!("/sales/{}", sale.id)]), None),
+        ("product page (SSR, signed in)", product_paths, signed_in.clone()),
+        ("search page (SSR, signed in)", search_paths, signed_in),
     ];
     let mut pages = Vec::new();
-    for (name, paths) in kinds {
-        pages.push(hammer(shop.addr, opts.connections, opts.requests, name, paths).await?.summary(name));
+    for (name, paths, sessions) in kinds {
+        pages.push(hammer(shop.addr, opts.connections, opts.requests, name, paths, sessions).await?.summary(name));
     }
     Ok(BrowseReport { connections: opts.connections, products_in_catalog: products, pages })
 }
