@@ -2,48 +2,149 @@
 //! the footer. It reads the shared actions (`crate::ShopActions`) to refresh after any of them.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+
+use serde::{Deserialize, Serialize};
 
 use crate::ShopActions;
+use crate::accounts::HeaderState;
+use crate::reviews::MyReviewState;
+
+/// What a page shows only to the one looking at it: the header's account links and cart count,
+/// and on a product page their wishlist button and review form. Everything else on the home,
+/// category, search and product pages is the same for everyone, so the server keeps those pages
+/// rendered once and puts a signed-in shopper's own parts in (`server/src/page_cache.rs`).
+///
+/// The server reads it before rendering (`viewer_for`, a request extension) and writes it into
+/// the page's head as JSON (`ViewerScript`); the browser reads it from there when it hydrates,
+/// so both draw these parts from the same data without a resource of their own. After sign-in,
+/// sign-out or a cart change the header reads it again (`get_header`), and a product page
+/// reached in the browser reads its part (`get_my_review_state`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub header: HeaderState,
+    /// On a product page: the viewer's part of its reviews.
+    pub review: Option<MyReviewState>,
+}
+
+/// The page's `Viewer`, shared by the header and the product page.
+#[derive(Clone, Copy)]
+pub struct ViewerSignal(pub RwSignal<Viewer>);
+
+/// The element of the page's head that carries the viewer to the browser.
+pub const VIEWER_SCRIPT_ID: &str = "sellout-viewer";
+
+/// Provides the `ViewerSignal` (in `App`): from the request on the server, from the page on
+/// the browser.
+pub fn provide_viewer() -> ViewerSignal {
+    let viewer = ViewerSignal(RwSignal::new(initial_viewer()));
+    provide_context(viewer);
+    viewer
+}
+
+#[cfg(feature = "ssr")]
+fn initial_viewer() -> Viewer {
+    use_context::<axum::http::request::Parts>().and_then(|p| p.extensions.get::<Viewer>().cloned()).unwrap_or_default()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn initial_viewer() -> Viewer {
+    document()
+        .get_element_by_id(VIEWER_SCRIPT_ID)
+        .and_then(|e| e.text_content())
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+/// `<script type="application/json">` with the viewer, for the shell's head (data, never run;
+/// `<` written as `\u003c` so no text in it can close the element).
+#[component]
+pub fn ViewerScript() -> impl IntoView {
+    let json = use_context::<ViewerSignal>()
+        .map(|v| v.0.get_untracked())
+        .or_else(|| Some(initial_viewer()))
+        .and_then(|v| serde_json::to_string(&v).ok())
+        .unwrap_or_else(|| "{}".to_owned())
+        .replace('<', "\\u003c");
+    // Data, but the page's policy asks every script element for the rendering's nonce.
+    let nonce = leptos::nonce::use_nonce();
+    view! { <script id=VIEWER_SCRIPT_ID type="application/json" nonce=nonce inner_html=json></script> }
+}
+
+/// The viewer of a page request: who is signed in, their cart count, and on a product page
+/// (`/p/{id}`, or the same under `/_personal`) their part of its reviews.
+#[cfg(feature = "ssr")]
+pub async fn viewer_for(state: &crate::state::AppState, session: &tower_sessions::Session, path: &str) -> Result<Viewer, crate::error::AppError> {
+    let header = crate::accounts::session::header_state(state, session).await?;
+    let product = path.strip_prefix("/_personal").unwrap_or(path).strip_prefix("/p/").and_then(|id| id.parse::<i64>().ok());
+    let review = match product {
+        Some(id) => Some(crate::reviews::my_review_state(state, header.user.as_ref(), id).await),
+        None => None,
+    };
+    Ok(Viewer { header, review })
+}
 
 #[component]
 pub fn Header() -> impl IntoView {
     let actions = expect_context::<ShopActions>();
-    let info = Resource::new(move || actions.cart_version(), |_| crate::accounts::get_header());
+    let viewer = expect_context::<ViewerSignal>().0;
+    let header = Memo::new(move |_| viewer.with(|v| v.header.clone()));
+    // After sign-in, sign-out or a cart change (in the browser: effects never run on the
+    // server), the header reads who and how many again; a change of who forgets their part of
+    // the product page, which then reads it again.
+    Effect::new(move |seen: Option<usize>| {
+        let version = actions.cart_version();
+        if seen.is_some_and(|s| s != version) {
+            leptos::task::spawn_local(async move {
+                let Ok(header) = crate::accounts::get_header().await else { return };
+                if viewer.with_untracked(|v| v.header != header) {
+                    viewer.update(|v| {
+                        if v.header.user != header.user {
+                            v.review = None;
+                        }
+                        v.header = header;
+                    });
+                }
+            });
+        }
+        version
+    });
     view! {
         <header class="site-header">
             <div class="container header-row">
-                <A href="/" attr:class="logo">
+                // A plain link (the router still takes its click): `<A>` would mark it as the
+                // current page on the home page only, and the header must be the same on every
+                // page for the kept pages' own parts (server/src/personal.rs).
+                <a href="/" class="logo">
                     <span aria-hidden="true">"◆"</span>
                     " Sellout"
-                </A>
+                </a>
                 <SearchBox />
                 <nav class="header-links" aria-label="Account">
                     <a href="/sales">"Sales"</a>
-                    <Transition fallback=|| view! { <a href="/cart" class="cart-link">"Cart"</a> }>
-                        {move || Suspend::new(async move {
-                            let info = info.await.unwrap_or_default();
-                            let count = info.cart_count;
-                            view! {
-                                <a href="/cart" class="cart-link" aria-label=format!("Cart, {count} item{}", if count == 1 { "" } else { "s" })>
-                                    "Cart " <span class="cart-count" data-testid="cart-count">{count}</span>
-                                </a>
-                                {match info.user {
-                                    Some(u) => view! {
-                                        {matches!(u.role, crate::accounts::Role::Seller | crate::accounts::Role::Admin)
-                                            .then(|| view! { <a href="/seller">"Seller admin"</a> })}
-                                        <a href="/orders">"Orders"</a>
-                                        <a href="/wishlist">"Wishlist"</a>
-                                        <a href="/account" data-testid="account-link">{u.email}</a>
-                                    }.into_any(),
-                                    None => view! { <a href="/signin">"Sign in"</a> }.into_any(),
-                                }}
-                            }
-                        })}
-                    </Transition>
+                    {move || header_links(header.get())}
                 </nav>
             </div>
         </header>
+    }
+}
+
+/// The cart count and the account links of `info`.
+fn header_links(info: HeaderState) -> impl IntoView {
+    let count = info.cart_count;
+    view! {
+        <a href="/cart" class="cart-link" aria-label=format!("Cart, {count} item{}", if count == 1 { "" } else { "s" })>
+            "Cart " <span class="cart-count" data-testid="cart-count">{count}</span>
+        </a>
+        {match info.user {
+            Some(u) => view! {
+                {matches!(u.role, crate::accounts::Role::Seller | crate::accounts::Role::Admin)
+                    .then(|| view! { <a href="/seller">"Seller admin"</a> })}
+                <a href="/orders">"Orders"</a>
+                <a href="/wishlist">"Wishlist"</a>
+                <a href="/account" data-testid="account-link">{u.email}</a>
+            }.into_any(),
+            None => view! { <a href="/signin">"Sign in"</a> }.into_any(),
+        }}
     }
 }
 

@@ -122,6 +122,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.ico" />
                 <assets::SiteAssets options />
                 <MetaTags />
+                <frame::ViewerScript />
             </head>
             <body>
                 <App />
@@ -134,6 +135,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(ShopActions::new());
+    frame::provide_viewer();
     // Effects run only in the browser, after hydration: mark <body> so tests (and CSS) can tell.
     Effect::new(move |_| {
         if let Some(body) = document().body() {
@@ -165,6 +167,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async />
                     <Route path=path!("/sales") view=crate::flash::pages::SalesPage ssr=SsrMode::Async />
                     <Route path=path!("/sales/:id") view=crate::flash::pages::SalePage ssr=SsrMode::Async />
+                    // Only the viewer's own parts of a kept page (server/src/page_cache.rs).
+                    <Route path=path!("/_personal") view=|| () ssr=SsrMode::Async />
+                    <Route path=path!("/_personal/p/:id") view=crate::reviews::pages::MyProductPart ssr=SsrMode::Async />
                     <ParentRoute path=path!("/seller") view=SellerLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=SellerDashboard />
                         <Route path=path!("products") view=SellerProducts />

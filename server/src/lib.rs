@@ -12,6 +12,7 @@ pub mod mail;
 pub mod metrics;
 pub mod page_fns;
 pub mod page_cache;
+pub mod personal;
 pub mod push;
 pub mod seed;
 pub mod shoppers;

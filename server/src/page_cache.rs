@@ -3,7 +3,9 @@
 //! serves the bytes (the profile showed every view repeating the same reads and rendering).
 //!
 //! Only a `GET` with no `Cookie` and no `Authorization` header is served from or put into the
-//! cache, and only a 200 HTML answer that sets no cookie is kept. A page lives `PAGE_TTL` at
+//! cache as it is, and only a 200 HTML answer that sets no cookie is kept. A `GET` with a
+//! cookie (a signed-in shopper, or a guest with a cart) of the same pages but a sale's gets the
+//! kept page with its own parts put in (`personal.rs`): at a sale every shopper is signed in. A page lives `PAGE_TTL` at
 //! most, a sale's page (`/sales…`: its countdown and units left) `SALE_PAGE_TTL`, the moment
 //! a crowd opens it; any change to a product, its stock or a sale's start or end (the event bus, so on
 //! every node) moves the generation on and every kept page becomes a miss. A page rendered
@@ -191,6 +193,9 @@ fn served(page: &Page, state: &'static str, encoding: Encoding) -> Response {
 }
 
 pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> Response {
+    if let Some(key) = own_key(&req) {
+        return with_own_parts(&cache, key, req, next).await;
+    }
     let Some((key, sale)) = shared_key(&req) else { return next.run(req).await };
     let encoding = accepted(req.headers());
     let pages = if sale { &cache.sale_pages } else { &cache.pages };
@@ -198,10 +203,19 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
     if let Some(page) = pages.get(&key).filter(|p| p.generation == generation) {
         return served(&page, "hit", encoding);
     }
+    match render_to_keep(pages, generation, key, sale, req, next).await {
+        Ok((page, state)) => served(&page, state, encoding),
+        Err(response) => response,
+    }
+}
+
+/// Renders the page of an anonymous request and keeps it when it may be shared: `Err` is an
+/// answer to send as it is (not a 200 HTML page, or one that sets a cookie).
+async fn render_to_keep(pages: &Recent<String, Arc<Page>>, generation: u64, key: String, sale: bool, req: Request, next: Next) -> Result<(Arc<Page>, &'static str), Response> {
     let response = next.run(req).await;
     let html = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     if response.status() != StatusCode::OK || !html || response.headers().contains_key(header::SET_COOKIE) {
-        return response;
+        return Err(response);
     }
     let (parts, body) = response.into_parts();
     // Our own rendering, read whole: only its size decides whether it is kept.
@@ -210,16 +224,110 @@ pub async fn serve(State(cache): State<PageCache>, req: Request, next: Next) -> 
         Err(e) => {
             // Rendering failed half-way: the visitor gets a clear answer to retry.
             tracing::warn!(error = %e, page = %key, "reading a rendered page to keep it");
-            return (StatusCode::SERVICE_UNAVAILABLE, "This page could not be sent just now. Please reload.").into_response();
+            return Err((StatusCode::SERVICE_UNAVAILABLE, "This page could not be sent just now. Please reload.").into_response());
         }
     };
     let mut headers = parts.headers;
     headers.remove(header::CONTENT_LENGTH);
-    let page = Page::new(generation, headers, body, sale);
+    let page = Arc::new(Page::new(generation, headers, body, sale));
     if page.body.len() > MAX_PAGE_BYTES {
-        return served(&page, "too-large", encoding);
+        return Ok((page, "too-large"));
     }
-    let page = Arc::new(page);
     pages.put(key, page.clone());
-    served(&page, "miss", encoding)
+    Ok((page, "miss"))
+}
+
+/// The key of a signed-in (or guest-with-a-cart) request for a page that is the same for
+/// everyone but the viewer's own parts (`personal.rs`): a `GET` with a cookie and no
+/// `Authorization`, not a sale's page (its queue panel is the viewer's), not a form sent back
+/// with what was typed (`?error=`), and not a reload that asks for no cached copy
+/// (`Cache-Control: no-cache`, which a browser's hard reload sends).
+fn own_key(req: &Request) -> Option<String> {
+    let headers = req.headers();
+    if req.method() != Method::GET || !headers.contains_key(header::COOKIE) || headers.contains_key(header::AUTHORIZATION) {
+        return None;
+    }
+    let no_cache = headers.get_all(header::CACHE_CONTROL).iter().filter_map(|v| v.to_str().ok()).any(|v| v.contains("no-cache") || v.contains("no-store"));
+    let uri = req.uri();
+    let path = uri.path();
+    let query = uri.query();
+    if no_cache || query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("error=") || kv.starts_with("err_"))) {
+        return None;
+    }
+    if path != "/" && !CACHED_PREFIXES.iter().any(|p| path.starts_with(p)) {
+        return None;
+    }
+    Some(match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    })
+}
+
+/// A copy of the `GET` `parts` asks for, to `uri`, with or without its cookies.
+fn request_like(parts: &axum::http::request::Parts, uri: axum::http::Uri, cookies: bool) -> Request {
+    let mut req = Request::new(Body::empty());
+    *req.method_mut() = Method::GET;
+    *req.uri_mut() = uri;
+    *req.version_mut() = parts.version;
+    *req.headers_mut() = parts.headers.clone();
+    if !cookies {
+        req.headers_mut().remove(header::COOKIE);
+    }
+    *req.extensions_mut() = parts.extensions.clone();
+    req
+}
+
+/// The kept page (rendered anonymously on a miss) with the viewer's own parts put in; the page
+/// rendered for the viewer whenever that cannot be done.
+async fn with_own_parts(cache: &PageCache, key: String, req: Request, next: Next) -> Response {
+    let (parts, _) = req.into_parts();
+    let whole = |next: Next| next.run(request_like(&parts, parts.uri.clone(), true));
+    let generation = cache.generation.load(Ordering::SeqCst);
+    let shared = match cache.pages.get(&key).filter(|p| p.generation == generation) {
+        Some(page) => page,
+        None => match render_to_keep(&cache.pages, generation, key, false, request_like(&parts, parts.uri.clone(), false), next.clone()).await {
+            Ok((page, _)) => page,
+            Err(_) => return whole(next).await,
+        },
+    };
+    let own_uri = match crate::personal::own_parts_path(parts.uri.path()).parse() {
+        Ok(uri) => uri,
+        Err(_) => return whole(next).await,
+    };
+    let own = next.clone().run(request_like(&parts, own_uri, true)).await;
+    if own.status() != StatusCode::OK {
+        return whole(next).await;
+    }
+    let cookies: Vec<HeaderValue> = own.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
+    let own = match axum::body::to_bytes(own.into_body(), MAX_PAGE_BYTES).await {
+        Ok(body) => body,
+        Err(_) => return whole(next).await,
+    };
+    let page = std::str::from_utf8(&shared.body).ok().zip(std::str::from_utf8(&own).ok()).and_then(|(shared, own)| crate::personal::splice(shared, own));
+    let Some(page) = page else {
+        tracing::warn!(page = %parts.uri.path(), "a kept page lacks the viewer's parts: rendered for the viewer");
+        return whole(next).await;
+    };
+    let mut headers = shared.headers.clone();
+    let policy = headers.get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let page = match policy.and_then(|p| crate::personal::with_new_nonce(&page, &p)) {
+        Some((page, policy)) => match HeaderValue::from_str(&policy) {
+            Ok(value) => {
+                headers.insert(header::CONTENT_SECURITY_POLICY, value);
+                page
+            }
+            Err(_) => return whole(next).await,
+        },
+        None => page,
+    };
+    let mut response = Response::new(Body::from(page));
+    *response.headers_mut() = headers;
+    let headers = response.headers_mut();
+    // The viewer's own: no shared cache may keep it.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(crate::headers::PRIVATE));
+    for cookie in cookies {
+        headers.append(header::SET_COOKIE, cookie);
+    }
+    headers.insert("x-sellout-page-cache", HeaderValue::from_static("own-parts"));
+    response
 }

@@ -246,6 +246,8 @@ pub fn router(cfg: &Config, state: AppState) -> Router {
         // Page functions' errors get their REST status (inside compression: it reads the body).
         .layer(axum::middleware::from_fn(crate::page_fns::answer_like_rest))
         .layer(axum::middleware::from_fn(crate::api::guard::refuse_cross_site_writes))
+        // Who is looking at a page, read once before it renders (`app::frame::Viewer`).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::personal::attach_viewer))
         .layer(sessions)
         // Outside the sessions: a page kept for anonymous visitors loads no session at all.
         .layer(axum::middleware::from_fn_with_state(pages, crate::page_cache::serve))

@@ -85,14 +85,7 @@ pub async fn client_ip() -> String {
 #[server(prefix = "/api/fn", endpoint = "header")]
 pub async fn get_header() -> Result<HeaderState, AppError> {
     let state = crate::state::app_state()?;
-    let session = session().await?;
-    let user = session::current_user(&state, &session).await?;
-    let owner = session::cart_owner(&state, &session, false).await?;
-    let cart_count = match owner {
-        Some(o) => state.stores.carts.lines(&o).await?.iter().map(|l| l.quantity).sum(),
-        None => 0,
-    };
-    Ok(HeaderState { user, cart_count })
+    session::header_state(&state, &session().await?).await
 }
 
 #[server(prefix = "/api/fn", endpoint = "current_user")]

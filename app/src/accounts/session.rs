@@ -47,6 +47,20 @@ pub async fn current_user(state: &AppState, session: &Session) -> Result<Option<
     }
 }
 
+/// What the header shows the caller: who is signed in and how full their cart is.
+pub async fn header_state(state: &AppState, session: &Session) -> Result<HeaderState, AppError> {
+    let user = current_user(state, session).await?;
+    let owner = match &user {
+        Some(u) => Some(CartOwner::User(u.user_id)),
+        None => guest_cart(session, false).await?,
+    };
+    let cart_count = match owner {
+        Some(o) => state.stores.carts.lines(&o).await?.iter().map(|l| l.quantity).sum(),
+        None => 0,
+    };
+    Ok(HeaderState { user, cart_count })
+}
+
 /// The cart of whoever is asking. A guest gets a cart key on their first write (`create`);
 /// before that they have no cart (and reading one creates no session).
 pub async fn cart_owner(state: &AppState, session: &Session, create: bool) -> Result<Option<CartOwner>, AppError> {

@@ -147,11 +147,20 @@ pub fn ProductPage() -> impl IntoView {
             None => Err(AppError::not_found("There is no such product.")),
         }
     });
+    // Every read of the page is made here, beside the product's, and not in the Suspense's
+    // children: Leptos walks those children two or three times on the server (leptos #4688),
+    // and a resource made there was made, fetched and written into the page each time (the
+    // profile of a page-cache miss showed the sale banner, "also bought" and the reviews read
+    // three times). Made here, they are also read at the same time as the product.
+    let key = move || id().unwrap_or(0);
+    let banner = Resource::new(key, get_product_sale);
+    let also_bought = Resource::new(key, crate::recommend::get_also_bought);
+    let reviews = crate::reviews::pages::ReviewsOnPage::new(key);
     view! {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match product.await {
-                    Ok(p) => view! { <ProductView product=p /> }.into_any(),
+                    Ok(p) => view! { <ProductView product=p banner also_bought reviews /> }.into_any(),
                     Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
                 }
             })}
@@ -177,7 +186,12 @@ fn describe(product: &ProductDetail) -> String {
 /// The product with its variants. The chosen variant is `?sku=` in the URL: a link without
 /// JavaScript, a client-side switch (no reload) once hydrated, and shareable either way.
 #[component]
-fn ProductView(product: ProductDetail) -> impl IntoView {
+fn ProductView(
+    product: ProductDetail,
+    banner: Resource<Result<Option<SaleBanner>, AppError>>,
+    also_bought: Resource<Result<crate::recommend::AlsoBought, AppError>>,
+    reviews: crate::reviews::pages::ReviewsOnPage,
+) -> impl IntoView {
     let query = use_query_map();
     let variants = StoredValue::new(product.variants.clone());
     let selected = Memo::new(move |_| {
@@ -206,7 +220,7 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                 <p class="card-brand">{product.brand.clone()}</p>
                 <h1>{product.title.clone()}</h1>
                 <Stars rating=product.rating count=product.review_count />
-                <SaleNotice product_id=product.product_id />
+                <SaleNotice banner />
                 <p class="price big" data-testid="price">
                     {move || selected.get().map(|v| v.price.display()).unwrap_or_default()}
                 </p>
@@ -237,8 +251,8 @@ fn ProductView(product: ProductDetail) -> impl IntoView {
                 })}
             </section>
         </article>
-        <crate::recommend::pages::ProductAlsoBought product_id=product.product_id />
-        <crate::reviews::pages::ProductReviewsSection product_id=product.product_id />
+        <crate::recommend::pages::AlsoBoughtSection list=also_bought />
+        <crate::reviews::pages::ProductReviewsSection product_id=product.product_id reviews />
     }
 }
 
@@ -305,8 +319,7 @@ fn VariantChoice(variants: Vec<VariantView>, selected: Memo<Option<VariantView>>
 
 /// An upcoming or live flash sale of one of this product's variants, linking to its page.
 #[component]
-fn SaleNotice(product_id: i64) -> impl IntoView {
-    let banner = Resource::new(move || product_id, get_product_sale);
+fn SaleNotice(banner: Resource<Result<Option<SaleBanner>, AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -7,6 +7,7 @@ use super::AlsoBought;
 use crate::catalog::cards::ProductGrid;
 use crate::error::AppError;
 
+/// Under a product (its page makes `list` from `get_also_bought`) and under the cart.
 #[component]
 pub fn AlsoBoughtSection(list: Resource<Result<AlsoBought, AppError>>) -> impl IntoView {
     view! {
@@ -28,13 +29,6 @@ pub fn AlsoBoughtSection(list: Resource<Result<AlsoBought, AppError>>) -> impl I
             })}
         </Suspense>
     }
-}
-
-/// Under a product.
-#[component]
-pub fn ProductAlsoBought(product_id: i64) -> impl IntoView {
-    let list = Resource::new(move || product_id, super::get_also_bought);
-    view! { <AlsoBoughtSection list /> }
 }
 
 /// Under the cart; `version` changes whenever the cart does.

@@ -51,6 +51,30 @@ pub struct ProductReviews {
     pub in_wishlist: bool,
 }
 
+/// What a product page shows only to the one looking at it: the wishlist button, their review
+/// form and their own review. Read apart from the reviews everyone sees, so the rest of the page
+/// is the same for everyone and a signed-in shopper's page is the kept one with this part put
+/// in (`frame::Viewer`, `server/src/page_cache.rs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyReviewState {
+    pub product_id: i64,
+    pub signed_in: bool,
+    /// Signed in and not the product's seller.
+    pub can_review: bool,
+    pub in_wishlist: bool,
+    /// Their own review, if they wrote one.
+    pub mine: Option<Review>,
+    /// Reviews rest (slow, failing, or switched off for a live sale): nothing is shown.
+    pub resting: bool,
+}
+
+impl MyReviewState {
+    /// Someone not signed in: a link to sign in.
+    pub fn anonymous(product_id: i64) -> Self {
+        Self { product_id, ..Default::default() }
+    }
+}
+
 /// Checks a rating as typed ("4") and a text; the error names the field.
 pub fn check_review(rating: &str, body: &str) -> Result<(i32, String), AppError> {
     let mut errors = crate::error::FieldErrors::default();

@@ -9,12 +9,91 @@ use crate::wishlist::SetWishlist;
 use crate::ui::forms::{Feedback, FormMessage};
 use crate::ui::{ErrorPanel, Loading, Stars};
 
-/// Reviews of one product, the caller's review form and the wishlist button.
+/// The reviews' read and forms of a product page, made where the page makes its reads
+/// (`catalog::pages::ProductPage`), not inside its Suspense.
+#[derive(Clone, Copy)]
+pub struct ReviewsOnPage {
+    pub save: ServerAction<SaveReview>,
+    pub wish: ServerAction<SetWishlist>,
+    /// As everyone sees them, read again after a saved review.
+    pub data: Resource<Result<Option<ProductReviews>, AppError>>,
+}
+
+impl ReviewsOnPage {
+    pub fn new(product_id: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        let save = ServerAction::<SaveReview>::new();
+        let wish = ServerAction::<SetWishlist>::new();
+        let data = Resource::new(move || (product_id(), save.version().get()), |(id, _)| get_reviews(id));
+        Self { save, wish, data }
+    }
+}
+
+/// Reviews of one product, the caller's review form and the wishlist button. The caller's
+/// part (`MyReviewBlock`) is drawn from the page's viewer and the reviews from what everyone
+/// sees, so the section is the same for everyone but that part.
 #[component]
-pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
-    let save = ServerAction::<SaveReview>::new();
-    let wish = ServerAction::<SetWishlist>::new();
-    let data = Resource::new(move || (product_id, save.version().get(), wish.version().get()), |(id, ..)| get_reviews(id));
+pub fn ProductReviewsSection(product_id: i64, reviews: ReviewsOnPage) -> impl IntoView {
+    let ReviewsOnPage { save, wish, data } = reviews;
+    view! {
+        <MyReviewBlock product_id save wish />
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(Some(d)) => view! {
+                        <section class="reviews" id="reviews" aria-labelledby="reviews-heading">
+                            <h2 id="reviews-heading">"Reviews"</h2>
+                            <Stars rating=d.rating count=d.count />
+                            <ReviewList reviews=d.reviews />
+                        </section>
+                    }.into_any(),
+                    Ok(None) => view! {
+                        <section class="reviews" id="reviews" aria-labelledby="reviews-heading">
+                            <h2 id="reviews-heading">"Reviews"</h2>
+                            <p class="muted extras-resting" data-testid="reviews-resting">"Reviews are taking a break; they will be back shortly."</p>
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorPanel error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The caller's part of a product's reviews: the wishlist button (or a link to sign in), their
+/// review form and their own review. From the page's viewer (`frame::ViewerSignal`); read
+/// again after either form is saved, and on a product page reached in the browser. The server
+/// puts this element into a kept page as a whole (`server/src/page_cache.rs`), up to its
+/// `data-personal-end` marker.
+#[component]
+pub fn MyReviewBlock(product_id: i64, save: ServerAction<SaveReview>, wish: ServerAction<SetWishlist>) -> impl IntoView {
+    let viewer = expect_context::<crate::frame::ViewerSignal>().0;
+    // A memo: a change elsewhere in the viewer (the cart count) does not draw the part again,
+    // which would lose a review being typed.
+    let mine = Memo::new(move |_| {
+        viewer.with(|v| match (&v.header.user, v.review.as_ref().filter(|r| r.product_id == product_id)) {
+            (_, Some(r)) => Some(r.clone()),
+            (None, None) => Some(MyReviewState::anonymous(product_id)),
+            // Signed in, and this page's part not read yet (a page reached in the browser).
+            (Some(_), None) => None,
+        })
+    });
+    // In the browser only (effects never run on the server): read the part when it is missing
+    // and again after a save.
+    Effect::new(move |seen: Option<(usize, usize)>| {
+        let versions = (save.version().get(), wish.version().get());
+        let missing = viewer.with(|v| v.header.user.is_some() && v.review.as_ref().is_none_or(|r| r.product_id != product_id));
+        if missing || seen.is_some_and(|s| s != versions) {
+            leptos::task::spawn_local(async move {
+                // Unchanged (a refused save) changes nothing: the form keeps what was typed.
+                if let Ok(state) = get_my_review_state(product_id).await {
+                    if viewer.with_untracked(|v| v.review.as_ref() != Some(&state)) {
+                        viewer.update(|v| v.review = Some(state));
+                    }
+                }
+            });
+        }
+        versions
+    });
     let feedback = Feedback::new(save.value());
     let back = crate::catalog::product_path(product_id);
     // `data-live` on the wishlist form once its submit runs in the page (after the section
@@ -27,49 +106,48 @@ pub fn ProductReviewsSection(product_id: i64) -> impl IntoView {
         }
     });
     view! {
-        <Suspense fallback=Loading>
-            {move || {
+        <div data-personal="product" class="my-review">
+            {move || mine.get().filter(|m| !m.resting).map(|m| {
                 let back = back.clone();
-                Suspend::new(async move {
-                    let d = match data.await {
-                        Ok(Some(d)) => d,
-                        Ok(None) => return view! {
-                            <section class="reviews" id="reviews" aria-labelledby="reviews-heading">
-                                <h2 id="reviews-heading">"Reviews"</h2>
-                                <p class="muted extras-resting" data-testid="reviews-resting">"Reviews are taking a break; they will be back shortly."</p>
-                            </section>
-                        }.into_any(),
-                        Err(e) => return view! { <ErrorPanel error=e /> }.into_any(),
-                    };
-                    let mine = d.reviews.iter().find(|r| r.mine).cloned();
-                    view! {
-                        {if d.signed_in {
-                            view! {
-                                <ActionForm action=wish node_ref=wish_form attr:class="wishlist-form">
-                                    <input type="hidden" name="product_id" value=product_id />
-                                    <input type="hidden" name="save" value=if d.in_wishlist { "false" } else { "true" } />
-                                    <input type="hidden" name="back" value=back.clone() />
-                                    <button type="submit" class="secondary" data-testid="wishlist-button" aria-pressed=if d.in_wishlist { "true" } else { "false" }>
-                                        {if d.in_wishlist { "♥ Saved to your wishlist" } else { "♡ Save to wishlist" }}
-                                    </button>
-                                </ActionForm>
-                            }.into_any()
-                        } else {
-                            view! { <p><a href=format!("/signin?next={}", crate::ui::forms::url_encode(&back))>"Sign in to save this to your wishlist or review it"</a></p> }.into_any()
-                        }}
-                        <section class="reviews" id="reviews" aria-labelledby="reviews-heading">
-                            <h2 id="reviews-heading">"Reviews"</h2>
-                            <Stars rating=d.rating count=d.count />
-                            {d.can_review.then(|| view! { <ReviewForm product_id mine save feedback /> })}
-                            {(d.signed_in && !d.can_review).then(|| view! {
-                                <p class="muted" data-testid="own-product">"You sell this product, so you cannot review it. Reviews are for the people who buy it."</p>
-                            })}
-                            <ReviewList reviews=d.reviews />
-                        </section>
-                    }.into_any()
-                })
-            }}
-        </Suspense>
+                view! {
+                    {if m.signed_in {
+                        view! {
+                            <ActionForm action=wish node_ref=wish_form attr:class="wishlist-form">
+                                <input type="hidden" name="product_id" value=product_id />
+                                <input type="hidden" name="save" value=if m.in_wishlist { "false" } else { "true" } />
+                                <input type="hidden" name="back" value=back.clone() />
+                                <button type="submit" class="secondary" data-testid="wishlist-button" aria-pressed=if m.in_wishlist { "true" } else { "false" }>
+                                    {if m.in_wishlist { "♥ Saved to your wishlist" } else { "♡ Save to wishlist" }}
+                                </button>
+                            </ActionForm>
+                        }.into_any()
+                    } else {
+                        view! { <p><a href=format!("/signin?next={}", crate::ui::forms::url_encode(&back))>"Sign in to save this to your wishlist or review it"</a></p> }.into_any()
+                    }}
+                    {m.mine.clone().map(|r| view! {
+                        <h2>"Your review"</h2>
+                        <ul class="review-list" data-testid="my-review">{review_item(r)}</ul>
+                    })}
+                    {m.can_review.then(|| view! { <ReviewForm product_id mine=m.mine.clone() save feedback /> })}
+                    {(m.signed_in && !m.can_review).then(|| view! {
+                        <p class="muted" data-testid="own-product">"You sell this product, so you cannot review it. Reviews are for the people who buy it."</p>
+                    })}
+                }
+            })}
+            <span hidden data-personal-end=""></span>
+        </div>
+    }
+}
+
+/// `/_personal/p/{id}`: only the viewer's part of a product page (and the header around it),
+/// which the server puts into the kept page; nobody is sent here.
+#[component]
+pub fn MyProductPart() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let product_id = params.read_untracked().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    view! {
+        <leptos_meta::Meta name="robots" content="noindex" />
+        <MyReviewBlock product_id save=ServerAction::new() wish=ServerAction::new() />
     }
 }
 

@@ -6,16 +6,40 @@ use super::*;
 use crate::error::AppError;
 
 
-/// A product's reviews for its page, behind the reviews breaker: `None` while they rest (slow,
-/// failing, or switched off for a live sale), and the page goes on without them.
+/// A product's reviews for its page, as everyone sees them (the caller's own part is
+/// `get_my_review_state`), behind the reviews breaker: `None` while they rest (slow, failing,
+/// or switched off for a live sale), and the page goes on without them.
 #[server(prefix = "/api/fn", endpoint = "reviews")]
 pub async fn get_reviews(product_id: i64) -> Result<Option<ProductReviews>, AppError> {
     let state = crate::state::app_state()?;
     if crate::flash::service::extras_paused(&state).await {
         return Ok(None);
     }
+    state.extras.reviews.call_app(service::reviews(&state.db, None, crate::ids::ProductId(product_id))).await
+}
+
+/// The caller's own part of a product's reviews: wishlist, review form, their review.
+#[server(prefix = "/api/fn", endpoint = "my_review_state")]
+pub async fn get_my_review_state(product_id: i64) -> Result<MyReviewState, AppError> {
+    let state = crate::state::app_state()?;
     let user = crate::accounts::session::current_user(&state, &crate::accounts::session().await?).await?;
-    state.extras.reviews.call_app(service::reviews(&state.db, user.as_ref().map(|u| u.user_id), crate::ids::ProductId(product_id))).await
+    Ok(my_review_state(&state, user.as_ref(), product_id).await)
+}
+
+/// `MyReviewState` for `user` (anyone not signed in gets the link to sign in), resting when
+/// the reviews are.
+#[cfg(feature = "ssr")]
+pub async fn my_review_state(state: &crate::state::AppState, user: Option<&crate::accounts::CurrentUser>, product_id: i64) -> MyReviewState {
+    let Some(user) = user else { return MyReviewState::anonymous(product_id) };
+    let resting = MyReviewState { product_id, signed_in: true, resting: true, ..Default::default() };
+    if crate::flash::service::extras_paused(state).await {
+        return resting;
+    }
+    match state.extras.reviews.call_app(service::my_state(&state.db, user, crate::ids::ProductId(product_id))).await {
+        Ok(Some(mine)) => mine,
+        // Resting, or a product that is not for sale (its page says so).
+        _ => resting,
+    }
 }
 
 /// Writes (or rewrites) the caller's review. A plain form post lands back on the product page.

@@ -114,6 +114,34 @@ pub async fn reviews(db: &DatabaseConnection, viewer: Option<i64>, ProductId(pro
     })
 }
 
+/// A signed-in shopper's own part of a product's reviews (`MyReviewState`): three reads.
+pub async fn my_state(db: &DatabaseConnection, me: &crate::accounts::CurrentUser, ProductId(product_id): ProductId) -> Result<MyReviewState, AppError> {
+    let p = active_product(db, product_id).await?;
+    let mine = review::Entity::find()
+        .filter(review::Column::ProductId.eq(product_id))
+        .filter(review::Column::UserId.eq(me.user_id))
+        .one(db)
+        .await?;
+    let in_wishlist = crate::wishlist::service::is_saved(db, me.user_id, product_id).await?;
+    Ok(MyReviewState {
+        product_id,
+        signed_in: true,
+        // `me.seller` is the seller profile whose user is `me` (as `sells` asks).
+        can_review: me.seller.as_ref().is_none_or(|s| s.seller_id != p.seller_id),
+        in_wishlist,
+        mine: mine.map(|r| Review {
+            review_id: r.id,
+            author: author_name(&me.email),
+            rating: r.rating,
+            body: r.body,
+            verified_purchase: r.verified_purchase,
+            created_at: crate::db::rfc3339(r.created_at),
+            mine: true,
+        }),
+        resting: false,
+    })
+}
+
 /// Writes the shopper's review, or rewrites it: one per shopper and product (the database's
 /// unique index is the last word); never the seller's own product. Only a verified purchase
 /// counts in the product's `rating_sum`/`rating_count`, which move in the same transaction, by

@@ -140,11 +140,16 @@ async fn rename(app: &TestApp, from: &str, to: &str) -> anyhow::Result<()> {
 
 async fn a_failing_recommendations_query_leaves_the_page_and_checkout_working(backend: Backend) -> anyhow::Result<()> {
     let app = spawn_app(backend).await?;
-    let picked = skus_of_different_products(&app, 2).await?;
-    let (sku, p) = &picked[0];
+    let trip = app::breaker::EXTRAS_TRIP_AFTER as usize;
+    // Pages for the views below, a product not seen before each time.
+    let picked = skus_of_different_products(&app, trip + 1 + 6).await?;
+    let mut unseen = picked[trip + 1..].iter().map(|(_, p)| format!("/p/{}", p.id));
+    let (sku, _) = &picked[0];
     rename(&app, "recommendations", "recommendations_gone").await?;
     let v = visitor(&app);
-    for _ in 0..app::breaker::EXTRAS_TRIP_AFTER {
+    // A different product each time: a page seen before comes from the page cache and reads
+    // nothing.
+    for (_, p) in &picked[..trip] {
         let (status, html) = page(&v, &format!("/p/{}", p.id)).await?;
         assert_eq!(status, 200, "the product page answers without its recommendations");
         assert!(html.contains(&p.title) && html.contains("data-testid=\"price\""), "the product itself is all there");
@@ -152,7 +157,7 @@ async fn a_failing_recommendations_query_leaves_the_page_and_checkout_working(ba
         assert!(!html.contains("reviews-resting"), "reviews do not depend on recommendations");
     }
     assert_eq!(app.state.extras.recommendations.state(), BreakerState::Open, "failures in a row open the breaker");
-    let (status, html) = page(&v, &format!("/p/{}", picked[1].1.id)).await?;
+    let (status, html) = page(&v, &format!("/p/{}", picked[trip].1.id)).await?;
     assert_eq!(status, 200);
     assert!(html.contains("also-bought-resting"), "open: skipped at once");
 
@@ -172,7 +177,7 @@ async fn a_failing_recommendations_query_leaves_the_page_and_checkout_working(ba
     let mut trials = Vec::new();
     for _ in 0..3 {
         tokio::time::sleep(EXTRAS_COOL_OFF + Duration::from_millis(300)).await;
-        let (status, html) = page(&v, &format!("/p/{}", p.id)).await?;
+        let (status, html) = page(&v, &unseen.next().unwrap()).await?;
         assert_eq!(status, 200);
         let state = app.state.extras.recommendations.state();
         trials.push(state);
@@ -180,7 +185,7 @@ async fn a_failing_recommendations_query_leaves_the_page_and_checkout_working(ba
             // The page that made the trial may still show the quiet line: a rendering can ask
             // twice (seen under CI load), and the ask beside the trial in flight is skipped.
             // The next page has them back.
-            let html = if html.contains("also-bought-resting") { page(&v, &format!("/p/{}", p.id)).await?.1 } else { html };
+            let html = if html.contains("also-bought-resting") { page(&v, &unseen.next().unwrap()).await?.1 } else { html };
             assert!(!html.contains("also-bought-resting"), "the suggestions are back (none yet for this product)");
             return Ok(());
         }

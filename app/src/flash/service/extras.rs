@@ -24,6 +24,8 @@ pub async fn set_extras(state: &AppState, user: &CurrentUser, SaleId(id): SaleId
         .exec(&state.db)
         .await?;
     state.recent.extras_paused.forget(&());
+    // Pages kept on this node drew the extras as they were (other nodes' within `PAGE_TTL`).
+    state.page_generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     tracing::info!(sale_id = id, extras_off, "sale's extras switched");
     seller_sale(&state.db, user, SaleId(id)).await
 }
