@@ -182,6 +182,31 @@ async fn shipped_orders_become_shipments(backend: Backend) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Every connection of the embedded database plans a statement once (`app::db::sqlite_plans_stay`:
+/// without it each `LIMIT ?` made SQLite prepare the statement again on every run), and a
+/// statement kept prepared still takes each new `LIMIT` it is given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_connections_keep_their_plans_and_honour_each_limit() -> anyhow::Result<()> {
+    use sea_orm::sqlx;
+    let db = migrated_database(Backend::Sqlite).await?;
+    let pool = db.get_sqlite_connection_pool();
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        held.push(pool.acquire().await?);
+    }
+    assert!(held.len() >= 2, "the pool opens more than one connection");
+    for conn in &mut held {
+        let mut handle = conn.lock_handle().await?;
+        assert_eq!(app::db::sqlite_plans_stay(&mut handle, None), Ok(true), "every connection, not only the first");
+    }
+    drop(held);
+    for limit in [1i64, 3, 2, 0, 3] {
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) ORDER BY n LIMIT ?").bind(limit).fetch_all(pool).await?;
+        assert_eq!(rows, (1..=limit).collect::<Vec<_>>(), "LIMIT {limit}");
+    }
+    Ok(())
+}
+
 crate::on_both_databases!(
     shipped_orders_become_shipments,
     stock_can_never_go_negative_or_below_reserved,
