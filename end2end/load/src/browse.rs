@@ -17,6 +17,9 @@ pub struct BrowseOptions {
     pub connections: usize,
     /// Requests per page kind.
     pub requests: u64,
+    /// Sent with every request, as a browser's (`--accept-encoding`); None: answers come
+    /// uncompressed, as in the figures recorded so far.
+    pub accept_encoding: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -48,7 +51,7 @@ pub async fn run(shop: &Shop, opts: &BrowseOptions) -> anyhow::Result<BrowseRepo
     ];
     let mut pages = Vec::new();
     for (name, paths, sessions) in kinds {
-        pages.push(hammer(shop.addr, opts.connections, opts.requests, name, paths, sessions).await?.summary(name));
+        pages.push(hammer(shop.addr, opts.connections, opts.requests, name, paths, sessions, opts.accept_encoding.as_deref()).await?.summary(name));
     }
     Ok(BrowseReport { connections: opts.connections, products_in_catalog: products, pages })
 }

@@ -82,14 +82,16 @@ where
 
 /// GETs of `paths` (taken in a spread order), `total` of them over `connections` connections:
 /// anonymous, or with `sessions` each connection a signed-in shopper of its own (connection
-/// `w` carries `sessions[w % len]`).
-pub async fn hammer(addr: SocketAddr, connections: usize, total: u64, label: &str, paths: Arc<Vec<String>>, sessions: Option<Arc<Vec<String>>>) -> anyhow::Result<Step> {
+/// `w` carries `sessions[w % len]`); with `accept_encoding`, each request sends it as a
+/// browser does (the answers are counted, not decoded).
+pub async fn hammer(addr: SocketAddr, connections: usize, total: u64, label: &str, paths: Arc<Vec<String>>, sessions: Option<Arc<Vec<String>>>, accept_encoding: Option<&str>) -> anyhow::Result<Step> {
     let counters = Counters::new();
     let _progress = progress(label.to_owned(), Some(total), counters.clone());
     let per = total.div_ceil(connections as u64);
     let start = Arc::new(tokio::sync::Barrier::new(connections));
     let tasks = (0..connections).map(|w| {
         let (counters, paths, start) = (counters.clone(), paths.clone(), start.clone());
+        let accept_encoding = accept_encoding.map(str::to_owned);
         let session = sessions.as_ref().filter(|s| !s.is_empty()).map(|s| s[w % s.len()].clone());
         tokio::spawn(async move {
             let mut client = Client::new(addr, source_ip(w));
@@ -98,7 +100,10 @@ pub async fn hammer(addr: SocketAddr, connections: usize, total: u64, label: &st
             let mut step = Step::default();
             for k in 0..per as usize {
                 let path = &paths[(w * 7919 + k * 104_729) % paths.len()];
-                let r = client.get(path, session.as_deref()).await;
+                let r = match &accept_encoding {
+                    Some(v) => client.send(hyper::Method::GET, path, session.as_deref(), None, &[("accept-encoding", v.as_str())]).await,
+                    None => client.get(path, session.as_deref()).await,
+                };
                 counters.add(r.status == 200);
                 step.record(r.status, r.took);
             }

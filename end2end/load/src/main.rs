@@ -91,6 +91,10 @@ struct Cli {
     /// browse: requests per page kind.
     #[arg(long, default_value_t = 20_000)]
     browse_requests: u64,
+    /// browse: an `Accept-Encoding` to send as a browser does (Chromium's is "gzip, deflate,
+    /// br, zstd"); without it every answer comes uncompressed.
+    #[arg(long)]
+    accept_encoding: Option<String>,
     /// Print the figures as JSON on stdout (progress stays on stderr).
     #[arg(long)]
     json: bool,
@@ -228,7 +232,7 @@ async fn scenarios(cli: &Cli, shop: &shop::Shop) -> anyhow::Result<(Value, bool)
             }
             "sockets" => serde_json::to_value(sockets::run(shop, &sockets::SocketOptions { sockets: cli.sockets }).await?)?,
             "browse" => {
-                let r = browse::run(shop, &browse::BrowseOptions { connections: cli.browse_connections, requests: cli.browse_requests }).await?;
+                let r = browse::run(shop, &browse::BrowseOptions { connections: cli.browse_connections, requests: cli.browse_requests, accept_encoding: cli.accept_encoding.clone() }).await?;
                 ok &= r.pages.iter().all(|p| p.server_errors == 0);
                 serde_json::to_value(r)?
             }

@@ -119,7 +119,7 @@ pub async fn run(shop: &Shop, opts: &StrategyOptions) -> anyhow::Result<Strategi
             None
         }
     };
-    let healthz = hammer(shop.addr, opts.connections, attempts, "GET /healthz", Arc::new(vec!["/healthz".to_owned()]), None).await?.summary("healthz");
+    let healthz = hammer(shop.addr, opts.connections, attempts, "GET /healthz", Arc::new(vec!["/healthz".to_owned()]), None, None).await?.summary("healthz");
     let buy_rate = shop_row.figures.per_second;
     let ratio = |other: f64| if other > 0.0 { buy_rate / other } else { 0.0 };
     Ok(StrategiesReport {
