@@ -91,19 +91,17 @@ pub async fn hammer(addr: SocketAddr, connections: usize, total: u64, label: &st
     let start = Arc::new(tokio::sync::Barrier::new(connections));
     let tasks = (0..connections).map(|w| {
         let (counters, paths, start) = (counters.clone(), paths.clone(), start.clone());
-        let accept_encoding = accept_encoding.map(str::to_owned);
+        let headers: Vec<(&'static str, String)> = accept_encoding.map(|v| ("accept-encoding", v.to_owned())).into_iter().collect();
         let session = sessions.as_ref().filter(|s| !s.is_empty()).map(|s| s[w % s.len()].clone());
         tokio::spawn(async move {
             let mut client = Client::new(addr, source_ip(w));
             client.open().await;
             start.wait().await;
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let mut step = Step::default();
             for k in 0..per as usize {
                 let path = &paths[(w * 7919 + k * 104_729) % paths.len()];
-                let r = match &accept_encoding {
-                    Some(v) => client.send(hyper::Method::GET, path, session.as_deref(), None, &[("accept-encoding", v.as_str())]).await,
-                    None => client.get(path, session.as_deref()).await,
-                };
+                let r = client.send(hyper::Method::GET, path, session.as_deref(), None, &headers).await;
                 counters.add(r.status == 200);
                 step.record(r.status, r.took);
             }

@@ -121,6 +121,9 @@ fn main() -> std::process::ExitCode {
 
 /// Runs the scenarios; false when a correctness check failed (oversold, a 5xx, …).
 async fn run(mut cli: Cli) -> anyhow::Result<bool> {
+    if let Some(v) = &cli.accept_encoding {
+        anyhow::ensure!(hyper::header::HeaderValue::from_str(v).is_ok(), "--accept-encoding {v:?} is not a header value (visible ASCII, no line break)");
+    }
     let chosen = cli.scenarios.get_or_insert_with(|| if cli.embedded { vec!["browse".to_owned()] } else { ALL.iter().map(|s| s.to_string()).collect() });
     for s in chosen.iter() {
         anyhow::ensure!(ALL.contains(&s.as_str()), "unknown scenario {s} (flash, strategies, sockets, browse)");
